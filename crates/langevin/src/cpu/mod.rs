@@ -1,0 +1,66 @@
+//! The CPU twin: every kernel of `shaders/` again in Rust, same names, same inputs, written to
+//! read like the shader. It is the oracle of the GPU tests and the `cpu` backend.
+
+pub mod moments;
+pub mod philox_stream;
+pub mod schemes;
+pub mod sde_ensemble;
+
+use crate::ensemble::BatchOutput;
+use crate::model::Model;
+use crate::plan::{Batch, Plan};
+use crate::scheme::Scheme;
+use crate::stats::PartialMoments;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Default memory budget of one CPU batch.
+pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;
+
+/// Trajectories per batch within `budget` bytes of host memory.
+pub fn batch_capacity(dim: usize, saves: usize, final_states: bool, budget: u64) -> u64 {
+    let dim = dim as u64;
+    let partial = std::mem::size_of::<PartialMoments>() as u64;
+    let per_trajectory = 4 * dim * (1 + u64::from(final_states)) + (saves as u64 * dim * partial).div_ceil(64);
+    (budget / per_trajectory).max(1)
+}
+
+/// Runs every segment of `batch` through the twin of `sde_ensemble`.
+pub fn run_sde_batch(model: &dyn Model, scheme: Scheme, plan: &Plan, batch: Batch, final_states: bool) -> BatchOutput {
+    let dim = plan.run.dim;
+    let blocks = Plan::blocks(batch) as usize;
+    let mut state = vec![0.0f32; batch.count as usize * dim];
+    let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
+    let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
+        .map(|_| AtomicU32::new(0))
+        .collect();
+    let mut no_save: Vec<PartialMoments> = Vec::new();
+    for segment in &plan.segments {
+        let seg = plan.segment_uniform(batch, segment);
+        let slot = match segment.save_slot {
+            Some(k) => &mut partials[k],
+            None => &mut no_save,
+        };
+        sde_ensemble::sde_ensemble(
+            model,
+            scheme,
+            sde_ensemble::Bindings {
+                seg: &seg,
+                params: &plan.run.params,
+                init: &plan.run.init,
+                state: &mut state,
+                partials: slot,
+                histogram: &histogram,
+            },
+        );
+    }
+    let histogram = if plan.base.hist_bins > 0 {
+        histogram.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+    } else {
+        Vec::new()
+    };
+    BatchOutput {
+        partials,
+        histogram,
+        final_states: final_states.then_some(state),
+    }
+}

@@ -1,0 +1,217 @@
+//! The one entry point: an [`Engine`] owns a backend (a wgpu device, or the CPU twin) and runs
+//! ensembles on it, caching compiled kernels between runs.
+
+use crate::cpu;
+use crate::device::{BackendChoice, DeviceInfo};
+use crate::ensemble::{Accumulator, EnsembleResult};
+use crate::error::{Error, Result};
+use crate::gpu::{self, GpuContext};
+use crate::plan::Plan;
+use crate::spec::EnsembleSpec;
+use crate::stats::Histogram;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Default device memory one GPU batch may use.
+pub const DEFAULT_GPU_BATCH_BYTES: u64 = 1 << 30;
+
+enum Backend {
+    Gpu(GpuContext),
+    Cpu(DeviceInfo),
+}
+
+/// Runs ensembles on one backend.
+pub struct Engine {
+    backend: Backend,
+    selection: String,
+    kernels: Mutex<HashMap<String, Arc<gpu::sde_ensemble::SdeKernel>>>,
+}
+
+impl Engine {
+    /// An engine on the backend chosen.
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when `Gpu` is asked for and no adapter exists.
+    pub fn new(choice: BackendChoice) -> Result<Engine> {
+        let (backend, selection) = match choice {
+            BackendChoice::Cpu => (Backend::Cpu(DeviceInfo::cpu()), "CPU twin (asked for)".to_string()),
+            BackendChoice::Gpu => {
+                let ctx = GpuContext::new()?;
+                let line = ctx.info.to_string();
+                (Backend::Gpu(ctx), line)
+            }
+            BackendChoice::Auto => match GpuContext::new() {
+                Ok(ctx) => {
+                    let line = ctx.info.to_string();
+                    (Backend::Gpu(ctx), line)
+                }
+                Err(e) => (
+                    Backend::Cpu(DeviceInfo::cpu()),
+                    format!("CPU twin, since there is no GPU adapter ({e})"),
+                ),
+            },
+        };
+        Ok(Engine {
+            backend,
+            selection,
+            kernels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// An engine on the backend named by `LANGEVIN_BACKEND` (default `auto`).
+    ///
+    /// # Errors
+    /// As [`Engine::new`], or for an unknown backend name.
+    pub fn from_env() -> Result<Engine> {
+        Engine::new(BackendChoice::from_env()?)
+    }
+
+    /// What runs the work.
+    pub fn device(&self) -> &DeviceInfo {
+        match &self.backend {
+            Backend::Gpu(ctx) => &ctx.info,
+            Backend::Cpu(info) => info,
+        }
+    }
+
+    /// One line saying which backend was chosen and why.
+    pub fn selection(&self) -> &str {
+        &self.selection
+    }
+
+    /// The wgpu context, when the backend is a GPU.
+    pub fn gpu(&self) -> Option<&GpuContext> {
+        match &self.backend {
+            Backend::Gpu(ctx) => Some(ctx),
+            Backend::Cpu(_) => None,
+        }
+    }
+
+    /// Runs an ensemble and merges its statistics.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Limit`] before any device work; [`Error::Shader`]
+    /// or [`Error::Device`] from the device.
+    pub fn run(&self, spec: &EnsembleSpec) -> Result<EnsembleResult> {
+        let run = spec.resolve()?;
+        let setup_start = Instant::now();
+        let model = spec.model.as_ref();
+        let saves = run.save_steps.len();
+        let histogram = spec.histogram.as_ref().map(|h| Histogram {
+            component: h.component,
+            lo: h.range.0,
+            hi: h.range.1,
+            counts: vec![0; h.bins as usize],
+            underflow: 0,
+            overflow: 0,
+            non_finite: 0,
+        });
+        let (plan, mut acc, setup_time, run_start);
+        match &self.backend {
+            Backend::Gpu(ctx) => {
+                let kernel = self.sde_kernel(ctx, spec)?;
+                let budget = spec.chunking.max_batch_bytes.unwrap_or(DEFAULT_GPU_BATCH_BYTES);
+                let capacity = gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, spec.final_states, budget);
+                if capacity < 1 {
+                    return Err(Error::Limit(format!(
+                        "one trajectory does not fit the batch budget of {budget} bytes on \"{}\"",
+                        ctx.info.name
+                    )));
+                }
+                plan = Plan::new(spec, run, capacity);
+                let mut runner = gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
+                setup_time = setup_start.elapsed();
+                run_start = Instant::now();
+                acc = Accumulator::new(&plan, histogram, spec.final_states);
+                for &batch in &plan.batches {
+                    acc.add(runner.run_batch(batch)?);
+                }
+            }
+            Backend::Cpu(_) => {
+                let budget = spec.chunking.max_batch_bytes.unwrap_or(cpu::DEFAULT_BATCH_BYTES);
+                let capacity = cpu::batch_capacity(run.dim, saves, spec.final_states, budget);
+                plan = Plan::new(spec, run, capacity);
+                setup_time = setup_start.elapsed();
+                run_start = Instant::now();
+                acc = Accumulator::new(&plan, histogram, spec.final_states);
+                for &batch in &plan.batches {
+                    acc.add(cpu::run_sde_batch(model, spec.scheme, &plan, batch, spec.final_states));
+                }
+            }
+        }
+        let run_time = run_start.elapsed();
+        let (moments, histogram, final_states) = acc.finish();
+        Ok(EnsembleResult {
+            state_names: model.state_names(),
+            times: plan.run.times.clone(),
+            moments,
+            histogram,
+            final_states,
+            trajectories: spec.trajectories,
+            steps: plan.run.n_steps,
+            dt: plan.run.dt,
+            device: self.device().clone(),
+            batches: plan.batches.len(),
+            dispatches: plan.batches.len() * plan.segments.len(),
+            setup_time,
+            run_time,
+        })
+    }
+
+    fn sde_kernel(&self, ctx: &GpuContext, spec: &EnsembleSpec) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
+        let key = format!("{}\n{}", spec.scheme, crate::model::wgsl_module(spec.model.as_ref()));
+        let mut cache = self.kernels.lock().expect("kernel cache");
+        if let Some(k) = cache.get(&key) {
+            return Ok(k.clone());
+        }
+        let kernel = Arc::new(gpu::sde_ensemble::SdeKernel::new(ctx, spec.model.as_ref(), spec.scheme)?);
+        cache.insert(key, kernel.clone());
+        Ok(kernel)
+    }
+
+    /// Philox4x32-10 blocks for `(counter, key)` pairs on this backend.
+    ///
+    /// # Errors
+    /// [`Error::Device`] or [`Error::Shader`] on the GPU backend.
+    pub fn philox_kat(&self, input: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>> {
+        match &self.backend {
+            Backend::Gpu(ctx) => gpu::philox_stream::philox_kat(ctx, input),
+            Backend::Cpu(_) => Ok(cpu::philox_stream::philox_kat(input)),
+        }
+    }
+
+    /// The first `per_trajectory` (a multiple of 4) normals of stream `stream` of each of
+    /// `trajectories` trajectories from `first_trajectory`, exactly as the engine draws them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a count that is not a positive multiple of 4, or a device error.
+    pub fn normals(
+        &self,
+        seed: u64,
+        first_trajectory: u64,
+        trajectories: u32,
+        per_trajectory: u32,
+        stream: u32,
+    ) -> Result<Vec<f32>> {
+        if per_trajectory == 0 || per_trajectory % 4 != 0 {
+            return Err(Error::invalid("per_trajectory", per_trajectory, "must be a positive multiple of 4"));
+        }
+        let blocks = u64::from(trajectories) * u64::from(per_trajectory / 4);
+        if blocks > u64::from(u32::MAX) {
+            return Err(Error::Limit(format!("{blocks} blocks of normals in one call")));
+        }
+        let fill = cpu::philox_stream::NormalFill {
+            key: crate::philox::key_of_seed(seed),
+            first_trajectory: crate::philox::words_of_index(first_trajectory),
+            stream,
+            blocks_per_trajectory: per_trajectory / 4,
+            blocks: blocks as u32,
+            _pad: 0,
+        };
+        match &self.backend {
+            Backend::Gpu(ctx) => gpu::philox_stream::normal_fill(ctx, &fill),
+            Backend::Cpu(_) => Ok(cpu::philox_stream::normal_fill(&fill)),
+        }
+    }
+}

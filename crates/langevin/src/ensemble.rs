@@ -1,0 +1,100 @@
+//! Results of an ensemble run, and the host-side merge that produces them from the batches.
+
+use crate::device::DeviceInfo;
+use crate::plan::Plan;
+use crate::stats::{Histogram, Moments, PartialMoments};
+use std::time::Duration;
+
+/// What one batch hands back, from either backend.
+#[derive(Clone, Debug, Default)]
+pub struct BatchOutput {
+    /// Per save slot: `blocks * dim` workgroup partials, block-major.
+    pub partials: Vec<Vec<PartialMoments>>,
+    /// Raw histogram counts (bins, underflow, overflow, non-finite); empty without histogram.
+    pub histogram: Vec<u32>,
+    /// The batch's final states, trajectory-major, when asked for.
+    pub final_states: Option<Vec<f32>>,
+}
+
+/// Everything a run produced, with where and how fast.
+#[derive(Clone, Debug)]
+pub struct EnsembleResult {
+    /// Names of the state components.
+    pub state_names: Vec<String>,
+    /// The save times (on the step grid).
+    pub times: Vec<f64>,
+    /// Moments per save time and component, merged in f64.
+    pub moments: Vec<Vec<Moments>>,
+    /// The final-time histogram, when asked for.
+    pub histogram: Option<Histogram>,
+    /// Final states, trajectory-major (`trajectories * dim`), when asked for.
+    pub final_states: Option<Vec<f32>>,
+    /// Number of trajectories.
+    pub trajectories: u64,
+    /// Steps per trajectory.
+    pub steps: u32,
+    /// The step used.
+    pub dt: f64,
+    /// Where it ran.
+    pub device: DeviceInfo,
+    /// Batches of trajectories.
+    pub batches: usize,
+    /// Kernel dispatches in all.
+    pub dispatches: usize,
+    /// Shader composition, validation and pipeline creation.
+    pub setup_time: Duration,
+    /// Time spent running the batches (after setup), readback included.
+    pub run_time: Duration,
+}
+
+impl EnsembleResult {
+    /// Trajectory-steps per second of the run phase.
+    pub fn trajectory_steps_per_second(&self) -> f64 {
+        self.trajectories as f64 * f64::from(self.steps) / self.run_time.as_secs_f64()
+    }
+
+    /// Trajectories with a non-finite component at save `k`.
+    pub fn diverged(&self, k: usize) -> u64 {
+        let finite = self.moments[k].iter().map(|m| m.count).min().unwrap_or(0);
+        self.trajectories - finite
+    }
+}
+
+/// Folds batch outputs in trajectory order, so the sums do not depend on the batching.
+pub(crate) struct Accumulator {
+    dim: usize,
+    moments: Vec<Vec<Moments>>,
+    histogram: Option<Histogram>,
+    final_states: Option<Vec<f32>>,
+}
+
+impl Accumulator {
+    pub(crate) fn new(plan: &Plan, histogram: Option<Histogram>, final_states: bool) -> Self {
+        Accumulator {
+            dim: plan.run.dim,
+            moments: vec![vec![Moments::default(); plan.run.dim]; plan.saves()],
+            histogram,
+            final_states: final_states.then(Vec::new),
+        }
+    }
+
+    pub(crate) fn add(&mut self, out: BatchOutput) {
+        for (slot, partials) in out.partials.iter().enumerate() {
+            for block in partials.chunks(self.dim) {
+                for (acc, p) in self.moments[slot].iter_mut().zip(block) {
+                    acc.merge(&Moments::from(*p));
+                }
+            }
+        }
+        if let Some(h) = &mut self.histogram {
+            h.add_raw(&out.histogram);
+        }
+        if let (Some(all), Some(batch)) = (&mut self.final_states, out.final_states) {
+            all.extend_from_slice(&batch);
+        }
+    }
+
+    pub(crate) fn finish(self) -> (Vec<Vec<Moments>>, Option<Histogram>, Option<Vec<f32>>) {
+        (self.moments, self.histogram, self.final_states)
+    }
+}

@@ -1,0 +1,237 @@
+//! Headless wgpu device creation with the adapter's own limits and the optional features the
+//! engine can use, plus the few helpers every GPU kernel runner needs.
+
+use crate::device::{BackendKind, DeviceInfo};
+use crate::error::{Error, Result};
+use std::sync::{Arc, Mutex};
+
+/// The optional features requested when the adapter has them.
+const OPTIONAL_FEATURES: [(wgpu::Features, &str); 3] = [
+    (wgpu::Features::SHADER_F64, "SHADER_F64"),
+    (wgpu::Features::SUBGROUP, "SUBGROUP"),
+    (wgpu::Features::TIMESTAMP_QUERY, "TIMESTAMP_QUERY"),
+];
+
+/// How to get an adapter on a machine with none.
+pub const NO_ADAPTER_HINT: &str = "on Linux without a GPU, `apt-get install mesa-vulkan-drivers` \
+     provides the lavapipe software Vulkan adapter; or run on the CPU twin with --backend cpu \
+     (LANGEVIN_BACKEND=cpu)";
+
+/// A wgpu device and queue with what was learnt about the adapter.
+pub struct GpuContext {
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// The limits granted (the adapter's own).
+    pub limits: wgpu::Limits,
+    /// The features granted.
+    pub features: wgpu::Features,
+    /// What the adapter is, for every result.
+    pub info: DeviceInfo,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl GpuContext {
+    /// Creates a device on the best adapter of the primary backends (Vulkan, Metal, DX12;
+    /// `WGPU_BACKEND` overrides).
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when no adapter or device can be had, saying how to get one.
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::new_async())
+    }
+
+    async fn new_async() -> Result<Self> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if std::env::var_os("WGPU_BACKEND").is_none() {
+            desc.backends = wgpu::Backends::PRIMARY;
+        }
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(format!("{e}; {NO_ADAPTER_HINT}")))?;
+        let adapter_info = adapter.get_info();
+        let mut required_features = wgpu::Features::empty();
+        let mut feature_names = Vec::new();
+        for (feature, name) in OPTIONAL_FEATURES {
+            if adapter.features().contains(feature) {
+                required_features |= feature;
+                feature_names.push(name.to_string());
+            }
+        }
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("langevin"),
+                required_features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                Error::NoAdapter(format!(
+                    "adapter \"{}\" refused a device: {e}; {NO_ADAPTER_HINT}",
+                    adapter_info.name
+                ))
+            })?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock().expect("error sink").push(e.to_string());
+        }));
+        let lost = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            lost.lock()
+                .expect("error sink")
+                .push(format!("device lost ({reason:?}): {message}"));
+        });
+        let info = DeviceInfo {
+            kind: BackendKind::Gpu,
+            name: adapter_info.name.clone(),
+            api: format!("{:?}", adapter_info.backend),
+            device_type: format!("{:?}", adapter_info.device_type),
+            driver: format!("{} {}", adapter_info.driver, adapter_info.driver_info)
+                .trim()
+                .to_string(),
+            features: feature_names,
+        };
+        Ok(GpuContext {
+            features: device.features(),
+            limits,
+            device,
+            queue,
+            info,
+            errors,
+        })
+    }
+
+    /// Fails with the first error the device reported since the last check.
+    ///
+    /// # Errors
+    /// [`Error::Device`] naming the adapter.
+    pub fn check(&self) -> Result<()> {
+        let mut errors = self.errors.lock().expect("error sink");
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let message = errors.join("; ");
+        errors.clear();
+        Err(self.device_error(message))
+    }
+
+    /// An [`Error::Device`] on this adapter.
+    pub fn device_error(&self, message: impl Into<String>) -> Error {
+        Error::Device {
+            adapter: self.info.name.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// Waits for all submitted work.
+    ///
+    /// # Errors
+    /// [`Error::Device`] when polling fails or the device reported an error.
+    pub fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| self.device_error(format!("poll failed: {e}")))?;
+        self.check()
+    }
+
+    /// Creates a compute pipeline from validated WGSL.
+    pub fn compute_pipeline(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        layout: Option<&wgpu::PipelineLayout>,
+    ) -> Result<wgpu::ComputePipeline> {
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(wgsl.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout,
+                module: &module,
+                entry_point: Some(entry_point),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        self.check()?;
+        Ok(pipeline)
+    }
+
+    /// A buffer of `size` bytes (rounded up to 4) with `usage`.
+    pub fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(4).next_multiple_of(4),
+            usage,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A storage buffer initialised with `data`.
+    pub fn storage_with(&self, label: &str, data: &[u8], extra: wgpu::BufferUsages) -> wgpu::Buffer {
+        let buffer = self.buffer(
+            label,
+            data.len() as u64,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | extra,
+        );
+        if !data.is_empty() {
+            self.queue.write_buffer(&buffer, 0, data);
+        }
+        buffer
+    }
+
+    /// Maps `size` bytes of a MAP_READ buffer, copies them out and unmaps.
+    ///
+    /// # Errors
+    /// [`Error::Device`] when the map fails.
+    pub fn read_back(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let slice = buffer.slice(..size);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        rx.recv()
+            .map_err(|_| self.device_error("map callback never ran"))?
+            .map_err(|e| self.device_error(format!("buffer map failed: {e}")))?;
+        let bytes = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| self.device_error(format!("mapped range: {e}")))?;
+            view.to_vec()
+        };
+        buffer.unmap();
+        Ok(bytes)
+    }
+
+    /// Workgroup counts `(x, y)` covering `groups` workgroups within the per-dimension limit.
+    pub fn dispatch_size(&self, groups: u32) -> Result<(u32, u32)> {
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        let x = groups.clamp(1, max);
+        let y = groups.div_ceil(x);
+        if y > max {
+            return Err(Error::Limit(format!(
+                "{groups} workgroups exceed {max} x {max} on \"{}\"",
+                self.info.name
+            )));
+        }
+        Ok((x, y))
+    }
+}

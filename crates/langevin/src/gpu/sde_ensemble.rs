@@ -1,0 +1,323 @@
+//! Runs `shaders/sde_ensemble.wgsl` over the batches of a [`Plan`]: one bind group per run,
+//! dynamic offsets select the dispatch's segment uniform and save slot, and one readback per
+//! batch brings home the moment partials, the histogram and (if asked) the final states.
+
+use super::context::GpuContext;
+use crate::ensemble::BatchOutput;
+use crate::error::{Error, Result};
+use crate::model::{self, Model};
+use crate::plan::{Batch, Plan, Segment};
+use crate::scheme::Scheme;
+use crate::shader;
+use crate::stats::PartialMoments;
+use std::mem::size_of;
+
+/// Bytes per moment partial.
+const PARTIAL_BYTES: u64 = size_of::<PartialMoments>() as u64;
+
+/// The composed and compiled kernel for one (model, scheme).
+pub struct SdeKernel {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+fn storage_entry(binding: u32, read_only: bool, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// The WGSL of `sde_ensemble` for `model` and `scheme`, validated by naga.
+///
+/// # Errors
+/// [`Error::Shader`] when the model's WGSL does not validate.
+pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<shader::ComposedKernel> {
+    let model_module = model::wgsl_module(model);
+    let scheme_source = shader::source(scheme.shader_module()).ok_or_else(|| Error::Shader {
+        kernel: scheme.shader_module().into(),
+        message: "missing scheme source".into(),
+    })?;
+    shader::kernel(
+        "sde_ensemble",
+        &[("model", &model_module), ("scheme", scheme_source)],
+    )
+}
+
+impl SdeKernel {
+    /// Composes, validates and compiles the kernel.
+    ///
+    /// # Errors
+    /// [`Error::Shader`] or [`Error::Device`].
+    pub fn new(ctx: &GpuContext, model: &dyn Model, scheme: Scheme) -> Result<Self> {
+        let kernel = compose(model, scheme)?;
+        let layout = ctx
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("sde_ensemble"),
+                entries: &[
+                    wgpu::BindGroupLayoutEntry {
+                        binding: 0,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Uniform,
+                            has_dynamic_offset: true,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    },
+                    storage_entry(1, true, false),
+                    storage_entry(2, true, false),
+                    storage_entry(3, false, false),
+                    storage_entry(4, false, true),
+                    storage_entry(5, false, false),
+                ],
+            });
+        let pipeline_layout = ctx
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("sde_ensemble"),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let pipeline = ctx.compute_pipeline(
+            &format!("sde_ensemble/{}/{}", model.name(), scheme.name()),
+            &kernel.wgsl,
+            &kernel.entry_point,
+            Some(&pipeline_layout),
+        )?;
+        Ok(SdeKernel { pipeline, layout })
+    }
+}
+
+/// Trajectories per batch that fit the device: bindings, workgroup counts and a memory budget.
+pub fn batch_capacity(ctx: &GpuContext, plan_dim: usize, saves: usize, final_states: bool, budget: u64) -> u64 {
+    let dim = plan_dim as u64;
+    let binding = ctx.limits.max_storage_buffer_binding_size;
+    let by_state_binding = binding / (4 * dim);
+    let by_partial_binding = binding / (PARTIAL_BYTES * dim) * 64;
+    let bytes_per_trajectory =
+        4 * dim * (1 + u64::from(final_states)) + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(64);
+    let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
+    let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
+    by_state_binding
+        .min(by_partial_binding)
+        .min(by_budget)
+        .min(max_groups * 64)
+}
+
+/// Device buffers for one run, sized for the largest batch and reused by every batch.
+pub struct SdeRun<'a> {
+    ctx: &'a GpuContext,
+    kernel: &'a SdeKernel,
+    plan: &'a Plan,
+    final_states: bool,
+    segments: wgpu::Buffer,
+    segment_stride: u64,
+    state: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    partial_stride: u64,
+    histogram: wgpu::Buffer,
+    histogram_words: u64,
+    staging: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+}
+
+impl<'a> SdeRun<'a> {
+    /// Allocates the run's buffers and its bind group.
+    ///
+    /// # Errors
+    /// [`Error::Device`] when allocation fails.
+    pub fn new(ctx: &'a GpuContext, kernel: &'a SdeKernel, plan: &'a Plan, final_states: bool) -> Result<Self> {
+        let dim = plan.run.dim as u64;
+        let max_blocks = u64::from(plan.max_batch.div_ceil(crate::plan::WORKGROUP_SIZE));
+        let uniform_align = u64::from(ctx.limits.min_uniform_buffer_offset_alignment);
+        let storage_align = u64::from(ctx.limits.min_storage_buffer_offset_alignment);
+        let segment_stride = (size_of::<Segment>() as u64).next_multiple_of(uniform_align);
+        let segments = ctx.buffer(
+            "segments",
+            segment_stride * plan.segments.len() as u64,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        let params = ctx.storage_with(
+            "params",
+            bytemuck::cast_slice(&padded(&plan.run.params)),
+            wgpu::BufferUsages::empty(),
+        );
+        let init = ctx.storage_with("init", bytemuck::cast_slice(&plan.run.init), wgpu::BufferUsages::empty());
+        let state_bytes = u64::from(plan.max_batch) * dim * 4;
+        let state = ctx.buffer(
+            "state",
+            state_bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let partial_bytes = max_blocks * dim * PARTIAL_BYTES;
+        let partial_stride = partial_bytes.next_multiple_of(storage_align);
+        let partials = ctx.buffer(
+            "partials",
+            partial_stride * plan.saves() as u64,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let histogram_words = plan.base.hist_bins as u64 + 3;
+        let histogram = ctx.buffer(
+            "histogram",
+            histogram_words * 4,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        );
+        let staging_bytes = partial_bytes * plan.saves() as u64
+            + histogram_words * 4
+            + if final_states { state_bytes } else { 0 };
+        let staging = ctx.buffer(
+            "staging",
+            staging_bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("sde_ensemble"),
+            layout: &kernel.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &segments,
+                        offset: 0,
+                        size: wgpu::BufferSize::new(size_of::<Segment>() as u64),
+                    }),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: params.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: init.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: state.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &partials,
+                        offset: 0,
+                        size: wgpu::BufferSize::new(partial_bytes.max(4)),
+                    }),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: histogram.as_entire_binding(),
+                },
+            ],
+        });
+        ctx.check()?;
+        Ok(SdeRun {
+            ctx,
+            kernel,
+            plan,
+            final_states,
+            segments,
+            segment_stride,
+            state,
+            partials,
+            partial_stride,
+            histogram,
+            histogram_words,
+            staging,
+            bind_group,
+        })
+    }
+
+    /// Runs every dispatch of `batch` and reads back its results.
+    ///
+    /// # Errors
+    /// [`Error::Device`] or [`Error::Limit`].
+    pub fn run_batch(&mut self, batch: Batch) -> Result<BatchOutput> {
+        let ctx = self.ctx;
+        let plan = self.plan;
+        let dim = plan.run.dim as u64;
+        let blocks = Plan::blocks(batch);
+        let (gx, gy) = ctx.dispatch_size(blocks)?;
+
+        let mut uniforms = vec![0u8; (self.segment_stride * plan.segments.len() as u64) as usize];
+        for (k, segment) in plan.segments.iter().enumerate() {
+            let u = plan.segment_uniform(batch, segment);
+            let at = k * self.segment_stride as usize;
+            uniforms[at..at + size_of::<Segment>()].copy_from_slice(bytemuck::bytes_of(&u));
+        }
+        ctx.queue.write_buffer(&self.segments, 0, &uniforms);
+
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") });
+        encoder.clear_buffer(&self.histogram, 0, None);
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("sde_ensemble"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.kernel.pipeline);
+            for (k, segment) in plan.segments.iter().enumerate() {
+                let slot = segment.save_slot.unwrap_or(0) as u64;
+                let offsets = [
+                    (k as u64 * self.segment_stride) as u32,
+                    (slot * self.partial_stride) as u32,
+                ];
+                pass.set_bind_group(0, &self.bind_group, &offsets);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+        }
+        let used_partial = u64::from(blocks) * dim * PARTIAL_BYTES;
+        let mut at = 0u64;
+        for slot in 0..plan.saves() as u64 {
+            encoder.copy_buffer_to_buffer(&self.partials, slot * self.partial_stride, &self.staging, at, used_partial);
+            at += used_partial;
+        }
+        let histogram_at = at;
+        encoder.copy_buffer_to_buffer(&self.histogram, 0, &self.staging, at, self.histogram_words * 4);
+        at += self.histogram_words * 4;
+        let state_at = at;
+        if self.final_states {
+            let bytes = u64::from(batch.count) * dim * 4;
+            encoder.copy_buffer_to_buffer(&self.state, 0, &self.staging, at, bytes);
+            at += bytes;
+        }
+        ctx.queue.submit([encoder.finish()]);
+        let bytes = ctx.read_back(&self.staging, at)?;
+
+        let partials = (0..plan.saves())
+            .map(|slot| {
+                let from = slot * used_partial as usize;
+                bytemuck::pod_collect_to_vec(&bytes[from..from + used_partial as usize])
+            })
+            .collect();
+        let histogram = if plan.base.hist_bins > 0 {
+            bytemuck::pod_collect_to_vec(&bytes[histogram_at as usize..state_at as usize])
+        } else {
+            Vec::new()
+        };
+        let final_states = self
+            .final_states
+            .then(|| bytemuck::pod_collect_to_vec(&bytes[state_at as usize..at as usize]));
+        Ok(BatchOutput {
+            partials,
+            histogram,
+            final_states,
+        })
+    }
+}
+
+/// The `params` array never binds empty: a model without parameters gets one unused zero.
+fn padded(values: &[f32]) -> Vec<f32> {
+    if values.is_empty() {
+        vec![0.0]
+    } else {
+        values.to_vec()
+    }
+}

@@ -1,0 +1,272 @@
+//! How a resolved run is cut into batches of trajectories and dispatches of steps. Both
+//! backends execute the same plan, segment by segment, with the same [`Segment`] uniform.
+
+use crate::philox::{key_of_seed, words_of_index};
+use crate::spec::{EnsembleSpec, ResolvedRun};
+use bytemuck::{Pod, Zeroable};
+
+/// Invocations per workgroup of `sde_ensemble.wgsl`; also the block size of the moment
+/// partials, so batches are whole multiples of it.
+pub const WORKGROUP_SIZE: u32 = 64;
+
+/// Draw the initial state instead of loading it.
+pub const FLAG_INIT: u32 = 1;
+/// Reduce moments into the save slot's partials.
+pub const FLAG_SAVE: u32 = 2;
+/// Bin the histogram component.
+pub const FLAG_HISTOGRAM: u32 = 4;
+
+/// Trajectory-steps per dispatch when the run does not say: about a second on a software
+/// adapter, milliseconds on a discrete GPU, far below any watchdog.
+pub const DEFAULT_STEPS_BUDGET: u64 = 1 << 28;
+
+/// The uniform of one dispatch. Keep in sync with `Segment` in `shaders/sde_ensemble.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct Segment {
+    /// Philox key from the seed.
+    pub key: [u32; 2],
+    /// Global index of the batch's first trajectory (low, high).
+    pub first_trajectory: [u32; 2],
+    /// Trajectories in the batch.
+    pub trajectories: u32,
+    /// First step index of this dispatch.
+    pub step_begin: u32,
+    /// Steps in this dispatch.
+    pub step_count: u32,
+    /// `FLAG_*` bits.
+    pub flags: u32,
+    /// Start time of the run.
+    pub t0: f32,
+    /// Step.
+    pub dt: f32,
+    /// `sqrt(dt / substeps)`.
+    pub sqrt_substep_dt: f32,
+    /// Brownian substeps per step.
+    pub substeps: u32,
+    /// Lower edge of the histogram.
+    pub hist_lo: f32,
+    /// Bins per unit.
+    pub hist_inv_width: f32,
+    /// Number of bins.
+    pub hist_bins: u32,
+    /// Component to bin.
+    pub hist_component: u32,
+}
+
+/// One dispatch's place in the step grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepSegment {
+    /// First step.
+    pub step_begin: u32,
+    /// Number of steps (0 for a save that needs no stepping).
+    pub step_count: u32,
+    /// Draws the initial state.
+    pub init: bool,
+    /// Saves moments into this slot at the end.
+    pub save_slot: Option<usize>,
+    /// Bins the histogram at the end.
+    pub histogram: bool,
+}
+
+/// A contiguous range of global trajectory indices run together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// Global index of the first trajectory.
+    pub first: u64,
+    /// Number of trajectories.
+    pub count: u32,
+}
+
+/// The whole schedule of a run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The checked run.
+    pub run: ResolvedRun,
+    /// The segment uniform shared by all dispatches (batch and step fields filled per dispatch).
+    pub base: Segment,
+    /// The dispatches of every batch.
+    pub segments: Vec<StepSegment>,
+    /// The batches, in order of trajectory index.
+    pub batches: Vec<Batch>,
+    /// The largest batch.
+    pub max_batch: u32,
+}
+
+impl Plan {
+    /// Cuts `run` into batches of at most `batch_capacity` trajectories (a backend's memory
+    /// bound) and dispatches of at most the chunking's steps.
+    pub fn new(spec: &EnsembleSpec, run: ResolvedRun, batch_capacity: u64) -> Plan {
+        let mut max_batch = batch_capacity.min(spec.trajectories);
+        if let Some(cap) = spec.chunking.max_batch_trajectories {
+            max_batch = max_batch.min(cap);
+        }
+        let wg = u64::from(WORKGROUP_SIZE);
+        if max_batch < spec.trajectories {
+            max_batch = (max_batch / wg).max(1) * wg;
+        }
+        let max_batch = max_batch.min(u64::from(u32::MAX - WORKGROUP_SIZE)) as u32;
+
+        let steps_per_dispatch = spec.chunking.steps_per_dispatch.unwrap_or_else(|| {
+            (DEFAULT_STEPS_BUDGET / u64::from(max_batch)).clamp(1, u64::from(u32::MAX)) as u32
+        });
+        let segments = step_segments(&run, steps_per_dispatch, spec.histogram.is_some());
+
+        let mut batches = Vec::new();
+        let mut first = 0u64;
+        while first < spec.trajectories {
+            let count = (spec.trajectories - first).min(u64::from(max_batch)) as u32;
+            batches.push(Batch { first, count });
+            first += u64::from(count);
+        }
+
+        let (hist_lo, hist_inv_width, hist_bins, hist_component) = match &spec.histogram {
+            Some(h) => (
+                h.range.0 as f32,
+                (f64::from(h.bins) / (h.range.1 - h.range.0)) as f32,
+                h.bins,
+                h.component as u32,
+            ),
+            None => (0.0, 0.0, 0, 0),
+        };
+        let base = Segment {
+            key: key_of_seed(spec.seed),
+            t0: spec.t0 as f32,
+            dt: run.dt as f32,
+            sqrt_substep_dt: (run.dt / f64::from(spec.brownian_substeps)).sqrt() as f32,
+            substeps: spec.brownian_substeps,
+            hist_lo,
+            hist_inv_width,
+            hist_bins,
+            hist_component,
+            ..Segment::default()
+        };
+        Plan {
+            run,
+            base,
+            segments,
+            batches,
+            max_batch,
+        }
+    }
+
+    /// The uniform for dispatch `segment` of `batch`.
+    pub fn segment_uniform(&self, batch: Batch, segment: &StepSegment) -> Segment {
+        let mut flags = 0;
+        if segment.init {
+            flags |= FLAG_INIT;
+        }
+        if segment.save_slot.is_some() {
+            flags |= FLAG_SAVE;
+        }
+        if segment.histogram {
+            flags |= FLAG_HISTOGRAM;
+        }
+        Segment {
+            first_trajectory: words_of_index(batch.first),
+            trajectories: batch.count,
+            step_begin: segment.step_begin,
+            step_count: segment.step_count,
+            flags,
+            ..self.base
+        }
+    }
+
+    /// Number of save times.
+    pub fn saves(&self) -> usize {
+        self.run.save_steps.len()
+    }
+
+    /// Workgroups (moment blocks) in a batch.
+    pub fn blocks(batch: Batch) -> u32 {
+        batch.count.div_ceil(WORKGROUP_SIZE)
+    }
+}
+
+/// Dispatches along the step grid: each save step ends a dispatch, no dispatch is longer than
+/// `steps_per_dispatch`, the first draws the initial state and the last bins the histogram.
+pub fn step_segments(run: &ResolvedRun, steps_per_dispatch: u32, histogram: bool) -> Vec<StepSegment> {
+    let mut segments: Vec<StepSegment> = Vec::new();
+    let mut current = 0u32;
+    let push = |segments: &mut Vec<StepSegment>, begin: u32, count: u32| {
+        segments.push(StepSegment {
+            step_begin: begin,
+            step_count: count,
+            init: segments.is_empty(),
+            save_slot: None,
+            histogram: false,
+        });
+    };
+    let mut targets: Vec<(u32, Option<usize>)> = run
+        .save_steps
+        .iter()
+        .enumerate()
+        .map(|(slot, &s)| (s, Some(slot)))
+        .collect();
+    targets.push((run.n_steps, None));
+    for (target, slot) in targets {
+        let mut stepped = false;
+        while current < target {
+            let count = (target - current).min(steps_per_dispatch);
+            push(&mut segments, current, count);
+            current += count;
+            stepped = true;
+        }
+        if let Some(slot) = slot {
+            if !stepped {
+                push(&mut segments, current, 0);
+            }
+            segments.last_mut().expect("a segment exists").save_slot = Some(slot);
+        }
+    }
+    if histogram {
+        // The last segment ends at the final step (n_steps >= 1 gives at least one).
+        segments.last_mut().expect("a segment exists").histogram = true;
+    }
+    segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(n_steps: u32, save_steps: Vec<u32>) -> ResolvedRun {
+        ResolvedRun {
+            dim: 1,
+            params: vec![],
+            init: vec![0.0, 0.0],
+            n_steps,
+            dt: 0.1,
+            times: save_steps.iter().map(|&s| f64::from(s) * 0.1).collect(),
+            save_steps,
+        }
+    }
+
+    #[test]
+    fn every_save_ends_a_segment_and_steps_are_covered_once() {
+        let segs = step_segments(&run(100, vec![0, 25, 50, 100]), 30, true);
+        let mut next = 0;
+        for s in &segs {
+            assert_eq!(s.step_begin, next);
+            assert!(s.step_count <= 30);
+            next += s.step_count;
+        }
+        assert_eq!(next, 100);
+        assert!(segs[0].init && segs.iter().skip(1).all(|s| !s.init));
+        let saves: Vec<(u32, usize)> = segs
+            .iter()
+            .filter_map(|s| s.save_slot.map(|k| (s.step_begin + s.step_count, k)))
+            .collect();
+        assert_eq!(saves, vec![(0, 0), (25, 1), (50, 2), (100, 3)]);
+        assert!(segs.last().unwrap().histogram);
+    }
+
+    #[test]
+    fn repeated_save_steps_get_their_own_segments() {
+        let segs = step_segments(&run(10, vec![5, 5]), 100, false);
+        let slots: Vec<Option<usize>> = segs.iter().map(|s| s.save_slot).collect();
+        assert_eq!(slots, vec![Some(0), Some(1), None]);
+        assert_eq!(segs[1].step_count, 0);
+        assert_eq!(segs[2].step_count, 5);
+    }
+}

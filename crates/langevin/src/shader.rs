@@ -1,0 +1,173 @@
+//! The WGSL kernel set: sources embedded from `shaders/`, a small `#import` composer, and naga
+//! validation so that a broken kernel is an error before any pipeline is made.
+//!
+//! A kernel is one file of `shaders/`; it pulls helpers from `shaders/lib/` with lines of the
+//! form `#import name`. Each module is included once, in the order first imported. Some imports
+//! are *virtual*: `model` and `scheme` in `sde_ensemble.wgsl` are supplied by the caller when the
+//! kernel is composed for one model and one scheme.
+
+use crate::error::Error;
+
+/// Every WGSL file shipped with the engine, by import name.
+pub const SOURCES: &[(&str, &str)] = &[
+    ("philox", include_str!("../../../shaders/lib/philox.wgsl")),
+    ("normal", include_str!("../../../shaders/lib/normal.wgsl")),
+    ("moments", include_str!("../../../shaders/lib/moments.wgsl")),
+    (
+        "schemes/euler_maruyama",
+        include_str!("../../../shaders/schemes/euler_maruyama.wgsl"),
+    ),
+    (
+        "schemes/milstein",
+        include_str!("../../../shaders/schemes/milstein.wgsl"),
+    ),
+    (
+        "sde_ensemble",
+        include_str!("../../../shaders/sde_ensemble.wgsl"),
+    ),
+    ("philox_kat", include_str!("../../../shaders/philox_kat.wgsl")),
+    (
+        "normal_fill",
+        include_str!("../../../shaders/normal_fill.wgsl"),
+    ),
+];
+
+/// The source of a shipped WGSL file, by import name.
+pub fn source(name: &str) -> Option<&'static str> {
+    SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// A kernel composed into one WGSL module and validated by naga.
+#[derive(Clone, Debug)]
+pub struct ComposedKernel {
+    /// The root file's import name.
+    pub name: String,
+    /// The entry point, which by convention has the kernel's name.
+    pub entry_point: String,
+    /// The full WGSL text handed to the device.
+    pub wgsl: String,
+}
+
+/// Composes `root` with its imports; `virtual_modules` supply imports that are not files.
+///
+/// # Errors
+/// [`Error::Shader`] naming the file and line of an unknown or malformed `#import`.
+pub fn compose(root: &str, virtual_modules: &[(&str, &str)]) -> Result<String, Error> {
+    let mut out = String::new();
+    let mut included: Vec<String> = Vec::new();
+    include_module(root, virtual_modules, &mut included, &mut out)?;
+    Ok(out)
+}
+
+fn include_module(
+    name: &str,
+    virtual_modules: &[(&str, &str)],
+    included: &mut Vec<String>,
+    out: &mut String,
+) -> Result<(), Error> {
+    if included.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    included.push(name.to_string());
+    let text = virtual_modules
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .or_else(|| source(name))
+        .ok_or_else(|| Error::Shader {
+            kernel: name.to_string(),
+            message: format!("no shader module named `{name}`"),
+        })?;
+    for (line_no, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("#import") {
+            let target = rest.trim();
+            if target.is_empty() || target.contains(char::is_whitespace) {
+                return Err(Error::Shader {
+                    kernel: name.to_string(),
+                    message: format!("line {}: malformed import `{}`", line_no + 1, trimmed),
+                });
+            }
+            include_module(target, virtual_modules, included, out).map_err(|e| match e {
+                Error::Shader { message, .. } => Error::Shader {
+                    kernel: name.to_string(),
+                    message: format!("line {}: {message}", line_no + 1),
+                },
+                other => other,
+            })?;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(())
+}
+
+/// Parses and validates WGSL with naga, as the device will.
+///
+/// # Errors
+/// [`Error::Shader`] with naga's report, a caret under the offending column.
+pub fn validate(kernel: &str, wgsl: &str, float64: bool) -> Result<naga::Module, Error> {
+    let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| Error::Shader {
+        kernel: kernel.to_string(),
+        message: e.emit_to_string(wgsl),
+    })?;
+    let mut caps = naga::valid::Capabilities::default();
+    if float64 {
+        caps |= naga::valid::Capabilities::FLOAT64;
+    }
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+        .validate(&module)
+        .map_err(|e| Error::Shader {
+            kernel: kernel.to_string(),
+            message: e.emit_to_string(wgsl),
+        })?;
+    Ok(module)
+}
+
+/// Composes and validates the kernel `root` whose entry point has the same name.
+///
+/// # Errors
+/// [`Error::Shader`] from composition or validation.
+pub fn kernel(root: &str, virtual_modules: &[(&str, &str)]) -> Result<ComposedKernel, Error> {
+    let wgsl = compose(root, virtual_modules)?;
+    let module = validate(root, &wgsl, false)?;
+    if !module.entry_points.iter().any(|e| e.name == root) {
+        return Err(Error::Shader {
+            kernel: root.to_string(),
+            message: format!("no entry point named `{root}`"),
+        });
+    }
+    Ok(ComposedKernel {
+        name: root.to_string(),
+        entry_point: root.to_string(),
+        wgsl,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_included_once() {
+        let wgsl = compose("normal_fill", &[]).unwrap();
+        assert_eq!(wgsl.matches("fn philox4x32_10").count(), 1);
+        assert!(!wgsl.contains("#import"));
+    }
+
+    #[test]
+    fn unknown_import_names_file_and_line() {
+        let bad = "// first\n#import nowhere\n";
+        let err = compose("root", &[("root", bad)]).unwrap_err().to_string();
+        assert!(err.contains("root"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("nowhere"), "{err}");
+    }
+
+    #[test]
+    fn validation_catches_type_errors_that_parse() {
+        let err = validate("k", "fn f() -> f32 { return 1u + 1.5; }", false).unwrap_err();
+        assert!(matches!(err, Error::Shader { .. }));
+    }
+}

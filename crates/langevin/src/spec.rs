@@ -1,0 +1,380 @@
+//! What to run: model terms, scheme, initial law, time grid, save-at, ensemble size, and the
+//! observables wanted. Separate pieces in the spirit of diffrax; [`EnsembleSpec::resolve`]
+//! checks them all before any device work and fixes the step grid.
+
+use crate::error::{Error, Result};
+use crate::model::{Model, MAX_DIM};
+use crate::scheme::Scheme;
+use std::sync::Arc;
+
+/// The law of the initial state, per component.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InitialState {
+    /// Every trajectory starts at the same point.
+    Fixed(Vec<f64>),
+    /// Independent normals `N(mean_i, sd_i^2)`, drawn from the trajectory's initial stream.
+    Normal {
+        /// Means per component.
+        mean: Vec<f64>,
+        /// Standard deviations per component.
+        sd: Vec<f64>,
+    },
+}
+
+/// The times at which statistics are saved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SaveAt {
+    /// `n` evenly spaced times from `t0` to `t_end`, both included (`n = 1` saves `t_end` only).
+    Count(usize),
+    /// Explicit times in `[t0, t_end]`, ascending, each snapped to the nearest step.
+    Times(Vec<f64>),
+}
+
+/// A histogram of one component at the final time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramSpec {
+    /// Index of the state component.
+    pub component: usize,
+    /// Number of equal-width bins.
+    pub bins: u32,
+    /// `[lo, hi)`; values outside count as underflow or overflow.
+    pub range: (f64, f64),
+}
+
+/// How a run is cut into batches (trajectories) and dispatches (steps). The results do not
+/// depend on these: they only bound memory and the length of one dispatch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Chunking {
+    /// At most this many trajectories per batch (rounded down to a whole workgroup).
+    pub max_batch_trajectories: Option<u64>,
+    /// At most this many steps per dispatch.
+    pub steps_per_dispatch: Option<u32>,
+    /// Bytes of device (or, for the CPU twin, host) memory one batch may use.
+    pub max_batch_bytes: Option<u64>,
+}
+
+/// One ensemble run of an SDE with diagonal noise.
+#[derive(Clone, Debug)]
+pub struct EnsembleSpec {
+    /// The drift and diffusion.
+    pub model: Arc<dyn Model>,
+    /// The time-stepping scheme.
+    pub scheme: Scheme,
+    /// The initial law.
+    pub initial: InitialState,
+    /// Start time.
+    pub t0: f64,
+    /// End time.
+    pub t_end: f64,
+    /// Requested step; the grid uses `(t_end - t0) / n` with `n = ceil((t_end - t0) / dt)`.
+    pub dt: f64,
+    /// Number of trajectories.
+    pub trajectories: u64,
+    /// The 64-bit seed that keys every random stream.
+    pub seed: u64,
+    /// When to save statistics.
+    pub save_at: SaveAt,
+    /// A histogram at the final time.
+    pub histogram: Option<HistogramSpec>,
+    /// Return every trajectory's final state.
+    pub final_states: bool,
+    /// Each step's Brownian increment is the sum of this many finer ones, so that runs at
+    /// `dt` and `dt / k` (with `k` times the substeps) follow the same Brownian path.
+    pub brownian_substeps: u32,
+    /// Batching and dispatch sizes.
+    pub chunking: Chunking,
+}
+
+impl EnsembleSpec {
+    /// A run of `model` with defaults: Euler-Maruyama, the origin as initial state,
+    /// `t` in `[0, 1]`, `dt = 1e-3`, 1024 trajectories, seed 0, 11 save times.
+    pub fn new(model: impl Model + 'static) -> Self {
+        let dim = model.dim();
+        Self::from_arc(Arc::new(model), dim)
+    }
+
+    fn from_arc(model: Arc<dyn Model>, dim: usize) -> Self {
+        Self {
+            model,
+            scheme: Scheme::EulerMaruyama,
+            initial: InitialState::Fixed(vec![0.0; dim]),
+            t0: 0.0,
+            t_end: 1.0,
+            dt: 1e-3,
+            trajectories: 1024,
+            seed: 0,
+            save_at: SaveAt::Count(11),
+            histogram: None,
+            final_states: false,
+            brownian_substeps: 1,
+            chunking: Chunking::default(),
+        }
+    }
+
+    /// A run of a shared model.
+    pub fn with_model(model: Arc<dyn Model>) -> Self {
+        let dim = model.dim();
+        Self::from_arc(model, dim)
+    }
+
+    /// Sets the scheme.
+    pub fn scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+    /// Sets a fixed initial state.
+    pub fn initial_fixed(mut self, x0: &[f64]) -> Self {
+        self.initial = InitialState::Fixed(x0.to_vec());
+        self
+    }
+    /// Sets a normal initial law.
+    pub fn initial_normal(mut self, mean: &[f64], sd: &[f64]) -> Self {
+        self.initial = InitialState::Normal {
+            mean: mean.to_vec(),
+            sd: sd.to_vec(),
+        };
+        self
+    }
+    /// Sets the time span.
+    pub fn time_span(mut self, t0: f64, t_end: f64) -> Self {
+        self.t0 = t0;
+        self.t_end = t_end;
+        self
+    }
+    /// Sets the step.
+    pub fn dt(mut self, dt: f64) -> Self {
+        self.dt = dt;
+        self
+    }
+    /// Sets the number of trajectories.
+    pub fn trajectories(mut self, n: u64) -> Self {
+        self.trajectories = n;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets the save times.
+    pub fn save_at(mut self, save_at: SaveAt) -> Self {
+        self.save_at = save_at;
+        self
+    }
+    /// Asks for a histogram of `component` at the final time.
+    pub fn histogram(mut self, component: usize, bins: u32, range: (f64, f64)) -> Self {
+        self.histogram = Some(HistogramSpec {
+            component,
+            bins,
+            range,
+        });
+        self
+    }
+    /// Asks for the final states.
+    pub fn final_states(mut self, keep: bool) -> Self {
+        self.final_states = keep;
+        self
+    }
+    /// Sets the Brownian substeps per step.
+    pub fn brownian_substeps(mut self, k: u32) -> Self {
+        self.brownian_substeps = k;
+        self
+    }
+    /// Sets the chunking.
+    pub fn chunking(mut self, chunking: Chunking) -> Self {
+        self.chunking = chunking;
+        self
+    }
+
+    /// Checks every field and fixes the step grid, before any device work.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field and its value, or [`Error::Limit`].
+    pub fn resolve(&self) -> Result<ResolvedRun> {
+        let model = &self.model;
+        let dim = model.dim();
+        if dim == 0 || dim > MAX_DIM {
+            return Err(Error::invalid(
+                "model.state",
+                format!("{dim} components"),
+                format!("the state must have 1 to {MAX_DIM} components"),
+            ));
+        }
+        let params = model.params();
+        for (name, value) in &params {
+            if !value.is_finite() {
+                return Err(Error::invalid(format!("model.params.{name}"), value, "must be finite"));
+            }
+        }
+        model.validate()?;
+
+        if !self.t0.is_finite() {
+            return Err(Error::invalid("solver.t0", self.t0, "must be finite"));
+        }
+        if !self.t_end.is_finite() {
+            return Err(Error::invalid("solver.t_end", self.t_end, "must be finite"));
+        }
+        if !(self.dt.is_finite() && self.dt > 0.0) {
+            return Err(Error::invalid("solver.dt", self.dt, "must be a positive number"));
+        }
+        let span = self.t_end - self.t0;
+        if span < self.dt * (1.0 - 1e-9) {
+            return Err(Error::invalid(
+                "solver.t_end",
+                self.t_end,
+                format!("must be at least t0 + dt = {}", self.t0 + self.dt),
+            ));
+        }
+        let n_steps_f = (span / self.dt - 1e-9).ceil();
+        if self.brownian_substeps == 0 {
+            return Err(Error::invalid("solver.brownian_substeps", 0, "must be at least 1"));
+        }
+        let normals_per_path = n_steps_f * f64::from(self.brownian_substeps) * dim as f64;
+        if normals_per_path > f64::from(u32::MAX) {
+            return Err(Error::Limit(format!(
+                "{n_steps_f} steps x {} substeps x {dim} components = {normals_per_path} normals per \
+                 trajectory; at most {} fit the 32-bit noise counter",
+                self.brownian_substeps,
+                u32::MAX
+            )));
+        }
+        let n_steps = n_steps_f as u32;
+        let dt = span / f64::from(n_steps);
+
+        if self.trajectories == 0 {
+            return Err(Error::invalid("ensemble.trajectories", 0, "must be at least 1"));
+        }
+        if self.trajectories > (1u64 << 48) {
+            return Err(Error::Limit(format!(
+                "ensemble.trajectories = {} exceeds 2^48",
+                self.trajectories
+            )));
+        }
+
+        let (init_mean, init_sd) = match &self.initial {
+            InitialState::Fixed(x0) => (x0.clone(), vec![0.0; x0.len()]),
+            InitialState::Normal { mean, sd } => (mean.clone(), sd.clone()),
+        };
+        for (name, v) in [("init", &init_mean), ("init.sd", &init_sd)] {
+            if v.len() != dim {
+                return Err(Error::invalid(
+                    format!("model.{name}"),
+                    format!("{} values", v.len()),
+                    format!("expected one per state component ({dim})"),
+                ));
+            }
+            for (i, x) in v.iter().enumerate() {
+                if !x.is_finite() {
+                    return Err(Error::invalid(format!("model.{name}[{i}]"), x, "must be finite"));
+                }
+            }
+        }
+        if let Some((i, sd)) = init_sd.iter().enumerate().find(|(_, sd)| **sd < 0.0) {
+            return Err(Error::invalid(format!("model.init.sd[{i}]"), sd, "must be >= 0"));
+        }
+
+        let save_steps = self.save_steps(n_steps, dt)?;
+        let times = save_steps
+            .iter()
+            .map(|&s| self.t0 + f64::from(s) * dt)
+            .collect();
+
+        if let Some(h) = &self.histogram {
+            if h.bins == 0 {
+                return Err(Error::invalid("output.histogram.bins", 0, "must be at least 1"));
+            }
+            if h.bins > 1 << 20 {
+                return Err(Error::Limit(format!(
+                    "output.histogram.bins = {} exceeds {}",
+                    h.bins,
+                    1 << 20
+                )));
+            }
+            let (lo, hi) = h.range;
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(Error::invalid(
+                    "output.histogram.range",
+                    format!("[{lo}, {hi}]"),
+                    "must be finite with lo < hi",
+                ));
+            }
+            if h.component >= dim {
+                return Err(Error::invalid(
+                    "output.histogram.var",
+                    h.component,
+                    format!("the state has {dim} components"),
+                ));
+            }
+        }
+        if let Some(0) = self.chunking.max_batch_trajectories {
+            return Err(Error::invalid("chunking.max_batch_trajectories", 0, "must be at least 1"));
+        }
+        if let Some(0) = self.chunking.steps_per_dispatch {
+            return Err(Error::invalid("chunking.steps_per_dispatch", 0, "must be at least 1"));
+        }
+
+        Ok(ResolvedRun {
+            dim,
+            params: params.iter().map(|(_, v)| *v as f32).collect(),
+            init: init_mean.iter().chain(&init_sd).map(|v| *v as f32).collect(),
+            n_steps,
+            dt,
+            save_steps,
+            times,
+        })
+    }
+
+    fn save_steps(&self, n_steps: u32, dt: f64) -> Result<Vec<u32>> {
+        match &self.save_at {
+            SaveAt::Count(0) => Err(Error::invalid("output.save_times", 0, "must be at least 1")),
+            SaveAt::Count(1) => Ok(vec![n_steps]),
+            SaveAt::Count(n) => Ok((0..*n)
+                .map(|k| (k as f64 * f64::from(n_steps) / (*n - 1) as f64).round() as u32)
+                .collect()),
+            SaveAt::Times(times) => {
+                if times.is_empty() {
+                    return Err(Error::invalid("output.save_times", "[]", "needs at least one time"));
+                }
+                let tol = 1e-9 * (self.t_end - self.t0).abs().max(1.0);
+                let mut steps = Vec::with_capacity(times.len());
+                for (i, &t) in times.iter().enumerate() {
+                    if !(t.is_finite() && t >= self.t0 - tol && t <= self.t_end + tol) {
+                        return Err(Error::invalid(
+                            format!("output.save_times[{i}]"),
+                            t,
+                            format!("must lie in [t0, t_end] = [{}, {}]", self.t0, self.t_end),
+                        ));
+                    }
+                    if i > 0 && t < times[i - 1] {
+                        return Err(Error::invalid(
+                            format!("output.save_times[{i}]"),
+                            t,
+                            "save times must be in ascending order",
+                        ));
+                    }
+                    steps.push(((t - self.t0) / dt).round().clamp(0.0, f64::from(n_steps)) as u32);
+                }
+                Ok(steps)
+            }
+        }
+    }
+}
+
+/// A checked run: the step grid and the packed arrays the kernels read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedRun {
+    /// State dimension.
+    pub dim: usize,
+    /// Model parameters as the kernels' `params` array.
+    pub params: Vec<f32>,
+    /// Initial means then standard deviations, as the kernels' `init` array.
+    pub init: Vec<f32>,
+    /// Number of steps.
+    pub n_steps: u32,
+    /// The step actually used.
+    pub dt: f64,
+    /// The step index of each save time.
+    pub save_steps: Vec<u32>,
+    /// The save times on the step grid.
+    pub times: Vec<f64>,
+}

@@ -1,0 +1,144 @@
+//! Statistics merged in f64 on the host: moments by Chan's parallel formula, histograms as
+//! integer counts. The devices hand over per-workgroup partials in f32; folding them in a fixed
+//! order (by global trajectory block) makes the result independent of batching.
+
+/// Count, mean and sum of squared deviations (M2) of a sample, in f64.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Moments {
+    /// Number of finite values.
+    pub count: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+}
+
+impl Moments {
+    /// Moments of a slice (two-pass, for tests and small data).
+    pub fn of(values: impl IntoIterator<Item = f64> + Clone) -> Moments {
+        let mut m = Moments::default();
+        for v in values {
+            m.merge(&Moments {
+                count: 1,
+                mean: v,
+                m2: 0.0,
+            });
+        }
+        m
+    }
+
+    /// Merges another sample into this one (Chan, Golub and LeVeque, 1979).
+    #[inline]
+    pub fn merge(&mut self, other: &Moments) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = *other;
+            return;
+        }
+        let n_a = self.count as f64;
+        let n_b = other.count as f64;
+        let n = n_a + n_b;
+        let delta = other.mean - self.mean;
+        self.mean += delta * n_b / n;
+        self.m2 += other.m2 + delta * delta * n_a * n_b / n;
+        self.count += other.count;
+    }
+
+    /// Unbiased sample variance `M2 / (n - 1)`; NaN for fewer than two values.
+    pub fn variance(&self) -> f64 {
+        if self.count < 2 {
+            f64::NAN
+        } else {
+            self.m2 / (self.count - 1) as f64
+        }
+    }
+
+    /// Standard error of the mean, `sqrt(variance / n)`.
+    pub fn std_error(&self) -> f64 {
+        (self.variance() / self.count as f64).sqrt()
+    }
+}
+
+/// One workgroup's moments as the kernels write them. Keep in sync with `Moments` in
+/// `shaders/lib/moments.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct PartialMoments {
+    /// Number of finite values (an integer below 2^24, exact in f32).
+    pub count: f32,
+    /// Their mean.
+    pub mean: f32,
+    /// Sum of squared deviations.
+    pub m2: f32,
+}
+
+impl From<PartialMoments> for Moments {
+    fn from(p: PartialMoments) -> Self {
+        Moments {
+            count: p.count as u64,
+            mean: f64::from(p.mean),
+            m2: f64::from(p.m2),
+        }
+    }
+}
+
+/// A histogram of one component at the final time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    /// Index of the binned component.
+    pub component: usize,
+    /// Lower edge of the first bin.
+    pub lo: f64,
+    /// Upper edge of the last bin.
+    pub hi: f64,
+    /// Counts per bin.
+    pub counts: Vec<u64>,
+    /// Values below `lo`.
+    pub underflow: u64,
+    /// Values at or above `hi`.
+    pub overflow: u64,
+    /// NaN or infinite values.
+    pub non_finite: u64,
+}
+
+impl Histogram {
+    /// Bin edges, `bins + 1` of them.
+    pub fn edges(&self) -> Vec<f64> {
+        let n = self.counts.len();
+        (0..=n)
+            .map(|k| self.lo + (self.hi - self.lo) * k as f64 / n as f64)
+            .collect()
+    }
+
+    /// Adds the raw device counts (bins, underflow, overflow, non-finite).
+    pub fn add_raw(&mut self, raw: &[u32]) {
+        let n = self.counts.len();
+        for (c, r) in self.counts.iter_mut().zip(raw) {
+            *c += u64::from(*r);
+        }
+        self.underflow += u64::from(raw[n]);
+        self.overflow += u64::from(raw[n + 1]);
+        self.non_finite += u64::from(raw[n + 2]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chan_merge_equals_two_pass() {
+        let data: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64 * 0.1 + 1e6).collect();
+        let mean = data.iter().sum::<f64>() / data.len() as f64;
+        let m2: f64 = data.iter().map(|x| (x - mean).powi(2)).sum();
+        let mut merged = Moments::default();
+        for chunk in data.chunks(7) {
+            merged.merge(&Moments::of(chunk.iter().copied()));
+        }
+        assert_eq!(merged.count, 1000);
+        assert!((merged.mean - mean).abs() < 1e-9);
+        assert!((merged.m2 - m2).abs() < 1e-6 * m2);
+    }
+}
