@@ -1,51 +1,28 @@
 // One invocation per trajectory: the state stays in registers for `step_count` steps, then goes
-// back to `state` so the next dispatch (or batch readback) can continue it. At a save time the
-// workgroup reduces (count, mean, M2) per component; at the final time it bins one component.
+// back to `state` for the next dispatch or for `ensemble_observe`. No barriers here: drivers
+// that emulate workgroups (lavapipe) run a kernel without them markedly faster.
 //
-// `model` (DIM, State, drift, diffusion, diffusion_dg) and `scheme` (scheme_step) are chosen
-// when the kernel is composed. CPU twin: crates/langevin/src/cpu/sde_ensemble.rs.
+// `state_layout` (DIM, State, GROUP_STEPS, GROUP_NORMALS), `model` (NPARAMS, drift, diffusion,
+// diffusion_dg) and `scheme` (scheme_step) are supplied when the kernel is composed.
+// CPU twin: crates/langevin/src/cpu/sde_ensemble.rs.
+#import segment
 #import normal
-#import moments
+#import state_layout
 #import model
 #import scheme
-
-const WORKGROUP_SIZE: u32 = 64u;
-
-const FLAG_INIT: u32 = 1u;
-const FLAG_SAVE: u32 = 2u;
-const FLAG_HISTOGRAM: u32 = 4u;
 
 const STREAM_BROWNIAN: u32 = 0u;
 const STREAM_INITIAL: u32 = 1u;
 
-// Keep in sync with `Segment` in crates/langevin/src/plan.rs.
-struct Segment {
-    key: vec2<u32>,
-    first_trajectory: vec2<u32>,
-    trajectories: u32,
-    step_begin: u32,
-    step_count: u32,
-    flags: u32,
-    t0: f32,
-    dt: f32,
-    sqrt_substep_dt: f32,
-    substeps: u32,
-    hist_lo: f32,
-    hist_inv_width: f32,
-    hist_bins: u32,
-    hist_component: u32,
-}
-
 @group(0) @binding(0) var<uniform> seg: Segment;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
+@group(0) @binding(1) var<storage, read> params_in: array<f32>;
 // Initial law: means in [0, DIM), standard deviations in [DIM, 2 DIM).
 @group(0) @binding(2) var<storage, read> init: array<f32>;
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;
-@group(0) @binding(4) var<storage, read_write> partials: array<Moments>;
-// Bins, then underflow, overflow and non-finite counts.
-@group(0) @binding(5) var<storage, read_write> histogram: array<atomic<u32>>;
 
-var<workgroup> wg_moments: array<Moments, WORKGROUP_SIZE>;
+// The model reads its parameters from here: a private copy stays in registers, where loads
+// from a storage buffer inside the step loop would not.
+var<private> params: array<f32, NPARAMS>;
 
 fn add_index(base: vec2<u32>, offset: u32) -> vec2<u32> {
     let lo = base.x + offset;
@@ -61,9 +38,10 @@ fn initial_state(trajectory: vec2<u32>) -> State {
     return x;
 }
 
-// The Brownian increment of step `s`: the sum of `substeps` finer increments, so that a coarse
-// run and a fine run with the same seed follow the same Brownian path.
-fn brownian_increment(noise: ptr<function, NormalStream>, s: u32) -> State {
+// One step by the stream: used where a step group would straddle the dispatch's ends, and
+// when a step's increment sums `substeps` finer ones (so coarse and fine runs with the same
+// seed follow the same Brownian path). Normal g = (s * substeps + j) * DIM + i.
+fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State {
     var dw: State;
     for (var j = 0u; j < seg.substeps; j++) {
         let first = (s * seg.substeps + j) * DIM;
@@ -74,21 +52,32 @@ fn brownian_increment(noise: ptr<function, NormalStream>, s: u32) -> State {
     for (var i = 0u; i < DIM; i++) {
         dw[i] *= seg.sqrt_substep_dt;
     }
-    return dw;
+    return scheme_step(seg.t0 + f32(s) * seg.dt, seg.dt, x, dw);
 }
 
-fn histogram_bin(v: f32) -> u32 {
-    if !is_finite_f32(v) {
-        return seg.hist_bins + 2u;
+// GROUP_STEPS steps whose GROUP_NORMALS normals fill whole Philox blocks, so the block loop
+// and the step loop unroll with constant indices: the same normals as `step_by_stream` when
+// substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS.
+fn step_group(trajectory: vec2<u32>, s: u32, x_in: State) -> State {
+    var z: array<f32, GROUP_NORMALS>;
+    let first_block = (s * DIM) >> 2u;
+    for (var b = 0u; b < GROUP_NORMALS / 4u; b++) {
+        let ctr = vec4<u32>(trajectory.x, trajectory.y, first_block + b, STREAM_BROWNIAN);
+        let n = box_muller4(philox4x32_10(ctr, seg.key)) * seg.sqrt_substep_dt;
+        z[4u * b] = n.x;
+        z[4u * b + 1u] = n.y;
+        z[4u * b + 2u] = n.z;
+        z[4u * b + 3u] = n.w;
     }
-    let u = (v - seg.hist_lo) * seg.hist_inv_width;
-    if u < 0.0 {
-        return seg.hist_bins;
+    var x = x_in;
+    for (var u = 0u; u < GROUP_STEPS; u++) {
+        var dw: State;
+        for (var i = 0u; i < DIM; i++) {
+            dw[i] = z[u * DIM + i];
+        }
+        x = scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw);
     }
-    if u >= f32(seg.hist_bins) {
-        return seg.hist_bins + 1u;
-    }
-    return min(u32(u), seg.hist_bins - 1u);
+    return x;
 }
 
 @compute @workgroup_size(64)
@@ -97,47 +86,40 @@ fn sde_ensemble(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let block = wid.y * nwg.x + wid.x;
-    let local_index = block * WORKGROUP_SIZE + lid;
-    let active = local_index < seg.trajectories;
+    let local_index = batch_index(wid, nwg, lid);
+    if local_index >= seg.trajectories {
+        return;
+    }
+    for (var k = 0u; k < NPARAMS; k++) {
+        params[k] = params_in[k];
+    }
+    let trajectory = add_index(seg.first_trajectory, local_index);
     var x: State;
-    if active {
-        let trajectory = add_index(seg.first_trajectory, local_index);
-        if (seg.flags & FLAG_INIT) != 0u {
-            x = initial_state(trajectory);
-        } else {
-            for (var i = 0u; i < DIM; i++) {
-                x[i] = state[local_index * DIM + i];
-            }
-        }
-        var noise = normal_stream(seg.key, trajectory, STREAM_BROWNIAN);
-        for (var n = 0u; n < seg.step_count; n++) {
-            let s = seg.step_begin + n;
-            let dw = brownian_increment(&noise, s);
-            x = scheme_step(seg.t0 + f32(s) * seg.dt, seg.dt, x, dw);
-        }
+    if (seg.flags & FLAG_INIT) != 0u {
+        x = initial_state(trajectory);
+    } else {
         for (var i = 0u; i < DIM; i++) {
-            state[local_index * DIM + i] = x[i];
+            x[i] = state[local_index * DIM + i];
         }
     }
-    if (seg.flags & FLAG_SAVE) != 0u {
-        for (var i = 0u; i < DIM; i++) {
-            wg_moments[lid] = moments_of(x[i], active);
-            workgroupBarrier();
-            for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
-                if lid < stride {
-                    wg_moments[lid] = merge_moments(wg_moments[lid], wg_moments[lid + stride]);
-                }
-                workgroupBarrier();
-            }
-            // Workgroups past the batch (the dispatch grid is rounded up) write nothing.
-            if lid == 0u && block * WORKGROUP_SIZE < seg.trajectories {
-                partials[block * DIM + i] = wg_moments[0];
-            }
-            workgroupBarrier();
+    var noise = normal_stream(seg.key, trajectory, STREAM_BROWNIAN);
+    var s = seg.step_begin;
+    let end = seg.step_begin + seg.step_count;
+    if seg.substeps == 1u {
+        while s < end && s % GROUP_STEPS != 0u {
+            x = step_by_stream(&noise, s, x);
+            s++;
+        }
+        while s + GROUP_STEPS <= end {
+            x = step_group(trajectory, s, x);
+            s += GROUP_STEPS;
         }
     }
-    if active && (seg.flags & FLAG_HISTOGRAM) != 0u {
-        atomicAdd(&histogram[histogram_bin(x[seg.hist_component])], 1u);
+    while s < end {
+        x = step_by_stream(&noise, s, x);
+        s++;
+    }
+    for (var i = 0u; i < DIM; i++) {
+        state[local_index * DIM + i] = x[i];
     }
 }

@@ -1,5 +1,5 @@
-// Workgroup reduction of (count, mean, M2) with Chan's pairwise update, in f32.
-// The host merges the per-workgroup partials in f64. Keep in sync with cpu/moments.rs.
+// (count, mean, M2) with Chan's pairwise update, in f32, for blocks of trajectories; the
+// host merges the blocks' partials in f64. Keep in sync with cpu/moments.rs.
 
 struct Moments {
     count: f32,
@@ -13,8 +13,8 @@ fn is_finite_f32(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7F800000u) != 0x7F800000u;
 }
 
-fn moments_of(x: f32, active: bool) -> Moments {
-    if active && is_finite_f32(x) {
+fn moments_of(x: f32) -> Moments {
+    if is_finite_f32(x) {
         return Moments(1.0, x, 0.0);
     }
     return Moments(0.0, 0.0, 0.0);

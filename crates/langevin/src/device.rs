@@ -27,9 +27,10 @@ impl BackendChoice {
     /// [`Error::InvalidInput`] for a value other than `auto`, `gpu` or `cpu`.
     pub fn from_env() -> Result<Self> {
         match std::env::var(BACKEND_ENV) {
-            Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-                Error::invalid(BACKEND_ENV, &v, "expected auto, gpu or cpu")
-            }),
+            Ok(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid(BACKEND_ENV, &v, "expected auto, gpu or cpu")),
             _ => Ok(BackendChoice::Auto),
         }
     }

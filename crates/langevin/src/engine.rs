@@ -35,7 +35,10 @@ impl Engine {
     /// [`Error::NoAdapter`] when `Gpu` is asked for and no adapter exists.
     pub fn new(choice: BackendChoice) -> Result<Engine> {
         let (backend, selection) = match choice {
-            BackendChoice::Cpu => (Backend::Cpu(DeviceInfo::cpu()), "CPU twin (asked for)".to_string()),
+            BackendChoice::Cpu => (
+                Backend::Cpu(DeviceInfo::cpu()),
+                "CPU twin (asked for)".to_string(),
+            ),
             BackendChoice::Gpu => {
                 let ctx = GpuContext::new()?;
                 let line = ctx.info.to_string();
@@ -111,8 +114,17 @@ impl Engine {
         match &self.backend {
             Backend::Gpu(ctx) => {
                 let kernel = self.sde_kernel(ctx, spec)?;
-                let budget = spec.chunking.max_batch_bytes.unwrap_or(DEFAULT_GPU_BATCH_BYTES);
-                let capacity = gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, spec.final_states, budget);
+                let budget = spec
+                    .chunking
+                    .max_batch_bytes
+                    .unwrap_or(DEFAULT_GPU_BATCH_BYTES);
+                let capacity = gpu::sde_ensemble::batch_capacity(
+                    ctx,
+                    run.dim,
+                    saves,
+                    spec.final_states,
+                    budget,
+                );
                 if capacity < 1 {
                     return Err(Error::Limit(format!(
                         "one trajectory does not fit the batch budget of {budget} bytes on \"{}\"",
@@ -120,7 +132,8 @@ impl Engine {
                     )));
                 }
                 plan = Plan::new(spec, run, capacity);
-                let mut runner = gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
+                let mut runner =
+                    gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states);
@@ -129,14 +142,23 @@ impl Engine {
                 }
             }
             Backend::Cpu(_) => {
-                let budget = spec.chunking.max_batch_bytes.unwrap_or(cpu::DEFAULT_BATCH_BYTES);
+                let budget = spec
+                    .chunking
+                    .max_batch_bytes
+                    .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
                 let capacity = cpu::batch_capacity(run.dim, saves, spec.final_states, budget);
                 plan = Plan::new(spec, run, capacity);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states);
                 for &batch in &plan.batches {
-                    acc.add(cpu::run_sde_batch(model, spec.scheme, &plan, batch, spec.final_states));
+                    acc.add(cpu::run_sde_batch(
+                        model,
+                        spec.scheme,
+                        &plan,
+                        batch,
+                        spec.final_states,
+                    ));
                 }
             }
         }
@@ -159,13 +181,25 @@ impl Engine {
         })
     }
 
-    fn sde_kernel(&self, ctx: &GpuContext, spec: &EnsembleSpec) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
-        let key = format!("{}\n{}", spec.scheme, crate::model::wgsl_module(spec.model.as_ref()));
+    fn sde_kernel(
+        &self,
+        ctx: &GpuContext,
+        spec: &EnsembleSpec,
+    ) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
+        let key = format!(
+            "{}\n{}",
+            spec.scheme,
+            crate::model::wgsl_module(spec.model.as_ref())
+        );
         let mut cache = self.kernels.lock().expect("kernel cache");
         if let Some(k) = cache.get(&key) {
             return Ok(k.clone());
         }
-        let kernel = Arc::new(gpu::sde_ensemble::SdeKernel::new(ctx, spec.model.as_ref(), spec.scheme)?);
+        let kernel = Arc::new(gpu::sde_ensemble::SdeKernel::new(
+            ctx,
+            spec.model.as_ref(),
+            spec.scheme,
+        )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)
     }
@@ -195,11 +229,17 @@ impl Engine {
         stream: u32,
     ) -> Result<Vec<f32>> {
         if per_trajectory == 0 || per_trajectory % 4 != 0 {
-            return Err(Error::invalid("per_trajectory", per_trajectory, "must be a positive multiple of 4"));
+            return Err(Error::invalid(
+                "per_trajectory",
+                per_trajectory,
+                "must be a positive multiple of 4",
+            ));
         }
         let blocks = u64::from(trajectories) * u64::from(per_trajectory / 4);
         if blocks > u64::from(u32::MAX) {
-            return Err(Error::Limit(format!("{blocks} blocks of normals in one call")));
+            return Err(Error::Limit(format!(
+                "{blocks} blocks of normals in one call"
+            )));
         }
         let fill = cpu::philox_stream::NormalFill {
             key: crate::philox::key_of_seed(seed),

@@ -54,7 +54,9 @@ pub use device::{BackendChoice, BackendKind, DeviceInfo};
 pub use engine::Engine;
 pub use ensemble::EnsembleResult;
 pub use error::{Error, Result};
-pub use model::{CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, State, MAX_DIM};
+pub use model::{
+    CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, State, MAX_DIM,
+};
 pub use scheme::Scheme;
 pub use spec::{Chunking, EnsembleSpec, HistogramSpec, InitialState, SaveAt};
 pub use stats::{Histogram, Moments};

@@ -20,7 +20,7 @@ pub const FLAG_HISTOGRAM: u32 = 4;
 /// adapter, milliseconds on a discrete GPU, far below any watchdog.
 pub const DEFAULT_STEPS_BUDGET: u64 = 1 << 28;
 
-/// The uniform of one dispatch. Keep in sync with `Segment` in `shaders/sde_ensemble.wgsl`.
+/// The uniform of one dispatch. Keep in sync with `Segment` in `shaders/lib/segment.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct Segment {
@@ -67,6 +67,18 @@ pub struct StepSegment {
     pub save_slot: Option<usize>,
     /// Bins the histogram at the end.
     pub histogram: bool,
+}
+
+impl StepSegment {
+    /// Whether the segment ends with `ensemble_observe` (a save or the histogram).
+    pub fn observes(&self) -> bool {
+        self.save_slot.is_some() || self.histogram
+    }
+
+    /// Whether the segment needs `sde_ensemble` (it steps, or draws the initial state).
+    pub fn steps(&self) -> bool {
+        self.step_count > 0 || self.init
+    }
 }
 
 /// A contiguous range of global trajectory indices run together.
@@ -185,7 +197,11 @@ impl Plan {
 
 /// Dispatches along the step grid: each save step ends a dispatch, no dispatch is longer than
 /// `steps_per_dispatch`, the first draws the initial state and the last bins the histogram.
-pub fn step_segments(run: &ResolvedRun, steps_per_dispatch: u32, histogram: bool) -> Vec<StepSegment> {
+pub fn step_segments(
+    run: &ResolvedRun,
+    steps_per_dispatch: u32,
+    histogram: bool,
+) -> Vec<StepSegment> {
     let mut segments: Vec<StepSegment> = Vec::new();
     let mut current = 0u32;
     let push = |segments: &mut Vec<StepSegment>, begin: u32, count: u32| {

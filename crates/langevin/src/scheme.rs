@@ -65,7 +65,11 @@ impl FromStr for Scheme {
             .find(|scheme| scheme.name() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Scheme::ALL.iter().map(|s| s.name()).collect();
-                Error::invalid("solver.scheme", s, format!("expected one of {}", names.join(", ")))
+                Error::invalid(
+                    "solver.scheme",
+                    s,
+                    format!("expected one of {}", names.join(", ")),
+                )
             })
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! A kernel is one file of `shaders/`; it pulls helpers from `shaders/lib/` with lines of the
 //! form `#import name`. Each module is included once, in the order first imported. Some imports
-//! are *virtual*: `model` and `scheme` in `sde_ensemble.wgsl` are supplied by the caller when the
-//! kernel is composed for one model and one scheme.
+//! are *virtual*: `state_layout`, `model` and `scheme` are supplied by the caller when a kernel
+//! is composed for one model and one scheme.
 
 use crate::error::Error;
 
@@ -13,6 +13,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../../shaders/lib/philox.wgsl")),
     ("normal", include_str!("../../../shaders/lib/normal.wgsl")),
     ("moments", include_str!("../../../shaders/lib/moments.wgsl")),
+    ("segment", include_str!("../../../shaders/lib/segment.wgsl")),
     (
         "schemes/euler_maruyama",
         include_str!("../../../shaders/schemes/euler_maruyama.wgsl"),
@@ -25,7 +26,14 @@ pub const SOURCES: &[(&str, &str)] = &[
         "sde_ensemble",
         include_str!("../../../shaders/sde_ensemble.wgsl"),
     ),
-    ("philox_kat", include_str!("../../../shaders/philox_kat.wgsl")),
+    (
+        "ensemble_observe",
+        include_str!("../../../shaders/ensemble_observe.wgsl"),
+    ),
+    (
+        "philox_kat",
+        include_str!("../../../shaders/philox_kat.wgsl"),
+    ),
     (
         "normal_fill",
         include_str!("../../../shaders/normal_fill.wgsl"),

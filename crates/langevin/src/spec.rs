@@ -203,7 +203,11 @@ impl EnsembleSpec {
         let params = model.params();
         for (name, value) in &params {
             if !value.is_finite() {
-                return Err(Error::invalid(format!("model.params.{name}"), value, "must be finite"));
+                return Err(Error::invalid(
+                    format!("model.params.{name}"),
+                    value,
+                    "must be finite",
+                ));
             }
         }
         model.validate()?;
@@ -215,7 +219,11 @@ impl EnsembleSpec {
             return Err(Error::invalid("solver.t_end", self.t_end, "must be finite"));
         }
         if !(self.dt.is_finite() && self.dt > 0.0) {
-            return Err(Error::invalid("solver.dt", self.dt, "must be a positive number"));
+            return Err(Error::invalid(
+                "solver.dt",
+                self.dt,
+                "must be a positive number",
+            ));
         }
         let span = self.t_end - self.t0;
         if span < self.dt * (1.0 - 1e-9) {
@@ -227,7 +235,11 @@ impl EnsembleSpec {
         }
         let n_steps_f = (span / self.dt - 1e-9).ceil();
         if self.brownian_substeps == 0 {
-            return Err(Error::invalid("solver.brownian_substeps", 0, "must be at least 1"));
+            return Err(Error::invalid(
+                "solver.brownian_substeps",
+                0,
+                "must be at least 1",
+            ));
         }
         let normals_per_path = n_steps_f * f64::from(self.brownian_substeps) * dim as f64;
         if normals_per_path > f64::from(u32::MAX) {
@@ -242,7 +254,11 @@ impl EnsembleSpec {
         let dt = span / f64::from(n_steps);
 
         if self.trajectories == 0 {
-            return Err(Error::invalid("ensemble.trajectories", 0, "must be at least 1"));
+            return Err(Error::invalid(
+                "ensemble.trajectories",
+                0,
+                "must be at least 1",
+            ));
         }
         if self.trajectories > (1u64 << 48) {
             return Err(Error::Limit(format!(
@@ -265,12 +281,20 @@ impl EnsembleSpec {
             }
             for (i, x) in v.iter().enumerate() {
                 if !x.is_finite() {
-                    return Err(Error::invalid(format!("model.{name}[{i}]"), x, "must be finite"));
+                    return Err(Error::invalid(
+                        format!("model.{name}[{i}]"),
+                        x,
+                        "must be finite",
+                    ));
                 }
             }
         }
         if let Some((i, sd)) = init_sd.iter().enumerate().find(|(_, sd)| **sd < 0.0) {
-            return Err(Error::invalid(format!("model.init.sd[{i}]"), sd, "must be >= 0"));
+            return Err(Error::invalid(
+                format!("model.init.sd[{i}]"),
+                sd,
+                "must be >= 0",
+            ));
         }
 
         let save_steps = self.save_steps(n_steps, dt)?;
@@ -281,7 +305,11 @@ impl EnsembleSpec {
 
         if let Some(h) = &self.histogram {
             if h.bins == 0 {
-                return Err(Error::invalid("output.histogram.bins", 0, "must be at least 1"));
+                return Err(Error::invalid(
+                    "output.histogram.bins",
+                    0,
+                    "must be at least 1",
+                ));
             }
             if h.bins > 1 << 20 {
                 return Err(Error::Limit(format!(
@@ -307,16 +335,28 @@ impl EnsembleSpec {
             }
         }
         if let Some(0) = self.chunking.max_batch_trajectories {
-            return Err(Error::invalid("chunking.max_batch_trajectories", 0, "must be at least 1"));
+            return Err(Error::invalid(
+                "chunking.max_batch_trajectories",
+                0,
+                "must be at least 1",
+            ));
         }
         if let Some(0) = self.chunking.steps_per_dispatch {
-            return Err(Error::invalid("chunking.steps_per_dispatch", 0, "must be at least 1"));
+            return Err(Error::invalid(
+                "chunking.steps_per_dispatch",
+                0,
+                "must be at least 1",
+            ));
         }
 
         Ok(ResolvedRun {
             dim,
             params: params.iter().map(|(_, v)| *v as f32).collect(),
-            init: init_mean.iter().chain(&init_sd).map(|v| *v as f32).collect(),
+            init: init_mean
+                .iter()
+                .chain(&init_sd)
+                .map(|v| *v as f32)
+                .collect(),
             n_steps,
             dt,
             save_steps,
@@ -333,7 +373,11 @@ impl EnsembleSpec {
                 .collect()),
             SaveAt::Times(times) => {
                 if times.is_empty() {
-                    return Err(Error::invalid("output.save_times", "[]", "needs at least one time"));
+                    return Err(Error::invalid(
+                        "output.save_times",
+                        "[]",
+                        "needs at least one time",
+                    ));
                 }
                 let tol = 1e-9 * (self.t_end - self.t0).abs().max(1.0);
                 let mut steps = Vec::with_capacity(times.len());

@@ -130,7 +130,9 @@ mod tests {
 
     #[test]
     fn chan_merge_equals_two_pass() {
-        let data: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64 * 0.1 + 1e6).collect();
+        let data: Vec<f64> = (0..1000)
+            .map(|i| ((i * 37) % 101) as f64 * 0.1 + 1e6)
+            .collect();
         let mean = data.iter().sum::<f64>() / data.len() as f64;
         let m2: f64 = data.iter().map(|x| (x - mean).powi(2)).sum();
         let mut merged = Moments::default();

@@ -1,6 +1,7 @@
 //! The CPU twin: every kernel of `shaders/` again in Rust, same names, same inputs, written to
 //! read like the shader. It is the oracle of the GPU tests and the `cpu` backend.
 
+pub mod ensemble_observe;
 pub mod moments;
 pub mod philox_stream;
 pub mod schemes;
@@ -20,12 +21,19 @@ pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;
 pub fn batch_capacity(dim: usize, saves: usize, final_states: bool, budget: u64) -> u64 {
     let dim = dim as u64;
     let partial = std::mem::size_of::<PartialMoments>() as u64;
-    let per_trajectory = 4 * dim * (1 + u64::from(final_states)) + (saves as u64 * dim * partial).div_ceil(64);
+    let per_trajectory =
+        4 * dim * (1 + u64::from(final_states)) + (saves as u64 * dim * partial).div_ceil(64);
     (budget / per_trajectory).max(1)
 }
 
 /// Runs every segment of `batch` through the twin of `sde_ensemble`.
-pub fn run_sde_batch(model: &dyn Model, scheme: Scheme, plan: &Plan, batch: Batch, final_states: bool) -> BatchOutput {
+pub fn run_sde_batch(
+    model: &dyn Model,
+    scheme: Scheme,
+    plan: &Plan,
+    batch: Batch,
+    final_states: bool,
+) -> BatchOutput {
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
     let mut state = vec![0.0f32; batch.count as usize * dim];
@@ -36,25 +44,31 @@ pub fn run_sde_batch(model: &dyn Model, scheme: Scheme, plan: &Plan, batch: Batc
     let mut no_save: Vec<PartialMoments> = Vec::new();
     for segment in &plan.segments {
         let seg = plan.segment_uniform(batch, segment);
-        let slot = match segment.save_slot {
-            Some(k) => &mut partials[k],
-            None => &mut no_save,
-        };
-        sde_ensemble::sde_ensemble(
-            model,
-            scheme,
-            sde_ensemble::Bindings {
-                seg: &seg,
-                params: &plan.run.params,
-                init: &plan.run.init,
-                state: &mut state,
-                partials: slot,
-                histogram: &histogram,
-            },
-        );
+        if segment.steps() {
+            sde_ensemble::sde_ensemble(
+                model,
+                scheme,
+                sde_ensemble::Bindings {
+                    seg: &seg,
+                    params: &plan.run.params,
+                    init: &plan.run.init,
+                    state: &mut state,
+                },
+            );
+        }
+        if segment.observes() {
+            let slot = match segment.save_slot {
+                Some(k) => &mut partials[k],
+                None => &mut no_save,
+            };
+            ensemble_observe::ensemble_observe(&seg, dim, &state, slot, &histogram);
+        }
     }
     let histogram = if plan.base.hist_bins > 0 {
-        histogram.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+        histogram
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
     } else {
         Vec::new()
     };

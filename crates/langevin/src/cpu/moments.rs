@@ -10,8 +10,8 @@ pub fn is_finite_f32(x: f32) -> bool {
 
 /// Twin of `moments_of`.
 #[inline]
-pub fn moments_of(x: f32, active: bool) -> PartialMoments {
-    if active && is_finite_f32(x) {
+pub fn moments_of(x: f32) -> PartialMoments {
+    if is_finite_f32(x) {
         PartialMoments {
             count: 1.0,
             mean: x,

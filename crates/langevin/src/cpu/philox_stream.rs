@@ -36,7 +36,10 @@ pub fn normal_fill(fill: &NormalFill) -> Vec<f32> {
         let block = i % fill.blocks_per_trajectory;
         let lo = fill.first_trajectory[0].wrapping_add(local_trajectory);
         let hi = fill.first_trajectory[1] + u32::from(lo < fill.first_trajectory[0]);
-        o.copy_from_slice(&box_muller4(philox4x32_10([lo, hi, block, fill.stream], fill.key)));
+        o.copy_from_slice(&box_muller4(philox4x32_10(
+            [lo, hi, block, fill.stream],
+            fill.key,
+        )));
     });
     out
 }

@@ -5,7 +5,14 @@ use crate::scheme::Scheme;
 
 /// Twin of `shaders/schemes/euler_maruyama.wgsl`.
 #[inline]
-pub fn euler_maruyama_step(m: &dyn Model, p: &[f32], t: f32, dt: f32, x: &State, dw: &State) -> State {
+pub fn euler_maruyama_step(
+    m: &dyn Model,
+    p: &[f32],
+    t: f32,
+    dt: f32,
+    x: &State,
+    dw: &State,
+) -> State {
     let f = m.drift(t, x, p);
     let g = m.diffusion(t, x, p);
     let mut y = [0.0; MAX_DIM];

@@ -182,7 +182,12 @@ impl GpuContext {
     }
 
     /// A storage buffer initialised with `data`.
-    pub fn storage_with(&self, label: &str, data: &[u8], extra: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub fn storage_with(
+        &self,
+        label: &str,
+        data: &[u8],
+        extra: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
         let buffer = self.buffer(
             label,
             data.len() as u64,

@@ -62,7 +62,11 @@ pub fn philox_kat(ctx: &GpuContext, input: &[([u32; 4], [u32; 2])]) -> Result<Ve
         .iter()
         .flat_map(|(c, k)| [c[0], c[1], c[2], c[3], k[0], k[1], 0, 0])
         .collect();
-    let input_buffer = ctx.storage_with("kat_input", bytemuck::cast_slice(&words), wgpu::BufferUsages::empty());
+    let input_buffer = ctx.storage_with(
+        "kat_input",
+        bytemuck::cast_slice(&words),
+        wgpu::BufferUsages::empty(),
+    );
     let out_bytes = 16 * input.len() as u64;
     let output = ctx.buffer(
         "kat_output",
@@ -70,7 +74,14 @@ pub fn philox_kat(ctx: &GpuContext, input: &[([u32; 4], [u32; 2])]) -> Result<Ve
         wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
     );
     let groups = (input.len() as u32).div_ceil(64);
-    let bytes = run_simple(ctx, "philox_kat", &[&input_buffer, &output], groups, &output, out_bytes)?;
+    let bytes = run_simple(
+        ctx,
+        "philox_kat",
+        &[&input_buffer, &output],
+        groups,
+        &output,
+        out_bytes,
+    )?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }
 
@@ -84,13 +95,21 @@ pub fn normal_fill(ctx: &GpuContext, fill: &NormalFill) -> Result<Vec<f32>> {
         std::mem::size_of::<NormalFill>() as u64,
         wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
     );
-    ctx.queue.write_buffer(&uniform, 0, bytemuck::bytes_of(fill));
+    ctx.queue
+        .write_buffer(&uniform, 0, bytemuck::bytes_of(fill));
     let out_bytes = 16 * u64::from(fill.blocks);
     let output = ctx.buffer(
         "normals",
         out_bytes,
         wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
     );
-    let bytes = run_simple(ctx, "normal_fill", &[&uniform, &output], fill.blocks.div_ceil(64), &output, out_bytes)?;
+    let bytes = run_simple(
+        ctx,
+        "normal_fill",
+        &[&uniform, &output],
+        fill.blocks.div_ceil(64),
+        &output,
+        out_bytes,
+    )?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }

@@ -1,5 +1,6 @@
-//! Runs `shaders/sde_ensemble.wgsl` over the batches of a [`Plan`]: one bind group per run,
-//! dynamic offsets select the dispatch's segment uniform and save slot, and one readback per
+//! Runs `shaders/sde_ensemble.wgsl` and `shaders/ensemble_observe.wgsl` over the batches of a
+//! [`Plan`]: bind groups made once per run, dynamic offsets select the dispatch's segment
+//! uniform and save slot, and one readback per
 //! batch brings home the moment partials, the histogram and (if asked) the final states.
 
 use super::context::GpuContext;
@@ -15,18 +16,24 @@ use std::mem::size_of;
 /// Bytes per moment partial.
 const PARTIAL_BYTES: u64 = size_of::<PartialMoments>() as u64;
 
-/// The composed and compiled kernel for one (model, scheme).
+/// The compiled kernels of one (model, scheme): `sde_ensemble` and `ensemble_observe`.
 pub struct SdeKernel {
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
+    step: wgpu::ComputePipeline,
+    step_layout: wgpu::BindGroupLayout,
+    observe: wgpu::ComputePipeline,
+    observe_layout: wgpu::BindGroupLayout,
 }
 
-fn storage_entry(binding: u32, read_only: bool, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+fn buffer_entry(
+    binding: u32,
+    ty: wgpu::BufferBindingType,
+    dynamic: bool,
+) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
         ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
+            ty,
             has_dynamic_offset: dynamic,
             min_binding_size: None,
         },
@@ -34,76 +41,114 @@ fn storage_entry(binding: u32, read_only: bool, dynamic: bool) -> wgpu::BindGrou
     }
 }
 
-/// The WGSL of `sde_ensemble` for `model` and `scheme`, validated by naga.
+const UNIFORM: wgpu::BufferBindingType = wgpu::BufferBindingType::Uniform;
+const READ: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: true };
+const READ_WRITE: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: false };
+
+/// The WGSL of `sde_ensemble` and `ensemble_observe` for `model` and `scheme`, validated by naga.
 ///
 /// # Errors
 /// [`Error::Shader`] when the model's WGSL does not validate.
-pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<shader::ComposedKernel> {
+pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<[shader::ComposedKernel; 2]> {
+    let layout = model::wgsl_state_layout(model.dim());
     let model_module = model::wgsl_module(model);
     let scheme_source = shader::source(scheme.shader_module()).ok_or_else(|| Error::Shader {
         kernel: scheme.shader_module().into(),
         message: "missing scheme source".into(),
     })?;
-    shader::kernel(
+    let step = shader::kernel(
         "sde_ensemble",
-        &[("model", &model_module), ("scheme", scheme_source)],
-    )
+        &[
+            ("state_layout", &layout),
+            ("model", &model_module),
+            ("scheme", scheme_source),
+        ],
+    )?;
+    let observe = shader::kernel("ensemble_observe", &[("state_layout", &layout)])?;
+    Ok([step, observe])
+}
+
+fn pipeline(
+    ctx: &GpuContext,
+    kernel: &shader::ComposedKernel,
+    label: &str,
+    entries: &[wgpu::BindGroupLayoutEntry],
+) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
+    let layout = ctx
+        .device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(&kernel.name),
+            entries,
+        });
+    let pipeline_layout = ctx
+        .device
+        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(&kernel.name),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+    let pipeline = ctx.compute_pipeline(
+        label,
+        &kernel.wgsl,
+        &kernel.entry_point,
+        Some(&pipeline_layout),
+    )?;
+    Ok((pipeline, layout))
 }
 
 impl SdeKernel {
-    /// Composes, validates and compiles the kernel.
+    /// Composes, validates and compiles both kernels.
     ///
     /// # Errors
     /// [`Error::Shader`] or [`Error::Device`].
     pub fn new(ctx: &GpuContext, model: &dyn Model, scheme: Scheme) -> Result<Self> {
-        let kernel = compose(model, scheme)?;
-        let layout = ctx
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("sde_ensemble"),
-                entries: &[
-                    wgpu::BindGroupLayoutEntry {
-                        binding: 0,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Uniform,
-                            has_dynamic_offset: true,
-                            min_binding_size: None,
-                        },
-                        count: None,
-                    },
-                    storage_entry(1, true, false),
-                    storage_entry(2, true, false),
-                    storage_entry(3, false, false),
-                    storage_entry(4, false, true),
-                    storage_entry(5, false, false),
-                ],
-            });
-        let pipeline_layout = ctx
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("sde_ensemble"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-        let pipeline = ctx.compute_pipeline(
-            &format!("sde_ensemble/{}/{}", model.name(), scheme.name()),
-            &kernel.wgsl,
-            &kernel.entry_point,
-            Some(&pipeline_layout),
+        let [step_src, observe_src] = compose(model, scheme)?;
+        let label = format!("sde_ensemble/{}/{}", model.name(), scheme.name());
+        let (step, step_layout) = pipeline(
+            ctx,
+            &step_src,
+            &label,
+            &[
+                buffer_entry(0, UNIFORM, true),
+                buffer_entry(1, READ, false),
+                buffer_entry(2, READ, false),
+                buffer_entry(3, READ_WRITE, false),
+            ],
         )?;
-        Ok(SdeKernel { pipeline, layout })
+        let (observe, observe_layout) = pipeline(
+            ctx,
+            &observe_src,
+            "ensemble_observe",
+            &[
+                buffer_entry(0, UNIFORM, true),
+                buffer_entry(1, READ, false),
+                buffer_entry(2, READ_WRITE, true),
+                buffer_entry(3, READ_WRITE, false),
+            ],
+        )?;
+        Ok(SdeKernel {
+            step,
+            step_layout,
+            observe,
+            observe_layout,
+        })
     }
 }
 
 /// Trajectories per batch that fit the device: bindings, workgroup counts and a memory budget.
-pub fn batch_capacity(ctx: &GpuContext, plan_dim: usize, saves: usize, final_states: bool, budget: u64) -> u64 {
+pub fn batch_capacity(
+    ctx: &GpuContext,
+    plan_dim: usize,
+    saves: usize,
+    final_states: bool,
+    budget: u64,
+) -> u64 {
     let dim = plan_dim as u64;
     let binding = ctx.limits.max_storage_buffer_binding_size;
     let by_state_binding = binding / (4 * dim);
     let by_partial_binding = binding / (PARTIAL_BYTES * dim) * 64;
-    let bytes_per_trajectory =
-        4 * dim * (1 + u64::from(final_states)) + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(64);
+    let bytes_per_trajectory = 4 * dim * (1 + u64::from(final_states))
+        + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(64);
     let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
     let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
     by_state_binding
@@ -126,7 +171,8 @@ pub struct SdeRun<'a> {
     histogram: wgpu::Buffer,
     histogram_words: u64,
     staging: wgpu::Buffer,
-    bind_group: wgpu::BindGroup,
+    step_group: wgpu::BindGroup,
+    observe_group: wgpu::BindGroup,
 }
 
 impl<'a> SdeRun<'a> {
@@ -134,7 +180,12 @@ impl<'a> SdeRun<'a> {
     ///
     /// # Errors
     /// [`Error::Device`] when allocation fails.
-    pub fn new(ctx: &'a GpuContext, kernel: &'a SdeKernel, plan: &'a Plan, final_states: bool) -> Result<Self> {
+    pub fn new(
+        ctx: &'a GpuContext,
+        kernel: &'a SdeKernel,
+        plan: &'a Plan,
+        final_states: bool,
+    ) -> Result<Self> {
         let dim = plan.run.dim as u64;
         let max_blocks = u64::from(plan.max_batch.div_ceil(crate::plan::WORKGROUP_SIZE));
         let uniform_align = u64::from(ctx.limits.min_uniform_buffer_offset_alignment);
@@ -150,7 +201,11 @@ impl<'a> SdeRun<'a> {
             bytemuck::cast_slice(&padded(&plan.run.params)),
             wgpu::BufferUsages::empty(),
         );
-        let init = ctx.storage_with("init", bytemuck::cast_slice(&plan.run.init), wgpu::BufferUsages::empty());
+        let init = ctx.storage_with(
+            "init",
+            bytemuck::cast_slice(&plan.run.init),
+            wgpu::BufferUsages::empty(),
+        );
         let state_bytes = u64::from(plan.max_batch) * dim * 4;
         let state = ctx.buffer(
             "state",
@@ -168,7 +223,9 @@ impl<'a> SdeRun<'a> {
         let histogram = ctx.buffer(
             "histogram",
             histogram_words * 4,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
         );
         let staging_bytes = partial_bytes * plan.saves() as u64
             + histogram_words * 4
@@ -178,17 +235,20 @@ impl<'a> SdeRun<'a> {
             staging_bytes,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let segment_binding = || {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &segments,
+                offset: 0,
+                size: wgpu::BufferSize::new(size_of::<Segment>() as u64),
+            })
+        };
+        let step_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("sde_ensemble"),
-            layout: &kernel.layout,
+            layout: &kernel.step_layout,
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &segments,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(size_of::<Segment>() as u64),
-                    }),
+                    resource: segment_binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,
@@ -202,8 +262,22 @@ impl<'a> SdeRun<'a> {
                     binding: 3,
                     resource: state.as_entire_binding(),
                 },
+            ],
+        });
+        let observe_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("ensemble_observe"),
+            layout: &kernel.observe_layout,
+            entries: &[
                 wgpu::BindGroupEntry {
-                    binding: 4,
+                    binding: 0,
+                    resource: segment_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: state.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
                     resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                         buffer: &partials,
                         offset: 0,
@@ -211,7 +285,7 @@ impl<'a> SdeRun<'a> {
                     }),
                 },
                 wgpu::BindGroupEntry {
-                    binding: 5,
+                    binding: 3,
                     resource: histogram.as_entire_binding(),
                 },
             ],
@@ -230,7 +304,8 @@ impl<'a> SdeRun<'a> {
             histogram,
             histogram_words,
             staging,
-            bind_group,
+            step_group,
+            observe_group,
         })
     }
 
@@ -244,6 +319,7 @@ impl<'a> SdeRun<'a> {
         let dim = plan.run.dim as u64;
         let blocks = Plan::blocks(batch);
         let (gx, gy) = ctx.dispatch_size(blocks)?;
+        let (ox, oy) = ctx.dispatch_size(blocks.div_ceil(crate::plan::WORKGROUP_SIZE))?;
 
         let mut uniforms = vec![0u8; (self.segment_stride * plan.segments.len() as u64) as usize];
         for (k, segment) in plan.segments.iter().enumerate() {
@@ -255,32 +331,54 @@ impl<'a> SdeRun<'a> {
 
         let mut encoder = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("batch") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("batch"),
+            });
         encoder.clear_buffer(&self.histogram, 0, None);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("sde_ensemble"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.kernel.pipeline);
             for (k, segment) in plan.segments.iter().enumerate() {
-                let slot = segment.save_slot.unwrap_or(0) as u64;
-                let offsets = [
-                    (k as u64 * self.segment_stride) as u32,
-                    (slot * self.partial_stride) as u32,
-                ];
-                pass.set_bind_group(0, &self.bind_group, &offsets);
-                pass.dispatch_workgroups(gx, gy, 1);
+                let segment_offset = (k as u64 * self.segment_stride) as u32;
+                if segment.steps() {
+                    pass.set_pipeline(&self.kernel.step);
+                    pass.set_bind_group(0, &self.step_group, &[segment_offset]);
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+                if segment.observes() {
+                    let slot = segment.save_slot.unwrap_or(0) as u64;
+                    pass.set_pipeline(&self.kernel.observe);
+                    pass.set_bind_group(
+                        0,
+                        &self.observe_group,
+                        &[segment_offset, (slot * self.partial_stride) as u32],
+                    );
+                    pass.dispatch_workgroups(ox, oy, 1);
+                }
             }
         }
         let used_partial = u64::from(blocks) * dim * PARTIAL_BYTES;
         let mut at = 0u64;
         for slot in 0..plan.saves() as u64 {
-            encoder.copy_buffer_to_buffer(&self.partials, slot * self.partial_stride, &self.staging, at, used_partial);
+            encoder.copy_buffer_to_buffer(
+                &self.partials,
+                slot * self.partial_stride,
+                &self.staging,
+                at,
+                used_partial,
+            );
             at += used_partial;
         }
         let histogram_at = at;
-        encoder.copy_buffer_to_buffer(&self.histogram, 0, &self.staging, at, self.histogram_words * 4);
+        encoder.copy_buffer_to_buffer(
+            &self.histogram,
+            0,
+            &self.staging,
+            at,
+            self.histogram_words * 4,
+        );
         at += self.histogram_words * 4;
         let state_at = at;
         if self.final_states {

@@ -1,0 +1,68 @@
+//! Twin of `shaders/ensemble_observe.wgsl`: one invocation per block of 64 trajectories folds
+//! their values into moments in the same order, and bins the histogram component.
+
+use super::moments::{is_finite_f32, merge_moments, moments_of};
+use crate::plan::{Segment, FLAG_HISTOGRAM, FLAG_SAVE, WORKGROUP_SIZE};
+use crate::stats::PartialMoments;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const WG: usize = WORKGROUP_SIZE as usize;
+
+/// Twin of `histogram_bin`.
+pub fn histogram_bin(seg: &Segment, v: f32) -> usize {
+    let bins = seg.hist_bins;
+    if !is_finite_f32(v) {
+        return bins as usize + 2;
+    }
+    let u = (v - seg.hist_lo) * seg.hist_inv_width;
+    if u < 0.0 {
+        return bins as usize;
+    }
+    if u >= bins as f32 {
+        return bins as usize + 1;
+    }
+    (u as u32).min(bins - 1) as usize
+}
+
+/// Twin of the `ensemble_observe` kernel. `partials` holds `blocks * dim` entries when the
+/// segment saves; `histogram` the bins then underflow, overflow and non-finite counts.
+pub fn ensemble_observe(
+    seg: &Segment,
+    dim: usize,
+    state: &[f32],
+    partials: &mut [PartialMoments],
+    histogram: &[AtomicU32],
+) {
+    let n = seg.trajectories as usize;
+    let blocks = n.div_ceil(WG);
+    let observe_block = |block: usize, out: &mut [PartialMoments]| {
+        let first = block * WG;
+        let end = (first + WG).min(n);
+        if seg.flags & FLAG_SAVE != 0 {
+            for (i, o) in out.iter_mut().enumerate() {
+                let mut m = PartialMoments::default();
+                for j in first..end {
+                    m = merge_moments(m, moments_of(state[j * dim + i]));
+                }
+                *o = m;
+            }
+        }
+        if seg.flags & FLAG_HISTOGRAM != 0 {
+            for j in first..end {
+                let bin = histogram_bin(seg, state[j * dim + seg.hist_component as usize]);
+                histogram[bin].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    };
+    if seg.flags & FLAG_SAVE != 0 {
+        partials[..blocks * dim]
+            .par_chunks_mut(dim)
+            .enumerate()
+            .for_each(|(block, out)| observe_block(block, out));
+    } else {
+        (0..blocks)
+            .into_par_iter()
+            .for_each(|block| observe_block(block, &mut []));
+    }
+}

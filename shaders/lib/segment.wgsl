@@ -1,0 +1,31 @@
+// The uniform of one dispatch over a batch of trajectories, shared by `sde_ensemble` and
+// `ensemble_observe`. Keep in sync with `Segment` in crates/langevin/src/plan.rs.
+
+const WORKGROUP_SIZE: u32 = 64u;
+
+const FLAG_INIT: u32 = 1u;
+const FLAG_SAVE: u32 = 2u;
+const FLAG_HISTOGRAM: u32 = 4u;
+
+struct Segment {
+    key: vec2<u32>,
+    first_trajectory: vec2<u32>,
+    trajectories: u32,
+    step_begin: u32,
+    step_count: u32,
+    flags: u32,
+    t0: f32,
+    dt: f32,
+    sqrt_substep_dt: f32,
+    substeps: u32,
+    hist_lo: f32,
+    hist_inv_width: f32,
+    hist_bins: u32,
+    hist_component: u32,
+}
+
+// The batch-local trajectory of an invocation; the grid may be two-dimensional when a batch
+// has more workgroups than one dimension allows.
+fn batch_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * WORKGROUP_SIZE + lid;
+}

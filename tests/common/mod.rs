@@ -1,0 +1,160 @@
+//! Helpers shared by the test suites: engines per backend, and the statistics that turn a
+//! standard error into a bound.
+#![allow(dead_code)]
+
+use langevin::{BackendChoice, Engine};
+
+/// Set to `1` to skip GPU tests on a machine without any adapter. Never set in CI: there a
+/// missing adapter must fail the GPU tests.
+pub const SKIP_GPU_ENV: &str = "LANGEVIN_SKIP_GPU_TESTS";
+
+/// The engine of a backend; `None` only for GPU when the explicit skip switch is set.
+pub fn engine(choice: BackendChoice) -> Option<Engine> {
+    if choice == BackendChoice::Gpu && std::env::var(SKIP_GPU_ENV).as_deref() == Ok("1") {
+        eprintln!("GPU test skipped: {SKIP_GPU_ENV}=1");
+        return None;
+    }
+    match Engine::new(choice) {
+        Ok(e) => Some(e),
+        Err(e) => panic!("cannot create the {choice} backend: {e}"),
+    }
+}
+
+/// Instantiates each named test `fn name(engine: &Engine)` once per backend, in modules
+/// `gpu` and `cpu`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod gpu {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(engine) = $crate::common::engine(langevin::BackendChoice::Gpu) {
+                        assert_eq!(engine.device().kind, langevin::BackendKind::Gpu);
+                        super::$name(&engine);
+                    }
+                }
+            )*
+        }
+        mod cpu {
+            $(
+                #[test]
+                fn $name() {
+                    let engine = $crate::common::engine(langevin::BackendChoice::Cpu).unwrap();
+                    super::$name(&engine);
+                }
+            )*
+        }
+    };
+}
+
+/// Asserts `|observed - expected| <= k * se`, with a message that shows the numbers.
+#[track_caller]
+pub fn assert_within(what: &str, observed: f64, expected: f64, se: f64, k: f64) {
+    let z = (observed - expected) / se;
+    assert!(
+        z.abs() <= k,
+        "{what}: observed {observed:.6e}, expected {expected:.6e}, standard error {se:.3e}, \
+         off by {z:.2} sigma (bound {k})"
+    );
+}
+
+/// Least-squares slope of `y` against `x`.
+pub fn slope(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    sxy / sxx
+}
+
+/// The error function, by the continued-fraction-free series and asymptotic expansion of
+/// W. J. Cody's rational approximations; absolute error below 1e-14 here.
+pub fn erf(x: f64) -> f64 {
+    // erf via erfc for |x| > 0.5 with a high-order series otherwise.
+    if x.abs() < 2.0 {
+        // Maclaurin series: erf x = 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1)).
+        let mut sum = 0.0;
+        let mut term = x;
+        let x2 = x * x;
+        let mut n = 0.0;
+        loop {
+            let add = term / (2.0 * n + 1.0);
+            sum += add;
+            if add.abs() < 1e-17 {
+                break;
+            }
+            n += 1.0;
+            term *= -x2 / n;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    } else {
+        x.signum() * (1.0 - erfc_cf(x.abs()))
+    }
+}
+
+/// erfc by its continued fraction (Lentz), for x >= 2.
+fn erfc_cf(x: f64) -> f64 {
+    // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + 2/(x + ...)))))
+    let mut f = x;
+    let tiny = 1e-300;
+    let mut c = f;
+    let mut d = 0.0;
+    for k in 1..200 {
+        let a = k as f64 / 2.0;
+        d = x + a * d;
+        d = if d.abs() < tiny { tiny } else { d };
+        c = x + a / c;
+        c = if c.abs() < tiny { tiny } else { c };
+        d = 1.0 / d;
+        let delta = c * d;
+        f *= delta;
+        if (delta - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    (-x * x).exp() / std::f64::consts::PI.sqrt() / f
+}
+
+/// The standard normal CDF.
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * (1.0 + erf(x / std::f64::consts::SQRT_2))
+}
+
+/// Kolmogorov-Smirnov statistic of `samples` (sorted in place) against `cdf`.
+pub fn ks_statistic(samples: &mut [f64], cdf: impl Fn(f64) -> f64) -> f64 {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = samples.len() as f64;
+    samples
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let f = cdf(x);
+            (f - i as f64 / n).abs().max(((i + 1) as f64 / n - f).abs())
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The KS bound `sqrt(n) D` exceeded with probability 5.7e-7 (five sigma, two-sided), from
+/// Kolmogorov's limit law `P(sqrt(n) D > x) ~ 2 exp(-2 x^2)`.
+pub const KS_FIVE_SIGMA: f64 = 2.746;
+
+/// Simpson's rule on `[a, b]` with `n` (even) intervals.
+pub fn simpson(f: impl Fn(f64) -> f64, a: f64, b: f64, n: usize) -> f64 {
+    let h = (b - a) / n as f64;
+    let mut s = f(a) + f(b);
+    for i in 1..n {
+        s += f(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+    }
+    s * h / 3.0
+}
+
+#[test]
+fn erf_matches_tabulated_values() {
+    // Abramowitz and Stegun, table 7.1.
+    assert!((erf(0.5) - 0.520_499_877_813_047).abs() < 1e-13);
+    assert!((erf(1.0) - 0.842_700_792_949_715).abs() < 1e-13);
+    assert!((erf(2.5) - 0.999_593_047_982_555).abs() < 1e-13);
+    assert!((normal_cdf(-1.96) - 0.024_997_895_148_220).abs() < 1e-12);
+}
