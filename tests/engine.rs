@@ -1,0 +1,225 @@
+//! The engine's promises about chunking and backends: bit-identical results whatever the
+//! batching and dispatch chunking, the GPU agreeing with its CPU twin within the rounding
+//! that Vulkan allows, and runs larger than one storage binding split transparently.
+
+mod common;
+use common::{assert_within, engine};
+use langevin::{
+    BackendChoice, Chunking, Engine, EnsembleResult, EnsembleSpec, GeometricBrownianMotion,
+    OrnsteinUhlenbeck, SaveAt, Scheme,
+};
+
+fn assert_bit_identical(what: &str, a: &EnsembleResult, b: &EnsembleResult) {
+    for (k, (ma, mb)) in a.moments.iter().zip(&b.moments).enumerate() {
+        for (i, (x, y)) in ma.iter().zip(mb).enumerate() {
+            assert_eq!(x.count, y.count, "{what}: count, save {k}, component {i}");
+            assert_eq!(
+                x.mean.to_bits(),
+                y.mean.to_bits(),
+                "{what}: mean, save {k}, component {i}"
+            );
+            assert_eq!(
+                x.m2.to_bits(),
+                y.m2.to_bits(),
+                "{what}: M2, save {k}, component {i}"
+            );
+        }
+    }
+    assert_eq!(a.histogram, b.histogram, "{what}: histogram");
+    let (fa, fb) = (
+        a.final_states.as_ref().unwrap(),
+        b.final_states.as_ref().unwrap(),
+    );
+    assert_eq!(fa.len(), fb.len());
+    let first_difference = fa
+        .iter()
+        .zip(fb)
+        .position(|(x, y)| x.to_bits() != y.to_bits());
+    assert_eq!(first_difference, None, "{what}: final states differ");
+}
+
+fn determinism_specs() -> Vec<EnsembleSpec> {
+    vec![
+        // Three components: step groups of four steps draw three Philox blocks.
+        EnsembleSpec::new(OrnsteinUhlenbeck::new(1.5, 0.2, 0.7).with_dim(3))
+            .scheme(Scheme::Milstein)
+            .initial_normal(&[1.0, -1.0, 0.0], &[0.1, 0.2, 0.3])
+            .time_span(0.0, 1.0)
+            .dt(0.01)
+            .trajectories(10_000)
+            .seed(123)
+            .save_at(SaveAt::Times(vec![0.0, 0.13, 0.5, 0.77, 1.0]))
+            .histogram(1, 40, (-3.0, 3.0))
+            .final_states(true),
+        // Substeps: every step sums three finer increments.
+        EnsembleSpec::new(GeometricBrownianMotion {
+            mu: 0.3,
+            sigma: 0.4,
+        })
+        .initial_fixed(&[1.0])
+        .time_span(0.0, 1.0)
+        .dt(1.0 / 50.0)
+        .brownian_substeps(3)
+        .trajectories(5_000)
+        .seed(9)
+        .save_at(SaveAt::Count(6))
+        .histogram(0, 30, (0.0, 3.0))
+        .final_states(true),
+    ]
+}
+
+fn results_do_not_depend_on_batching_or_dispatches(engine: &Engine) {
+    for spec in determinism_specs() {
+        let base = engine.run(&spec).unwrap();
+        assert_eq!(base.batches, 1);
+        let again = engine.run(&spec).unwrap();
+        assert_bit_identical("two runs", &base, &again);
+
+        let seven = spec.clone().chunking(Chunking {
+            max_batch_trajectories: Some(spec.trajectories.div_ceil(7).next_multiple_of(64)),
+            ..Chunking::default()
+        });
+        let seven = engine.run(&seven).unwrap();
+        assert_eq!(seven.batches, 7);
+        assert_bit_identical("1 batch vs 7 batches", &base, &seven);
+
+        // Seven steps per dispatch: the step groups straddle dispatch ends.
+        let many = spec.clone().chunking(Chunking {
+            steps_per_dispatch: Some(7),
+            ..Chunking::default()
+        });
+        let many = engine.run(&many).unwrap();
+        assert!(
+            many.dispatches > base.dispatches,
+            "{} vs {}",
+            many.dispatches,
+            base.dispatches
+        );
+        assert_bit_identical("1 dispatch vs many", &base, &many);
+    }
+}
+
+on_every_backend!(results_do_not_depend_on_batching_or_dispatches);
+
+/// The bound on |x_gpu - x_cpu| for OU under Euler-Maruyama. The normals may differ by
+/// `dz <= 6 * 2^-11` (Vulkan's absolute error bound for sin and cos on (-pi, pi], times the
+/// largest Box-Muller radius); each step adds `sigma sqrt(dt) dz` plus a few ulp of rounding,
+/// and the linear drift contracts the difference by `a = 1 - theta dt` per step, so after n steps
+/// |e| <= (sigma sqrt(dt) dz + r) (1 - a^n) / (1 - a) with r = 4 * 2^-24 * max |x|.
+fn ou_difference_bound(theta: f64, sigma: f64, dt: f64, steps: i32, max_abs_x: f64) -> f64 {
+    let dz = 6.0 * 2f64.powi(-11);
+    let r = 4.0 * 2f64.powi(-24) * max_abs_x;
+    let a = 1.0 - theta * dt;
+    (sigma * dt.sqrt() * dz + r) * (1.0 - a.powi(steps)) / (1.0 - a)
+}
+
+fn compare_with_twin(spec: &EnsembleSpec, theta: f64, sigma: f64) {
+    let Some(gpu) = engine(BackendChoice::Gpu) else {
+        return;
+    };
+    let cpu = engine(BackendChoice::Cpu).unwrap();
+    let g = gpu.run(spec).unwrap();
+    let c = cpu.run(spec).unwrap();
+    assert!(g.batches >= c.batches.min(2) || g.batches == 1);
+    let (fg, fc) = (
+        g.final_states.as_ref().unwrap(),
+        c.final_states.as_ref().unwrap(),
+    );
+    let max_abs = fc.iter().map(|x| x.abs()).fold(0.0f32, f32::max) as f64;
+    let worst = fg
+        .iter()
+        .zip(fc)
+        .map(|(a, b)| f64::from((a - b).abs()))
+        .fold(0.0, f64::max);
+    let bound = ou_difference_bound(theta, sigma, g.dt, g.steps as i32, max_abs + 1.0);
+    eprintln!(
+        "largest |x_gpu - x_cpu| = {worst:.3e} (bound {bound:.3e}) over {} states on {}",
+        fg.len(),
+        g.device
+    );
+    assert!(
+        worst <= bound,
+        "per-trajectory difference {worst:e} above {bound:e}"
+    );
+    // Means are averages of the states and variances quadratic in them: each moves by at
+    // most the largest per-trajectory difference (plus f32 rounding of the block folds).
+    for (k, (mg, mc)) in g.moments.iter().zip(&c.moments).enumerate() {
+        for (a, b) in mg.iter().zip(mc) {
+            assert_eq!(a.count, b.count);
+            let rounding = 64.0 * 2f64.powi(-24) * (max_abs + 1.0);
+            assert!(
+                (a.mean - b.mean).abs() <= worst + rounding,
+                "mean at save {k}"
+            );
+            let spread = 2.0 * (max_abs + a.mean.abs());
+            let var_bound = 2.0 * worst * spread + worst * worst + rounding * (1.0 + a.variance());
+            assert!(
+                (a.variance() - b.variance()).abs() <= var_bound,
+                "variance at save {k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn gpu_matches_cpu_twin_per_trajectory() {
+    let (theta, sigma) = (1.0, 0.5);
+    let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(theta, 0.3, sigma).with_dim(2))
+        .initial_normal(&[1.0, -2.0], &[0.5, 0.5])
+        .time_span(0.0, 5.0)
+        .dt(0.01)
+        .trajectories(50_000)
+        .seed(77)
+        .save_at(SaveAt::Count(6))
+        .final_states(true);
+    compare_with_twin(&spec, theta, sigma);
+}
+
+/// Eight components of 4.5 million trajectories are 144 MB of state: more than one storage
+/// binding on lavapipe (128 MiB). The run must be batched and agree with the CPU twin per
+/// trajectory, and with the exact Euler-Maruyama moments.
+#[test]
+fn runs_larger_than_one_storage_binding_are_batched() {
+    let Some(gpu) = engine(BackendChoice::Gpu) else {
+        return;
+    };
+    let limit = gpu.gpu().unwrap().limits.max_storage_buffer_binding_size;
+    let n_traj = limit / 32 + (limit / 32) / 16 + 5;
+    let (theta, mu, sigma, dt) = (2.0, 1.0, 0.6, 1.0 / 64.0);
+    let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(theta, mu, sigma).with_dim(8))
+        .initial_fixed(&[0.0; 8])
+        .time_span(0.0, 0.25)
+        .dt(dt)
+        .trajectories(n_traj)
+        .seed(5)
+        .save_at(SaveAt::Count(3))
+        .final_states(true);
+    let g = gpu.run(&spec).unwrap();
+    assert!(
+        g.batches >= 2,
+        "{n_traj} trajectories of 8 components ran in one batch"
+    );
+    compare_with_twin(&spec, theta, sigma);
+    let a: f64 = 1.0 - theta * dt;
+    let n = g.steps as i32;
+    let mean = mu * (1.0 - a.powi(n));
+    let var = sigma * sigma * dt * (1.0 - a.powi(2 * n)) / (1.0 - a * a);
+    for (i, m) in g.moments.last().unwrap().iter().enumerate() {
+        let nf = m.count as f64;
+        assert_eq!(m.count, n_traj);
+        assert_within(
+            &format!("mean of x{i}"),
+            m.mean,
+            mean,
+            (var / nf).sqrt(),
+            5.0,
+        );
+        assert_within(
+            &format!("variance of x{i}"),
+            m.variance(),
+            var,
+            var * (2.0 / nf).sqrt(),
+            5.0,
+        );
+    }
+}
