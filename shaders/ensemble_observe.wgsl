@@ -1,5 +1,5 @@
 // Observables of a batch at a save time, from the states `sde_ensemble` left in `state`.
-// One invocation per block of WORKGROUP_SIZE trajectories (the blocks of the moment partials):
+// One invocation per block of BLOCK_SIZE trajectories (the blocks of the moment partials):
 // it folds the block's values into (count, mean, M2) per component, in order, and bins the
 // histogram component. No shared memory and no barriers, which drivers that emulate
 // workgroups (lavapipe) run far faster than a tree reduction.
@@ -28,18 +28,20 @@ fn histogram_bin(v: f32) -> u32 {
     return min(u32(u), seg.hist_bins - 1u);
 }
 
-@compute @workgroup_size(64)
+const WORKGROUP_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn ensemble_observe(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let block = batch_index(wid, nwg, lid);
-    let first = block * WORKGROUP_SIZE;
+    let block = grid_index(wid, nwg, lid, WORKGROUP_SIZE);
+    let first = block * BLOCK_SIZE;
     if first >= seg.trajectories {
         return;
     }
-    let end = min(first + WORKGROUP_SIZE, seg.trajectories);
+    let end = min(first + BLOCK_SIZE, seg.trajectories);
     if (seg.flags & FLAG_SAVE) != 0u {
         for (var i = 0u; i < DIM; i++) {
             var m = Moments(0.0, 0.0, 0.0);

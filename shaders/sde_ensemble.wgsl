@@ -11,6 +11,10 @@
 #import model
 #import scheme
 
+// Large workgroups: some drivers (lavapipe) pay a fixed cost per workgroup, which shows when a
+// dispatch runs few steps.
+const WORKGROUP_SIZE: u32 = 256u;
+
 const STREAM_BROWNIAN: u32 = 0u;
 const STREAM_INITIAL: u32 = 1u;
 
@@ -80,13 +84,13 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State) -> State {
     return x;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn sde_ensemble(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let local_index = batch_index(wid, nwg, lid);
+    let local_index = grid_index(wid, nwg, lid, WORKGROUP_SIZE);
     if local_index >= seg.trajectories {
         return;
     }

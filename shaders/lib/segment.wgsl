@@ -1,7 +1,9 @@
 // The uniform of one dispatch over a batch of trajectories, shared by `sde_ensemble` and
 // `ensemble_observe`. Keep in sync with `Segment` in crates/langevin/src/plan.rs.
 
-const WORKGROUP_SIZE: u32 = 64u;
+// Trajectories per block of moment partials: the unit in which the host folds statistics,
+// so that batches (whole blocks) cannot change the result.
+const BLOCK_SIZE: u32 = 64u;
 
 const FLAG_INIT: u32 = 1u;
 const FLAG_SAVE: u32 = 2u;
@@ -24,8 +26,8 @@ struct Segment {
     hist_component: u32,
 }
 
-// The batch-local trajectory of an invocation; the grid may be two-dimensional when a batch
-// has more workgroups than one dimension allows.
-fn batch_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-    return (wid.y * nwg.x + wid.x) * WORKGROUP_SIZE + lid;
+// The linear index of an invocation in a grid of workgroups of `group_size`; the grid is
+// two-dimensional when a batch has more workgroups than one dimension allows.
+fn grid_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, group_size: u32) -> u32 {
+    return (wid.y * nwg.x + wid.x) * group_size + lid;
 }

@@ -49,9 +49,11 @@ impl Engine {
                     let line = ctx.info.to_string();
                     (Backend::Gpu(ctx), line)
                 }
-                Err(e) => (
+                Err(_) => (
                     Backend::Cpu(DeviceInfo::cpu()),
-                    format!("CPU twin, since there is no GPU adapter ({e})"),
+                    "CPU twin: no GPU adapter found (on Linux, `apt-get install mesa-vulkan-drivers` \
+                     adds a software Vulkan adapter)"
+                        .to_string(),
                 ),
             },
         };

@@ -5,9 +5,10 @@ use crate::philox::{key_of_seed, words_of_index};
 use crate::spec::{EnsembleSpec, ResolvedRun};
 use bytemuck::{Pod, Zeroable};
 
-/// Invocations per workgroup of `sde_ensemble.wgsl`; also the block size of the moment
-/// partials, so batches are whole multiples of it.
-pub const WORKGROUP_SIZE: u32 = 64;
+/// Trajectories per block of moment partials (`BLOCK_SIZE` in `shaders/lib/segment.wgsl`).
+/// Statistics are folded block by block in global order and batches are whole blocks, so the
+/// batching cannot change a result.
+pub const BLOCK_SIZE: u32 = 64;
 
 /// Draw the initial state instead of loading it.
 pub const FLAG_INIT: u32 = 1;
@@ -113,11 +114,11 @@ impl Plan {
         if let Some(cap) = spec.chunking.max_batch_trajectories {
             max_batch = max_batch.min(cap);
         }
-        let wg = u64::from(WORKGROUP_SIZE);
+        let wg = u64::from(BLOCK_SIZE);
         if max_batch < spec.trajectories {
             max_batch = (max_batch / wg).max(1) * wg;
         }
-        let max_batch = max_batch.min(u64::from(u32::MAX - WORKGROUP_SIZE)) as u32;
+        let max_batch = max_batch.min(u64::from(u32::MAX - BLOCK_SIZE)) as u32;
 
         let steps_per_dispatch = spec.chunking.steps_per_dispatch.unwrap_or_else(|| {
             (DEFAULT_STEPS_BUDGET / u64::from(max_batch)).clamp(1, u64::from(u32::MAX)) as u32
@@ -191,7 +192,7 @@ impl Plan {
 
     /// Workgroups (moment blocks) in a batch.
     pub fn blocks(batch: Batch) -> u32 {
-        batch.count.div_ceil(WORKGROUP_SIZE)
+        batch.count.div_ceil(BLOCK_SIZE)
     }
 }
 

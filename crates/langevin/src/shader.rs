@@ -54,6 +54,8 @@ pub struct ComposedKernel {
     pub entry_point: String,
     /// The full WGSL text handed to the device.
     pub wgsl: String,
+    /// The entry point's workgroup size, as naga reads it: dispatch sizes follow the shader.
+    pub workgroup_size: [u32; 3],
 }
 
 /// Composes `root` with its imports; `virtual_modules` supply imports that are not files.
@@ -140,15 +142,18 @@ pub fn validate(kernel: &str, wgsl: &str, float64: bool) -> Result<naga::Module,
 pub fn kernel(root: &str, virtual_modules: &[(&str, &str)]) -> Result<ComposedKernel, Error> {
     let wgsl = compose(root, virtual_modules)?;
     let module = validate(root, &wgsl, false)?;
-    if !module.entry_points.iter().any(|e| e.name == root) {
-        return Err(Error::Shader {
+    let entry = module
+        .entry_points
+        .iter()
+        .find(|e| e.name == root)
+        .ok_or_else(|| Error::Shader {
             kernel: root.to_string(),
             message: format!("no entry point named `{root}`"),
-        });
-    }
+        })?;
     Ok(ComposedKernel {
         name: root.to_string(),
         entry_point: root.to_string(),
+        workgroup_size: entry.workgroup_size,
         wgsl,
     })
 }

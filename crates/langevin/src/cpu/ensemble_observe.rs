@@ -2,12 +2,12 @@
 //! their values into moments in the same order, and bins the histogram component.
 
 use super::moments::{is_finite_f32, merge_moments, moments_of};
-use crate::plan::{Segment, FLAG_HISTOGRAM, FLAG_SAVE, WORKGROUP_SIZE};
+use crate::plan::{Segment, BLOCK_SIZE, FLAG_HISTOGRAM, FLAG_SAVE};
 use crate::stats::PartialMoments;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-const WG: usize = WORKGROUP_SIZE as usize;
+const WG: usize = BLOCK_SIZE as usize;
 
 /// Twin of `histogram_bin`.
 pub fn histogram_bin(seg: &Segment, v: f32) -> usize {

@@ -20,8 +20,12 @@ const PARTIAL_BYTES: u64 = size_of::<PartialMoments>() as u64;
 pub struct SdeKernel {
     step: wgpu::ComputePipeline,
     step_layout: wgpu::BindGroupLayout,
+    /// Invocations per workgroup of `sde_ensemble` (one invocation per trajectory).
+    step_group_size: u32,
     observe: wgpu::ComputePipeline,
     observe_layout: wgpu::BindGroupLayout,
+    /// Invocations per workgroup of `ensemble_observe` (one invocation per block).
+    observe_group_size: u32,
 }
 
 fn buffer_entry(
@@ -129,8 +133,10 @@ impl SdeKernel {
         Ok(SdeKernel {
             step,
             step_layout,
+            step_group_size: step_src.workgroup_size[0],
             observe,
             observe_layout,
+            observe_group_size: observe_src.workgroup_size[0],
         })
     }
 }
@@ -146,15 +152,15 @@ pub fn batch_capacity(
     let dim = plan_dim as u64;
     let binding = ctx.limits.max_storage_buffer_binding_size;
     let by_state_binding = binding / (4 * dim);
-    let by_partial_binding = binding / (PARTIAL_BYTES * dim) * 64;
+    let by_partial_binding = binding / (PARTIAL_BYTES * dim) * u64::from(crate::plan::BLOCK_SIZE);
     let bytes_per_trajectory = 4 * dim * (1 + u64::from(final_states))
-        + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(64);
+        + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(u64::from(crate::plan::BLOCK_SIZE));
     let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
     let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
     by_state_binding
         .min(by_partial_binding)
         .min(by_budget)
-        .min(max_groups * 64)
+        .min(max_groups * u64::from(crate::plan::BLOCK_SIZE))
 }
 
 /// Device buffers for one run, sized for the largest batch and reused by every batch.
@@ -187,7 +193,7 @@ impl<'a> SdeRun<'a> {
         final_states: bool,
     ) -> Result<Self> {
         let dim = plan.run.dim as u64;
-        let max_blocks = u64::from(plan.max_batch.div_ceil(crate::plan::WORKGROUP_SIZE));
+        let max_blocks = u64::from(plan.max_batch.div_ceil(crate::plan::BLOCK_SIZE));
         let uniform_align = u64::from(ctx.limits.min_uniform_buffer_offset_alignment);
         let storage_align = u64::from(ctx.limits.min_storage_buffer_offset_alignment);
         let segment_stride = (size_of::<Segment>() as u64).next_multiple_of(uniform_align);
@@ -318,8 +324,8 @@ impl<'a> SdeRun<'a> {
         let plan = self.plan;
         let dim = plan.run.dim as u64;
         let blocks = Plan::blocks(batch);
-        let (gx, gy) = ctx.dispatch_size(blocks)?;
-        let (ox, oy) = ctx.dispatch_size(blocks.div_ceil(crate::plan::WORKGROUP_SIZE))?;
+        let (gx, gy) = ctx.dispatch_size(batch.count.div_ceil(self.kernel.step_group_size))?;
+        let (ox, oy) = ctx.dispatch_size(blocks.div_ceil(self.kernel.observe_group_size))?;
 
         let mut uniforms = vec![0u8; (self.segment_stride * plan.segments.len() as u64) as usize];
         for (k, segment) in plan.segments.iter().enumerate() {
