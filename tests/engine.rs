@@ -223,3 +223,31 @@ fn runs_larger_than_one_storage_binding_are_batched() {
         );
     }
 }
+
+/// A hundred million one-dimensional trajectories run in batches that each fit one storage
+/// binding, never holding all states at once, and their moments match the exact
+/// Euler-Maruyama recursion.
+#[test]
+fn a_hundred_million_trajectories_run_in_batches() {
+    let Some(gpu) = engine(BackendChoice::Gpu) else { return };
+    let n_traj = 100_000_000u64;
+    let (theta, mu, sigma, dt) = (1.0, 0.0, 1.0, 0.25);
+    let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(theta, mu, sigma))
+        .initial_fixed(&[1.0])
+        .time_span(0.0, 1.0)
+        .dt(dt)
+        .trajectories(n_traj)
+        .seed(100)
+        .save_at(SaveAt::Count(1));
+    let r = gpu.run(&spec).unwrap();
+    let limit = gpu.gpu().unwrap().limits.max_storage_buffer_binding_size;
+    assert!(r.batches as u64 >= n_traj * 4 / limit, "{} batches", r.batches);
+    let m = r.moments[0][0];
+    assert_eq!(m.count, n_traj);
+    let a: f64 = 1.0 - theta * dt;
+    let mean = a.powi(4);
+    let var = sigma * sigma * dt * (1.0 - a.powi(8)) / (1.0 - a * a);
+    let nf = n_traj as f64;
+    assert_within("mean", m.mean, mean, (var / nf).sqrt(), 5.0);
+    assert_within("variance", m.variance(), var, var * (2.0 / nf).sqrt(), 5.0);
+}

@@ -17,7 +17,7 @@ use std::time::Instant;
 pub const DEFAULT_GPU_BATCH_BYTES: u64 = 1 << 30;
 
 enum Backend {
-    Gpu(GpuContext),
+    Gpu(Box<GpuContext>),
     Cpu(DeviceInfo),
 }
 
@@ -42,12 +42,12 @@ impl Engine {
             BackendChoice::Gpu => {
                 let ctx = GpuContext::new()?;
                 let line = ctx.info.to_string();
-                (Backend::Gpu(ctx), line)
+                (Backend::Gpu(Box::new(ctx)), line)
             }
             BackendChoice::Auto => match GpuContext::new() {
                 Ok(ctx) => {
                     let line = ctx.info.to_string();
-                    (Backend::Gpu(ctx), line)
+                    (Backend::Gpu(Box::new(ctx)), line)
                 }
                 Err(_) => (
                     Backend::Cpu(DeviceInfo::cpu()),

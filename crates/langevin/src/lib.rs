@@ -35,6 +35,8 @@
 //! [`EnsembleSpec`] and run by an [`Engine`]. See `ARCHITECTURE.md` for the data flow.
 
 #![warn(missing_docs)]
+// The CPU twins index arrays in loops on purpose: they read like the WGSL they mirror.
+#![allow(clippy::needless_range_loop)]
 
 pub mod cpu;
 pub mod device;

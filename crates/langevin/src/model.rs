@@ -5,7 +5,9 @@
 //! compute the same expressions in the same order, so that the two backends agree to f32
 //! rounding. `tests/gpu_vs_cpu.rs` checks that they do.
 
+use crate::cpu::sde_ensemble::Bindings;
 use crate::error::{Error, Result};
+use crate::scheme::Scheme;
 use std::fmt::Debug;
 
 /// The largest state dimension a kernel supports.
@@ -15,7 +17,7 @@ pub const MAX_DIM: usize = 8;
 pub type State = [f32; MAX_DIM];
 
 /// The terms of an Ito SDE `dX_i = f_i(t, X) dt + g_i(t, X) dW_i` with diagonal noise.
-pub trait Model: Debug + Send + Sync {
+pub trait Model: CpuTwin + Debug + Send + Sync {
     /// A short name for reports (`ornstein_uhlenbeck`).
     fn name(&self) -> String;
     /// Number of state components, 1 to [`MAX_DIM`].
@@ -43,6 +45,20 @@ pub trait Model: Debug + Send + Sync {
     /// Checks the parameters beyond being finite (which the engine checks for every model).
     fn validate(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+/// The CPU twin of `sde_ensemble` compiled for one concrete model, so that its drift and
+/// diffusion inline into the step loop even when the model is held as `dyn Model`.
+/// Implemented for every sized [`Model`]; nothing to write by hand.
+pub trait CpuTwin {
+    /// Runs [`crate::cpu::sde_ensemble::sde_ensemble`] for this model.
+    fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>);
+}
+
+impl<M: Model> CpuTwin for M {
+    fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>) {
+        crate::cpu::sde_ensemble::sde_ensemble(self, scheme, bindings);
     }
 }
 
@@ -160,6 +176,7 @@ fn diffusion_dg(t: f32, x: State) -> State {
 "#
         .into()
     }
+    #[inline]
     fn drift(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut f = [0.0; MAX_DIM];
         for i in 0..self.dim {
@@ -167,11 +184,13 @@ fn diffusion_dg(t: f32, x: State) -> State {
         }
         f
     }
+    #[inline]
     fn diffusion(&self, _t: f32, _x: &State, p: &[f32]) -> State {
         let mut g = [0.0; MAX_DIM];
         g[..self.dim].fill(p[2]);
         g
     }
+    #[inline]
     fn diffusion_dg(&self, _t: f32, _x: &State, _p: &[f32]) -> State {
         [0.0; MAX_DIM]
     }
@@ -217,16 +236,19 @@ fn diffusion_dg(t: f32, x: State) -> State {
 "#
         .into()
     }
+    #[inline]
     fn drift(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut f = [0.0; MAX_DIM];
         f[0] = p[0] * x[0];
         f
     }
+    #[inline]
     fn diffusion(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut g = [0.0; MAX_DIM];
         g[0] = p[1] * x[0];
         g
     }
+    #[inline]
     fn diffusion_dg(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut d = [0.0; MAX_DIM];
         d[0] = p[1] * p[1] * x[0];
@@ -270,16 +292,19 @@ fn diffusion_dg(t: f32, x: State) -> State {
 "#
         .into()
     }
+    #[inline]
     fn drift(&self, _t: f32, x: &State, _p: &[f32]) -> State {
         let mut f = [0.0; MAX_DIM];
         f[0] = x[0] - x[0] * x[0] * x[0];
         f
     }
+    #[inline]
     fn diffusion(&self, _t: f32, _x: &State, p: &[f32]) -> State {
         let mut g = [0.0; MAX_DIM];
         g[0] = (2.0 * p[0]).sqrt();
         g
     }
+    #[inline]
     fn diffusion_dg(&self, _t: f32, _x: &State, _p: &[f32]) -> State {
         [0.0; MAX_DIM]
     }
@@ -336,16 +361,19 @@ fn diffusion_dg(t: f32, x: State) -> State {
 "#
         .into()
     }
+    #[inline]
     fn drift(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut f = [0.0; MAX_DIM];
         f[0] = p[0] * (p[1] - x[0].max(0.0));
         f
     }
+    #[inline]
     fn diffusion(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut g = [0.0; MAX_DIM];
         g[0] = p[2] * x[0].max(0.0).sqrt();
         g
     }
+    #[inline]
     fn diffusion_dg(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut d = [0.0; MAX_DIM];
         d[0] = if x[0] > 0.0 { 0.5 * p[2] * p[2] } else { 0.0 };

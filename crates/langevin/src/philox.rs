@@ -69,9 +69,9 @@ pub fn uniform_open01(word: u32) -> f32 {
 #[inline]
 pub fn box_muller4(words: [u32; 4]) -> [f32; 4] {
     let r0 = (-2.0 * uniform_open01(words[0]).ln()).sqrt();
-    let a0 = 3.141_592_7_f32 * (2.0 * uniform_open01(words[1]) - 1.0);
+    let a0 = std::f32::consts::PI * (2.0 * uniform_open01(words[1]) - 1.0);
     let r1 = (-2.0 * uniform_open01(words[2]).ln()).sqrt();
-    let a1 = 3.141_592_7_f32 * (2.0 * uniform_open01(words[3]) - 1.0);
+    let a1 = std::f32::consts::PI * (2.0 * uniform_open01(words[3]) - 1.0);
     [r0 * a0.cos(), r0 * a0.sin(), r1 * a1.cos(), r1 * a1.sin()]
 }
 

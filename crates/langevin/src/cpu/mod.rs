@@ -45,8 +45,7 @@ pub fn run_sde_batch(
     for segment in &plan.segments {
         let seg = plan.segment_uniform(batch, segment);
         if segment.steps() {
-            sde_ensemble::sde_ensemble(
-                model,
+            model.cpu_sde_ensemble(
                 scheme,
                 sde_ensemble::Bindings {
                     seg: &seg,

@@ -5,8 +5,8 @@ use crate::scheme::Scheme;
 
 /// Twin of `shaders/schemes/euler_maruyama.wgsl`.
 #[inline]
-pub fn euler_maruyama_step(
-    m: &dyn Model,
+pub fn euler_maruyama_step<M: Model + ?Sized>(
+    m: &M,
     p: &[f32],
     t: f32,
     dt: f32,
@@ -24,7 +24,14 @@ pub fn euler_maruyama_step(
 
 /// Twin of `shaders/schemes/milstein.wgsl`.
 #[inline]
-pub fn milstein_step(m: &dyn Model, p: &[f32], t: f32, dt: f32, x: &State, dw: &State) -> State {
+pub fn milstein_step<M: Model + ?Sized>(
+    m: &M,
+    p: &[f32],
+    t: f32,
+    dt: f32,
+    x: &State,
+    dw: &State,
+) -> State {
     let f = m.drift(t, x, p);
     let g = m.diffusion(t, x, p);
     let gdg = m.diffusion_dg(t, x, p);
@@ -37,9 +44,9 @@ pub fn milstein_step(m: &dyn Model, p: &[f32], t: f32, dt: f32, x: &State, dw: &
 
 /// The twin of `scheme_step` for the chosen scheme.
 #[inline]
-pub fn scheme_step(
+pub fn scheme_step<M: Model + ?Sized>(
     scheme: Scheme,
-    m: &dyn Model,
+    m: &M,
     p: &[f32],
     t: f32,
     dt: f32,

@@ -26,16 +26,16 @@ pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {
     [lo, base[1] + u32::from(lo < base[0])]
 }
 
-struct Invocation<'a> {
+struct Invocation<'a, M: Model + ?Sized> {
     seg: &'a Segment,
-    model: &'a dyn Model,
+    model: &'a M,
     scheme: Scheme,
     params: &'a [f32],
     dim: usize,
     group_steps: u32,
 }
 
-impl Invocation<'_> {
+impl<M: Model + ?Sized> Invocation<'_, M> {
     fn initial_state(&self, init: &[f32], trajectory: [u32; 2]) -> State {
         let mut noise = NormalStream::new(self.seg.key, trajectory, STREAM_INITIAL);
         let mut x = [0.0; MAX_DIM];
@@ -103,7 +103,9 @@ impl Invocation<'_> {
 }
 
 /// Twin of the `sde_ensemble` kernel: advances every trajectory of the batch by the segment.
-pub fn sde_ensemble(model: &dyn Model, scheme: Scheme, b: Bindings<'_>) {
+/// Generic so that each model's terms inline into the loop ([`crate::model::CpuTwin`] reaches
+/// it from a `dyn Model`).
+pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_>) {
     let dim = model.dim();
     let seg = b.seg;
     let n = seg.trajectories as usize;
