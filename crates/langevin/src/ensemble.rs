@@ -39,7 +39,8 @@ pub struct EnsembleResult {
     pub device: DeviceInfo,
     /// Batches of trajectories.
     pub batches: usize,
-    /// Kernel dispatches in all.
+    /// Step segments run, over all batches: each is one `sde_ensemble` dispatch, followed by
+    /// one `ensemble_observe` dispatch at save times.
     pub dispatches: usize,
     /// Shader composition, validation and pipeline creation.
     pub setup_time: Duration,
