@@ -229,7 +229,9 @@ fn runs_larger_than_one_storage_binding_are_batched() {
 /// Euler-Maruyama recursion.
 #[test]
 fn a_hundred_million_trajectories_run_in_batches() {
-    let Some(gpu) = engine(BackendChoice::Gpu) else { return };
+    let Some(gpu) = engine(BackendChoice::Gpu) else {
+        return;
+    };
     let n_traj = 100_000_000u64;
     let (theta, mu, sigma, dt) = (1.0, 0.0, 1.0, 0.25);
     let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(theta, mu, sigma))
@@ -241,7 +243,11 @@ fn a_hundred_million_trajectories_run_in_batches() {
         .save_at(SaveAt::Count(1));
     let r = gpu.run(&spec).unwrap();
     let limit = gpu.gpu().unwrap().limits.max_storage_buffer_binding_size;
-    assert!(r.batches as u64 >= n_traj * 4 / limit, "{} batches", r.batches);
+    assert!(
+        r.batches as u64 >= n_traj * 4 / limit,
+        "{} batches",
+        r.batches
+    );
     let m = r.moments[0][0];
     assert_eq!(m.count, n_traj);
     let a: f64 = 1.0 - theta * dt;

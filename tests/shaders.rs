@@ -70,74 +70,62 @@ fn wgsl_layout(wgsl: &str, name: &str) -> (u32, Vec<(String, u32)>) {
     panic!("no struct {name}");
 }
 
+/// Asserts that the WGSL struct `$name` in `$wgsl` has the size and member offsets of the
+/// Rust struct `$ty`, member by member.
+macro_rules! assert_layout {
+    ($wgsl:expr, $ty:ident, [$($field:ident),* $(,)?]) => {{
+        let (size, members) = wgsl_layout($wgsl, stringify!($ty));
+        assert_eq!(size as usize, std::mem::size_of::<$ty>(), "size of {}", stringify!($ty));
+        let rust: Vec<(String, u32)> = vec![
+            $((stringify!($field).to_string(), std::mem::offset_of!($ty, $field) as u32)),*
+        ];
+        assert_eq!(members, rust, "members of {}", stringify!($ty));
+    }};
+}
+
 #[test]
 fn host_structs_match_wgsl_layout() {
-    let [step, _] = compose(
+    let [step, observe] = compose(
         &OrnsteinUhlenbeck::new(1.0, 0.0, 1.0),
         Scheme::EulerMaruyama,
     )
     .unwrap();
-    let (size, members) = wgsl_layout(&step.wgsl, "Segment");
-    assert_eq!(size as usize, std::mem::size_of::<Segment>());
-    let rust_offsets = [
-        ("key", std::mem::offset_of!(Segment, key)),
-        (
-            "first_trajectory",
-            std::mem::offset_of!(Segment, first_trajectory),
-        ),
-        ("trajectories", std::mem::offset_of!(Segment, trajectories)),
-        ("step_begin", std::mem::offset_of!(Segment, step_begin)),
-        ("step_count", std::mem::offset_of!(Segment, step_count)),
-        ("flags", std::mem::offset_of!(Segment, flags)),
-        ("t0", std::mem::offset_of!(Segment, t0)),
-        ("dt", std::mem::offset_of!(Segment, dt)),
-        (
-            "sqrt_substep_dt",
-            std::mem::offset_of!(Segment, sqrt_substep_dt),
-        ),
-        ("substeps", std::mem::offset_of!(Segment, substeps)),
-        ("hist_lo", std::mem::offset_of!(Segment, hist_lo)),
-        (
-            "hist_inv_width",
-            std::mem::offset_of!(Segment, hist_inv_width),
-        ),
-        ("hist_bins", std::mem::offset_of!(Segment, hist_bins)),
-        (
-            "hist_component",
-            std::mem::offset_of!(Segment, hist_component),
-        ),
-    ];
-    assert_eq!(members.len(), rust_offsets.len());
-    for ((wname, woff), (rname, roff)) in members.iter().zip(rust_offsets) {
-        assert_eq!((wname.as_str(), *woff as usize), (rname, roff));
-    }
-
-    let observe = shader::kernel(
-        "ensemble_observe",
-        &[("state_layout", &langevin::model::wgsl_state_layout(1))],
-    )
-    .unwrap();
-    let (size, _) = wgsl_layout(&observe.wgsl, "Moments");
+    assert_layout!(
+        &step.wgsl,
+        Segment,
+        [
+            key,
+            first_trajectory,
+            trajectories,
+            step_begin,
+            step_count,
+            flags,
+            t0,
+            dt,
+            sqrt_substep_dt,
+            substeps,
+            hist_lo,
+            hist_inv_width,
+            hist_bins,
+            hist_component,
+        ]
+    );
+    // The WGSL struct is `Moments`; its host mirror is `PartialMoments`.
+    let (size, members) = wgsl_layout(&observe.wgsl, "Moments");
     assert_eq!(size as usize, std::mem::size_of::<PartialMoments>());
-
+    let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["count", "mean", "m2"]);
     let fill = shader::kernel("normal_fill", &[]).unwrap();
-    let (size, members) = wgsl_layout(&fill.wgsl, "NormalFill");
-    assert_eq!(size as usize, std::mem::size_of::<NormalFill>());
-    let rust_offsets = [
-        ("key", std::mem::offset_of!(NormalFill, key)),
-        (
-            "first_trajectory",
-            std::mem::offset_of!(NormalFill, first_trajectory),
-        ),
-        ("stream", std::mem::offset_of!(NormalFill, stream)),
-        (
-            "blocks_per_trajectory",
-            std::mem::offset_of!(NormalFill, blocks_per_trajectory),
-        ),
-        ("blocks", std::mem::offset_of!(NormalFill, blocks)),
-        ("_pad", std::mem::offset_of!(NormalFill, _pad)),
-    ];
-    for ((wname, woff), (rname, roff)) in members.iter().zip(rust_offsets) {
-        assert_eq!((wname.as_str(), *woff as usize), (rname, roff));
-    }
+    assert_layout!(
+        &fill.wgsl,
+        NormalFill,
+        [
+            key,
+            first_trajectory,
+            stream,
+            blocks_per_trajectory,
+            blocks,
+            _pad
+        ]
+    );
 }
