@@ -7,8 +7,8 @@
 @group(0) @binding(1) var<storage, read_write> kat_output: array<vec4<u32>>;
 
 @compute @workgroup_size(64)
-fn philox_kat(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x;
+fn philox_kat(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.y * nwg.x * 64u + gid.x;
     if i < arrayLength(&kat_output) {
         kat_output[i] = philox4x32_10(kat_input[2u * i], kat_input[2u * i + 1u].xy);
     }

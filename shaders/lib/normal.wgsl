@@ -11,11 +11,12 @@ fn uniform_open01(word: u32) -> f32 {
 }
 
 // Box-Muller on two pairs of words; the angle stays in (-pi, pi), where Vulkan bounds the
-// error of sin and cos.
+// error of sin and cos. Near u = 1 a driver's log may round -2 log u to zero or below (Vulkan
+// allows an absolute error of 2^-21 there): the max keeps the radius real.
 fn box_muller4(words: vec4<u32>) -> vec4<f32> {
-    let r0 = sqrt(-2.0 * log(uniform_open01(words.x)));
+    let r0 = sqrt(max(-2.0 * log(uniform_open01(words.x)), 0.0));
     let a0 = 3.14159265 * (2.0 * uniform_open01(words.y) - 1.0);
-    let r1 = sqrt(-2.0 * log(uniform_open01(words.z)));
+    let r1 = sqrt(max(-2.0 * log(uniform_open01(words.z)), 0.0));
     let a1 = 3.14159265 * (2.0 * uniform_open01(words.w) - 1.0);
     return vec4<f32>(r0 * cos(a0), r0 * sin(a0), r1 * cos(a1), r1 * sin(a1));
 }

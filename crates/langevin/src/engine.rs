@@ -21,6 +21,19 @@ enum Backend {
     Cpu(DeviceInfo),
 }
 
+/// Batches are whole blocks of 64 trajectories (so that batching cannot change a result): a
+/// memory budget too small for one block is refused rather than exceeded.
+fn check_capacity(capacity: u64, trajectories: u64, budget: u64, device: &str) -> Result<()> {
+    let block = u64::from(crate::plan::BLOCK_SIZE);
+    if capacity < block.min(trajectories) {
+        return Err(Error::Limit(format!(
+            "a batch budget of {budget} bytes holds {capacity} trajectories on {device}, \
+             fewer than one block of {block}"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs ensembles on one backend.
 pub struct Engine {
     backend: Backend,
@@ -127,12 +140,7 @@ impl Engine {
                     spec.final_states,
                     budget,
                 );
-                if capacity < 1 {
-                    return Err(Error::Limit(format!(
-                        "one trajectory does not fit the batch budget of {budget} bytes on \"{}\"",
-                        ctx.info.name
-                    )));
-                }
+                check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
                 plan = Plan::new(spec, run, capacity);
                 let mut runner =
                     gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
@@ -149,6 +157,7 @@ impl Engine {
                     .max_batch_bytes
                     .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
                 let capacity = cpu::batch_capacity(run.dim, saves, spec.final_states, budget);
+                check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
                 plan = Plan::new(spec, run, capacity);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
@@ -189,8 +198,9 @@ impl Engine {
         spec: &EnsembleSpec,
     ) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
         let key = format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
             spec.scheme,
+            crate::model::wgsl_state_layout(spec.model.dim()),
             crate::model::wgsl_module(spec.model.as_ref())
         );
         let mut cache = self.kernels.lock().expect("kernel cache");

@@ -54,7 +54,9 @@ impl EnsembleResult {
         self.trajectories as f64 * f64::from(self.steps) / self.run_time.as_secs_f64()
     }
 
-    /// Trajectories with a non-finite component at save `k`.
+    /// The largest count, over components, of trajectories whose component is NaN or infinite
+    /// at save `k`: a lower bound on the trajectories with any non-finite component (they
+    /// coincide for one-dimensional models and whenever divergence spreads to all components).
     pub fn diverged(&self, k: usize) -> u64 {
         let finite = self.moments[k].iter().map(|m| m.count).min().unwrap_or(0);
         self.trajectories - finite

@@ -8,7 +8,8 @@
 //! the device: per-workgroup `(count, mean, M2)` partials merged on the host in f64, a
 //! histogram, and the final states when asked. Randomness is Philox4x32-10 keyed by the seed and
 //! counted by `(trajectory, block, stream)`, so a seed gives the same trajectories whatever the
-//! batching, dispatch chunking or backend.
+//! batching or dispatch chunking (to the bit on one backend; across backends up to the rounding
+//! of the transcendental functions in the normals).
 //!
 //! ```
 //! use langevin::{BackendChoice, Engine, EnsembleSpec, OrnsteinUhlenbeck, SaveAt, Scheme};
@@ -43,6 +44,7 @@ pub mod device;
 pub mod engine;
 pub mod ensemble;
 pub mod error;
+pub mod expr;
 pub mod gpu;
 pub mod model;
 pub mod philox;

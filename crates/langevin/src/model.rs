@@ -3,7 +3,7 @@
 //!
 //! To add a built-in model, implement [`Model`]: the WGSL functions and the Rust functions must
 //! compute the same expressions in the same order, so that the two backends agree to f32
-//! rounding. `tests/gpu_vs_cpu.rs` checks that they do.
+//! rounding. `tests/engine.rs` checks that they do.
 
 use crate::cpu::sde_ensemble::Bindings;
 use crate::error::{Error, Result};

@@ -65,12 +65,13 @@ pub fn uniform_open01(word: u32) -> f32 {
     ((word >> 9) as f32 + 0.5) * 1.192_092_9e-7
 }
 
-/// Four standard normals from one Philox block by Box-Muller, the angle kept in (-pi, pi).
+/// Four standard normals from one Philox block by Box-Muller, the angle kept in (-pi, pi)
+/// and the radius kept real (`max(-2 ln u, 0)`, as the shader must).
 #[inline]
 pub fn box_muller4(words: [u32; 4]) -> [f32; 4] {
-    let r0 = (-2.0 * uniform_open01(words[0]).ln()).sqrt();
+    let r0 = (-2.0 * uniform_open01(words[0]).ln()).max(0.0).sqrt();
     let a0 = std::f32::consts::PI * (2.0 * uniform_open01(words[1]) - 1.0);
-    let r1 = (-2.0 * uniform_open01(words[2]).ln()).sqrt();
+    let r1 = (-2.0 * uniform_open01(words[2]).ln()).max(0.0).sqrt();
     let a1 = std::f32::consts::PI * (2.0 * uniform_open01(words[3]) - 1.0);
     [r0 * a0.cos(), r0 * a0.sin(), r1 * a1.cos(), r1 * a1.sin()]
 }
@@ -111,10 +112,10 @@ impl NormalStream {
     }
 }
 
-/// The Brownian increment `W(t_end) - W(t_begin)` of one component that the engine feeds a
-/// trajectory over steps `[step_begin, step_end)`, recomputed on the CPU. `dim` and `substeps`
-/// are those of the run; the result is `sqrt(dt / substeps)` times the sum of the normals, in
-/// f64. Tests use it to build exact solutions driven by the same path.
+/// The sum, in f64, of the standard normals that the engine feeds one component of a
+/// trajectory over steps `[step_begin, step_end)`; `dim` and `substeps` are those of the run.
+/// Times `sqrt(dt / substeps)` it is the Brownian increment over those steps: tests use it to
+/// build exact solutions driven by the same path.
 pub fn brownian_sum(
     seed: u64,
     trajectory: u64,

@@ -108,17 +108,20 @@ pub struct Plan {
 
 impl Plan {
     /// Cuts `run` into batches of at most `batch_capacity` trajectories (a backend's memory
-    /// bound) and dispatches of at most the chunking's steps.
+    /// bound; the engine refuses capacities below one block) and dispatches of at most the
+    /// chunking's steps.
     pub fn new(spec: &EnsembleSpec, run: ResolvedRun, batch_capacity: u64) -> Plan {
         let mut max_batch = batch_capacity.min(spec.trajectories);
         if let Some(cap) = spec.chunking.max_batch_trajectories {
             max_batch = max_batch.min(cap);
         }
         let wg = u64::from(BLOCK_SIZE);
+        // At most 2^31 trajectories a batch keeps every 32-bit invocation index in range.
+        max_batch = max_batch.min(1 << 31);
         if max_batch < spec.trajectories {
             max_batch = (max_batch / wg).max(1) * wg;
         }
-        let max_batch = max_batch.min(u64::from(u32::MAX - BLOCK_SIZE)) as u32;
+        let max_batch = max_batch as u32;
 
         let steps_per_dispatch = spec.chunking.steps_per_dispatch.unwrap_or_else(|| {
             (DEFAULT_STEPS_BUDGET / u64::from(max_batch)).clamp(1, u64::from(u32::MAX)) as u32

@@ -347,7 +347,7 @@ impl<'a> SdeRun<'a> {
                 timestamp_writes: None,
             });
             for (k, segment) in plan.segments.iter().enumerate() {
-                let segment_offset = (k as u64 * self.segment_stride) as u32;
+                let segment_offset = offset32(k as u64 * self.segment_stride)?;
                 if segment.steps() {
                     pass.set_pipeline(&self.kernel.step);
                     pass.set_bind_group(0, &self.step_group, &[segment_offset]);
@@ -359,7 +359,7 @@ impl<'a> SdeRun<'a> {
                     pass.set_bind_group(
                         0,
                         &self.observe_group,
-                        &[segment_offset, (slot * self.partial_stride) as u32],
+                        &[segment_offset, offset32(slot * self.partial_stride)?],
                     );
                     pass.dispatch_workgroups(ox, oy, 1);
                 }
@@ -415,6 +415,16 @@ impl<'a> SdeRun<'a> {
             final_states,
         })
     }
+}
+
+/// A dynamic offset, which wgpu takes as 32 bits.
+fn offset32(bytes: u64) -> Result<u32> {
+    u32::try_from(bytes).map_err(|_| {
+        Error::Limit(format!(
+            "a dynamic buffer offset of {bytes} bytes exceeds 4 GiB: use fewer save times, fewer \
+             dispatches (chunking.steps_per_dispatch) or a smaller chunking.max_batch_bytes"
+        ))
+    })
 }
 
 /// The `params` array never binds empty: a model without parameters gets one unused zero.
