@@ -15,6 +15,14 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// An expression does not parse; `rendered` shows it with a caret under the mistake.
+    #[error("{rendered}")]
+    Expression {
+        /// The field holding the expression (`model.drift[0]`).
+        field: String,
+        /// The message, the expression and the caret line.
+        rendered: String,
+    },
     /// The run would exceed a hard limit of the engine or the device.
     #[error("limit exceeded: {0}")]
     Limit(String),

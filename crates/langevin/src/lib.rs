@@ -45,6 +45,7 @@ pub mod engine;
 pub mod ensemble;
 pub mod error;
 pub mod expr;
+pub mod expr_model;
 pub mod gpu;
 pub mod model;
 pub mod philox;
@@ -58,6 +59,7 @@ pub use device::{BackendChoice, BackendKind, DeviceInfo};
 pub use engine::Engine;
 pub use ensemble::EnsembleResult;
 pub use error::{Error, Result};
+pub use expr_model::ExprModel;
 pub use model::{
     CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, State, MAX_DIM,
 };

@@ -1,0 +1,199 @@
+//! A [`Model`] written as math: drift and diffusion expressions over named state variables and
+//! parameters, compiled once to WGSL and to CPU programs, with the Milstein term `g dg/dx`
+//! derived symbolically.
+
+use crate::error::{Error, Result};
+use crate::expr::{self, Node, Program, Scope, Sym};
+use crate::model::{Model, State, MAX_DIM};
+
+/// One compiled expression: its text, tree and CPU program.
+#[derive(Clone, Debug)]
+struct Compiled {
+    node: Node,
+    program: Program,
+}
+
+/// An SDE with diagonal noise given by expressions.
+#[derive(Clone, Debug)]
+pub struct ExprModel {
+    name: String,
+    state: Vec<String>,
+    params: Vec<(String, f64)>,
+    drift: Vec<Compiled>,
+    diffusion: Vec<Compiled>,
+    diffusion_dg: Vec<Compiled>,
+}
+
+fn compile(field: &str, source: &str, scope: &Scope) -> Result<Compiled> {
+    let node = expr::parse(source, scope).map_err(|e| Error::Expression {
+        field: field.to_string(),
+        rendered: e.render(field, source),
+    })?;
+    compiled(field, node)
+}
+
+fn compiled(field: &str, node: Node) -> Result<Compiled> {
+    let program = Program::compile(&node).ok_or_else(|| {
+        Error::Limit(format!(
+            "{field}: the expression nests deeper than the evaluator's {} stack slots",
+            expr::eval::MAX_STACK
+        ))
+    })?;
+    Ok(Compiled { node, program })
+}
+
+impl ExprModel {
+    /// Parses a model. `drift` and `diffusion` hold one expression per state variable; an empty
+    /// `diffusion` means no noise (an ODE).
+    ///
+    /// # Errors
+    /// [`Error::Expression`] pointing into the offending expression (field `model.drift[i]` or
+    /// `model.diffusion[i]`), [`Error::InvalidInput`] for list lengths or names.
+    pub fn new(
+        name: &str,
+        state: &[String],
+        params: &[(String, f64)],
+        drift: &[String],
+        diffusion: &[String],
+    ) -> Result<ExprModel> {
+        if state.is_empty() || state.len() > MAX_DIM {
+            return Err(Error::invalid(
+                "model.state",
+                format!("{} names", state.len()),
+                format!("the state must have 1 to {MAX_DIM} variables"),
+            ));
+        }
+        let reserved = ["t", "pi"];
+        for (i, n) in state
+            .iter()
+            .chain(params.iter().map(|(n, _)| n))
+            .enumerate()
+        {
+            let valid = n
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid || reserved.contains(&n.as_str()) {
+                let field = if i < state.len() {
+                    "model.state"
+                } else {
+                    "model.params"
+                };
+                return Err(Error::invalid(
+                    field,
+                    n,
+                    "names are letters, digits and _, not `t` or `pi`",
+                ));
+            }
+            if state
+                .iter()
+                .chain(params.iter().map(|(n, _)| n))
+                .filter(|m| *m == n)
+                .count()
+                > 1
+            {
+                return Err(Error::invalid("model", n, "a name is used twice"));
+            }
+        }
+        for (field, list) in [("model.drift", drift), ("model.diffusion", diffusion)] {
+            if list.len() != state.len() && !(field == "model.diffusion" && list.is_empty()) {
+                return Err(Error::invalid(
+                    field,
+                    format!("{} expressions", list.len()),
+                    format!("expected one per state variable ({})", state.len()),
+                ));
+            }
+        }
+        let param_names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+        let scope = Scope::new(state, &param_names);
+        let drift = drift
+            .iter()
+            .enumerate()
+            .map(|(i, s)| compile(&format!("model.drift[{i}]"), s, &scope))
+            .collect::<Result<Vec<_>>>()?;
+        let zero = || compiled("model.diffusion", Node::Num(0.0));
+        let diffusion = if diffusion.is_empty() {
+            (0..state.len())
+                .map(|_| zero())
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            diffusion
+                .iter()
+                .enumerate()
+                .map(|(i, s)| compile(&format!("model.diffusion[{i}]"), s, &scope))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let diffusion_dg = diffusion
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let dg = expr::diff(&g.node, Sym::State(i));
+                let gdg = expr::simplify::mul(g.node.clone(), dg);
+                compiled(&format!("model.diffusion[{i}]"), gdg)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ExprModel {
+            name: name.to_string(),
+            state: state.to_vec(),
+            params: params.to_vec(),
+            drift,
+            diffusion,
+            diffusion_dg,
+        })
+    }
+
+    /// Whether every diffusion expression is the constant zero.
+    pub fn is_deterministic(&self) -> bool {
+        self.diffusion.iter().all(|g| g.node.as_num() == Some(0.0))
+    }
+
+    fn wgsl_fn(name: &str, exprs: &[Compiled]) -> String {
+        let mut s = format!("fn {name}(t: f32, x: State) -> State {{\n    var r: State;\n");
+        for (i, e) in exprs.iter().enumerate() {
+            s.push_str(&format!("    r[{i}] = {};\n", expr::to_wgsl(&e.node)));
+        }
+        s.push_str("    return r;\n}\n");
+        s
+    }
+
+    fn eval_all(exprs: &[Compiled], t: f32, x: &State, p: &[f32]) -> State {
+        let mut out = [0.0; MAX_DIM];
+        for (o, e) in out.iter_mut().zip(exprs) {
+            *o = e.program.eval(t, x, p);
+        }
+        out
+    }
+}
+
+impl Model for ExprModel {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn dim(&self) -> usize {
+        self.state.len()
+    }
+    fn state_names(&self) -> Vec<String> {
+        self.state.clone()
+    }
+    fn params(&self) -> Vec<(String, f64)> {
+        self.params.clone()
+    }
+    fn wgsl_functions(&self) -> String {
+        [
+            Self::wgsl_fn("drift", &self.drift),
+            Self::wgsl_fn("diffusion", &self.diffusion),
+            Self::wgsl_fn("diffusion_dg", &self.diffusion_dg),
+        ]
+        .join("\n")
+    }
+    fn drift(&self, t: f32, x: &State, p: &[f32]) -> State {
+        Self::eval_all(&self.drift, t, x, p)
+    }
+    fn diffusion(&self, t: f32, x: &State, p: &[f32]) -> State {
+        Self::eval_all(&self.diffusion, t, x, p)
+    }
+    fn diffusion_dg(&self, t: f32, x: &State, p: &[f32]) -> State {
+        Self::eval_all(&self.diffusion_dg, t, x, p)
+    }
+}
