@@ -2,11 +2,14 @@
 //! CPU twin when there is none.
 
 mod examples;
+mod outputs;
 mod report;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use langevin::config::Config;
 use langevin::{BackendChoice, Engine, Scheme};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -46,25 +49,150 @@ enum Command {
         #[arg(long)]
         t_end: Option<f64>,
     },
+    /// Runs a TOML config and writes summary.json, stats.csv, histogram.csv, final_state.npy.
+    Run {
+        /// The config file.
+        config: PathBuf,
+        /// Output folder (default runs/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overrides ensemble.trajectories.
+        #[arg(long)]
+        trajectories: Option<u64>,
+        /// Overrides ensemble.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Sets any key, e.g. --set model.params.D=0.2 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Prints nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Validates a config and prints the generated WGSL of its kernel.
+    Check {
+        /// The config file.
+        config: PathBuf,
+    },
     /// Describes the backend: adapter, driver, features, limits.
     Info,
     /// Lists the schemes with their orders of convergence.
     Schemes,
 }
 
-fn engine(choice: Option<BackendChoice>) -> Result<Engine> {
+/// The engine of `--backend` (else `LANGEVIN_BACKEND`, else auto), announced on stderr
+/// unless `quiet`.
+fn engine(choice: Option<BackendChoice>, quiet: bool) -> Result<Engine> {
     let choice = match choice {
         Some(c) => c,
         None => BackendChoice::from_env()?,
     };
     let engine = Engine::new(choice).context("cannot start the backend")?;
-    eprintln!("langevin: running on {}", engine.selection());
+    if !quiet {
+        eprintln!("langevin: running on {}", engine.selection());
+    }
     Ok(engine)
 }
 
-fn main() -> Result<()> {
+/// Exit status for input the user can fix (a config, a value, an expression).
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let bad_input = matches!(
+                e.downcast_ref::<langevin::Error>(),
+                Some(
+                    langevin::Error::InvalidInput { .. }
+                        | langevin::Error::Expression { .. }
+                        | langevin::Error::Config { .. }
+                        | langevin::Error::Limit(_)
+                )
+            );
+            std::process::ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
+        }
+    }
+}
+
+fn load_config(
+    path: &PathBuf,
+    set: &[String],
+    trajectories: Option<u64>,
+    seed: Option<u64>,
+) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| langevin::Error::Config {
+        origin: path.display().to_string(),
+        message: format!("cannot read the config: {e}"),
+    })?;
+    let mut overrides = Vec::new();
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| langevin::Error::invalid("--set", kv, "expected KEY=VALUE"))?;
+        overrides.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    if let Some(n) = trajectories {
+        overrides.push(("ensemble.trajectories".into(), n.to_string()));
+    }
+    if let Some(s) = seed {
+        overrides.push(("ensemble.seed".into(), s.to_string()));
+    }
+    Ok(Config::from_toml(
+        &path.display().to_string(),
+        &text,
+        &overrides,
+    )?)
+}
+
+fn run_cli() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run {
+            config,
+            out,
+            trajectories,
+            seed,
+            set,
+            quiet,
+        } => {
+            let cfg = load_config(&config, &set, trajectories, seed)?;
+            let spec = cfg.to_spec()?;
+            spec.resolve()?;
+            let dir = out.unwrap_or_else(|| PathBuf::from("runs").join(&cfg.name));
+            outputs::check_writable(&dir)?;
+            let engine = engine(cli.backend, quiet)?;
+            let result = engine.run(&spec)?;
+            outputs::write_all(&dir, &cfg, &spec, &result)?;
+            if !quiet {
+                println!(
+                    "{}: {} trajectories x {} steps on {} in {:.3} s ({:.3e} trajectory-steps/s), {} diverged; wrote {}",
+                    cfg.name,
+                    result.trajectories,
+                    result.steps,
+                    result.device.name,
+                    result.run_time.as_secs_f64(),
+                    result.trajectory_steps_per_second(),
+                    result.diverged(result.times.len() - 1),
+                    dir.display()
+                );
+            }
+        }
+        Command::Check { config } => {
+            let cfg = load_config(&config, &[], None, None)?;
+            let spec = cfg.to_spec()?;
+            let run = spec.resolve()?;
+            let [step, _] = langevin::gpu::sde_ensemble::compose(spec.model.as_ref(), spec.scheme)?;
+            println!("{}", step.wgsl);
+            eprintln!(
+                "{}: valid; {} steps of dt = {}, {} save times, kernel validated by naga",
+                config.display(),
+                run.n_steps,
+                run.dt,
+                run.times.len()
+            );
+        }
         Command::Example {
             name,
             trajectories,
@@ -73,7 +201,7 @@ fn main() -> Result<()> {
             dt,
             t_end,
         } => {
-            let engine = engine(cli.backend)?;
+            let engine = engine(cli.backend, false)?;
             let mut spec = name.spec().seed(seed);
             if let Some(n) = trajectories {
                 spec = spec.trajectories(n);
@@ -92,7 +220,7 @@ fn main() -> Result<()> {
             report::print(&mut std::io::stdout().lock(), name.title(), &spec, &result)?;
         }
         Command::Info => {
-            let engine = engine(cli.backend)?;
+            let engine = engine(cli.backend, false)?;
             report::info(&mut std::io::stdout().lock(), &engine)?;
         }
         Command::Schemes => {

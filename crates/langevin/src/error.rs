@@ -23,6 +23,14 @@ pub enum Error {
         /// The message, the expression and the caret line.
         rendered: String,
     },
+    /// A config file does not parse or has an unknown key.
+    #[error("{origin}: {message}")]
+    Config {
+        /// The file.
+        origin: String,
+        /// What is wrong, with the location.
+        message: String,
+    },
     /// The run would exceed a hard limit of the engine or the device.
     #[error("limit exceeded: {0}")]
     Limit(String),

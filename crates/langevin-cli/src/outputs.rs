@@ -1,0 +1,148 @@
+//! The files a run writes, each written to a temporary name and renamed, so that no file is
+//! ever left half-written.
+
+use anyhow::{Context, Result};
+use langevin::config::Config;
+use langevin::{EnsembleResult, EnsembleSpec};
+use serde_json::json;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Creates `dir` and proves it writable before any work, so that a run never ends unable to
+/// save what it computed.
+pub fn check_writable(dir: &Path) -> Result<()> {
+    let refuse = |e: std::io::Error| {
+        langevin::Error::invalid("--out", dir.display(), format!("cannot be written: {e}"))
+    };
+    fs::create_dir_all(dir).map_err(refuse)?;
+    let probe = dir.join(format!(".langevin-probe-{}", std::process::id()));
+    fs::write(&probe, b"").map_err(refuse)?;
+    fs::remove_file(&probe).map_err(refuse)?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp-{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    let mut f =
+        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// A little-endian float32 NPY array of shape `(rows, cols)`.
+pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header = dict.into_bytes();
+    // Magic (6) + version (2) + length (2) + header, padded with spaces to 64 bytes, '\n' last.
+    let total = (10 + header.len() + 1).next_multiple_of(64);
+    header.resize(total - 10 - 1, b' ');
+    header.push(b'\n');
+    let mut out = Vec::with_capacity(total + 4 * data.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(&header);
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Writes summary.json, stats.csv, histogram.csv and final_state.npy (as asked) into `dir`;
+/// returns the paths written.
+pub fn write_all(
+    dir: &Path,
+    config: &Config,
+    spec: &EnsembleSpec,
+    r: &EnsembleResult,
+) -> Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    let mut written = Vec::new();
+    let mut stats = serde_json::Map::new();
+    for (i, name) in r.state_names.iter().enumerate() {
+        let mean: Vec<f64> = r.moments.iter().map(|m| m[i].mean).collect();
+        let var: Vec<f64> = r.moments.iter().map(|m| m[i].variance()).collect();
+        let count: Vec<u64> = r.moments.iter().map(|m| m[i].count).collect();
+        stats.insert(
+            name.clone(),
+            json!({ "mean": mean, "var": var, "count": count }),
+        );
+    }
+    let diverged: Vec<u64> = (0..r.times.len()).map(|k| r.diverged(k)).collect();
+    let mut summary = json!({
+        "name": config.name,
+        "kind": config.kind,
+        "scheme": spec.scheme.name(),
+        "backend": format!("{:?}", r.device.kind).to_lowercase(),
+        "adapter": r.device.name,
+        "api": r.device.api,
+        "driver": r.device.driver,
+        "trajectories": r.trajectories,
+        "seed": spec.seed,
+        "dt": r.dt,
+        "steps": r.steps,
+        "t_end": spec.t_end,
+        "elapsed_s": r.run_time.as_secs_f64(),
+        "setup_s": r.setup_time.as_secs_f64(),
+        "traj_steps_per_s": r.trajectory_steps_per_second(),
+        "diverged": diverged.last().copied().unwrap_or(0),
+        "diverged_by_time": diverged,
+        "times": r.times,
+        "stats": stats,
+    });
+    if let Some(h) = &r.histogram {
+        summary["histogram"] = json!({
+            "var": r.state_names[h.component],
+            "edges": h.edges(),
+            "counts": h.counts,
+            "underflow": h.underflow,
+            "overflow": h.overflow,
+            "non_finite": h.non_finite,
+        });
+        let edges = h.edges();
+        let mut csv = String::from("lo,hi,count\n");
+        for (j, c) in h.counts.iter().enumerate() {
+            csv.push_str(&format!("{},{},{}\n", edges[j], edges[j + 1], c));
+        }
+        let path = dir.join("histogram.csv");
+        write_atomic(&path, csv.as_bytes())?;
+        written.push(path);
+    }
+    let path = dir.join("summary.json");
+    write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    written.push(path);
+
+    let mut csv = String::from("t");
+    for name in &r.state_names {
+        csv.push_str(&format!(",mean_{name},var_{name}"));
+    }
+    csv.push('\n');
+    for (k, t) in r.times.iter().enumerate() {
+        csv.push_str(&t.to_string());
+        for m in &r.moments[k] {
+            csv.push_str(&format!(",{},{}", m.mean, m.variance()));
+        }
+        csv.push('\n');
+    }
+    let path = dir.join("stats.csv");
+    write_atomic(&path, csv.as_bytes())?;
+    written.push(path);
+
+    if let Some(states) = &r.final_states {
+        let dim = r.state_names.len();
+        let path = dir.join("final_state.npy");
+        write_atomic(&path, &npy_f32(states, states.len() / dim, dim))?;
+        written.push(path);
+    }
+    Ok(written)
+}

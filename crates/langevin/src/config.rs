@@ -1,0 +1,328 @@
+//! Run configs in TOML: the user's model as expressions, the solver, the ensemble and the
+//! outputs, turned into an [`EnsembleSpec`]. Every mistake is reported with the key or the
+//! expression it concerns; unknown keys get the closest valid one as a suggestion.
+
+use crate::error::{Error, Result};
+use crate::expr::{self, Program, Scope};
+use crate::expr_model::ExprModel;
+use crate::scheme::Scheme;
+use crate::spec::{EnsembleSpec, InitialState, SaveAt};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A whole config file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the run (the default output folder is `runs/<name>`).
+    pub name: String,
+    /// `sde`, or `ode` when there is no diffusion.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// The model.
+    pub model: ModelConfig,
+    /// The solver.
+    pub solver: SolverConfig,
+    /// The ensemble.
+    pub ensemble: EnsembleConfig,
+    /// What to save.
+    #[serde(default)]
+    pub output: OutputConfig,
+}
+
+fn default_kind() -> String {
+    "sde".into()
+}
+
+/// `[model]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Names of the state variables.
+    pub state: Vec<String>,
+    /// Parameters and their values.
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// One drift expression per state variable.
+    pub drift: Vec<String>,
+    /// One diffusion expression per state variable (diagonal noise); absent for an ODE.
+    #[serde(default)]
+    pub diffusion: Vec<String>,
+    /// One initial value per state variable: an expression in the parameters, or
+    /// `normal(mean, sd)`.
+    pub init: Vec<String>,
+}
+
+/// `[solver]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverConfig {
+    /// Scheme name.
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// Time step.
+    pub dt: f64,
+    /// End time.
+    pub t_end: f64,
+    /// Start time.
+    #[serde(default)]
+    pub t0: f64,
+}
+
+fn default_scheme() -> String {
+    "euler_maruyama".into()
+}
+
+/// `[ensemble]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleConfig {
+    /// Number of trajectories.
+    pub trajectories: u64,
+    /// Seed of the random streams.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `save_times`: a count or a list.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SaveTimes {
+    /// Evenly spaced times including t0 and t_end.
+    Count(usize),
+    /// Explicit times.
+    List(Vec<f64>),
+}
+
+/// `[output]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Save times.
+    #[serde(default = "default_save_times")]
+    pub save_times: SaveTimes,
+    /// Histogram at the final time.
+    pub histogram: Option<HistogramConfig>,
+    /// Write the final states.
+    #[serde(default)]
+    pub final_state: bool,
+}
+
+fn default_save_times() -> SaveTimes {
+    SaveTimes::Count(11)
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            save_times: default_save_times(),
+            histogram: None,
+            final_state: false,
+        }
+    }
+}
+
+/// `output.histogram`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramConfig {
+    /// State variable.
+    pub var: String,
+    /// Number of bins.
+    pub bins: u32,
+    /// `[min, max]`.
+    pub range: [f64; 2],
+}
+
+const KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "model",
+    "solver",
+    "ensemble",
+    "output",
+    "state",
+    "params",
+    "drift",
+    "diffusion",
+    "init",
+    "scheme",
+    "dt",
+    "t_end",
+    "t0",
+    "trajectories",
+    "seed",
+    "save_times",
+    "histogram",
+    "final_state",
+    "var",
+    "bins",
+    "range",
+];
+
+impl Config {
+    /// Parses TOML text; `origin` names the file in errors.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with the TOML parser's location, and a suggestion for unknown keys.
+    pub fn from_toml(origin: &str, text: &str, overrides: &[(String, String)]) -> Result<Config> {
+        let mut value: toml::Table =
+            toml::from_str(text).map_err(|e| config_error(origin, &e.to_string()))?;
+        for (path, v) in overrides {
+            set_path(&mut value, path, v).map_err(|m| config_error(origin, &m))?;
+        }
+        Config::deserialize(value).map_err(|e| config_error(origin, &e.to_string()))
+    }
+
+    /// The ensemble this config describes.
+    ///
+    /// # Errors
+    /// [`Error::Expression`] or [`Error::InvalidInput`] naming the field.
+    pub fn to_spec(&self) -> Result<EnsembleSpec> {
+        let m = &self.model;
+        match self.kind.as_str() {
+            "sde" => {
+                if m.diffusion.is_empty() {
+                    return Err(Error::invalid("model.diffusion", "[]", "an sde needs one diffusion expression per state variable (or kind = \"ode\")"));
+                }
+            }
+            "ode" => {
+                if !m.diffusion.is_empty() {
+                    return Err(Error::invalid(
+                        "model.diffusion",
+                        format!("{} expressions", m.diffusion.len()),
+                        "an ode has no diffusion",
+                    ));
+                }
+            }
+            other => return Err(Error::invalid("kind", other, "expected \"sde\" or \"ode\"")),
+        }
+        let params: Vec<(String, f64)> = m.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let model = ExprModel::new(&self.name, &m.state, &params, &m.drift, &m.diffusion)?;
+        let scheme: Scheme = self.solver.scheme.parse()?;
+        let initial = self.initial(&params)?;
+        let save_at = match &self.output.save_times {
+            SaveTimes::Count(n) => SaveAt::Count(*n),
+            SaveTimes::List(v) => SaveAt::Times(v.clone()),
+        };
+        let mut spec = EnsembleSpec::with_model(Arc::new(model))
+            .scheme(scheme)
+            .time_span(self.solver.t0, self.solver.t_end)
+            .dt(self.solver.dt)
+            .trajectories(self.ensemble.trajectories)
+            .seed(self.ensemble.seed)
+            .save_at(save_at)
+            .final_states(self.output.final_state);
+        spec.initial = initial;
+        if let Some(h) = &self.output.histogram {
+            let component = m.state.iter().position(|s| *s == h.var).ok_or_else(|| {
+                let hint = expr::parse::closest(&h.var, m.state.iter().map(String::as_str))
+                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+                Error::invalid(
+                    "output.histogram.var",
+                    &h.var,
+                    format!("not a state variable{hint}"),
+                )
+            })?;
+            if h.range[0] >= h.range[1] {
+                return Err(Error::invalid(
+                    "output.histogram.range",
+                    format!("[{}, {}]", h.range[0], h.range[1]),
+                    "min must be below max",
+                ));
+            }
+            spec = spec.histogram(component, h.bins, (h.range[0], h.range[1]));
+        }
+        Ok(spec)
+    }
+
+    fn initial(&self, params: &[(String, f64)]) -> Result<InitialState> {
+        let m = &self.model;
+        if m.init.len() != m.state.len() {
+            return Err(Error::invalid(
+                "model.init",
+                format!("{} values", m.init.len()),
+                format!("expected one per state variable ({})", m.state.len()),
+            ));
+        }
+        let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+        let values: Vec<f32> = params.iter().map(|(_, v)| *v as f32).collect();
+        let scope = Scope::new(&[] as &[&str], &names);
+        let (mut mean, mut sd) = (Vec::new(), Vec::new());
+        for (i, text) in m.init.iter().enumerate() {
+            let field = format!("model.init[{i}]");
+            let evaluate = |src: &str, offset: usize| -> Result<f64> {
+                let node = expr::parse(src, &scope).map_err(|mut e| {
+                    e.span = (e.span.0 + offset, e.span.1 + offset);
+                    Error::Expression {
+                        field: field.clone(),
+                        rendered: e.render(&field, text),
+                    }
+                })?;
+                let program = Program::compile(&node)
+                    .ok_or_else(|| Error::Limit(format!("{field} nests too deep")))?;
+                Ok(f64::from(program.eval(0.0, &[], &values)))
+            };
+            let trimmed = text.trim_start();
+            let lead = text.len() - trimmed.len();
+            if let Some(args) = trimmed
+                .strip_prefix("normal(")
+                .and_then(|r| r.trim_end().strip_suffix(')'))
+            {
+                let comma = args.find(',').ok_or_else(|| {
+                    Error::invalid(&field, text, "normal(mean, sd) needs two arguments")
+                })?;
+                let offset = lead + "normal(".len();
+                mean.push(evaluate(&args[..comma], offset)?);
+                sd.push(evaluate(&args[comma + 1..], offset + comma + 1)?);
+            } else if trimmed.starts_with("uniform(") {
+                return Err(Error::invalid(&field, text, "uniform initial laws are not supported yet; use a constant or normal(mean, sd)"));
+            } else {
+                mean.push(evaluate(text, 0)?);
+                sd.push(0.0);
+            }
+        }
+        Ok(if sd.iter().all(|s| *s == 0.0) {
+            InitialState::Fixed(mean)
+        } else {
+            InitialState::Normal { mean, sd }
+        })
+    }
+}
+
+fn config_error(origin: &str, message: &str) -> Error {
+    let mut message = message.trim().to_string();
+    if let Some(rest) = message.split("unknown field `").nth(1) {
+        if let Some(key) = rest.split('`').next() {
+            if let Some(s) = expr::parse::closest(key, KEYS.iter().copied()) {
+                message.push_str(&format!("\nhelp: did you mean `{s}`?"));
+            }
+        }
+    }
+    Error::Config {
+        origin: origin.to_string(),
+        message,
+    }
+}
+
+/// Sets `a.b.c = value` in a TOML table; the value is parsed as TOML (number, bool, array) or
+/// taken as a string.
+fn set_path(table: &mut toml::Table, path: &str, value: &str) -> std::result::Result<(), String> {
+    let parsed: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let keys: Vec<&str> = path.split('.').collect();
+    let (last, parents) = keys.split_last().ok_or("empty --set path")?;
+    let mut current = table;
+    for k in parents {
+        current = current
+            .entry(k.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("--set {path}: `{k}` is not a table"))?;
+    }
+    current.insert(last.to_string(), parsed);
+    Ok(())
+}

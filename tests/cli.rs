@@ -1,0 +1,249 @@
+//! The `langevin` executable end to end: every example config runs, an OU config's summary
+//! matches the exact Euler-Maruyama moments, backends agree, and bad input exits with status 2
+//! and a message that names the problem.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn langevin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_langevin"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("the langevin executable runs")
+}
+
+fn configs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("langevin-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn every_example_config_runs() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(configs()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let out = scratch(path.file_stem().unwrap().to_str().unwrap());
+        let o = langevin(&[
+            "--backend",
+            "cpu",
+            "run",
+            path.to_str().unwrap(),
+            "--trajectories",
+            "2048",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s = summary(&out);
+        assert_eq!(s["trajectories"], 2048);
+        assert_eq!(s["diverged"], 0, "{}", path.display());
+        assert!(out.join("stats.csv").exists());
+        seen += 1;
+    }
+    assert!(seen >= 7, "{seen} example configs");
+}
+
+#[test]
+fn ou_summary_matches_the_exact_discrete_moments() {
+    let out = scratch("ou-exact");
+    let config = configs().join("ou.toml");
+    let o = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("trajectory-steps/s"), "{stdout}");
+    let s = summary(&out);
+    let n = s["trajectories"].as_f64().unwrap();
+    let (theta, mu, sigma, x0, dt) = (1.0, 0.5, 0.8, 2.0, 0.0078125);
+    let a: f64 = 1.0 - theta * dt;
+    for (k, t) in s["times"].as_array().unwrap().iter().enumerate() {
+        let steps = (t.as_f64().unwrap() / dt).round() as i32;
+        let mean = a.powi(steps) * x0 + mu * (1.0 - a.powi(steps));
+        let var = sigma * sigma * dt * (1.0 - a.powi(2 * steps)) / (1.0 - a * a);
+        let got_mean = s["stats"]["x"]["mean"][k].as_f64().unwrap();
+        let got_var = s["stats"]["x"]["var"][k].as_f64().unwrap_or(0.0);
+        if steps == 0 {
+            assert_eq!(got_mean, x0);
+            continue;
+        }
+        assert!(
+            (got_mean - mean).abs() <= 5.0 * (var / n).sqrt(),
+            "mean at {t}: {got_mean} vs {mean}"
+        );
+        assert!(
+            (got_var - var).abs() <= 5.0 * var * (2.0 / n).sqrt(),
+            "var at {t}: {got_var} vs {var}"
+        );
+    }
+    let npy = std::fs::read(out.join("final_state.npy")).unwrap();
+    assert_eq!(&npy[..6], b"\x93NUMPY");
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = String::from_utf8_lossy(&npy[10..10 + header_len]);
+    assert!(header.contains("'shape': (262144, 1)"), "{header}");
+    assert_eq!(npy.len(), 10 + header_len + 4 * 262144);
+    assert_eq!((10 + header_len) % 64, 0);
+}
+
+#[test]
+fn cpu_and_gpu_backends_agree() {
+    if std::env::var("LANGEVIN_SKIP_GPU_TESTS").as_deref() == Ok("1") {
+        return;
+    }
+    let config = configs().join("harmonic_trap_2d.toml");
+    let mut means = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        let out = scratch(&format!("agree-{backend}"));
+        let o = langevin(&[
+            "--backend",
+            backend,
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            o.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s = summary(&out);
+        assert_eq!(s["backend"], backend);
+        means.push(
+            s["stats"]["x"]["mean"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect::<Vec<_>>(),
+        );
+    }
+    // Per-trajectory differences come only from the normals (|dz| <= 9 * 2^-11, see
+    // tests/engine.rs); the contraction k of the trap bounds their effect on x by
+    // (sd0 + sqrt(2 kT) sqrt(dt) / (k dt)) * dz, and a mean moves no more.
+    let (k, kt, dt, sd0) = (2.0f64, 0.5f64, 0.001f64, 0.1);
+    let bound = (sd0 + (2.0 * kt).sqrt() * dt.sqrt() / (k * dt)) * 9.0 / 2048.0;
+    for (c, g) in means[0].iter().zip(&means[1]) {
+        assert!((c - g).abs() <= bound, "{c} vs {g}");
+    }
+}
+
+fn bad(args: &[&str], expect: &[&str]) {
+    let o = langevin(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: `{err}` lacks `{e}`");
+    }
+}
+
+fn with_edit(name: &str, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(configs().join("ou.toml")).unwrap();
+    assert!(text.contains(from), "{from}");
+    let path =
+        std::env::temp_dir().join(format!("langevin-bad-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
+}
+
+#[test]
+fn bad_input_exits_with_status_2_and_says_what() {
+    let out = scratch("bad");
+    let o = out.to_str().unwrap();
+    let run = |p: &PathBuf, expect: &[&str]| {
+        bad(
+            &[
+                "--backend",
+                "cpu",
+                "run",
+                p.to_str().unwrap(),
+                "--out",
+                o,
+                "--quiet",
+            ],
+            expect,
+        )
+    };
+    run(
+        &with_edit("key", "dt = ", "dtt = "),
+        &["unknown field `dtt`", "did you mean `dt`?"],
+    );
+    run(
+        &with_edit("section", "[output]", "[outputs]"),
+        &["unknown field `outputs`", "did you mean `output`?"],
+    );
+    run(
+        &with_edit("type", "trajectories = 262144", "trajectories = \"many\""),
+        &["ensemble.trajectories"],
+    );
+    run(
+        &with_edit(
+            "long",
+            "drift = [\"theta * (mu - x)\"]",
+            "drift = [\"x\", \"x\"]",
+        ),
+        &["model.drift", "2 expressions"],
+    );
+    run(
+        &with_edit("name", "theta * (mu - x)", "thta * (mu - x)"),
+        &[
+            "model.drift[0]",
+            "unknown name `thta`",
+            "did you mean `theta`?",
+            "^^^^",
+        ],
+    );
+    run(
+        &with_edit("div", "theta * (mu - x)", "x / (1 - 1)"),
+        &["division by zero"],
+    );
+    run(
+        &with_edit("range", "range = [-2.0, 3.0]", "range = [3.0, -2.0]"),
+        &["output.histogram.range"],
+    );
+    run(
+        &with_edit("dt", "dt = 0.0078125", "dt = -1"),
+        &["solver.dt", "-1"],
+    );
+    bad(
+        &["run", "/nonexistent/config.toml"],
+        &["cannot read the config"],
+    );
+    let config = configs().join("ou.toml");
+    bad(
+        &[
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            "/proc/langevin-cannot-write",
+        ],
+        &["--out", "cannot be written"],
+    );
+}
