@@ -3,6 +3,7 @@
 
 mod examples;
 mod outputs;
+mod progress;
 mod report;
 
 use anyhow::{Context, Result};
@@ -163,7 +164,9 @@ fn run_cli() -> Result<()> {
             let dir = out.unwrap_or_else(|| PathBuf::from("runs").join(&cfg.name));
             outputs::check_writable(&dir)?;
             let engine = engine(cli.backend, quiet)?;
-            let result = engine.run(&spec)?;
+            let mut bar = progress::Bar::new(quiet);
+            let result = engine.run_with_progress(&spec, &mut |p| bar.update(p))?;
+            bar.finish();
             outputs::write_all(&dir, &cfg, &spec, &result)?;
             if !quiet {
                 println!(

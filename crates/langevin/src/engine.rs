@@ -21,6 +21,15 @@ enum Backend {
     Cpu(DeviceInfo),
 }
 
+/// How far a run has come, in trajectory-steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Trajectory-steps completed.
+    pub done: u64,
+    /// Trajectory-steps in the run.
+    pub total: u64,
+}
+
 /// Batches are whole blocks of 64 trajectories (so that batching cannot change a result): a
 /// memory budget too small for one block is refused rather than exceeded.
 fn check_capacity(capacity: u64, trajectories: u64, budget: u64, device: &str) -> Result<()> {
@@ -112,7 +121,21 @@ impl Engine {
     /// [`Error::InvalidInput`] or [`Error::Limit`] before any device work; [`Error::Shader`]
     /// or [`Error::Device`] from the device.
     pub fn run(&self, spec: &EnsembleSpec) -> Result<EnsembleResult> {
+        self.run_with_progress(spec, &mut |_| {})
+    }
+
+    /// [`Engine::run`], calling `progress` as each dispatch completes.
+    ///
+    /// # Errors
+    /// As [`Engine::run`].
+    pub fn run_with_progress(
+        &self,
+        spec: &EnsembleSpec,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<EnsembleResult> {
         let run = spec.resolve()?;
+        let total = spec.trajectories * u64::from(run.n_steps);
+        let mut done = 0u64;
         let setup_start = Instant::now();
         let model = spec.model.as_ref();
         let saves = run.save_steps.len();
@@ -148,7 +171,11 @@ impl Engine {
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states);
                 for &batch in &plan.batches {
-                    acc.add(runner.run_batch(batch)?);
+                    let mut tick = |steps: u32| {
+                        done += u64::from(batch.count) * u64::from(steps);
+                        progress(Progress { done, total });
+                    };
+                    acc.add(runner.run_batch(batch, &mut tick)?);
                 }
             }
             Backend::Cpu(_) => {
@@ -163,7 +190,12 @@ impl Engine {
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states);
                 for &batch in &plan.batches {
+                    let mut tick = |steps: u32| {
+                        done += u64::from(batch.count) * u64::from(steps);
+                        progress(Progress { done, total });
+                    };
                     acc.add(cpu::run_sde_batch(
+                        &mut tick,
                         model,
                         spec.scheme,
                         &plan,

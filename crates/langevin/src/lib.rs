@@ -57,7 +57,7 @@ pub mod spec;
 pub mod stats;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};
-pub use engine::Engine;
+pub use engine::{Engine, Progress};
 pub use ensemble::EnsembleResult;
 pub use error::{Error, Result};
 pub use expr_model::ExprModel;

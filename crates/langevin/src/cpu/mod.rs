@@ -26,8 +26,10 @@ pub fn batch_capacity(dim: usize, saves: usize, final_states: bool, budget: u64)
     (budget / per_trajectory).max(1)
 }
 
-/// Runs every segment of `batch` through the twin of `sde_ensemble`.
+/// Runs every segment of `batch` through the twins of `sde_ensemble` and `ensemble_observe`;
+/// `progress` hears the steps of each segment as it completes.
 pub fn run_sde_batch(
+    progress: &mut dyn FnMut(u32),
     model: &dyn Model,
     scheme: Scheme,
     plan: &Plan,
@@ -62,6 +64,7 @@ pub fn run_sde_batch(
             };
             ensemble_observe::ensemble_observe(&seg, dim, &state, slot, &histogram);
         }
+        progress(segment.step_count);
     }
     let histogram = if plan.base.hist_bins > 0 {
         histogram

@@ -315,11 +315,16 @@ impl<'a> SdeRun<'a> {
         })
     }
 
-    /// Runs every dispatch of `batch` and reads back its results.
+    /// Runs every dispatch of `batch` and reads back its results. Each segment is its own
+    /// submission, all queued at once; `progress` hears the steps of each as it completes.
     ///
     /// # Errors
     /// [`Error::Device`] or [`Error::Limit`].
-    pub fn run_batch(&mut self, batch: Batch) -> Result<BatchOutput> {
+    pub fn run_batch(
+        &mut self,
+        batch: Batch,
+        progress: &mut dyn FnMut(u32),
+    ) -> Result<BatchOutput> {
         let ctx = self.ctx;
         let plan = self.plan;
         let dim = plan.run.dim as u64;
@@ -335,18 +340,21 @@ impl<'a> SdeRun<'a> {
         }
         ctx.queue.write_buffer(&self.segments, 0, &uniforms);
 
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("batch"),
-            });
+        let new_encoder = || {
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("batch"),
+                })
+        };
+        let mut encoder = new_encoder();
         encoder.clear_buffer(&self.histogram, 0, None);
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("sde_ensemble"),
-                timestamp_writes: None,
-            });
-            for (k, segment) in plan.segments.iter().enumerate() {
+        let mut submissions = Vec::with_capacity(plan.segments.len());
+        for (k, segment) in plan.segments.iter().enumerate() {
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("sde_ensemble"),
+                    timestamp_writes: None,
+                });
                 let segment_offset = offset32(k as u64 * self.segment_stride)?;
                 if segment.steps() {
                     pass.set_pipeline(&self.kernel.step);
@@ -364,6 +372,8 @@ impl<'a> SdeRun<'a> {
                     pass.dispatch_workgroups(ox, oy, 1);
                 }
             }
+            let done = std::mem::replace(&mut encoder, new_encoder());
+            submissions.push((ctx.queue.submit([done.finish()]), segment.step_count));
         }
         let used_partial = u64::from(blocks) * dim * PARTIAL_BYTES;
         let mut at = 0u64;
@@ -393,6 +403,15 @@ impl<'a> SdeRun<'a> {
             at += bytes;
         }
         ctx.queue.submit([encoder.finish()]);
+        for (submission, steps) in submissions {
+            ctx.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(submission),
+                    timeout: None,
+                })
+                .map_err(|e| ctx.device_error(format!("poll failed: {e}")))?;
+            progress(steps);
+        }
         let bytes = ctx.read_back(&self.staging, at)?;
 
         let partials = (0..plan.saves())
