@@ -23,6 +23,8 @@ const STREAM_INITIAL: u32 = 1u;
 // Initial law: means in [0, DIM), standard deviations in [DIM, 2 DIM).
 @group(0) @binding(2) var<storage, read> init: array<f32>;
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;
+// First-passage time per trajectory, negative while the level has not been reached.
+@group(0) @binding(4) var<storage, read_write> passage: array<f32>;
 
 // The model reads its parameters from here: a private copy stays in registers, where loads
 // from a storage buffer inside the step loop would not.
@@ -40,6 +42,27 @@ fn initial_state(trajectory: vec2<u32>) -> State {
         x[i] = init[i] + init[DIM + i] * normal_at(&noise, i);
     }
     return x;
+}
+
+// Whether the first-passage component is at or beyond its level. The component is picked by
+// a loop over constant indices, so that `x` never needs a dynamic index (which would move it
+// out of registers).
+fn beyond_level(x: State) -> bool {
+    var v = x[0];
+    for (var i = 1u; i < DIM; i++) {
+        if i == seg.fp_component {
+            v = x[i];
+        }
+    }
+    return select(v >= seg.fp_level, v <= seg.fp_level, seg.fp_direction == 1u);
+}
+
+// Records the time after `steps_done` steps if this is the first passage. TRACK_PASSAGE is a
+// constant of the composed kernel (the CPU twin reads FLAG_FIRST_PASSAGE, set in the same runs).
+fn record_passage(hit: ptr<function, f32>, x: State, steps_done: u32) {
+    if TRACK_PASSAGE && *hit < 0.0 && beyond_level(x) {
+        *hit = seg.t0 + f32(steps_done) * seg.dt;
+    }
 }
 
 // One step by the stream: used where a step group would straddle the dispatch's ends, and
@@ -62,7 +85,7 @@ fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State
 // GROUP_STEPS steps whose GROUP_NORMALS normals fill whole Philox blocks, so the block loop
 // and the step loop unroll with constant indices: the same normals as `step_by_stream` when
 // substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS.
-fn step_group(trajectory: vec2<u32>, s: u32, x_in: State) -> State {
+fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32>) -> State {
     var z: array<f32, GROUP_NORMALS>;
     let first_block = (s * DIM) >> 2u;
     for (var b = 0u; b < GROUP_NORMALS / 4u; b++) {
@@ -80,6 +103,7 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State) -> State {
             dw[i] = z[u * DIM + i];
         }
         x = scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw);
+        record_passage(hit, x, s + u + 1u);
     }
     return x;
 }
@@ -99,11 +123,16 @@ fn sde_ensemble(
     }
     let trajectory = add_index(seg.first_trajectory, local_index);
     var x: State;
+    var hit = -1.0;
     if (seg.flags & FLAG_INIT) != 0u {
         x = initial_state(trajectory);
+        record_passage(&hit, x, 0u);
     } else {
         for (var i = 0u; i < DIM; i++) {
             x[i] = state[local_index * DIM + i];
+        }
+        if TRACK_PASSAGE {
+            hit = passage[local_index];
         }
     }
     var noise = normal_stream(seg.key, trajectory, STREAM_BROWNIAN);
@@ -113,17 +142,22 @@ fn sde_ensemble(
         while s < end && s % GROUP_STEPS != 0u {
             x = step_by_stream(&noise, s, x);
             s++;
+            record_passage(&hit, x, s);
         }
         while s + GROUP_STEPS <= end {
-            x = step_group(trajectory, s, x);
+            x = step_group(trajectory, s, x, &hit);
             s += GROUP_STEPS;
         }
     }
     while s < end {
         x = step_by_stream(&noise, s, x);
         s++;
+        record_passage(&hit, x, s);
     }
     for (var i = 0u; i < DIM; i++) {
         state[local_index * DIM + i] = x[i];
+    }
+    if TRACK_PASSAGE {
+        passage[local_index] = hit;
     }
 }

@@ -55,6 +55,12 @@ fn every_example_config_runs() {
         );
         let s = summary(&out);
         assert_eq!(s["trajectories"], 2048);
+        if let Some(fp) = s.get("first_passage") {
+            let hit = fp["hit"].as_u64().unwrap();
+            assert!(hit > 0 && hit <= 2048, "{}: {fp}", path.display());
+            let (mean, median) = (fp["mean"].as_f64().unwrap(), fp["median"].as_f64().unwrap());
+            assert!(median > 0.0 && mean > 0.0, "{fp}");
+        }
         assert_eq!(s["diverged"], 0, "{}", path.display());
         assert!(out.join("stats.csv").exists());
         seen += 1;
@@ -229,6 +235,22 @@ fn bad_input_exits_with_status_2_and_says_what() {
     run(
         &with_edit("dt", "dt = 0.0078125", "dt = -1"),
         &["solver.dt", "-1"],
+    );
+    run(
+        &with_edit(
+            "fp",
+            "final_state = true",
+            "first_passage = { var = \"x\", level = 1.0, direction = \"sideways\" }",
+        ),
+        &["output.first_passage.direction", "sideways"],
+    );
+    run(
+        &with_edit(
+            "fpvar",
+            "final_state = true",
+            "first_passage = { var = \"xx\", level = 1.0 }",
+        ),
+        &["output.first_passage.var", "did you mean `x`?"],
     );
     bad(
         &["run", "/nonexistent/config.toml"],

@@ -295,6 +295,62 @@ fn double_well_reaches_the_boltzmann_density(engine: &Engine) {
     );
 }
 
+/// First passage of Brownian motion with drift mu > 0 from 0 to the level a: inverse Gaussian
+/// with mean a / mu and shape a^2 / sigma^2. Monitored at step ends, a discrete path crosses
+/// later; to first order this is a passage through the shifted level a + beta sigma sqrt(dt),
+/// beta = -zeta(1/2) / sqrt(2 pi) = 0.5826 (Siegmund; Broadie, Glasserman and Kou 1997).
+/// The fraction that has passed by t is checked against that CDF at five standard errors.
+fn first_passage_of_drifted_brownian_motion_is_inverse_gaussian(engine: &Engine) {
+    let (mu, sigma, a, dt) = (1.0, 1.0, 1.0, 1e-3);
+    let n_traj = 1u64 << 16;
+    let model = langevin::ExprModel::new(
+        "drifted_bm",
+        &["x".to_string()],
+        &[("mu".to_string(), mu), ("sigma".to_string(), sigma)],
+        &["mu".to_string()],
+        &["sigma".to_string()],
+    )
+    .unwrap();
+    let spec = EnsembleSpec::new(model)
+        .initial_fixed(&[0.0])
+        .time_span(0.0, 2.0)
+        .dt(dt)
+        .trajectories(n_traj)
+        .seed(31)
+        .save_at(SaveAt::Count(1))
+        .first_passage(0, a, langevin::Direction::Up);
+    let result = engine.run(&spec).unwrap();
+    let fp = result.first_passage.unwrap();
+    let beta = 0.582_597_157_939_010_7;
+    let level = a + beta * sigma * f64::sqrt(dt);
+    let (m, lambda) = (level / mu, level * level / (sigma * sigma));
+    let cdf = |t: f64| {
+        let s = (lambda / t).sqrt();
+        common::normal_cdf(s * (t / m - 1.0))
+            + (2.0 * lambda / m).exp() * common::normal_cdf(-s * (t / m + 1.0))
+    };
+    for t in [0.25, 0.5, 1.0, 1.5, 2.0] {
+        let f = cdf(t);
+        let se = (f * (1.0 - f) / n_traj as f64).sqrt();
+        assert_within(
+            &format!("P(T <= {t})"),
+            fp.fraction_by(t, n_traj),
+            f,
+            se,
+            5.0,
+        );
+    }
+    assert_eq!(fp.hit as f64, fp.fraction_by(2.0, n_traj) * n_traj as f64);
+    assert!(fp.times.iter().all(|&t| t > 0.0 && t <= 2.0 + 1e-6));
+    // Times lie on the step grid.
+    let off_grid = fp
+        .times
+        .iter()
+        .filter(|&&t| ((f64::from(t) / dt) - (f64::from(t) / dt).round()).abs() > 1e-3)
+        .count();
+    assert_eq!(off_grid, 0);
+}
+
 on_every_backend!(
     ou_matches_the_discrete_em_recursion,
     cir_matches_the_discrete_em_recursion,
@@ -302,4 +358,5 @@ on_every_backend!(
     gbm_strong_orders,
     gbm_weak_order_of_the_mean,
     double_well_reaches_the_boltzmann_density,
+    first_passage_of_drifted_brownian_motion_is_inverse_gaussian,
 );

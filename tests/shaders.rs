@@ -34,8 +34,13 @@ fn models() -> Vec<Box<dyn Model>> {
 fn every_model_and_scheme_validates() {
     for model in models() {
         for scheme in Scheme::ALL {
-            if let Err(e) = compose(model.as_ref(), scheme) {
-                panic!("{} with {scheme}: {e}", model.name());
+            for track_passage in [false, true] {
+                if let Err(e) = compose(model.as_ref(), scheme, track_passage) {
+                    panic!(
+                        "{} with {scheme} (passage {track_passage}): {e}",
+                        model.name()
+                    );
+                }
             }
         }
     }
@@ -88,6 +93,7 @@ fn host_structs_match_wgsl_layout() {
     let [step, observe] = compose(
         &OrnsteinUhlenbeck::new(1.0, 0.0, 1.0),
         Scheme::EulerMaruyama,
+        true,
     )
     .unwrap();
     assert_layout!(
@@ -108,6 +114,10 @@ fn host_structs_match_wgsl_layout() {
             hist_inv_width,
             hist_bins,
             hist_component,
+            fp_level,
+            fp_component,
+            fp_direction,
+            _pad,
         ]
     );
     // The WGSL struct is `Moments`; its host mirror is `PartialMoments`.

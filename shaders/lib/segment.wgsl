@@ -8,6 +8,7 @@ const BLOCK_SIZE: u32 = 64u;
 const FLAG_INIT: u32 = 1u;
 const FLAG_SAVE: u32 = 2u;
 const FLAG_HISTOGRAM: u32 = 4u;
+const FLAG_FIRST_PASSAGE: u32 = 8u;
 
 struct Segment {
     key: vec2<u32>,
@@ -24,6 +25,11 @@ struct Segment {
     hist_inv_width: f32,
     hist_bins: u32,
     hist_component: u32,
+    fp_level: f32,
+    fp_component: u32,
+    // 0: up (x >= level), 1: down (x <= level).
+    fp_direction: u32,
+    _pad: u32,
 }
 
 // The linear index of an invocation in a grid of workgroups of `group_size`; the grid is

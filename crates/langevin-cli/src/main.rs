@@ -186,7 +186,11 @@ fn run_cli() -> Result<()> {
             let cfg = load_config(&config, &[], None, None)?;
             let spec = cfg.to_spec()?;
             let run = spec.resolve()?;
-            let [step, _] = langevin::gpu::sde_ensemble::compose(spec.model.as_ref(), spec.scheme)?;
+            let [step, _] = langevin::gpu::sde_ensemble::compose(
+                spec.model.as_ref(),
+                spec.scheme,
+                spec.first_passage.is_some(),
+            )?;
             println!("{}", step.wgsl);
             eprintln!(
                 "{}: valid; {} steps of dt = {}, {} save times, kernel validated by naga",

@@ -100,6 +100,24 @@ pub fn write_all(
         "times": r.times,
         "stats": stats,
     });
+    if let Some(fp) = &r.first_passage {
+        let nan_to_null = |v: f64| {
+            if v.is_finite() {
+                json!(v)
+            } else {
+                serde_json::Value::Null
+            }
+        };
+        summary["first_passage"] = json!({
+            "var": r.state_names[fp.component],
+            "level": fp.level,
+            "direction": format!("{:?}", fp.direction).to_lowercase(),
+            "hit": fp.hit,
+            "mean": nan_to_null(fp.mean()),
+            "std": nan_to_null(fp.std()),
+            "median": nan_to_null(fp.median()),
+        });
+    }
     if let Some(h) = &r.histogram {
         summary["histogram"] = json!({
             "var": r.state_names[h.component],

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::expr::{self, Program, Scope};
 use crate::expr_model::ExprModel;
 use crate::scheme::Scheme;
-use crate::spec::{EnsembleSpec, InitialState, SaveAt};
+use crate::spec::{Direction, EnsembleSpec, InitialState, SaveAt};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -104,6 +104,8 @@ pub struct OutputConfig {
     pub save_times: SaveTimes,
     /// Histogram at the final time.
     pub histogram: Option<HistogramConfig>,
+    /// First-passage times through a level.
+    pub first_passage: Option<FirstPassageConfig>,
     /// Write the final states.
     #[serde(default)]
     pub final_state: bool,
@@ -118,9 +120,27 @@ impl Default for OutputConfig {
         OutputConfig {
             save_times: default_save_times(),
             histogram: None,
+            first_passage: None,
             final_state: false,
         }
     }
+}
+
+/// `output.first_passage`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirstPassageConfig {
+    /// State variable.
+    pub var: String,
+    /// The level.
+    pub level: f64,
+    /// `up` (first time var >= level) or `down` (var <= level).
+    #[serde(default = "default_direction")]
+    pub direction: String,
+}
+
+fn default_direction() -> String {
+    "up".into()
 }
 
 /// `output.histogram`.
@@ -159,6 +179,9 @@ const KEYS: &[&str] = &[
     "var",
     "bins",
     "range",
+    "first_passage",
+    "level",
+    "direction",
 ];
 
 impl Config {
@@ -215,16 +238,23 @@ impl Config {
             .save_at(save_at)
             .final_states(self.output.final_state);
         spec.initial = initial;
+        if let Some(fp) = &self.output.first_passage {
+            let component = state_index(&m.state, "output.first_passage.var", &fp.var)?;
+            let direction = match fp.direction.as_str() {
+                "up" => Direction::Up,
+                "down" => Direction::Down,
+                other => {
+                    return Err(Error::invalid(
+                        "output.first_passage.direction",
+                        other,
+                        "expected \"up\" or \"down\"",
+                    ))
+                }
+            };
+            spec = spec.first_passage(component, fp.level, direction);
+        }
         if let Some(h) = &self.output.histogram {
-            let component = m.state.iter().position(|s| *s == h.var).ok_or_else(|| {
-                let hint = expr::parse::closest(&h.var, m.state.iter().map(String::as_str))
-                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
-                Error::invalid(
-                    "output.histogram.var",
-                    &h.var,
-                    format!("not a state variable{hint}"),
-                )
-            })?;
+            let component = state_index(&m.state, "output.histogram.var", &h.var)?;
             if h.range[0] >= h.range[1] {
                 return Err(Error::invalid(
                     "output.histogram.range",
@@ -289,6 +319,14 @@ impl Config {
             InitialState::Normal { mean, sd }
         })
     }
+}
+
+fn state_index(state: &[String], field: &str, var: &str) -> Result<usize> {
+    state.iter().position(|s| s == var).ok_or_else(|| {
+        let hint = expr::parse::closest(var, state.iter().map(String::as_str))
+            .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+        Error::invalid(field, var, format!("not a state variable{hint}"))
+    })
 }
 
 fn config_error(origin: &str, message: &str) -> Error {

@@ -3,12 +3,12 @@
 
 use crate::cpu;
 use crate::device::{BackendChoice, DeviceInfo};
-use crate::ensemble::{Accumulator, EnsembleResult};
+use crate::ensemble::{Accumulator, EnsembleResult, Finished};
 use crate::error::{Error, Result};
 use crate::gpu::{self, GpuContext};
 use crate::plan::Plan;
 use crate::spec::EnsembleSpec;
-use crate::stats::Histogram;
+use crate::stats::{FirstPassage, Histogram};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -148,6 +148,13 @@ impl Engine {
             overflow: 0,
             non_finite: 0,
         });
+        let first_passage = spec.first_passage.as_ref().map(|f| FirstPassage {
+            component: f.component,
+            level: f.level,
+            direction: f.direction,
+            hit: 0,
+            times: Vec::new(),
+        });
         let (plan, mut acc, setup_time, run_start);
         match &self.backend {
             Backend::Gpu(ctx) => {
@@ -169,7 +176,7 @@ impl Engine {
                     gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
-                acc = Accumulator::new(&plan, histogram, spec.final_states);
+                acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
                 for &batch in &plan.batches {
                     let mut tick = |steps: u32| {
                         done += u64::from(batch.count) * u64::from(steps);
@@ -188,7 +195,7 @@ impl Engine {
                 plan = Plan::new(spec, run, capacity);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
-                acc = Accumulator::new(&plan, histogram, spec.final_states);
+                acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
                 for &batch in &plan.batches {
                     let mut tick = |steps: u32| {
                         done += u64::from(batch.count) * u64::from(steps);
@@ -206,13 +213,19 @@ impl Engine {
             }
         }
         let run_time = run_start.elapsed();
-        let (moments, histogram, final_states) = acc.finish();
+        let Finished {
+            moments,
+            histogram,
+            final_states,
+            first_passage,
+        } = acc.finish();
         Ok(EnsembleResult {
             state_names: model.state_names(),
             times: plan.run.times.clone(),
             moments,
             histogram,
             final_states,
+            first_passage,
             trajectories: spec.trajectories,
             steps: plan.run.n_steps,
             dt: plan.run.dt,
@@ -232,7 +245,7 @@ impl Engine {
         let key = format!(
             "{}\n{}\n{}",
             spec.scheme,
-            crate::model::wgsl_state_layout(spec.model.dim()),
+            crate::model::wgsl_state_layout(spec.model.dim(), spec.first_passage.is_some()),
             crate::model::wgsl_module(spec.model.as_ref())
         );
         let mut cache = self.kernels.lock().expect("kernel cache");
@@ -243,6 +256,7 @@ impl Engine {
             ctx,
             spec.model.as_ref(),
             spec.scheme,
+            spec.first_passage.is_some(),
         )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)

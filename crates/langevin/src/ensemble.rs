@@ -2,7 +2,7 @@
 
 use crate::device::DeviceInfo;
 use crate::plan::Plan;
-use crate::stats::{Histogram, Moments, PartialMoments};
+use crate::stats::{FirstPassage, Histogram, Moments, PartialMoments};
 use std::time::Duration;
 
 /// What one batch hands back, from either backend.
@@ -14,6 +14,8 @@ pub struct BatchOutput {
     pub histogram: Vec<u32>,
     /// The batch's final states, trajectory-major, when asked for.
     pub final_states: Option<Vec<f32>>,
+    /// First-passage times per trajectory (negative: not reached), when asked for.
+    pub first_passage: Option<Vec<f32>>,
 }
 
 /// Everything a run produced, with where and how fast.
@@ -29,6 +31,8 @@ pub struct EnsembleResult {
     pub histogram: Option<Histogram>,
     /// Final states, trajectory-major (`trajectories * dim`), when asked for.
     pub final_states: Option<Vec<f32>>,
+    /// First-passage times, when asked for.
+    pub first_passage: Option<FirstPassage>,
     /// Number of trajectories.
     pub trajectories: u64,
     /// Steps per trajectory.
@@ -69,15 +73,22 @@ pub(crate) struct Accumulator {
     moments: Vec<Vec<Moments>>,
     histogram: Option<Histogram>,
     final_states: Option<Vec<f32>>,
+    first_passage: Option<FirstPassage>,
 }
 
 impl Accumulator {
-    pub(crate) fn new(plan: &Plan, histogram: Option<Histogram>, final_states: bool) -> Self {
+    pub(crate) fn new(
+        plan: &Plan,
+        histogram: Option<Histogram>,
+        final_states: bool,
+        first_passage: Option<FirstPassage>,
+    ) -> Self {
         Accumulator {
             dim: plan.run.dim,
             moments: vec![vec![Moments::default(); plan.run.dim]; plan.saves()],
             histogram,
             final_states: final_states.then(Vec::new),
+            first_passage,
         }
     }
 
@@ -95,9 +106,26 @@ impl Accumulator {
         if let (Some(all), Some(batch)) = (&mut self.final_states, out.final_states) {
             all.extend_from_slice(&batch);
         }
+        if let (Some(fp), Some(times)) = (&mut self.first_passage, out.first_passage) {
+            fp.times.extend(times.into_iter().filter(|t| *t >= 0.0));
+            fp.hit = fp.times.len() as u64;
+        }
     }
 
-    pub(crate) fn finish(self) -> (Vec<Vec<Moments>>, Option<Histogram>, Option<Vec<f32>>) {
-        (self.moments, self.histogram, self.final_states)
+    pub(crate) fn finish(self) -> Finished {
+        Finished {
+            moments: self.moments,
+            histogram: self.histogram,
+            final_states: self.final_states,
+            first_passage: self.first_passage,
+        }
     }
+}
+
+/// The merged statistics of all batches.
+pub(crate) struct Finished {
+    pub(crate) moments: Vec<Vec<Moments>>,
+    pub(crate) histogram: Option<Histogram>,
+    pub(crate) final_states: Option<Vec<f32>>,
+    pub(crate) first_passage: Option<FirstPassage>,
 }

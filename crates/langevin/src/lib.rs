@@ -65,5 +65,7 @@ pub use model::{
     CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, State, MAX_DIM,
 };
 pub use scheme::Scheme;
-pub use spec::{Chunking, EnsembleSpec, HistogramSpec, InitialState, SaveAt};
-pub use stats::{Histogram, Moments};
+pub use spec::{
+    Chunking, Direction, EnsembleSpec, FirstPassageSpec, HistogramSpec, InitialState, SaveAt,
+};
+pub use stats::{FirstPassage, Histogram, Moments};

@@ -16,6 +16,8 @@ pub const FLAG_INIT: u32 = 1;
 pub const FLAG_SAVE: u32 = 2;
 /// Bin the histogram component.
 pub const FLAG_HISTOGRAM: u32 = 4;
+/// Track first-passage times.
+pub const FLAG_FIRST_PASSAGE: u32 = 8;
 
 /// Trajectory-steps per dispatch when the run does not say: about a second on a software
 /// adapter, milliseconds on a discrete GPU, far below any watchdog.
@@ -53,6 +55,14 @@ pub struct Segment {
     pub hist_bins: u32,
     /// Component to bin.
     pub hist_component: u32,
+    /// First-passage level.
+    pub fp_level: f32,
+    /// First-passage component.
+    pub fp_component: u32,
+    /// 0: up (x >= level), 1: down (x <= level).
+    pub fp_direction: u32,
+    /// Padding to a multiple of 16 bytes.
+    pub _pad: u32,
 }
 
 /// One dispatch's place in the step grid.
@@ -155,6 +165,20 @@ impl Plan {
             hist_inv_width,
             hist_bins,
             hist_component,
+            flags: if spec.first_passage.is_some() {
+                FLAG_FIRST_PASSAGE
+            } else {
+                0
+            },
+            fp_level: spec.first_passage.as_ref().map_or(0.0, |f| f.level as f32),
+            fp_component: spec
+                .first_passage
+                .as_ref()
+                .map_or(0, |f| f.component as u32),
+            fp_direction: match spec.first_passage.as_ref().map(|f| f.direction) {
+                Some(crate::spec::Direction::Down) => 1,
+                _ => 0,
+            },
             ..Segment::default()
         };
         Plan {
@@ -168,7 +192,7 @@ impl Plan {
 
     /// The uniform for dispatch `segment` of `batch`.
     pub fn segment_uniform(&self, batch: Batch, segment: &StepSegment) -> Segment {
-        let mut flags = 0;
+        let mut flags = self.base.flags;
         if segment.init {
             flags |= FLAG_INIT;
         }

@@ -41,6 +41,27 @@ pub struct HistogramSpec {
     pub range: (f64, f64),
 }
 
+/// Which way a first passage crosses its level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The first time the component is at or above the level.
+    Up,
+    /// The first time the component is at or below the level.
+    Down,
+}
+
+/// The first time one component reaches a level, recorded per trajectory at step ends
+/// (discrete monitoring). A trajectory that starts beyond the level passes at `t0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirstPassageSpec {
+    /// Index of the state component.
+    pub component: usize,
+    /// The level.
+    pub level: f64,
+    /// Up or down.
+    pub direction: Direction,
+}
+
 /// How a run is cut into batches (trajectories) and dispatches (steps). The results do not
 /// depend on these: they only bound memory and the length of one dispatch.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,6 +97,8 @@ pub struct EnsembleSpec {
     pub save_at: SaveAt,
     /// A histogram at the final time.
     pub histogram: Option<HistogramSpec>,
+    /// First-passage times of one component through a level.
+    pub first_passage: Option<FirstPassageSpec>,
     /// Return every trajectory's final state.
     pub final_states: bool,
     /// Each step's Brownian increment is the sum of this many finer ones, so that runs at
@@ -105,6 +128,7 @@ impl EnsembleSpec {
             seed: 0,
             save_at: SaveAt::Count(11),
             histogram: None,
+            first_passage: None,
             final_states: false,
             brownian_substeps: 1,
             chunking: Chunking::default(),
@@ -167,6 +191,15 @@ impl EnsembleSpec {
             component,
             bins,
             range,
+        });
+        self
+    }
+    /// Records the first passage of `component` through `level` in `direction`.
+    pub fn first_passage(mut self, component: usize, level: f64, direction: Direction) -> Self {
+        self.first_passage = Some(FirstPassageSpec {
+            component,
+            level,
+            direction,
         });
         self
     }
@@ -330,6 +363,22 @@ impl EnsembleSpec {
                 return Err(Error::invalid(
                     "output.histogram.var",
                     h.component,
+                    format!("the state has {dim} components"),
+                ));
+            }
+        }
+        if let Some(fp) = &self.first_passage {
+            if !fp.level.is_finite() {
+                return Err(Error::invalid(
+                    "output.first_passage.level",
+                    fp.level,
+                    "must be finite",
+                ));
+            }
+            if fp.component >= dim {
+                return Err(Error::invalid(
+                    "output.first_passage.var",
+                    fp.component,
                     format!("the state has {dim} components"),
                 ));
             }

@@ -46,6 +46,15 @@ impl Moments {
         self.count += other.count;
     }
 
+    /// The mean, or NaN for an empty sample.
+    pub fn mean_or_nan(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.mean
+        }
+    }
+
     /// Unbiased sample variance `M2 / (n - 1)`; NaN for fewer than two values.
     pub fn variance(&self) -> f64 {
         if self.count < 2 {
@@ -81,6 +90,52 @@ impl From<PartialMoments> for Moments {
             mean: f64::from(p.mean),
             m2: f64::from(p.m2),
         }
+    }
+}
+
+/// First-passage times of one component through a level, over the trajectories that reached
+/// it by the final time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirstPassage {
+    /// Index of the component.
+    pub component: usize,
+    /// The level.
+    pub level: f64,
+    /// Up or down.
+    pub direction: crate::spec::Direction,
+    /// Trajectories that reached the level.
+    pub hit: u64,
+    /// Their passage times, in trajectory order.
+    pub times: Vec<f32>,
+}
+
+impl FirstPassage {
+    /// Mean passage time of the trajectories that reached the level (NaN if none did).
+    pub fn mean(&self) -> f64 {
+        Moments::of(self.times.iter().map(|&t| f64::from(t))).mean_or_nan()
+    }
+
+    /// Standard deviation of the passage times (unbiased variance).
+    pub fn std(&self) -> f64 {
+        Moments::of(self.times.iter().map(|&t| f64::from(t)))
+            .variance()
+            .sqrt()
+    }
+
+    /// Median passage time (the lower median for an even count; NaN if none reached).
+    pub fn median(&self) -> f64 {
+        if self.times.is_empty() {
+            return f64::NAN;
+        }
+        let mut t = self.times.clone();
+        let k = (t.len() - 1) / 2;
+        let (_, m, _) = t.select_nth_unstable_by(k, f32::total_cmp);
+        f64::from(*m)
+    }
+
+    /// The fraction of all `trajectories` that reached the level by time `t`.
+    pub fn fraction_by(&self, t: f64, trajectories: u64) -> f64 {
+        self.times.iter().filter(|&&x| f64::from(x) <= t).count() as f64 / trajectories as f64
     }
 }
 

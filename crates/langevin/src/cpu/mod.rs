@@ -39,6 +39,7 @@ pub fn run_sde_batch(
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
     let mut state = vec![0.0f32; batch.count as usize * dim];
+    let mut passage = vec![-1.0f32; batch.count as usize];
     let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
@@ -54,6 +55,7 @@ pub fn run_sde_batch(
                     params: &plan.run.params,
                     init: &plan.run.init,
                     state: &mut state,
+                    passage: &mut passage,
                 },
             );
         }
@@ -78,5 +80,6 @@ pub fn run_sde_batch(
         partials,
         histogram,
         final_states: final_states.then_some(state),
+        first_passage: (plan.base.flags & crate::plan::FLAG_FIRST_PASSAGE != 0).then_some(passage),
     }
 }

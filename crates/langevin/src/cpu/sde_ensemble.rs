@@ -4,7 +4,7 @@
 use super::schemes::scheme_step;
 use crate::model::{group_steps, Model, State, MAX_DIM};
 use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN, STREAM_INITIAL};
-use crate::plan::{Segment, FLAG_INIT};
+use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT};
 use crate::scheme::Scheme;
 use rayon::prelude::*;
 
@@ -18,6 +18,9 @@ pub struct Bindings<'a> {
     pub init: &'a [f32],
     /// `state`, the batch's states.
     pub state: &'a mut [f32],
+    /// `passage`, first-passage times (negative until the level is reached), one per
+    /// trajectory of the batch.
+    pub passage: &'a mut [f32],
 }
 
 /// Twin of `add_index`.
@@ -43,6 +46,25 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
             x[i] = init[i] + init[self.dim + i] * noise.normal_at(i as u32);
         }
         x
+    }
+
+    /// Twin of `beyond_level`.
+    fn beyond_level(&self, x: &State) -> bool {
+        let seg = self.seg;
+        let v = x[seg.fp_component as usize];
+        if seg.fp_direction == 1 {
+            v <= seg.fp_level
+        } else {
+            v >= seg.fp_level
+        }
+    }
+
+    /// Twin of `record_passage`.
+    fn record_passage(&self, hit: &mut f32, x: &State, steps_done: u32) {
+        let seg = self.seg;
+        if seg.flags & FLAG_FIRST_PASSAGE != 0 && *hit < 0.0 && self.beyond_level(x) {
+            *hit = seg.t0 + steps_done as f32 * seg.dt;
+        }
     }
 
     fn step(&self, s: u32, x: &State, dw: &State) -> State {
@@ -75,7 +97,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
     }
 
     /// Twin of `step_group`.
-    fn step_group(&self, trajectory: [u32; 2], s: u32, x_in: &State) -> State {
+    fn step_group(&self, trajectory: [u32; 2], s: u32, x_in: &State, hit: &mut f32) -> State {
         let (seg, dim) = (self.seg, self.dim);
         let group_normals = self.group_steps as usize * dim;
         let mut z = [0.0f32; 4 * MAX_DIM];
@@ -97,6 +119,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
             let mut dw = [0.0; MAX_DIM];
             dw[..dim].copy_from_slice(&z[u as usize * dim..(u as usize + 1) * dim]);
             x = self.step(s + u, &x, &dw);
+            self.record_passage(hit, &x, s + u + 1);
         }
         x
     }
@@ -120,14 +143,21 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
     let init = b.init;
     b.state[..n * dim]
         .par_chunks_mut(dim)
+        .zip(b.passage[..n].par_iter_mut())
         .enumerate()
-        .for_each(|(local_index, xs)| {
+        .for_each(|(local_index, (xs, passage))| {
             let trajectory = add_index(seg.first_trajectory, local_index as u32);
+            let mut hit = -1.0f32;
             let mut x = if seg.flags & FLAG_INIT != 0 {
-                inv.initial_state(init, trajectory)
+                let x = inv.initial_state(init, trajectory);
+                inv.record_passage(&mut hit, &x, 0);
+                x
             } else {
                 let mut x = [0.0; MAX_DIM];
                 x[..dim].copy_from_slice(xs);
+                if seg.flags & FLAG_FIRST_PASSAGE != 0 {
+                    hit = *passage;
+                }
                 x
             };
             let mut noise = NormalStream::new(seg.key, trajectory, STREAM_BROWNIAN);
@@ -137,16 +167,21 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
                 while s < end && s % inv.group_steps != 0 {
                     x = inv.step_by_stream(&mut noise, s, &x);
                     s += 1;
+                    inv.record_passage(&mut hit, &x, s);
                 }
                 while s + inv.group_steps <= end {
-                    x = inv.step_group(trajectory, s, &x);
+                    x = inv.step_group(trajectory, s, &x, &mut hit);
                     s += inv.group_steps;
                 }
             }
             while s < end {
                 x = inv.step_by_stream(&mut noise, s, &x);
                 s += 1;
+                inv.record_passage(&mut hit, &x, s);
             }
             xs.copy_from_slice(&x[..dim]);
+            if seg.flags & FLAG_FIRST_PASSAGE != 0 {
+                *passage = hit;
+            }
         });
 }

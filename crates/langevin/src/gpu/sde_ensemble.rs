@@ -53,8 +53,12 @@ const READ_WRITE: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { r
 ///
 /// # Errors
 /// [`Error::Shader`] when the model's WGSL does not validate.
-pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<[shader::ComposedKernel; 2]> {
-    let layout = model::wgsl_state_layout(model.dim());
+pub fn compose(
+    model: &dyn Model,
+    scheme: Scheme,
+    track_passage: bool,
+) -> Result<[shader::ComposedKernel; 2]> {
+    let layout = model::wgsl_state_layout(model.dim(), track_passage);
     let model_module = model::wgsl_module(model);
     let scheme_source = shader::source(scheme.shader_module()).ok_or_else(|| Error::Shader {
         kernel: scheme.shader_module().into(),
@@ -101,12 +105,17 @@ fn pipeline(
 }
 
 impl SdeKernel {
-    /// Composes, validates and compiles both kernels.
+    /// Composes, validates and compiles both kernels (with first-passage tracking or without).
     ///
     /// # Errors
     /// [`Error::Shader`] or [`Error::Device`].
-    pub fn new(ctx: &GpuContext, model: &dyn Model, scheme: Scheme) -> Result<Self> {
-        let [step_src, observe_src] = compose(model, scheme)?;
+    pub fn new(
+        ctx: &GpuContext,
+        model: &dyn Model,
+        scheme: Scheme,
+        track_passage: bool,
+    ) -> Result<Self> {
+        let [step_src, observe_src] = compose(model, scheme, track_passage)?;
         let label = format!("sde_ensemble/{}/{}", model.name(), scheme.name());
         let (step, step_layout) = pipeline(
             ctx,
@@ -117,6 +126,7 @@ impl SdeKernel {
                 buffer_entry(1, READ, false),
                 buffer_entry(2, READ, false),
                 buffer_entry(3, READ_WRITE, false),
+                buffer_entry(4, READ_WRITE, false),
             ],
         )?;
         let (observe, observe_layout) = pipeline(
@@ -153,7 +163,9 @@ pub fn batch_capacity(
     let binding = ctx.limits.max_storage_buffer_binding_size;
     let by_state_binding = binding / (4 * dim);
     let by_partial_binding = binding / (PARTIAL_BYTES * dim) * u64::from(crate::plan::BLOCK_SIZE);
+    // State (and its staging copy when kept), first-passage times and their copy, partials.
     let bytes_per_trajectory = 4 * dim * (1 + u64::from(final_states))
+        + 8
         + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(u64::from(crate::plan::BLOCK_SIZE));
     let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
     let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
@@ -169,6 +181,8 @@ pub struct SdeRun<'a> {
     kernel: &'a SdeKernel,
     plan: &'a Plan,
     final_states: bool,
+    tracks_passage: bool,
+    passage: wgpu::Buffer,
     segments: wgpu::Buffer,
     segment_stride: u64,
     state: wgpu::Buffer,
@@ -233,7 +247,19 @@ impl<'a> SdeRun<'a> {
                 | wgpu::BufferUsages::COPY_SRC
                 | wgpu::BufferUsages::COPY_DST,
         );
-        let staging_bytes = partial_bytes * plan.saves() as u64
+        let tracks_passage = plan.base.flags & crate::plan::FLAG_FIRST_PASSAGE != 0;
+        let passage_bytes = if tracks_passage {
+            u64::from(plan.max_batch) * 4
+        } else {
+            4
+        };
+        let passage = ctx.buffer(
+            "passage",
+            passage_bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let staging_bytes = passage_bytes
+            + partial_bytes * plan.saves() as u64
             + histogram_words * 4
             + if final_states { state_bytes } else { 0 };
         let staging = ctx.buffer(
@@ -267,6 +293,10 @@ impl<'a> SdeRun<'a> {
                 wgpu::BindGroupEntry {
                     binding: 3,
                     resource: state.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: passage.as_entire_binding(),
                 },
             ],
         });
@@ -302,6 +332,8 @@ impl<'a> SdeRun<'a> {
             kernel,
             plan,
             final_states,
+            tracks_passage,
+            passage,
             segments,
             segment_stride,
             state,
@@ -402,6 +434,12 @@ impl<'a> SdeRun<'a> {
             encoder.copy_buffer_to_buffer(&self.state, 0, &self.staging, at, bytes);
             at += bytes;
         }
+        let passage_at = at;
+        if self.tracks_passage {
+            let bytes = u64::from(batch.count) * 4;
+            encoder.copy_buffer_to_buffer(&self.passage, 0, &self.staging, at, bytes);
+            at += bytes;
+        }
         ctx.queue.submit([encoder.finish()]);
         for (submission, steps) in submissions {
             ctx.device
@@ -427,11 +465,15 @@ impl<'a> SdeRun<'a> {
         };
         let final_states = self
             .final_states
-            .then(|| bytemuck::pod_collect_to_vec(&bytes[state_at as usize..at as usize]));
+            .then(|| bytemuck::pod_collect_to_vec(&bytes[state_at as usize..passage_at as usize]));
+        let first_passage = self
+            .tracks_passage
+            .then(|| bytemuck::pod_collect_to_vec(&bytes[passage_at as usize..at as usize]));
         Ok(BatchOutput {
             partials,
             histogram,
             final_states,
+            first_passage,
         })
     }
 }
