@@ -16,7 +16,14 @@ use std::path::PathBuf;
 #[command(
     name = "langevin",
     version,
-    about = "Massively parallel stochastic dynamics on any GPU"
+    about = "Massively parallel stochastic dynamics on any GPU",
+    after_help = "Examples:
+  langevin run examples/configs/double_well.toml            run a config, write runs/double-well/
+  langevin run ou.toml --set model.params.sigma=0.2 --out r  override a parameter, choose the folder
+  langevin --backend cpu run ou.toml --trajectories 10000    on the CPU twin, fewer trajectories
+  langevin check ou.toml                                     validate and print the generated kernel
+  langevin example double-well                               a built-in example, statistics to stdout
+  langevin info                                              the adapter, driver, features and limits"
 )]
 struct Cli {
     /// Where to run: a GPU adapter when there is one (auto), a GPU or nothing (gpu), or the CPU

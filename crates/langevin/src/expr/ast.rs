@@ -103,6 +103,37 @@ impl Func {
             .unwrap_or("?")
     }
 
+    /// The function in f64: what constant folding computes, and the tests' reference.
+    pub fn apply_f64(self, args: &[f64]) -> f64 {
+        let a = args[0];
+        match self {
+            Func::Exp => a.exp(),
+            Func::Log => a.ln(),
+            Func::Sqrt => a.sqrt(),
+            Func::Sin => a.sin(),
+            Func::Cos => a.cos(),
+            Func::Tan => a.tan(),
+            Func::Tanh => a.tanh(),
+            Func::Sinh => a.sinh(),
+            Func::Cosh => a.cosh(),
+            Func::Atan => a.atan(),
+            Func::Abs => a.abs(),
+            // WGSL's sign: -1, 0 or 1.
+            Func::Sign => {
+                if a > 0.0 {
+                    1.0
+                } else if a < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Func::Min => a.min(args[1]),
+            Func::Max => a.max(args[1]),
+            Func::Pow => a.powf(args[1]),
+        }
+    }
+
     /// Number of arguments.
     pub fn arity(self) -> usize {
         match self {

@@ -58,32 +58,8 @@ mod tests {
                 }
             }
             Node::Call(f, args) => {
-                let a = e(&args[0]);
-                match f {
-                    Func::Exp => a.exp(),
-                    Func::Log => a.ln(),
-                    Func::Sqrt => a.sqrt(),
-                    Func::Sin => a.sin(),
-                    Func::Cos => a.cos(),
-                    Func::Tan => a.tan(),
-                    Func::Tanh => a.tanh(),
-                    Func::Sinh => a.sinh(),
-                    Func::Cosh => a.cosh(),
-                    Func::Atan => a.atan(),
-                    Func::Abs => a.abs(),
-                    Func::Sign => {
-                        if a > 0.0 {
-                            1.0
-                        } else if a < 0.0 {
-                            -1.0
-                        } else {
-                            0.0
-                        }
-                    }
-                    Func::Min => a.min(e(&args[1])),
-                    Func::Max => a.max(e(&args[1])),
-                    Func::Pow => a.powf(e(&args[1])),
-                }
+                let v: Vec<f64> = args.iter().map(e).collect();
+                f.apply_f64(&v)
             }
             Node::If {
                 cmp,

@@ -69,31 +69,10 @@ pub fn neg(a: Node) -> Node {
 pub fn call(f: Func, args: Vec<Node>) -> Node {
     let consts: Option<Vec<f64>> = args.iter().map(Node::as_num).collect();
     if let Some(v) = consts {
-        let value = match f {
-            Func::Exp => v[0].exp(),
-            Func::Log => v[0].ln(),
-            Func::Sqrt => v[0].sqrt(),
-            Func::Sin => v[0].sin(),
-            Func::Cos => v[0].cos(),
-            Func::Tan => v[0].tan(),
-            Func::Tanh => v[0].tanh(),
-            Func::Sinh => v[0].sinh(),
-            Func::Cosh => v[0].cosh(),
-            Func::Atan => v[0].atan(),
-            Func::Abs => v[0].abs(),
-            Func::Sign => {
-                if v[0] > 0.0 {
-                    1.0
-                } else if v[0] < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            }
-            Func::Min => v[0].min(v[1]),
-            Func::Max => v[0].max(v[1]),
-            Func::Pow => return pow(Node::Num(v[0]), Node::Num(v[1])),
-        };
+        if f == Func::Pow {
+            return pow(Node::Num(v[0]), Node::Num(v[1]));
+        }
+        let value = f.apply_f64(&v);
         if value.is_finite() {
             return Node::Num(value);
         }
