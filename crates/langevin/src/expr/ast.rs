@@ -180,6 +180,24 @@ impl Node {
         }
     }
 
+    /// Whether the expression mentions no state, parameter or time.
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Node::Num(_) => true,
+            Node::Sym(_) => false,
+            Node::Neg(a) => a.is_constant(),
+            Node::Bin(_, a, b) => a.is_constant() && b.is_constant(),
+            Node::Call(_, args) => args.iter().all(Node::is_constant),
+            Node::If {
+                lhs,
+                rhs,
+                then,
+                otherwise,
+                ..
+            } => [lhs, rhs, then, otherwise].iter().all(|n| n.is_constant()),
+        }
+    }
+
     /// Whether the expression mentions `sym`.
     pub fn depends_on(&self, sym: Sym) -> bool {
         match self {

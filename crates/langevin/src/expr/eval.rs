@@ -2,7 +2,7 @@
 //! same order of operations as the generated WGSL.
 
 use super::ast::{BinOp, CmpOp, Func, Node, Sym};
-use super::wgsl::integer_power;
+use super::wgsl::{folded_constant, integer_power};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {
@@ -93,6 +93,10 @@ impl Program {
                         Op::Div => a / b,
                         Op::Call(Func::Min) => a.min(b),
                         Op::Call(Func::Max) => a.max(b),
+                        // WGSL's pow is exp2(b * log2(a)): NaN for a negative base, even when b
+                        // happens to be an integer at run time. Constant integer exponents are
+                        // products (Op::PowI) and take any base.
+                        _ if a < 0.0 => f32::NAN,
                         _ => a.powf(b),
                     };
                 }
@@ -142,7 +146,21 @@ fn call1(f: Func, a: f32) -> f32 {
 }
 
 fn emit(node: &Node, ops: &mut Vec<Op>) {
+    if let Some(v) = folded_constant(node) {
+        ops.push(Op::Num(v as f32));
+        return;
+    }
     match node {
+        Node::Call(Func::Pow, args) => {
+            emit(
+                &Node::Bin(
+                    BinOp::Pow,
+                    Box::new(args[0].clone()),
+                    Box::new(args[1].clone()),
+                ),
+                ops,
+            );
+        }
         Node::Num(v) => ops.push(Op::Num(*v as f32)),
         Node::Sym(Sym::State(i)) => ops.push(Op::State(*i)),
         Node::Sym(Sym::Param(k)) => ops.push(Op::Param(*k)),

@@ -166,6 +166,20 @@ mod tests {
         assert!(error("1e50 * x").message.contains("f32 range"));
         assert_eq!(error("x $ 2").span, (2, 3));
         assert!(error("exp").help.unwrap().contains("is a function"));
+        let e = error("x + sqrt(-1.5)");
+        assert_eq!(
+            (e.message.as_str(), e.span),
+            ("this constant is not a real number", (4, 14))
+        );
+        assert!(error("log(0) * x").message.contains("not a real number"));
+        assert!(error("1e30 * 1e30 * x")
+            .message
+            .contains("outside the f32 range"));
+        assert_eq!(value("if(1.5 < 2, 1.5, 2) * x", &[2.0, 0.0]), 3.0);
+        assert!(error("(-1.5)^0.5 + x")
+            .message
+            .contains("not a real number"));
+        assert!(parse("sqrt(2) * x + (-2)^3", &scope()).is_ok());
     }
 
     /// A small deterministic generator of well-formed expressions over x, y, theta, t.

@@ -272,6 +272,29 @@ impl Parser<'_> {
         }
     }
 
+    /// A constant part of an expression must be a finite f32 (`sqrt(-1)`, `log(0)` or
+    /// `1e30 * 1e30` are refused here rather than by the shader compiler).
+    fn check_constant(&self, node: &Node, start: usize) -> Result<(), ExprError> {
+        if !node.is_constant() {
+            return Ok(());
+        }
+        let end = self
+            .tokens
+            .get(self.pos.saturating_sub(1))
+            .map_or(start, |t| t.span.1);
+        match simplify::simplify(node).as_num() {
+            Some(v) if v.is_finite() && v.abs() <= f64::from(f32::MAX) => Ok(()),
+            Some(v) => Err(ExprError::new(
+                format!("this constant evaluates to {v:e}, outside the f32 range the kernels compute in"),
+                (start, end.max(start + 1)),
+            )),
+            None => Err(ExprError::new(
+                "this constant is not a real number",
+                (start, end.max(start + 1)),
+            )),
+        }
+    }
+
     fn additive(&mut self) -> Result<Node, ExprError> {
         let lhs = self.sum()?;
         if let Some(cmp @ ("<" | "<=" | ">" | ">=")) = self.peek_op() {
@@ -285,6 +308,7 @@ impl Parser<'_> {
 
     /// Terms joined by `+` and `-`; a comparison may follow (inside `if`).
     fn sum(&mut self) -> Result<Node, ExprError> {
+        let start = self.here().0;
         let mut lhs = self.term()?;
         loop {
             let op = if self.eat("+") {
@@ -296,16 +320,19 @@ impl Parser<'_> {
             };
             let rhs = self.term()?;
             lhs = Node::Bin(op, Box::new(lhs), Box::new(rhs));
+            self.check_constant(&lhs, start)?;
         }
         Ok(lhs)
     }
 
     fn term(&mut self) -> Result<Node, ExprError> {
+        let start = self.here().0;
         let mut lhs = self.unary()?;
         loop {
             if self.eat("*") {
                 let rhs = self.unary()?;
                 lhs = Node::Bin(BinOp::Mul, Box::new(lhs), Box::new(rhs));
+                self.check_constant(&lhs, start)?;
             } else if self.peek_op() == Some("/") {
                 let slash = self.here();
                 self.pos += 1;
@@ -321,6 +348,7 @@ impl Parser<'_> {
                     return Err(e);
                 }
                 lhs = Node::Bin(BinOp::Div, Box::new(lhs), Box::new(rhs));
+                self.check_constant(&lhs, start)?;
             } else {
                 break;
             }
@@ -339,10 +367,13 @@ impl Parser<'_> {
     }
 
     fn power(&mut self) -> Result<Node, ExprError> {
+        let start = self.here().0;
         let base = self.atom()?;
         if self.eat("^") {
             let exponent = self.unary()?;
-            return Ok(Node::Bin(BinOp::Pow, Box::new(base), Box::new(exponent)));
+            let node = Node::Bin(BinOp::Pow, Box::new(base), Box::new(exponent));
+            self.check_constant(&node, start)?;
+            return Ok(node);
         }
         Ok(base)
     }
@@ -446,7 +477,9 @@ impl Parser<'_> {
                 (name.span.0, end),
             ));
         }
-        Ok(Node::Call(func, args))
+        let node = Node::Call(func, args);
+        self.check_constant(&node, name.span.0)?;
+        Ok(node)
     }
 }
 

@@ -102,12 +102,24 @@ pub fn simplify(node: &Node) -> Node {
             rhs,
             then,
             otherwise,
-        } => Node::If {
-            cmp: *cmp,
-            lhs: Box::new(simplify(lhs)),
-            rhs: Box::new(simplify(rhs)),
-            then: Box::new(simplify(then)),
-            otherwise: Box::new(simplify(otherwise)),
-        },
+        } => {
+            let (lhs, rhs) = (simplify(lhs), simplify(rhs));
+            if let (Some(l), Some(r)) = (lhs.as_num(), rhs.as_num()) {
+                let holds = match cmp {
+                    super::ast::CmpOp::Lt => l < r,
+                    super::ast::CmpOp::Le => l <= r,
+                    super::ast::CmpOp::Gt => l > r,
+                    super::ast::CmpOp::Ge => l >= r,
+                };
+                return simplify(if holds { then } else { otherwise });
+            }
+            Node::If {
+                cmp: *cmp,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                then: Box::new(simplify(then)),
+                otherwise: Box::new(simplify(otherwise)),
+            }
+        }
     }
 }

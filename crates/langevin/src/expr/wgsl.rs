@@ -11,6 +11,7 @@ pub const MAX_UNROLLED_POWER: f64 = 16.0;
 pub fn integer_power(exponent: &Node) -> Option<i32> {
     exponent
         .as_num()
+        .or_else(|| folded_constant(exponent))
         .filter(|e| e.fract() == 0.0 && e.abs() <= MAX_UNROLLED_POWER && *e != 0.0)
         .map(|e| e as i32)
 }
@@ -30,9 +31,28 @@ pub fn literal(v: f64) -> String {
     }
 }
 
+/// A constant part folded to one f32 value, as both the WGSL and the CPU program use it (the
+/// parser guarantees constant parts are finite f32 values).
+pub fn folded_constant(node: &Node) -> Option<f64> {
+    if matches!(node, Node::Num(_)) || !node.is_constant() {
+        return None;
+    }
+    super::simplify::simplify(node)
+        .as_num()
+        .filter(|v| v.is_finite())
+}
+
 /// The expression as WGSL.
 pub fn to_wgsl(node: &Node) -> String {
+    if let Some(v) = folded_constant(node) {
+        return literal(v);
+    }
     match node {
+        Node::Call(super::ast::Func::Pow, args) => to_wgsl(&Node::Bin(
+            BinOp::Pow,
+            Box::new(args[0].clone()),
+            Box::new(args[1].clone()),
+        )),
         Node::Num(v) => literal(*v),
         Node::Sym(Sym::State(i)) => format!("x[{i}]"),
         Node::Sym(Sym::Param(k)) => format!("params[{k}]"),

@@ -1,6 +1,7 @@
 //! The wgpu backend: device creation and one runner per kernel of `shaders/`.
 
 pub mod context;
+pub mod expr_eval;
 pub mod philox_stream;
 pub mod sde_ensemble;
 
