@@ -5,7 +5,7 @@
 //! also validated by naga in the expression unit tests.
 
 mod common;
-use langevin::expr::{parse, BinOp, CmpOp, Node, Program, Scope, Sym};
+use langevin::expr::{eval_f64 as eval64, parse, Program, Scope};
 use langevin::BackendChoice;
 
 struct Gen(u64);
@@ -50,48 +50,6 @@ impl Gen {
                 self.pick(&["<", "<=", ">", ">="])
             ),
             _ => format!("-{a}"),
-        }
-    }
-}
-
-fn eval64(n: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
-    let e = |n: &Node| eval64(n, t, x, p);
-    match n {
-        Node::Num(v) => *v,
-        Node::Sym(Sym::State(i)) => x[*i],
-        Node::Sym(Sym::Param(k)) => p[*k],
-        Node::Sym(Sym::Time) => t,
-        Node::Neg(a) => -e(a),
-        Node::Bin(op, a, b) => {
-            let (a, b) = (e(a), e(b));
-            match op {
-                BinOp::Add => a + b,
-                BinOp::Sub => a - b,
-                BinOp::Mul => a * b,
-                BinOp::Div => a / b,
-                BinOp::Pow => a.powf(b),
-            }
-        }
-        Node::Call(f, args) => f.apply_f64(&args.iter().map(e).collect::<Vec<_>>()),
-        Node::If {
-            cmp,
-            lhs,
-            rhs,
-            then,
-            otherwise,
-        } => {
-            let (l, r) = (e(lhs), e(rhs));
-            let holds = match cmp {
-                CmpOp::Lt => l < r,
-                CmpOp::Le => l <= r,
-                CmpOp::Gt => l > r,
-                CmpOp::Ge => l >= r,
-            };
-            if holds {
-                e(then)
-            } else {
-                e(otherwise)
-            }
         }
     }
 }

@@ -21,6 +21,50 @@ enum Op {
     Select(CmpOp),
 }
 
+/// The value of `node` in f64, straight from the tree: the reference the f32 evaluator and the
+/// generated WGSL are tested against.
+pub fn eval_f64(node: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
+    let e = |n: &Node| eval_f64(n, t, x, p);
+    match node {
+        Node::Num(v) => *v,
+        Node::Sym(Sym::State(i)) => x[*i],
+        Node::Sym(Sym::Param(k)) => p[*k],
+        Node::Sym(Sym::Time) => t,
+        Node::Neg(a) => -e(a),
+        Node::Bin(op, a, b) => {
+            let (a, b) = (e(a), e(b));
+            match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                BinOp::Div => a / b,
+                BinOp::Pow => a.powf(b),
+            }
+        }
+        Node::Call(f, args) => f.apply_f64(&args.iter().map(e).collect::<Vec<_>>()),
+        Node::If {
+            cmp,
+            lhs,
+            rhs,
+            then,
+            otherwise,
+        } => {
+            let (l, r) = (e(lhs), e(rhs));
+            let holds = match cmp {
+                CmpOp::Lt => l < r,
+                CmpOp::Le => l <= r,
+                CmpOp::Gt => l > r,
+                CmpOp::Ge => l >= r,
+            };
+            if holds {
+                e(then)
+            } else {
+                e(otherwise)
+            }
+        }
+    }
+}
+
 /// A compiled expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {

@@ -25,7 +25,7 @@ pub mod wgsl;
 
 pub use ast::{BinOp, CmpOp, Func, Node, Sym};
 pub use diff::diff;
-pub use eval::Program;
+pub use eval::{eval_f64, Program};
 pub use parse::{parse, ExprError, Scope};
 pub use wgsl::to_wgsl;
 
@@ -38,51 +38,7 @@ mod tests {
         Scope::new(&["x", "y"], &["theta", "sigma"])
     }
 
-    /// A reference evaluator in f64, straight from the tree.
-    fn eval64(n: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
-        let e = |n: &Node| eval64(n, t, x, p);
-        match n {
-            Node::Num(v) => *v,
-            Node::Sym(Sym::State(i)) => x[*i],
-            Node::Sym(Sym::Param(k)) => p[*k],
-            Node::Sym(Sym::Time) => t,
-            Node::Neg(a) => -e(a),
-            Node::Bin(op, a, b) => {
-                let (a, b) = (e(a), e(b));
-                match op {
-                    BinOp::Add => a + b,
-                    BinOp::Sub => a - b,
-                    BinOp::Mul => a * b,
-                    BinOp::Div => a / b,
-                    BinOp::Pow => a.powf(b),
-                }
-            }
-            Node::Call(f, args) => {
-                let v: Vec<f64> = args.iter().map(e).collect();
-                f.apply_f64(&v)
-            }
-            Node::If {
-                cmp,
-                lhs,
-                rhs,
-                then,
-                otherwise,
-            } => {
-                let (l, r) = (e(lhs), e(rhs));
-                let holds = match cmp {
-                    CmpOp::Lt => l < r,
-                    CmpOp::Le => l <= r,
-                    CmpOp::Gt => l > r,
-                    CmpOp::Ge => l >= r,
-                };
-                if holds {
-                    e(then)
-                } else {
-                    e(otherwise)
-                }
-            }
-        }
-    }
+    use eval::eval_f64 as eval64;
 
     fn value(src: &str, x: &[f32]) -> f32 {
         Program::compile(&parse(src, &scope()).unwrap())
