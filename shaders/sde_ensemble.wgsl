@@ -17,10 +17,13 @@ const WORKGROUP_SIZE: u32 = 256u;
 
 const STREAM_BROWNIAN: u32 = 0u;
 const STREAM_INITIAL: u32 = 1u;
+const STREAM_INITIAL_UNIFORM: u32 = 2u;
+const LAW_UNIFORM: f32 = 1.0;
 
 @group(0) @binding(0) var<uniform> seg: Segment;
 @group(0) @binding(1) var<storage, read> params_in: array<f32>;
-// Initial law: means in [0, DIM), standard deviations in [DIM, 2 DIM).
+// Initial law per component: the law code in [0, DIM) (0: normal, 1: uniform), the first
+// parameter (mean or low end) in [DIM, 2 DIM), the second (sd or high end) in [2 DIM, 3 DIM).
 @group(0) @binding(2) var<storage, read> init: array<f32>;
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;
 // First-passage time per trajectory, negative while the level has not been reached.
@@ -39,7 +42,15 @@ fn initial_state(trajectory: vec2<u32>) -> State {
     var noise = normal_stream(seg.key, trajectory, STREAM_INITIAL);
     var x: State;
     for (var i = 0u; i < DIM; i++) {
-        x[i] = init[i] + init[DIM + i] * normal_at(&noise, i);
+        let a = init[DIM + i];
+        let b = init[2u * DIM + i];
+        if init[i] == LAW_UNIFORM {
+            let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
+            let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
+            x[i] = a + (b - a) * u;
+        } else {
+            x[i] = a + b * normal_at(&noise, i);
+        }
     }
     return x;
 }

@@ -120,3 +120,14 @@ fn too_many_steps_for_the_noise_counter() {
     let spec = ou().time_span(0.0, 1e10).dt(1.0);
     assert!(error_of(&spec).contains("noise counter"));
 }
+
+#[test]
+fn uniform_initial_law_with_lo_above_hi() {
+    let mut spec = ou();
+    spec.initial =
+        langevin::InitialState::Laws(vec![langevin::InitialLaw::Uniform { lo: 3.0, hi: 1.0 }]);
+    assert_names(
+        &error_of(&spec),
+        &["model.init[0]", "uniform(3, 1)", "lo < hi"],
+    );
+}

@@ -152,6 +152,7 @@ fn cpu_and_gpu_backends_agree() {
     // Per-trajectory differences come only from the normals (|dz| <= 9 * 2^-11, see
     // tests/engine.rs); the contraction k of the trap bounds their effect on x by
     // (sd0 + sqrt(2 kT) sqrt(dt) / (k dt)) * dz, and a mean moves no more.
+    // x starts from normal(1, 0.1): the initial difference is sd0 * dz.
     let (k, kt, dt, sd0) = (2.0f64, 0.5f64, 0.001f64, 0.1);
     let bound = (sd0 + (2.0 * kt).sqrt() * dt.sqrt() / (k * dt)) * 9.0 / 2048.0;
     for (c, g) in means[0].iter().zip(&means[1]) {

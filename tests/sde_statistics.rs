@@ -351,6 +351,45 @@ fn first_passage_of_drifted_brownian_motion_is_inverse_gaussian(engine: &Engine)
     assert_eq!(off_grid, 0);
 }
 
+/// Initial laws per component, at t = 0: a fixed value, a normal and a uniform, each against
+/// its moments at five standard errors (variance standard errors from the laws' kurtosis:
+/// sqrt(2/n) relative for the normal, sqrt(0.8/n) for the uniform).
+fn initial_laws_have_their_moments(engine: &Engine) {
+    use langevin::InitialLaw;
+    let n_traj = 1u64 << 18;
+    let mut spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.0, 1.0).with_dim(3))
+        .time_span(0.0, 0.01)
+        .dt(0.01)
+        .trajectories(n_traj)
+        .seed(8)
+        .save_at(SaveAt::Times(vec![0.0]));
+    spec.initial = langevin::InitialState::Laws(vec![
+        InitialLaw::Fixed(2.0),
+        InitialLaw::Normal { mean: 1.0, sd: 0.5 },
+        InitialLaw::Uniform { lo: -1.0, hi: 3.0 },
+    ]);
+    let m = engine.run(&spec).unwrap().moments[0].clone();
+    let nf = n_traj as f64;
+    assert_eq!((m[0].mean, m[0].m2), (2.0, 0.0));
+    assert_within("normal mean", m[1].mean, 1.0, (0.25 / nf).sqrt(), 5.0);
+    assert_within(
+        "normal variance",
+        m[1].variance(),
+        0.25,
+        0.25 * (2.0 / nf).sqrt(),
+        5.0,
+    );
+    let var_u = 16.0 / 12.0;
+    assert_within("uniform mean", m[2].mean, 1.0, (var_u / nf).sqrt(), 5.0);
+    assert_within(
+        "uniform variance",
+        m[2].variance(),
+        var_u,
+        var_u * (0.8 / nf).sqrt(),
+        5.0,
+    );
+}
+
 on_every_backend!(
     ou_matches_the_discrete_em_recursion,
     cir_matches_the_discrete_em_recursion,
@@ -359,4 +398,5 @@ on_every_backend!(
     gbm_weak_order_of_the_mean,
     double_well_reaches_the_boltzmann_density,
     first_passage_of_drifted_brownian_motion_is_inverse_gaussian,
+    initial_laws_have_their_moments,
 );

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::expr::{self, Program, Scope};
 use crate::expr_model::ExprModel;
 use crate::scheme::Scheme;
-use crate::spec::{Direction, EnsembleSpec, InitialState, SaveAt};
+use crate::spec::{Direction, EnsembleSpec, InitialLaw, InitialState, SaveAt};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,8 +49,8 @@ pub struct ModelConfig {
     /// One diffusion expression per state variable (diagonal noise); absent for an ODE.
     #[serde(default)]
     pub diffusion: Vec<String>,
-    /// One initial value per state variable: an expression in the parameters, or
-    /// `normal(mean, sd)`.
+    /// One initial value per state variable: an expression in the parameters,
+    /// `normal(mean, sd)` or `uniform(lo, hi)`.
     pub init: Vec<String>,
 }
 
@@ -279,7 +279,7 @@ impl Config {
         let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
         let values: Vec<f32> = params.iter().map(|(_, v)| *v as f32).collect();
         let scope = Scope::new(&[] as &[&str], &names);
-        let (mut mean, mut sd) = (Vec::new(), Vec::new());
+        let mut laws = Vec::new();
         for (i, text) in m.init.iter().enumerate() {
             let field = format!("model.init[{i}]");
             let evaluate = |src: &str, offset: usize| -> Result<f64> {
@@ -296,28 +296,33 @@ impl Config {
             };
             let trimmed = text.trim_start();
             let lead = text.len() - trimmed.len();
-            if let Some(args) = trimmed
-                .strip_prefix("normal(")
-                .and_then(|r| r.trim_end().strip_suffix(')'))
-            {
-                let comma = args.find(',').ok_or_else(|| {
-                    Error::invalid(&field, text, "normal(mean, sd) needs two arguments")
-                })?;
-                let offset = lead + "normal(".len();
-                mean.push(evaluate(&args[..comma], offset)?);
-                sd.push(evaluate(&args[comma + 1..], offset + comma + 1)?);
-            } else if trimmed.starts_with("uniform(") {
-                return Err(Error::invalid(&field, text, "uniform initial laws are not supported yet; use a constant or normal(mean, sd)"));
-            } else {
-                mean.push(evaluate(text, 0)?);
-                sd.push(0.0);
-            }
+            // `normal(a, b)` or `uniform(a, b)`: two expressions in the parameters.
+            let law = ["normal", "uniform"].into_iter().find_map(|name| {
+                trimmed
+                    .strip_prefix(name)
+                    .and_then(|r| r.trim_start().strip_prefix('('))
+                    .and_then(|r| r.trim_end().strip_suffix(')'))
+                    .map(|args| (name, args))
+            });
+            let law = match law {
+                Some((name, args)) => {
+                    let comma = args.find(',').ok_or_else(|| {
+                        Error::invalid(&field, text, format!("{name}(a, b) needs two arguments"))
+                    })?;
+                    let offset = lead + trimmed.find('(').map_or(0, |k| k + 1);
+                    let a = evaluate(&args[..comma], offset)?;
+                    let b = evaluate(&args[comma + 1..], offset + comma + 1)?;
+                    if name == "normal" {
+                        InitialLaw::Normal { mean: a, sd: b }
+                    } else {
+                        InitialLaw::Uniform { lo: a, hi: b }
+                    }
+                }
+                None => InitialLaw::Fixed(evaluate(text, 0)?),
+            };
+            laws.push(law);
         }
-        Ok(if sd.iter().all(|s| *s == 0.0) {
-            InitialState::Fixed(mean)
-        } else {
-            InitialState::Normal { mean, sd }
-        })
+        Ok(InitialState::Laws(laws))
     }
 }
 

@@ -66,6 +66,7 @@ pub use model::{
 };
 pub use scheme::Scheme;
 pub use spec::{
-    Chunking, Direction, EnsembleSpec, FirstPassageSpec, HistogramSpec, InitialState, SaveAt,
+    Chunking, Direction, EnsembleSpec, FirstPassageSpec, HistogramSpec, InitialLaw, InitialState,
+    SaveAt,
 };
 pub use stats::{FirstPassage, Histogram, Moments};

@@ -17,8 +17,10 @@ pub const PHILOX_W1: u32 = 0xBB67_AE85;
 
 /// Stream of the Brownian increments of a trajectory.
 pub const STREAM_BROWNIAN: u32 = 0;
-/// Stream of the initial state of a trajectory.
+/// Stream of the initial state of a trajectory (normal laws).
 pub const STREAM_INITIAL: u32 = 1;
+/// Stream of the initial state of a trajectory (uniform laws).
+pub const STREAM_INITIAL_UNIFORM: u32 = 2;
 
 /// High 32 bits of `a * b`, as the shader builds it from 16-bit halves.
 #[inline(always)]

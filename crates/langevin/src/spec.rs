@@ -19,7 +19,36 @@ pub enum InitialState {
         /// Standard deviations per component.
         sd: Vec<f64>,
     },
+    /// A law per component.
+    Laws(Vec<InitialLaw>),
 }
+
+/// The initial law of one component.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InitialLaw {
+    /// A fixed value.
+    Fixed(f64),
+    /// `N(mean, sd^2)`, from the trajectory's initial stream of normals.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        sd: f64,
+    },
+    /// Uniform on `[lo, hi)`, from the trajectory's initial stream of uniforms.
+    Uniform {
+        /// Lower end.
+        lo: f64,
+        /// Upper end.
+        hi: f64,
+    },
+}
+
+/// Law codes of the kernels' `init` array. Keep in sync with `initial_state` in
+/// `shaders/sde_ensemble.wgsl`.
+pub const LAW_NORMAL: f32 = 0.0;
+/// Uniform law code.
+pub const LAW_UNIFORM: f32 = 1.0;
 
 /// The times at which statistics are saved.
 #[derive(Clone, Debug, PartialEq)]
@@ -300,34 +329,63 @@ impl EnsembleSpec {
             )));
         }
 
-        let (init_mean, init_sd) = match &self.initial {
-            InitialState::Fixed(x0) => (x0.clone(), vec![0.0; x0.len()]),
-            InitialState::Normal { mean, sd } => (mean.clone(), sd.clone()),
-        };
-        for (name, v) in [("init", &init_mean), ("init.sd", &init_sd)] {
-            if v.len() != dim {
-                return Err(Error::invalid(
-                    format!("model.{name}"),
-                    format!("{} values", v.len()),
-                    format!("expected one per state component ({dim})"),
-                ));
-            }
-            for (i, x) in v.iter().enumerate() {
-                if !x.is_finite() {
+        let laws: Vec<InitialLaw> = match &self.initial {
+            InitialState::Fixed(x0) => x0.iter().map(|v| InitialLaw::Fixed(*v)).collect(),
+            InitialState::Normal { mean, sd } => {
+                if sd.len() != mean.len() {
                     return Err(Error::invalid(
-                        format!("model.{name}[{i}]"),
-                        x,
+                        "model.init.sd",
+                        format!("{} values", sd.len()),
+                        format!("expected one per mean ({})", mean.len()),
+                    ));
+                }
+                mean.iter()
+                    .zip(sd)
+                    .map(|(m, s)| InitialLaw::Normal { mean: *m, sd: *s })
+                    .collect()
+            }
+            InitialState::Laws(laws) => laws.clone(),
+        };
+        if laws.len() != dim {
+            return Err(Error::invalid(
+                "model.init",
+                format!("{} values", laws.len()),
+                format!("expected one per state component ({dim})"),
+            ));
+        }
+        let mut init = vec![0.0f32; 3 * dim];
+        for (i, law) in laws.iter().enumerate() {
+            let (kind, a, b) = match *law {
+                InitialLaw::Fixed(v) => (LAW_NORMAL, v, 0.0),
+                InitialLaw::Normal { mean, sd } => (LAW_NORMAL, mean, sd),
+                InitialLaw::Uniform { lo, hi } => (LAW_UNIFORM, lo, hi),
+            };
+            for v in [a, b] {
+                if !v.is_finite() {
+                    return Err(Error::invalid(
+                        format!("model.init[{i}]"),
+                        v,
                         "must be finite",
                     ));
                 }
             }
-        }
-        if let Some((i, sd)) = init_sd.iter().enumerate().find(|(_, sd)| **sd < 0.0) {
-            return Err(Error::invalid(
-                format!("model.init.sd[{i}]"),
-                sd,
-                "must be >= 0",
-            ));
+            if kind == LAW_NORMAL && b < 0.0 {
+                return Err(Error::invalid(
+                    format!("model.init.sd[{i}]"),
+                    b,
+                    "must be >= 0",
+                ));
+            }
+            if kind == LAW_UNIFORM && a >= b {
+                return Err(Error::invalid(
+                    format!("model.init[{i}]"),
+                    format!("uniform({a}, {b})"),
+                    "needs lo < hi",
+                ));
+            }
+            init[i] = kind;
+            init[dim + i] = a as f32;
+            init[2 * dim + i] = b as f32;
         }
 
         let save_steps = self.save_steps(n_steps, dt)?;
@@ -401,11 +459,7 @@ impl EnsembleSpec {
         Ok(ResolvedRun {
             dim,
             params: params.iter().map(|(_, v)| *v as f32).collect(),
-            init: init_mean
-                .iter()
-                .chain(&init_sd)
-                .map(|v| *v as f32)
-                .collect(),
+            init,
             n_steps,
             dt,
             save_steps,
@@ -460,7 +514,8 @@ pub struct ResolvedRun {
     pub dim: usize,
     /// Model parameters as the kernels' `params` array.
     pub params: Vec<f32>,
-    /// Initial means then standard deviations, as the kernels' `init` array.
+    /// Initial laws as the kernels' `init` array: law codes, first and second parameters, each
+    /// `dim` long.
     pub init: Vec<f32>,
     /// Number of steps.
     pub n_steps: u32,

@@ -3,9 +3,13 @@
 
 use super::schemes::scheme_step;
 use crate::model::{group_steps, Model, State, MAX_DIM};
-use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN, STREAM_INITIAL};
+use crate::philox::{
+    box_muller4, philox4x32_10, uniform_open01, NormalStream, STREAM_BROWNIAN, STREAM_INITIAL,
+    STREAM_INITIAL_UNIFORM,
+};
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT};
 use crate::scheme::Scheme;
+use crate::spec::LAW_UNIFORM;
 use rayon::prelude::*;
 
 /// The kernel's bindings, in the shader's order.
@@ -39,11 +43,26 @@ struct Invocation<'a, M: Model + ?Sized> {
 }
 
 impl<M: Model + ?Sized> Invocation<'_, M> {
+    /// Twin of `initial_state`.
     fn initial_state(&self, init: &[f32], trajectory: [u32; 2]) -> State {
+        let dim = self.dim;
         let mut noise = NormalStream::new(self.seg.key, trajectory, STREAM_INITIAL);
         let mut x = [0.0; MAX_DIM];
-        for i in 0..self.dim {
-            x[i] = init[i] + init[self.dim + i] * noise.normal_at(i as u32);
+        for i in 0..dim {
+            let a = init[dim + i];
+            let b = init[2 * dim + i];
+            if init[i] == LAW_UNIFORM {
+                let ctr = [
+                    trajectory[0],
+                    trajectory[1],
+                    (i >> 2) as u32,
+                    STREAM_INITIAL_UNIFORM,
+                ];
+                let u = uniform_open01(philox4x32_10(ctr, self.seg.key)[i & 3]);
+                x[i] = a + (b - a) * u;
+            } else {
+                x[i] = a + b * noise.normal_at(i as u32);
+            }
         }
         x
     }
