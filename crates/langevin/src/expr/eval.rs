@@ -50,12 +50,7 @@ pub fn eval_f64(node: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
             otherwise,
         } => {
             let (l, r) = (e(lhs), e(rhs));
-            let holds = match cmp {
-                CmpOp::Lt => l < r,
-                CmpOp::Le => l <= r,
-                CmpOp::Gt => l > r,
-                CmpOp::Ge => l >= r,
-            };
+            let holds = cmp.holds(l, r);
             if holds {
                 e(then)
             } else {
@@ -148,12 +143,7 @@ impl Program {
                     let (lhs, rhs, then, otherwise) =
                         (stack[n - 4], stack[n - 3], stack[n - 2], stack[n - 1]);
                     n -= 3;
-                    let holds = match cmp {
-                        CmpOp::Lt => lhs < rhs,
-                        CmpOp::Le => lhs <= rhs,
-                        CmpOp::Gt => lhs > rhs,
-                        CmpOp::Ge => lhs >= rhs,
-                    };
+                    let holds = cmp.holds(lhs, rhs);
                     stack[n - 1] = if holds { then } else { otherwise };
                 }
             }

@@ -105,12 +105,7 @@ pub fn simplify(node: &Node) -> Node {
         } => {
             let (lhs, rhs) = (simplify(lhs), simplify(rhs));
             if let (Some(l), Some(r)) = (lhs.as_num(), rhs.as_num()) {
-                let holds = match cmp {
-                    super::ast::CmpOp::Lt => l < r,
-                    super::ast::CmpOp::Le => l <= r,
-                    super::ast::CmpOp::Gt => l > r,
-                    super::ast::CmpOp::Ge => l >= r,
-                };
+                let holds = cmp.holds(l, r);
                 return simplify(if holds { then } else { otherwise });
             }
             Node::If {

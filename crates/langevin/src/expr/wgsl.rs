@@ -2,7 +2,7 @@
 //! `params[k]`, time `t`, all f32. Integer powers become products (defined for negative
 //! bases, unlike WGSL's `pow`), mirrored exactly by the CPU evaluator.
 
-use super::ast::{BinOp, CmpOp, Node, Sym};
+use super::ast::{BinOp, Node, Sym};
 
 /// The largest integer exponent written out as a product.
 pub const MAX_UNROLLED_POWER: f64 = 16.0;
@@ -91,12 +91,7 @@ pub fn to_wgsl(node: &Node) -> String {
             then,
             otherwise,
         } => {
-            let op = match cmp {
-                CmpOp::Lt => "<",
-                CmpOp::Le => "<=",
-                CmpOp::Gt => ">",
-                CmpOp::Ge => ">=",
-            };
+            let op = cmp.symbol();
             format!(
                 "select({}, {}, {} {op} {})",
                 to_wgsl(otherwise),
