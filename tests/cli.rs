@@ -27,6 +27,59 @@ fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
+/// A complete PNG file of the given size: signature, IHDR first, IEND last.
+fn assert_png(path: &Path, width: usize, height: usize) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap()) as usize;
+    assert_eq!((be(&bytes[16..20]), be(&bytes[20..24])), (width, height));
+    assert_eq!(&bytes[bytes.len() - 8..bytes.len() - 4], b"IEND");
+}
+
+#[test]
+fn plots_are_drawn_unless_turned_off() {
+    let config = configs().join("double_well.toml");
+    let out = scratch("plots");
+    let args = |extra: &'static str| {
+        let mut a = vec![
+            "--backend".to_string(),
+            "cpu".into(),
+            "run".into(),
+            config.to_str().unwrap().into(),
+            "--trajectories".into(),
+            "1024".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--quiet".into(),
+        ];
+        if !extra.is_empty() {
+            a.extend(["--set".into(), extra.into()]);
+        }
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = langevin(&a);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(args(""));
+    for name in ["moments.png", "histogram.png", "first_passage.png"] {
+        let h = if name == "moments.png" { 320 } else { 560 };
+        assert_png(&out.join(name), 900, h);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    std::fs::remove_dir_all(&out).unwrap();
+    run(args("output.plots=false"));
+    assert!(out.join("summary.json").exists());
+    assert!(!out.join("moments.png").exists());
+}
+
 #[test]
 fn every_example_config_runs() {
     let mut seen = 0;
@@ -63,6 +116,19 @@ fn every_example_config_runs() {
         }
         assert_eq!(s["diverged"], 0, "{}", path.display());
         assert!(out.join("stats.csv").exists());
+        assert_png(
+            &out.join("moments.png"),
+            900,
+            320 * s["stats"].as_object().unwrap().len(),
+        );
+        assert_eq!(
+            out.join("histogram.png").exists(),
+            s.get("histogram").is_some()
+        );
+        assert_eq!(
+            out.join("first_passage.png").exists(),
+            s.get("first_passage").is_some()
+        );
         seen += 1;
     }
     assert!(seen >= 7, "{seen} example configs");

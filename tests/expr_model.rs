@@ -133,3 +133,55 @@ fn errors_name_the_field_and_point_into_the_expression() {
     let err = ExprModel::new("m", &strings(&["t"]), &[], &strings(&["1"]), &[]).unwrap_err();
     assert!(err.to_string().contains("model.state"), "{err}");
 }
+
+/// A component that is a 1-D gradient flow with constant noise has a stationary density: for
+/// OU written as text it is N(mu, sigma^2 / (2 theta)), the closed form. Time dependence,
+/// coupling to another component or state-dependent noise rule it out.
+#[test]
+fn scalar_flow_is_recognised_and_has_the_exact_stationary_law() {
+    use langevin::Model;
+    let (theta, mu, sigma) = (2.0, -0.5, 0.6);
+    let m = ExprModel::new(
+        "ou2",
+        &strings(&["x", "y"]),
+        &params(&[("theta", theta), ("mu", mu), ("sigma", sigma)]),
+        &strings(&["theta*(mu - x)", "-y + x"]),
+        &strings(&["sigma", "sigma*y"]),
+    )
+    .unwrap();
+    let flow = m.scalar_flow(0).expect("x is an OU flow");
+    assert_eq!(flow.noise(), sigma);
+    let s = sigma / (2.0 * theta).sqrt();
+    let (lo, hi) = (mu - 4.0 * s, mu + 4.0 * s);
+    let mass = common::normal_cdf(4.0) - common::normal_cdf(-4.0);
+    for (x, p) in flow.density(lo, hi, 33).unwrap() {
+        let z = (x - mu) / s;
+        let exact = (-0.5 * z * z).exp() / (s * (2.0 * std::f64::consts::PI).sqrt()) / mass;
+        assert!(
+            (p - exact).abs() < 1e-6 * exact.max(1.0),
+            "x = {x}: {p} vs {exact}"
+        );
+    }
+    assert!(m.scalar_flow(1).is_none(), "y is coupled to x");
+    let driven = ExprModel::new(
+        "driven",
+        &strings(&["x"]),
+        &[],
+        &strings(&["-x + sin(t)"]),
+        &strings(&["1"]),
+    )
+    .unwrap();
+    assert!(driven.scalar_flow(0).is_none(), "time-dependent drift");
+    let multiplicative = ExprModel::new(
+        "gbm",
+        &strings(&["x"]),
+        &[],
+        &strings(&["-x"]),
+        &strings(&["0.1*x"]),
+    )
+    .unwrap();
+    assert!(
+        multiplicative.scalar_flow(0).is_none(),
+        "state-dependent noise"
+    );
+}

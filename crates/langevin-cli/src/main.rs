@@ -3,6 +3,7 @@
 
 mod examples;
 mod outputs;
+mod plots;
 mod progress;
 mod report;
 

@@ -22,13 +22,19 @@ pub fn check_writable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
+/// A temporary name for `path` in the same folder, unique to this process, so that a rename
+/// completes the file in one step.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    path.with_extension(format!(
         "{}.tmp-{}",
         path.extension().and_then(|e| e.to_str()).unwrap_or(""),
         std::process::id()
-    ));
+    ))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
     let mut f =
         fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
@@ -57,7 +63,8 @@ pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
-/// Writes summary.json, stats.csv, histogram.csv and final_state.npy (as asked) into `dir`;
+/// Writes summary.json, stats.csv, histogram.csv, final_state.npy and the plots (as asked)
+/// into `dir`;
 /// returns the paths written.
 pub fn write_all(
     dir: &Path,
@@ -161,6 +168,9 @@ pub fn write_all(
         let path = dir.join("final_state.npy");
         write_atomic(&path, &npy_f32(states, states.len() / dim, dim))?;
         written.push(path);
+    }
+    if config.output.plots {
+        written.extend(crate::plots::write_all(dir, spec, r)?);
     }
     Ok(written)
 }

@@ -109,6 +109,13 @@ pub struct OutputConfig {
     /// Write the final states.
     #[serde(default)]
     pub final_state: bool,
+    /// Draw the PNG plots (on by default).
+    #[serde(default = "default_plots")]
+    pub plots: bool,
+}
+
+fn default_plots() -> bool {
+    true
 }
 
 fn default_save_times() -> SaveTimes {
@@ -122,6 +129,7 @@ impl Default for OutputConfig {
             histogram: None,
             first_passage: None,
             final_state: false,
+            plots: true,
         }
     }
 }
@@ -176,6 +184,7 @@ const KEYS: &[&str] = &[
     "save_times",
     "histogram",
     "final_state",
+    "plots",
     "var",
     "bins",
     "range",

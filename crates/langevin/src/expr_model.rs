@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::expr::{self, Node, Program, Scope, Sym};
-use crate::model::{Model, State, MAX_DIM};
+use crate::model::{Model, ScalarFlow, State, MAX_DIM};
 
 /// One compiled expression: its text, tree and CPU program.
 #[derive(Clone, Debug)]
@@ -195,5 +195,33 @@ impl Model for ExprModel {
     }
     fn diffusion_dg(&self, t: f32, x: &State, p: &[f32]) -> State {
         Self::eval_all(&self.diffusion_dg, t, x, p)
+    }
+    fn scalar_flow(&self, component: usize) -> Option<ScalarFlow<'_>> {
+        let (f, g) = (
+            &self.drift.get(component)?.node,
+            &self.diffusion[component].node,
+        );
+        let others = (0..self.dim()).filter(|&j| j != component).map(Sym::State);
+        let autonomous = |n: &Node| !n.depends_on(Sym::Time);
+        if !autonomous(f) || others.clone().any(|s| f.depends_on(s)) {
+            return None;
+        }
+        if !autonomous(g) || (0..self.dim()).any(|j| g.depends_on(Sym::State(j))) {
+            return None;
+        }
+        let p: Vec<f64> = self.params.iter().map(|(_, v)| *v).collect();
+        let noise = expr::eval_f64(g, 0.0, &[0.0; MAX_DIM], &p).abs();
+        if !(noise > 0.0 && noise.is_finite()) {
+            return None;
+        }
+        let dim = self.dim();
+        Some(ScalarFlow::new(
+            move |y| {
+                let mut x = [0.0; MAX_DIM];
+                x[component] = y;
+                expr::eval_f64(f, 0.0, &x[..dim], &p)
+            },
+            noise,
+        ))
     }
 }

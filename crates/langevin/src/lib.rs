@@ -54,6 +54,7 @@ pub mod plan;
 pub mod scheme;
 pub mod shader;
 pub mod spec;
+pub mod stationary;
 pub mod stats;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};

@@ -8,6 +8,7 @@
 use crate::cpu::sde_ensemble::Bindings;
 use crate::error::{Error, Result};
 use crate::scheme::Scheme;
+pub use crate::stationary::ScalarFlow;
 use std::fmt::Debug;
 
 /// The largest state dimension a kernel supports.
@@ -45,6 +46,14 @@ pub trait Model: CpuTwin + Debug + Send + Sync {
     /// Checks the parameters beyond being finite (which the engine checks for every model).
     fn validate(&self) -> Result<()> {
         Ok(())
+    }
+    /// Component `i` as a one-dimensional gradient flow with constant noise, when it is one:
+    /// its drift depends on `x_i` alone (not on `t` or other components) and its diffusion is
+    /// a nonzero constant. Its stationary density is then known ([`ScalarFlow`]). `None` when
+    /// the component is not such a flow, or the model does not say.
+    fn scalar_flow(&self, component: usize) -> Option<ScalarFlow<'_>> {
+        let _ = component;
+        None
     }
 }
 
@@ -199,6 +208,10 @@ fn diffusion_dg(t: f32, x: State) -> State {
     fn validate(&self) -> Result<()> {
         require("sigma", self.sigma, self.sigma >= 0.0, "must be >= 0")
     }
+    fn scalar_flow(&self, component: usize) -> Option<ScalarFlow<'_>> {
+        (component < self.dim && self.sigma > 0.0)
+            .then(|| ScalarFlow::new(|x| self.theta * (self.mu - x), self.sigma))
+    }
 }
 
 /// Geometric Brownian motion `dS = mu S dt + sigma S dW` (Ito).
@@ -317,6 +330,10 @@ fn diffusion_dg(t: f32, x: State) -> State {
             self.temperature >= 0.0,
             "must be >= 0",
         )
+    }
+    fn scalar_flow(&self, component: usize) -> Option<ScalarFlow<'_>> {
+        (component == 0 && self.temperature > 0.0)
+            .then(|| ScalarFlow::new(|x| x - x * x * x, (2.0 * self.temperature).sqrt()))
     }
 }
 

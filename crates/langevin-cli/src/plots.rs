@@ -1,0 +1,311 @@
+//! PNG plots of a run: mean ± standard deviation over time, the final histogram (with the
+//! stationary density drawn over it when the model says what it is), and the distribution of
+//! first-passage times.
+//!
+//! Text is drawn with an embedded subset of DejaVu Sans (`assets/`, Bitstream Vera licence),
+//! so the plots look the same on a headless machine without any installed fonts.
+
+use crate::outputs::tmp_path;
+use anyhow::{anyhow, Result};
+use langevin::{EnsembleResult, EnsembleSpec};
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-subset.ttf");
+const FAMILY: &str = "sans-serif";
+const WIDTH: u32 = 900;
+const PANEL_HEIGHT: u32 = 320;
+const BAND: RGBColor = RGBColor(70, 120, 200);
+const CURVE: RGBColor = RGBColor(200, 60, 40);
+
+fn register_font() -> Result<()> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .map_err(|_| anyhow!("the embedded plot font cannot be read"));
+    });
+    result
+}
+
+fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("cannot draw a plot: {e}")
+}
+
+/// Draws into `dir/name` through a temporary file that is renamed when complete (the image
+/// encoder picks the format from the extension, so the temporary name ends in `.png` too).
+fn draw_png(
+    dir: &Path,
+    name: &str,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<()>,
+) -> Result<PathBuf> {
+    let path = dir.join(name);
+    let tmp = tmp_path(&path).with_extension("png");
+    {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        draw(&root)?;
+        root.present().map_err(plot_error)?;
+    }
+    std::fs::rename(&tmp, &path)
+        .map_err(|e| anyhow!("cannot rename {} to {}: {e}", tmp.display(), path.display()))?;
+    Ok(path)
+}
+
+/// A range that contains every finite value, padded by 5%, never empty.
+fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return (-1.0, 1.0);
+    }
+    let pad = if hi > lo {
+        0.05 * (hi - lo)
+    } else {
+        0.1 * lo.abs().max(1.0)
+    };
+    (lo - pad, hi + pad)
+}
+
+/// Writes `moments.png`, and `histogram.png` and `first_passage.png` when the run recorded
+/// them; returns the paths written.
+pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<Vec<PathBuf>> {
+    register_font()?;
+    let mut written = vec![moments(dir, r)?];
+    if r.histogram.is_some() {
+        written.push(histogram(dir, spec, r)?);
+    }
+    if let Some(fp) = &r.first_passage {
+        if fp.hit > 0 {
+            written.push(first_passage(dir, spec, r)?);
+        }
+    }
+    Ok(written)
+}
+
+/// One panel per state variable: the ensemble mean over the save times with a band of ± one
+/// standard deviation.
+fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
+    let dim = r.state_names.len();
+    let size = (WIDTH, PANEL_HEIGHT * dim as u32);
+    draw_png(dir, "moments.png", size, |root| {
+        let (t0, t1) = padded_range(r.times.iter().copied());
+        let panels = root.split_evenly((dim, 1));
+        for (i, (area, name)) in panels.iter().zip(&r.state_names).enumerate() {
+            let mean: Vec<(f64, f64)> = r
+                .times
+                .iter()
+                .zip(&r.moments)
+                .map(|(&t, m)| (t, m[i].mean))
+                .filter(|(_, m)| m.is_finite())
+                .collect();
+            let std: Vec<f64> = r
+                .moments
+                .iter()
+                .filter(|m| m[i].mean.is_finite())
+                .map(|m| {
+                    let v = m[i].variance();
+                    if v.is_finite() {
+                        v.sqrt()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let (y0, y1) = padded_range(
+                mean.iter()
+                    .zip(&std)
+                    .flat_map(|(&(_, m), s)| [m - s, m + s]),
+            );
+            let mut chart = ChartBuilder::on(area)
+                .caption(
+                    format!("{name}: ensemble mean ± standard deviation"),
+                    (FAMILY, 18),
+                )
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(64)
+                .build_cartesian_2d(t0..t1, y0..y1)
+                .map_err(plot_error)?;
+            chart
+                .configure_mesh()
+                .x_desc("t")
+                .y_desc(name.as_str())
+                .label_style((FAMILY, 13))
+                .draw()
+                .map_err(plot_error)?;
+            let mut band: Vec<(f64, f64)> = mean
+                .iter()
+                .zip(&std)
+                .map(|(&(t, m), s)| (t, m + s))
+                .collect();
+            band.extend(mean.iter().zip(&std).rev().map(|(&(t, m), s)| (t, m - s)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, BAND.mix(0.25).filled())))
+                .map_err(plot_error)?
+                .label("± std")
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.mix(0.25).filled())
+                });
+            chart
+                .draw_series(LineSeries::new(mean.iter().copied(), BAND.stroke_width(2)))
+                .map_err(plot_error)?
+                .label("mean")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BAND.stroke_width(2)));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font((FAMILY, 13))
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_error)?;
+        }
+        Ok(())
+    })
+}
+
+/// The histogram at the final time as a density on its range; over it, the stationary density
+/// of the component when it is a one-dimensional gradient flow with constant noise.
+fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<PathBuf> {
+    let h = r.histogram.as_ref().expect("called with a histogram");
+    let name = &r.state_names[h.component];
+    let edges = h.edges();
+    let in_range: u64 = h.counts.iter().sum();
+    let width = (h.hi - h.lo) / h.counts.len() as f64;
+    let density: Vec<f64> = h
+        .counts
+        .iter()
+        .map(|&c| c as f64 / (in_range.max(1) as f64 * width))
+        .collect();
+    let flow = spec.model.scalar_flow(h.component);
+    let curve = flow
+        .as_ref()
+        .and_then(|f| f.density(h.lo, h.hi, 8 * h.counts.len() + 1));
+    draw_png(dir, "histogram.png", (WIDTH, 560), |root| {
+        let top = density
+            .iter()
+            .chain(curve.iter().flatten().map(|(_, p)| p))
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let t_end = r.times.last().copied().unwrap_or(0.0);
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "{name} at t = {t_end}: {in_range} of {} trajectories in [{}, {})",
+                    r.trajectories, h.lo, h.hi
+                ),
+                (FAMILY, 18),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(h.lo..h.hi, 0.0..(1.08 * top).max(1e-12))
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc(name.as_str())
+            .y_desc("density on the range")
+            .label_style((FAMILY, 13))
+            .draw()
+            .map_err(plot_error)?;
+        chart
+            .draw_series(density.iter().enumerate().map(|(j, &d)| {
+                Rectangle::new(
+                    [(edges[j], 0.0), (edges[j + 1], d)],
+                    BAND.mix(0.45).filled(),
+                )
+            }))
+            .map_err(plot_error)?
+            .label("ensemble")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.mix(0.45).filled())
+            });
+        if let Some(curve) = &curve {
+            chart
+                .draw_series(LineSeries::new(
+                    curve.iter().copied(),
+                    CURVE.stroke_width(2),
+                ))
+                .map_err(plot_error)?
+                .label("stationary density ∝ exp(2∫f dx / g²), on the range")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], CURVE.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 13))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)?;
+        Ok(())
+    })
+}
+
+/// The first-passage times as a density over all trajectories, so that its integral is the
+/// fraction that passed before the end of the run.
+fn first_passage(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<PathBuf> {
+    let fp = r
+        .first_passage
+        .as_ref()
+        .expect("called with first passages");
+    let name = &r.state_names[fp.component];
+    let (t0, t1) = (spec.t0, r.times.last().copied().unwrap_or(spec.t0));
+    let bins = 60usize;
+    let width = ((t1 - t0) / bins as f64).max(f64::MIN_POSITIVE);
+    let mut counts = vec![0u64; bins];
+    for &t in &fp.times {
+        let j = ((f64::from(t) - t0) / width).floor();
+        counts[(j.max(0.0) as usize).min(bins - 1)] += 1;
+    }
+    let density: Vec<f64> = counts
+        .iter()
+        .map(|&c| c as f64 / (r.trajectories as f64 * width))
+        .collect();
+    draw_png(dir, "first_passage.png", (WIDTH, 560), |root| {
+        let top = density.iter().copied().fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "first passage of {name} {} {}: {} of {} trajectories, mean {:.4}, median {:.4}",
+                    match fp.direction {
+                        langevin::Direction::Up => "up to",
+                        langevin::Direction::Down => "down to",
+                    },
+                    fp.level,
+                    fp.hit,
+                    r.trajectories,
+                    fp.mean(),
+                    fp.median()
+                ),
+                (FAMILY, 17),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(t0..t1, 0.0..(1.08 * top).max(1e-12))
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("t")
+            .y_desc("density (all trajectories)")
+            .label_style((FAMILY, 13))
+            .draw()
+            .map_err(plot_error)?;
+        chart
+            .draw_series(density.iter().enumerate().map(|(j, &d)| {
+                let a = t0 + j as f64 * width;
+                Rectangle::new([(a, 0.0), (a + width, d)], BAND.mix(0.45).filled())
+            }))
+            .map_err(plot_error)?;
+        Ok(())
+    })
+}
