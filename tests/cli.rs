@@ -236,7 +236,11 @@ fn bad(args: &[&str], expect: &[&str]) {
 }
 
 fn with_edit(name: &str, from: &str, to: &str) -> PathBuf {
-    let text = std::fs::read_to_string(configs().join("ou.toml")).unwrap();
+    edited("ou.toml", name, from, to)
+}
+
+fn edited(config: &str, name: &str, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(configs().join(config)).unwrap();
     assert!(text.contains(from), "{from}");
     let path =
         std::env::temp_dir().join(format!("langevin-bad-{}-{name}.toml", std::process::id()));
@@ -318,6 +322,40 @@ fn bad_input_exits_with_status_2_and_says_what() {
             "first_passage = { var = \"xx\", level = 1.0 }",
         ),
         &["output.first_passage.var", "did you mean `x`?"],
+    );
+    run(
+        &with_edit("rk4", "\"euler_maruyama\"", "\"rk4\""),
+        &["solver.scheme", "ODEs only"],
+    );
+    run(
+        &with_edit("baoab", "\"euler_maruyama\"", "\"baoab\""),
+        &["solver.scheme", "underdamped"],
+    );
+    run(
+        &with_edit("gamma", "[solver]", "gamma = 1.0\n[solver]"),
+        &["model.gamma", "only a kind = \"langevin\" model"],
+    );
+    let langevin_edit =
+        |name: &str, from: &str, to: &str| edited("underdamped_double_well.toml", name, from, to);
+    run(
+        &langevin_edit(
+            "pot",
+            "potential = \"(x^2 - a)^2 / 4\"",
+            "potential = \"x^2 + p_x\"",
+        ),
+        &["model.potential", "momentum `p_x`"],
+    );
+    run(
+        &langevin_edit("nopot", "potential = \"(x^2 - a)^2 / 4\"", ""),
+        &["model.potential", "missing"],
+    );
+    run(
+        &langevin_edit("mass", "mass = 1.0", "mass = 0.0"),
+        &["model.mass", "must be > 0"],
+    );
+    run(
+        &langevin_edit("potname", "(x^2 - a)^2 / 4", "(x^2 - aa)^2 / 4"),
+        &["model.potential", "unknown name `aa`", "did you mean `a`?"],
     );
     bad(
         &["run", "/nonexistent/config.toml"],

@@ -6,7 +6,8 @@ use langevin::gpu::sde_ensemble::compose;
 use langevin::plan::Segment;
 use langevin::stats::PartialMoments;
 use langevin::{
-    shader, CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, Scheme,
+    shader, CoxIngersollRoss, DoubleWell, ExprModel, GeometricBrownianMotion, Model,
+    OrnsteinUhlenbeck, Scheme,
 };
 
 fn models() -> Vec<Box<dyn Model>> {
@@ -27,6 +28,20 @@ fn models() -> Vec<Box<dyn Model>> {
             OrnsteinUhlenbeck::new(1.0, 0.0, 1.0).with_dim(dim),
         ));
     }
+    for positions in 1..=langevin::MAX_DIM / 2 {
+        let q: Vec<String> = (0..positions).map(|i| format!("q{i}")).collect();
+        let u = q
+            .iter()
+            .map(|q| format!("{q}^4/4 - {q}^2/2"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        m.push(Box::new(
+            ExprModel::underdamped("wells", &q, &[], &u, 1.0, 0.5, 2.0).unwrap(),
+        ));
+    }
+    m.push(Box::new(
+        ExprModel::new("decay", &["x".into()], &[], &["-x".into()], &[]).unwrap(),
+    ));
     m
 }
 
@@ -34,6 +49,9 @@ fn models() -> Vec<Box<dyn Model>> {
 fn every_model_and_scheme_validates() {
     for model in models() {
         for scheme in Scheme::ALL {
+            if scheme.check_model(model.as_ref()).is_err() {
+                continue;
+            }
             for track_passage in [false, true] {
                 if let Err(e) = compose(model.as_ref(), scheme, track_passage) {
                     panic!(
@@ -44,6 +62,23 @@ fn every_model_and_scheme_validates() {
             }
         }
     }
+}
+
+/// Each scheme runs some model here, and refuses the models it cannot step.
+#[test]
+fn every_scheme_is_exercised_and_refuses_what_it_cannot_step() {
+    for scheme in Scheme::ALL {
+        let admitted = models()
+            .iter()
+            .filter(|m| scheme.check_model(m.as_ref()).is_ok())
+            .count();
+        assert!(admitted > 0, "{scheme} validated with no model");
+    }
+    let ou = OrnsteinUhlenbeck::new(1.0, 0.0, 1.0);
+    let err = Scheme::Rk4.check_model(&ou).unwrap_err().to_string();
+    assert!(err.contains("ODEs only"), "{err}");
+    let err = Scheme::Baoab.check_model(&ou).unwrap_err().to_string();
+    assert!(err.contains("underdamped"), "{err}");
 }
 
 #[test]

@@ -48,7 +48,7 @@ enum Command {
         /// Seed of the random streams.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Scheme (euler_maruyama, milstein).
+        /// Scheme (euler_maruyama, milstein, heun; see `langevin schemes`).
         #[arg(long)]
         scheme: Option<Scheme>,
         /// Time step (default: the example's own).
@@ -201,8 +201,12 @@ fn run_cli() -> Result<()> {
             )?;
             println!("{}", step.wgsl);
             eprintln!(
-                "{}: valid; {} steps of dt = {}, {} save times, kernel validated by naga",
+                "{}: valid; {} ({}, strong order {}, weak order {}), {} steps of dt = {}, {} save times, kernel validated by naga",
                 config.display(),
+                spec.scheme,
+                spec.scheme.kind().describe(),
+                spec.scheme.strong_order(),
+                spec.scheme.weak_order(),
                 run.n_steps,
                 run.dt,
                 run.times.len()
@@ -240,17 +244,19 @@ fn run_cli() -> Result<()> {
         }
         Command::Schemes => {
             println!(
-                "{:<16} {:>12} {:>10}",
-                "scheme", "strong order", "weak order"
+                "{:<16} {:<22} {:>12} {:>10}",
+                "scheme", "integrates", "strong order", "weak order"
             );
             for s in Scheme::ALL {
                 println!(
-                    "{:<16} {:>12} {:>10}",
+                    "{:<16} {:<22} {:>12} {:>10}",
                     s.name(),
+                    s.kind().describe(),
                     s.strong_order(),
                     s.weak_order()
                 );
             }
+            println!("(for an ODE scheme, both columns give its classical order)");
         }
     }
     Ok(())

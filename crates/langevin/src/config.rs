@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::expr::{self, Program, Scope};
 use crate::expr_model::ExprModel;
+use crate::model::Model;
 use crate::scheme::Scheme;
 use crate::spec::{Direction, EnsembleSpec, InitialLaw, InitialState, SaveAt};
 use serde::Deserialize;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 pub struct Config {
     /// Name of the run (the default output folder is `runs/<name>`).
     pub name: String,
-    /// `sde`, or `ode` when there is no diffusion.
+    /// `sde`; `ode` when there is no diffusion; `langevin` for underdamped dynamics given by a
+    /// potential.
     #[serde(default = "default_kind")]
     pub kind: String,
     /// The model.
@@ -39,13 +41,27 @@ fn default_kind() -> String {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Names of the state variables.
+    /// Names of the state variables (for `langevin`: the positions; the momenta are `p_<name>`).
     pub state: Vec<String>,
     /// Parameters and their values.
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
-    /// One drift expression per state variable.
+    /// One drift expression per state variable (`sde` and `ode`).
+    #[serde(default)]
     pub drift: Vec<String>,
+    /// The potential `U` of a `langevin` model, an expression in the positions and parameters.
+    pub potential: Option<String>,
+    /// Friction of a `langevin` model.
+    pub gamma: Option<f64>,
+    /// Temperature of a `langevin` model.
+    #[serde(rename = "kT")]
+    pub kt: Option<f64>,
+    /// Mass of a `langevin` model (1 unless given).
+    pub mass: Option<f64>,
+    /// Initial momenta of a `langevin` model, one per position (thermal `normal(0, sqrt(mass*kT))`
+    /// unless given).
+    #[serde(default)]
+    pub init_momentum: Vec<String>,
     /// One diffusion expression per state variable (diagonal noise); absent for an ODE.
     #[serde(default)]
     pub diffusion: Vec<String>,
@@ -58,9 +74,9 @@ pub struct ModelConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolverConfig {
-    /// Scheme name.
-    #[serde(default = "default_scheme")]
-    pub scheme: String,
+    /// Scheme name; unless given, `rk4` for an `ode`, `baoab` for `langevin`, else
+    /// `euler_maruyama`.
+    pub scheme: Option<String>,
     /// Time step.
     pub dt: f64,
     /// End time.
@@ -68,10 +84,6 @@ pub struct SolverConfig {
     /// Start time.
     #[serde(default)]
     pub t0: f64,
-}
-
-fn default_scheme() -> String {
-    "euler_maruyama".into()
 }
 
 /// `[ensemble]`.
@@ -175,6 +187,11 @@ const KEYS: &[&str] = &[
     "drift",
     "diffusion",
     "init",
+    "potential",
+    "gamma",
+    "kT",
+    "mass",
+    "init_momentum",
     "scheme",
     "dt",
     "t_end",
@@ -213,27 +230,77 @@ impl Config {
     /// [`Error::Expression`] or [`Error::InvalidInput`] naming the field.
     pub fn to_spec(&self) -> Result<EnsembleSpec> {
         let m = &self.model;
-        match self.kind.as_str() {
-            "sde" => {
-                if m.diffusion.is_empty() {
+        let params: Vec<(String, f64)> = m.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let model = match self.kind.as_str() {
+            "sde" | "ode" => {
+                self.refuse_langevin_keys()?;
+                if self.kind == "sde" && m.diffusion.is_empty() {
                     return Err(Error::invalid("model.diffusion", "[]", "an sde needs one diffusion expression per state variable (or kind = \"ode\")"));
                 }
-            }
-            "ode" => {
-                if !m.diffusion.is_empty() {
+                if self.kind == "ode" && !m.diffusion.is_empty() {
                     return Err(Error::invalid(
                         "model.diffusion",
                         format!("{} expressions", m.diffusion.len()),
                         "an ode has no diffusion",
                     ));
                 }
+                ExprModel::new(&self.name, &m.state, &params, &m.drift, &m.diffusion)?
             }
-            other => return Err(Error::invalid("kind", other, "expected \"sde\" or \"ode\"")),
-        }
-        let params: Vec<(String, f64)> = m.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        let model = ExprModel::new(&self.name, &m.state, &params, &m.drift, &m.diffusion)?;
-        let scheme: Scheme = self.solver.scheme.parse()?;
-        let initial = self.initial(&params)?;
+            "langevin" => {
+                for (key, given) in [
+                    ("model.drift", !m.drift.is_empty()),
+                    ("model.diffusion", !m.diffusion.is_empty()),
+                ] {
+                    if given {
+                        return Err(Error::invalid(
+                            key,
+                            "given",
+                            "a langevin model is given by its potential, gamma, kT and mass",
+                        ));
+                    }
+                }
+                let need = |key: &str, v: Option<f64>| {
+                    v.ok_or_else(|| {
+                        Error::invalid(
+                            format!("model.{key}"),
+                            "missing",
+                            "a langevin model needs it",
+                        )
+                    })
+                };
+                let potential = m.potential.as_deref().ok_or_else(|| {
+                    Error::invalid(
+                        "model.potential",
+                        "missing",
+                        "a langevin model needs its potential U",
+                    )
+                })?;
+                ExprModel::underdamped(
+                    &self.name,
+                    &m.state,
+                    &params,
+                    potential,
+                    need("gamma", m.gamma)?,
+                    need("kT", m.kt)?,
+                    m.mass.unwrap_or(1.0),
+                )?
+            }
+            other => {
+                return Err(Error::invalid(
+                    "kind",
+                    other,
+                    "expected \"sde\", \"ode\" or \"langevin\"",
+                ))
+            }
+        };
+        let scheme: Scheme = match (&self.solver.scheme, self.kind.as_str()) {
+            (Some(name), _) => name.parse()?,
+            (None, "ode") => Scheme::Rk4,
+            (None, "langevin") => Scheme::Baoab,
+            (None, _) => Scheme::EulerMaruyama,
+        };
+        let state_names = model.state_names();
+        let initial = self.initial(&model.params(), state_names.len())?;
         let save_at = match &self.output.save_times {
             SaveTimes::Count(n) => SaveAt::Count(*n),
             SaveTimes::List(v) => SaveAt::Times(v.clone()),
@@ -248,7 +315,7 @@ impl Config {
             .final_states(self.output.final_state);
         spec.initial = initial;
         if let Some(fp) = &self.output.first_passage {
-            let component = state_index(&m.state, "output.first_passage.var", &fp.var)?;
+            let component = state_index(&state_names, "output.first_passage.var", &fp.var)?;
             let direction = match fp.direction.as_str() {
                 "up" => Direction::Up,
                 "down" => Direction::Down,
@@ -263,7 +330,7 @@ impl Config {
             spec = spec.first_passage(component, fp.level, direction);
         }
         if let Some(h) = &self.output.histogram {
-            let component = state_index(&m.state, "output.histogram.var", &h.var)?;
+            let component = state_index(&state_names, "output.histogram.var", &h.var)?;
             if h.range[0] >= h.range[1] {
                 return Err(Error::invalid(
                     "output.histogram.range",
@@ -276,21 +343,70 @@ impl Config {
         Ok(spec)
     }
 
-    fn initial(&self, params: &[(String, f64)]) -> Result<InitialState> {
+    /// Keys that only a `langevin` model reads are refused elsewhere rather than ignored.
+    fn refuse_langevin_keys(&self) -> Result<()> {
         let m = &self.model;
-        if m.init.len() != m.state.len() {
+        let given = [
+            ("model.potential", m.potential.is_some()),
+            ("model.gamma", m.gamma.is_some()),
+            ("model.kT", m.kt.is_some()),
+            ("model.mass", m.mass.is_some()),
+            ("model.init_momentum", !m.init_momentum.is_empty()),
+        ];
+        match given.iter().find(|(_, g)| *g) {
+            Some((key, _)) => Err(Error::invalid(
+                *key,
+                "given",
+                format!(
+                    "only a kind = \"langevin\" model reads it (this is kind = \"{}\")",
+                    self.kind
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The initial laws of the `dim` state components: `model.init`, then for a `langevin`
+    /// model `model.init_momentum` or the thermal law of the momenta. Expressions may use
+    /// the model's parameters (for `langevin`, also `gamma`, `kT` and `mass`).
+    fn initial(&self, params: &[(String, f64)], dim: usize) -> Result<InitialState> {
+        let m = &self.model;
+        let mut texts = m.init.clone();
+        let positions = if self.kind == "langevin" {
+            dim / 2
+        } else {
+            dim
+        };
+        if m.init.len() != positions {
             return Err(Error::invalid(
                 "model.init",
                 format!("{} values", m.init.len()),
-                format!("expected one per state variable ({})", m.state.len()),
+                format!("expected one per state variable ({positions})"),
             ));
+        }
+        if self.kind == "langevin" {
+            if m.init_momentum.is_empty() {
+                texts.extend((0..positions).map(|_| "normal(0, sqrt(mass*kT))".to_string()));
+            } else if m.init_momentum.len() != positions {
+                return Err(Error::invalid(
+                    "model.init_momentum",
+                    format!("{} values", m.init_momentum.len()),
+                    format!("expected one per position ({positions})"),
+                ));
+            } else {
+                texts.extend(m.init_momentum.iter().cloned());
+            }
         }
         let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
         let values: Vec<f32> = params.iter().map(|(_, v)| *v as f32).collect();
         let scope = Scope::new(&[] as &[&str], &names);
         let mut laws = Vec::new();
-        for (i, text) in m.init.iter().enumerate() {
-            let field = format!("model.init[{i}]");
+        for (i, text) in texts.iter().enumerate() {
+            let field = if i < positions {
+                format!("model.init[{i}]")
+            } else {
+                format!("model.init_momentum[{}]", i - positions)
+            };
             let evaluate = |src: &str, offset: usize| -> Result<f64> {
                 let node = expr::parse(src, &scope).map_err(|mut e| {
                     e.span = (e.span.0 + offset, e.span.1 + offset);

@@ -3,8 +3,9 @@
 //! derived symbolically.
 
 use crate::error::{Error, Result};
+use crate::expr::simplify;
 use crate::expr::{self, Node, Program, Scope, Sym};
-use crate::model::{Model, ScalarFlow, State, MAX_DIM};
+use crate::model::{Model, ScalarFlow, State, Underdamped, MAX_DIM};
 
 /// One compiled expression: its text, tree and CPU program.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct ExprModel {
     drift: Vec<Compiled>,
     diffusion: Vec<Compiled>,
     diffusion_dg: Vec<Compiled>,
+    /// For underdamped models: the split layout and the force expressions `-dU/dq_i`.
+    split: Option<(Underdamped, Vec<Compiled>)>,
 }
 
 fn compile(field: &str, source: &str, scope: &Scope) -> Result<Compiled> {
@@ -42,6 +45,42 @@ fn compiled(field: &str, node: Node) -> Result<Compiled> {
     Ok(Compiled { node, program })
 }
 
+/// State and parameter names are identifiers, not `t` or `pi`, each used once.
+fn check_names(state: &[String], params: &[(String, f64)]) -> Result<()> {
+    if state.is_empty() || state.len() > MAX_DIM {
+        return Err(Error::invalid(
+            "model.state",
+            format!("{} names", state.len()),
+            format!("the state must have 1 to {MAX_DIM} variables"),
+        ));
+    }
+    let reserved = ["t", "pi"];
+    let names = || state.iter().chain(params.iter().map(|(n, _)| n));
+    for (i, n) in names().enumerate() {
+        let valid = n
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid || reserved.contains(&n.as_str()) {
+            let field = if i < state.len() {
+                "model.state"
+            } else {
+                "model.params"
+            };
+            return Err(Error::invalid(
+                field,
+                n,
+                "names are letters, digits and _, not `t` or `pi`",
+            ));
+        }
+        if names().filter(|m| *m == n).count() > 1 {
+            return Err(Error::invalid("model", n, "a name is used twice"));
+        }
+    }
+    Ok(())
+}
+
 impl ExprModel {
     /// Parses a model. `drift` and `diffusion` hold one expression per state variable; an empty
     /// `diffusion` means no noise (an ODE).
@@ -56,46 +95,7 @@ impl ExprModel {
         drift: &[String],
         diffusion: &[String],
     ) -> Result<ExprModel> {
-        if state.is_empty() || state.len() > MAX_DIM {
-            return Err(Error::invalid(
-                "model.state",
-                format!("{} names", state.len()),
-                format!("the state must have 1 to {MAX_DIM} variables"),
-            ));
-        }
-        let reserved = ["t", "pi"];
-        for (i, n) in state
-            .iter()
-            .chain(params.iter().map(|(n, _)| n))
-            .enumerate()
-        {
-            let valid = n
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid || reserved.contains(&n.as_str()) {
-                let field = if i < state.len() {
-                    "model.state"
-                } else {
-                    "model.params"
-                };
-                return Err(Error::invalid(
-                    field,
-                    n,
-                    "names are letters, digits and _, not `t` or `pi`",
-                ));
-            }
-            if state
-                .iter()
-                .chain(params.iter().map(|(n, _)| n))
-                .filter(|m| *m == n)
-                .count()
-                > 1
-            {
-                return Err(Error::invalid("model", n, "a name is used twice"));
-            }
-        }
+        check_names(state, params)?;
         for (field, list) in [("model.drift", drift), ("model.diffusion", diffusion)] {
             if list.len() != state.len() && !(field == "model.diffusion" && list.is_empty()) {
                 return Err(Error::invalid(
@@ -112,10 +112,9 @@ impl ExprModel {
             .enumerate()
             .map(|(i, s)| compile(&format!("model.drift[{i}]"), s, &scope))
             .collect::<Result<Vec<_>>>()?;
-        let zero = || compiled("model.diffusion", Node::Num(0.0));
         let diffusion = if diffusion.is_empty() {
             (0..state.len())
-                .map(|_| zero())
+                .map(|_| compiled("model.diffusion", Node::Num(0.0)))
                 .collect::<Result<Vec<_>>>()?
         } else {
             diffusion
@@ -124,6 +123,139 @@ impl ExprModel {
                 .map(|(i, s)| compile(&format!("model.diffusion[{i}]"), s, &scope))
                 .collect::<Result<Vec<_>>>()?
         };
+        Self::from_compiled(name, state, params, drift, diffusion, None)
+    }
+
+    /// An underdamped Langevin model in `positions` q with momenta `p_<q>`:
+    /// `dq = p/m dt`, `dp = (-dU/dq - gamma p) dt + sqrt(2 gamma m kT) dW`, the force derived
+    /// symbolically from the `potential` U (an expression in the positions, parameters and `t`).
+    /// `gamma`, `kT` and `mass` join the parameters under those names.
+    ///
+    /// # Errors
+    /// [`Error::Expression`] pointing into `model.potential`, [`Error::InvalidInput`] for names,
+    /// a potential that reads a momentum, or a constant out of range.
+    pub fn underdamped(
+        name: &str,
+        positions: &[String],
+        params: &[(String, f64)],
+        potential: &str,
+        gamma: f64,
+        kt: f64,
+        mass: f64,
+    ) -> Result<ExprModel> {
+        let n = positions.len();
+        if n == 0 || 2 * n > MAX_DIM {
+            return Err(Error::invalid(
+                "model.state",
+                format!("{n} positions"),
+                format!(
+                    "an underdamped model has 1 to {} positions (and as many momenta)",
+                    MAX_DIM / 2
+                ),
+            ));
+        }
+        for (key, value, ok, why) in [
+            ("model.gamma", gamma, gamma >= 0.0, "must be >= 0"),
+            ("model.kT", kt, kt >= 0.0, "must be >= 0"),
+            ("model.mass", mass, mass > 0.0, "must be > 0"),
+        ] {
+            if !(ok && value.is_finite()) {
+                return Err(Error::invalid(key, value, why));
+            }
+        }
+        for reserved in ["gamma", "kT", "mass"] {
+            if params.iter().any(|(n, _)| n == reserved) {
+                return Err(Error::invalid(
+                    format!("model.params.{reserved}"),
+                    reserved,
+                    format!("an underdamped model takes `{reserved}` as model.{reserved}, not as a parameter"),
+                ));
+            }
+        }
+        let mut state = positions.to_vec();
+        state.extend(positions.iter().map(|q| format!("p_{q}")));
+        let mut all_params = params.to_vec();
+        let split = Underdamped {
+            positions: n,
+            gamma_param: all_params.len(),
+            kt_param: all_params.len() + 1,
+            mass_param: all_params.len() + 2,
+        };
+        all_params.extend([
+            ("gamma".to_string(), gamma),
+            ("kT".to_string(), kt),
+            ("mass".to_string(), mass),
+        ]);
+        check_names(&state, &all_params)?;
+        let param_names: Vec<&str> = all_params.iter().map(|(n, _)| n.as_str()).collect();
+        let u = compile(
+            "model.potential",
+            potential,
+            &Scope::new(&state, &param_names),
+        )?;
+        if let Some(j) = (n..2 * n).find(|&j| u.node.depends_on(Sym::State(j))) {
+            return Err(Error::invalid(
+                "model.potential",
+                potential,
+                format!(
+                    "the potential depends on positions only, not on the momentum `{}`",
+                    state[j]
+                ),
+            ));
+        }
+        let param = |k: usize| Node::Sym(Sym::Param(k));
+        let force: Vec<Node> = (0..n)
+            .map(|i| simplify::neg(expr::diff(&u.node, Sym::State(i))))
+            .collect();
+        let mut drift = Vec::with_capacity(2 * n);
+        let mut diffusion = Vec::with_capacity(2 * n);
+        for i in 0..n {
+            let velocity = simplify::div(Node::Sym(Sym::State(n + i)), param(split.mass_param));
+            drift.push(compiled(&format!("model.drift[{i}]"), velocity)?);
+            diffusion.push(compiled("model.diffusion", Node::Num(0.0))?);
+        }
+        let noise = simplify::call(
+            expr::Func::Sqrt,
+            vec![simplify::mul(
+                Node::Num(2.0),
+                simplify::mul(
+                    param(split.gamma_param),
+                    simplify::mul(param(split.mass_param), param(split.kt_param)),
+                ),
+            )],
+        );
+        for (i, f) in force.iter().enumerate() {
+            let friction = simplify::mul(param(split.gamma_param), Node::Sym(Sym::State(n + i)));
+            let dp = simplify::sub(f.clone(), friction);
+            drift.push(compiled(
+                &format!("model.potential (force on {})", state[i]),
+                dp,
+            )?);
+            diffusion.push(compiled("model.diffusion", noise.clone())?);
+        }
+        let force = force
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| compiled(&format!("model.potential (force on {})", state[i]), f))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_compiled(
+            name,
+            &state,
+            &all_params,
+            drift,
+            diffusion,
+            Some((split, force)),
+        )
+    }
+
+    fn from_compiled(
+        name: &str,
+        state: &[String],
+        params: &[(String, f64)],
+        drift: Vec<Compiled>,
+        diffusion: Vec<Compiled>,
+        split: Option<(Underdamped, Vec<Compiled>)>,
+    ) -> Result<ExprModel> {
         let diffusion_dg = diffusion
             .iter()
             .enumerate()
@@ -140,6 +272,7 @@ impl ExprModel {
             drift,
             diffusion,
             diffusion_dg,
+            split,
         })
     }
 
@@ -180,12 +313,27 @@ impl Model for ExprModel {
         self.params.clone()
     }
     fn wgsl_functions(&self) -> String {
-        [
+        let mut functions = vec![
             Self::wgsl_fn("drift", &self.drift),
             Self::wgsl_fn("diffusion", &self.diffusion),
             Self::wgsl_fn("diffusion_dg", &self.diffusion_dg),
-        ]
-        .join("\n")
+        ];
+        if let Some((_, force)) = &self.split {
+            functions.push(Self::wgsl_fn("force", force));
+        }
+        functions.join("\n")
+    }
+    fn has_noise(&self) -> bool {
+        !self.is_deterministic()
+    }
+    fn underdamped(&self) -> Option<Underdamped> {
+        self.split.as_ref().map(|(u, _)| *u)
+    }
+    fn force(&self, t: f32, x: &State, p: &[f32]) -> State {
+        match &self.split {
+            Some((_, force)) => Self::eval_all(force, t, x, p),
+            None => [0.0; MAX_DIM],
+        }
     }
     fn drift(&self, t: f32, x: &State, p: &[f32]) -> State {
         Self::eval_all(&self.drift, t, x, p)

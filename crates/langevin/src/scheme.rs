@@ -8,24 +8,73 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
 
-/// A fixed-step SDE scheme for diagonal noise.
+/// What a scheme integrates, and so which models it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SchemeKind {
+    /// An Ito SDE with diagonal noise (any model).
+    Ito,
+    /// The Stratonovich reading of the same drift and diffusion (any model).
+    Stratonovich,
+    /// An ODE: the model must have no noise.
+    Ode,
+    /// Underdamped Langevin dynamics in positions and momenta: the model must be one
+    /// ([`crate::Model::underdamped`]).
+    Underdamped,
+}
+
+impl SchemeKind {
+    /// A short description for listings.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SchemeKind::Ito => "SDE, Ito",
+            SchemeKind::Stratonovich => "SDE, Stratonovich",
+            SchemeKind::Ode => "ODE",
+            SchemeKind::Underdamped => "underdamped Langevin",
+        }
+    }
+}
+
+/// A fixed-step scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
     /// Euler-Maruyama: strong order 1/2, weak order 1.
     EulerMaruyama,
     /// Milstein (diagonal noise): strong order 1, weak order 1.
     Milstein,
+    /// Stochastic Heun, a predictor-corrector for the Stratonovich SDE with the same drift and
+    /// diffusion: strong order 1 for diagonal (commutative) noise, weak order 1; the classical
+    /// Heun method (order 2) when there is no noise.
+    Heun,
+    /// The classical fourth-order Runge-Kutta method, for ODEs.
+    Rk4,
+    /// BAOAB splitting for underdamped Langevin dynamics (Leimkuhler and Matthews, 2013): exact
+    /// configurational variance for harmonic forces at any stable step; weak order 2.
+    Baoab,
+    /// OBABO splitting (Bussi and Parrinello, 2007): exact kinetic energy for harmonic forces
+    /// at any stable step; weak order 2.
+    Obabo,
 }
 
 impl Scheme {
     /// Every scheme, for listings.
-    pub const ALL: [Scheme; 2] = [Scheme::EulerMaruyama, Scheme::Milstein];
+    pub const ALL: [Scheme; 6] = [
+        Scheme::EulerMaruyama,
+        Scheme::Milstein,
+        Scheme::Heun,
+        Scheme::Rk4,
+        Scheme::Baoab,
+        Scheme::Obabo,
+    ];
 
     /// The name used in configs and reports.
     pub fn name(self) -> &'static str {
         match self {
             Scheme::EulerMaruyama => "euler_maruyama",
             Scheme::Milstein => "milstein",
+            Scheme::Heun => "heun",
+            Scheme::Rk4 => "rk4",
+            Scheme::Baoab => "baoab",
+            Scheme::Obabo => "obabo",
         }
     }
 
@@ -34,20 +83,61 @@ impl Scheme {
         match self {
             Scheme::EulerMaruyama => "schemes/euler_maruyama",
             Scheme::Milstein => "schemes/milstein",
+            Scheme::Heun => "schemes/heun",
+            Scheme::Rk4 => "schemes/rk4",
+            Scheme::Baoab => "schemes/baoab",
+            Scheme::Obabo => "schemes/obabo",
         }
     }
 
-    /// Strong order of convergence (Kloeden and Platen).
+    /// What the scheme integrates.
+    pub fn kind(self) -> SchemeKind {
+        match self {
+            Scheme::EulerMaruyama | Scheme::Milstein => SchemeKind::Ito,
+            Scheme::Heun => SchemeKind::Stratonovich,
+            Scheme::Rk4 => SchemeKind::Ode,
+            Scheme::Baoab | Scheme::Obabo => SchemeKind::Underdamped,
+        }
+    }
+
+    /// Strong order of convergence (Kloeden and Platen); for an ODE scheme, its classical order.
     pub fn strong_order(self) -> f64 {
         match self {
             Scheme::EulerMaruyama => 0.5,
-            Scheme::Milstein => 1.0,
+            Scheme::Milstein | Scheme::Heun => 1.0,
+            Scheme::Rk4 => 4.0,
+            // Additive noise on the momenta: the splittings are strong order 1.
+            Scheme::Baoab | Scheme::Obabo => 1.0,
         }
     }
 
-    /// Weak order of convergence.
+    /// Weak order of convergence; for an ODE scheme, its classical order.
     pub fn weak_order(self) -> f64 {
-        1.0
+        match self {
+            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Heun => 1.0,
+            Scheme::Rk4 => 4.0,
+            Scheme::Baoab | Scheme::Obabo => 2.0,
+        }
+    }
+
+    /// Whether the scheme can run `model`, with the reason when it cannot.
+    pub fn check_model(self, model: &dyn crate::Model) -> Result<()> {
+        let refuse = |why: &str| {
+            Err(Error::invalid(
+                "solver.scheme",
+                self.name(),
+                format!("{why} (model `{}`)", model.name()),
+            ))
+        };
+        match self.kind() {
+            SchemeKind::Ode if model.has_noise() => {
+                refuse("integrates ODEs only, and this model has noise")
+            }
+            SchemeKind::Underdamped if model.underdamped().is_none() => refuse(
+                "integrates underdamped Langevin models only (kind = \"langevin\" in a config)",
+            ),
+            _ => Ok(()),
+        }
     }
 }
 

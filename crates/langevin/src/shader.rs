@@ -23,6 +23,22 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../shaders/schemes/milstein.wgsl"),
     ),
     (
+        "schemes/heun",
+        include_str!("../../../shaders/schemes/heun.wgsl"),
+    ),
+    (
+        "schemes/rk4",
+        include_str!("../../../shaders/schemes/rk4.wgsl"),
+    ),
+    (
+        "schemes/baoab",
+        include_str!("../../../shaders/schemes/baoab.wgsl"),
+    ),
+    (
+        "schemes/obabo",
+        include_str!("../../../shaders/schemes/obabo.wgsl"),
+    ),
+    (
         "sde_ensemble",
         include_str!("../../../shaders/sde_ensemble.wgsl"),
     ),

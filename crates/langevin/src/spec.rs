@@ -273,6 +273,7 @@ impl EnsembleSpec {
             }
         }
         model.validate()?;
+        self.scheme.check_model(model.as_ref())?;
 
         if !self.t0.is_finite() {
             return Err(Error::invalid("solver.t0", self.t0, "must be finite"));

@@ -1,6 +1,6 @@
 //! CPU twins of `shaders/schemes/*.wgsl`, written to read like them.
 
-use crate::model::{Model, State, MAX_DIM};
+use crate::model::{Model, State, Underdamped, MAX_DIM};
 use crate::scheme::Scheme;
 
 /// Twin of `shaders/schemes/euler_maruyama.wgsl`.
@@ -42,6 +42,128 @@ pub fn milstein_step<M: Model + ?Sized>(
     y
 }
 
+/// Twin of `shaders/schemes/heun.wgsl`.
+#[inline]
+pub fn heun_step<M: Model + ?Sized>(
+    m: &M,
+    p: &[f32],
+    t: f32,
+    dt: f32,
+    x: &State,
+    dw: &State,
+) -> State {
+    let f0 = m.drift(t, x, p);
+    let g0 = m.diffusion(t, x, p);
+    let mut predictor = [0.0; MAX_DIM];
+    for i in 0..m.dim() {
+        predictor[i] = x[i] + f0[i] * dt + g0[i] * dw[i];
+    }
+    let f1 = m.drift(t + dt, &predictor, p);
+    let g1 = m.diffusion(t + dt, &predictor, p);
+    let mut y = [0.0; MAX_DIM];
+    for i in 0..m.dim() {
+        y[i] = x[i] + 0.5 * (f0[i] + f1[i]) * dt + 0.5 * (g0[i] + g1[i]) * dw[i];
+    }
+    y
+}
+
+/// Twin of `shaders/schemes/rk4.wgsl`.
+#[inline]
+pub fn rk4_step<M: Model + ?Sized>(m: &M, p: &[f32], t: f32, dt: f32, x: &State) -> State {
+    let h = 0.5 * dt;
+    let dim = m.dim();
+    let k1 = m.drift(t, x, p);
+    let mut x2 = [0.0; MAX_DIM];
+    for i in 0..dim {
+        x2[i] = x[i] + h * k1[i];
+    }
+    let k2 = m.drift(t + h, &x2, p);
+    let mut x3 = [0.0; MAX_DIM];
+    for i in 0..dim {
+        x3[i] = x[i] + h * k2[i];
+    }
+    let k3 = m.drift(t + h, &x3, p);
+    let mut x4 = [0.0; MAX_DIM];
+    for i in 0..dim {
+        x4[i] = x[i] + dt * k3[i];
+    }
+    let k4 = m.drift(t + dt, &x4, p);
+    let mut y = [0.0; MAX_DIM];
+    for i in 0..dim {
+        y[i] = x[i] + (dt / 6.0) * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    }
+    y
+}
+
+/// The friction, temperature and mass of an underdamped model, read from `p` as the shaders
+/// read them (`PARAM_GAMMA`, `PARAM_KT`, `PARAM_MASS`).
+#[inline]
+fn langevin_constants(u: &Underdamped, p: &[f32]) -> (f32, f32, f32) {
+    (p[u.gamma_param], p[u.kt_param], p[u.mass_param])
+}
+
+/// Twin of `shaders/schemes/baoab.wgsl`.
+#[inline]
+pub fn baoab_step<M: Model + ?Sized>(
+    m: &M,
+    u: &Underdamped,
+    p: &[f32],
+    t: f32,
+    dt: f32,
+    x: &State,
+    dw: &State,
+) -> State {
+    let (gamma, kt, mass) = langevin_constants(u, p);
+    let n = u.positions;
+    let h = 0.5 * dt;
+    let c = (-gamma * dt).exp();
+    let kick = ((1.0 - c * c) * mass * kt / dt).sqrt();
+    let mut y = *x;
+    let f0 = m.force(t, &y, p);
+    for i in 0..n {
+        y[n + i] += h * f0[i];
+        y[i] += h * y[n + i] / mass;
+        y[n + i] = c * y[n + i] + kick * dw[n + i];
+        y[i] += h * y[n + i] / mass;
+    }
+    let f1 = m.force(t + dt, &y, p);
+    for i in 0..n {
+        y[n + i] += h * f1[i];
+    }
+    y
+}
+
+/// Twin of `shaders/schemes/obabo.wgsl`.
+#[inline]
+pub fn obabo_step<M: Model + ?Sized>(
+    m: &M,
+    u: &Underdamped,
+    p: &[f32],
+    t: f32,
+    dt: f32,
+    x: &State,
+    dw: &State,
+) -> State {
+    let (gamma, kt, mass) = langevin_constants(u, p);
+    let n = u.positions;
+    let h = 0.5 * dt;
+    let c = (-gamma * h).exp();
+    let kick = ((1.0 - c * c) * mass * kt / dt).sqrt();
+    let mut y = *x;
+    let f0 = m.force(t, &y, p);
+    for i in 0..n {
+        y[n + i] = c * y[n + i] + kick * dw[i];
+        y[n + i] += h * f0[i];
+        y[i] += dt * y[n + i] / mass;
+    }
+    let f1 = m.force(t + dt, &y, p);
+    for i in 0..n {
+        y[n + i] += h * f1[i];
+        y[n + i] = c * y[n + i] + kick * dw[n + i];
+    }
+    y
+}
+
 /// The twin of `scheme_step` for the chosen scheme.
 #[inline]
 pub fn scheme_step<M: Model + ?Sized>(
@@ -56,5 +178,17 @@ pub fn scheme_step<M: Model + ?Sized>(
     match scheme {
         Scheme::EulerMaruyama => euler_maruyama_step(m, p, t, dt, x, dw),
         Scheme::Milstein => milstein_step(m, p, t, dt, x, dw),
+        Scheme::Heun => heun_step(m, p, t, dt, x, dw),
+        Scheme::Rk4 => rk4_step(m, p, t, dt, x),
+        Scheme::Baoab => baoab_step(m, &underdamped(m), p, t, dt, x, dw),
+        Scheme::Obabo => obabo_step(m, &underdamped(m), p, t, dt, x, dw),
     }
+}
+
+/// The split form of a model that a Langevin splitting steps; [`Scheme::check_model`] has
+/// refused any other model before a run starts.
+#[inline]
+fn underdamped<M: Model + ?Sized>(m: &M) -> Underdamped {
+    m.underdamped()
+        .expect("Scheme::check_model admits only underdamped models to Langevin splittings")
 }

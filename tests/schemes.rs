@@ -1,0 +1,235 @@
+//! The schemes beyond Euler-Maruyama against the outside world: stochastic Heun's strong order
+//! on Stratonovich GBM (exact solution on the same Brownian path), RK4's classical order on
+//! Lorenz (an f64 reference), and the Langevin splittings' exact stationary variances for a
+//! harmonic well (Leimkuhler and Matthews 2013; Bussi and Parrinello 2007), with the free
+//! particle's mean-square displacement.
+
+mod common;
+use common::{assert_within, slope};
+use langevin::{philox, Engine, EnsembleSpec, ExprModel, GeometricBrownianMotion, SaveAt, Scheme};
+use std::sync::Arc;
+
+/// Stratonovich GBM dS = mu S dt + sigma S o dW has S_T = exp(mu T + sigma W_T): Heun reads
+/// the built-in GBM's terms in that sense and converges with strong order 1.
+fn heun_on_stratonovich_gbm_has_strong_order_one(engine: &Engine) {
+    let (mu, sigma) = (1.0, 0.8);
+    let model = Arc::new(GeometricBrownianMotion { mu, sigma });
+    let fine = 1u32 << 9;
+    let n = 1u64 << 13;
+    let exact: Vec<f64> = (0..n)
+        .map(|i| {
+            let w = philox::brownian_sum(5, i, 1, 0, 1, 0, fine) / f64::from(fine).sqrt();
+            (mu + sigma * w).exp()
+        })
+        .collect();
+    let (mut log_dt, mut log_err) = (vec![], vec![]);
+    for p in 3..=7 {
+        let steps = 1u32 << p;
+        let spec = EnsembleSpec::with_model(model.clone())
+            .scheme(Scheme::Heun)
+            .initial_fixed(&[1.0])
+            .time_span(0.0, 1.0)
+            .dt(1.0 / f64::from(steps))
+            .brownian_substeps(fine / steps)
+            .trajectories(n)
+            .seed(5)
+            .save_at(SaveAt::Count(1))
+            .final_states(true);
+        let finals = engine.run(&spec).unwrap().final_states.unwrap();
+        let err = finals
+            .iter()
+            .zip(&exact)
+            .map(|(x, s)| (f64::from(*x) - s).abs())
+            .sum::<f64>()
+            / n as f64;
+        log_dt.push(-f64::from(p) * 2f64.ln());
+        log_err.push(err.ln());
+    }
+    let order = slope(&log_dt, &log_err);
+    eprintln!("Heun fitted strong order {order:.3}");
+    assert!((order - 1.0).abs() <= 0.1, "Heun strong order {order:.3}");
+}
+
+fn lorenz() -> ExprModel {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    ExprModel::new(
+        "lorenz",
+        &s(&["x", "y", "z"]),
+        &[
+            ("sigma".into(), 10.0),
+            ("rho".into(), 28.0),
+            ("beta".into(), 8.0 / 3.0),
+        ],
+        &s(&["sigma * (y - x)", "x * (rho - z) - y", "x * y - beta * z"]),
+        &[],
+    )
+    .unwrap()
+}
+
+/// Lorenz from (1, 1, 20) to t = `t_end` by f64 RK4 at a step far below the tested ones.
+fn lorenz_reference(t_end: f64) -> [f64; 3] {
+    let f = |v: [f64; 3]| {
+        [
+            10.0 * (v[1] - v[0]),
+            v[0] * (28.0 - v[2]) - v[1],
+            v[0] * v[1] - 8.0 / 3.0 * v[2],
+        ]
+    };
+    let axpy =
+        |x: [f64; 3], a: f64, k: [f64; 3]| [x[0] + a * k[0], x[1] + a * k[1], x[2] + a * k[2]];
+    let steps = 200_000;
+    let h = t_end / f64::from(steps);
+    let mut x = [1.0, 1.0, 20.0];
+    for _ in 0..steps {
+        let k1 = f(x);
+        let k2 = f(axpy(x, h / 2.0, k1));
+        let k3 = f(axpy(x, h / 2.0, k2));
+        let k4 = f(axpy(x, h, k3));
+        for i in 0..3 {
+            x[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+        }
+    }
+    x
+}
+
+/// RK4's error on Lorenz over a short time falls as dt^4. The step sizes keep the smallest
+/// error fitted (about 1.5e-4) well above the f32 rounding floor (errors reach 3e-5 at
+/// dt = 0.007 and stop falling as dt^4 below that).
+fn rk4_has_classical_order_four(engine: &Engine) {
+    let t_end = 0.5;
+    let reference = lorenz_reference(t_end);
+    let model = Arc::new(lorenz());
+    let (mut log_dt, mut log_err) = (vec![], vec![]);
+    for steps in [20u32, 25, 35, 50] {
+        let dt = t_end / f64::from(steps);
+        let spec = EnsembleSpec::with_model(model.clone())
+            .scheme(Scheme::Rk4)
+            .initial_fixed(&[1.0, 1.0, 20.0])
+            .time_span(0.0, t_end)
+            .dt(dt)
+            .trajectories(64)
+            .save_at(SaveAt::Count(1))
+            .final_states(true);
+        let finals = engine.run(&spec).unwrap().final_states.unwrap();
+        let err = (0..3)
+            .map(|i| (f64::from(finals[i]) - reference[i]).abs())
+            .fold(0.0, f64::max);
+        eprintln!("rk4 dt = {dt:.4}: max error {err:.3e}");
+        log_dt.push(dt.ln());
+        log_err.push(err.ln());
+    }
+    let order = slope(&log_dt, &log_err);
+    eprintln!("RK4 fitted order {order:.3}");
+    assert!((order - 4.0).abs() <= 0.3, "RK4 order {order:.3}");
+}
+
+/// The harmonic well U = k q^2 / 2 with mass m, as an underdamped expression model.
+fn harmonic(k: f64, gamma: f64, kt: f64, mass: f64) -> Arc<ExprModel> {
+    Arc::new(
+        ExprModel::underdamped(
+            "harmonic",
+            &["q".to_string()],
+            &[("k".to_string(), k)],
+            "k * q^2 / 2",
+            gamma,
+            kt,
+            mass,
+        )
+        .unwrap(),
+    )
+}
+
+/// Stationary variances of q and p after relaxing from the continuous thermal law for 25
+/// friction times, with their standard errors (normal fourth moments: se = var sqrt(2/(n-1))).
+fn stationary_variances(engine: &Engine, scheme: Scheme, dt: f64) -> [(f64, f64); 2] {
+    let (k, gamma, kt, mass) = (1.0, 1.0, 0.5, 1.0);
+    let t_end = (25.0 / gamma / dt).ceil() * dt;
+    let spec = EnsembleSpec::with_model(harmonic(k, gamma, kt, mass))
+        .scheme(scheme)
+        .initial_normal(&[0.0, 0.0], &[(kt / k).sqrt(), (mass * kt).sqrt()])
+        .time_span(0.0, t_end)
+        .dt(dt)
+        .trajectories(1 << 16)
+        .seed(21)
+        .save_at(SaveAt::Count(1));
+    let r = engine.run(&spec).unwrap();
+    let m = &r.moments[r.moments.len() - 1];
+    [0, 1].map(|i| {
+        let v = m[i].variance();
+        (v, v * (2.0 / (m[i].count as f64 - 1.0)).sqrt())
+    })
+}
+
+/// BAOAB samples the harmonic configuration exactly at any stable step, <q^2> = kT/k, while
+/// its momenta are cooled, <p^2> = m kT (1 - omega^2 dt^2 / 4); OBABO keeps <p^2> = m kT and
+/// stretches <q^2> = kT / (k (1 - omega^2 dt^2 / 4)). Euler-Maruyama's configurational
+/// variance is biased at the same steps.
+fn langevin_splittings_have_their_exact_harmonic_variances(engine: &Engine) {
+    let (k, kt, mass) = (1.0, 0.5, 1.0);
+    let omega2 = k / mass;
+    for dt in [0.25, 0.5, 1.0] {
+        let shrink = 1.0 - omega2 * dt * dt / 4.0;
+        let [(q2, se_q), (p2, se_p)] = stationary_variances(engine, Scheme::Baoab, dt);
+        assert_within(&format!("BAOAB <q^2> at dt {dt}"), q2, kt / k, se_q, 5.0);
+        assert_within(
+            &format!("BAOAB <p^2> at dt {dt}"),
+            p2,
+            mass * kt * shrink,
+            se_p,
+            5.0,
+        );
+        let [(q2, se_q), (p2, se_p)] = stationary_variances(engine, Scheme::Obabo, dt);
+        assert_within(
+            &format!("OBABO <q^2> at dt {dt}"),
+            q2,
+            kt / k / shrink,
+            se_q,
+            5.0,
+        );
+        assert_within(&format!("OBABO <p^2> at dt {dt}"), p2, mass * kt, se_p, 5.0);
+    }
+    let [(q2, se_q), _] = stationary_variances(engine, Scheme::EulerMaruyama, 0.25);
+    let z = (q2 - kt / k) / se_q;
+    eprintln!(
+        "Euler-Maruyama <q^2> at dt 0.25: {q2:.5} (exact {}, z = {z:.1})",
+        kt / k
+    );
+    assert!(
+        z.abs() > 10.0,
+        "Euler-Maruyama <q^2> = {q2:.5} should be visibly biased from {} (z = {z:.1})",
+        kt / k
+    );
+}
+
+/// A free particle from q = 0 with thermal momenta: MSD(t) = 2 kT / (m gamma^2)
+/// (gamma t - 1 + exp(-gamma t)) (Langevin; Uhlenbeck and Ornstein 1930), under BAOAB.
+fn free_particle_msd_is_the_exact_langevin_law(engine: &Engine) {
+    let (gamma, kt, mass) = (2.0, 1.0, 1.0);
+    let model = Arc::new(
+        ExprModel::underdamped("free", &["q".to_string()], &[], "0", gamma, kt, mass).unwrap(),
+    );
+    let spec = EnsembleSpec::with_model(model)
+        .scheme(Scheme::Baoab)
+        .initial_normal(&[0.0, 0.0], &[0.0, (mass * kt).sqrt()])
+        .time_span(0.0, 4.0)
+        .dt(0.01)
+        .trajectories(1 << 16)
+        .seed(3)
+        .save_at(SaveAt::Count(9));
+    let r = engine.run(&spec).unwrap();
+    for (k, &t) in r.times.iter().enumerate().skip(1) {
+        let m = r.moments[k][0];
+        let msd = m.variance() + m.mean * m.mean;
+        let exact = 2.0 * kt / (mass * gamma * gamma) * (gamma * t - 1.0 + (-gamma * t).exp());
+        // q is normal with mean 0: Var(q^2) = 2 MSD^2.
+        let se = exact * (2.0 / m.count as f64).sqrt();
+        assert_within(&format!("MSD at t = {t}"), msd, exact, se, 5.0);
+    }
+}
+
+on_every_backend!(
+    heun_on_stratonovich_gbm_has_strong_order_one,
+    rk4_has_classical_order_four,
+    langevin_splittings_have_their_exact_harmonic_variances,
+    free_particle_msd_is_the_exact_langevin_law
+);
