@@ -28,10 +28,35 @@ const LAW_UNIFORM: f32 = 1.0;
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;
 // First-passage time per trajectory, negative while the level has not been reached.
 @group(0) @binding(4) var<storage, read_write> passage: array<f32>;
+// Parameter sweep (crates/langevin/src/sweep.rs): the number of sweeps and the trajectories
+// per grid point, then per sweep its parameter index, length, stride and values' offset, then
+// the values as f32 bits. A single 0 when nothing is swept.
+@group(0) @binding(5) var<storage, read> sweep: array<u32>;
 
 // The model reads its parameters from here: a private copy stays in registers, where loads
 // from a storage buffer inside the step loop would not.
 var<private> params: array<f32, NPARAMS>;
+
+// Overwrites the swept parameters with the values of this trajectory's grid point. The write
+// goes through a loop over constant indices, so that `params` never needs a dynamic index
+// (which would move it out of registers). Sweeps cover trajectories below 2^32.
+fn apply_sweep(trajectory: vec2<u32>) {
+    let sweeps = sweep[0];
+    if sweeps == 0u {
+        return;
+    }
+    let point = trajectory.x / sweep[1];
+    for (var k = 0u; k < sweeps; k++) {
+        let entry = 2u + 4u * k;
+        let index = (point / sweep[entry + 2u]) % sweep[entry + 1u];
+        let value = bitcast<f32>(sweep[sweep[entry + 3u] + index]);
+        for (var j = 0u; j < NPARAMS; j++) {
+            if j == sweep[entry] {
+                params[j] = value;
+            }
+        }
+    }
+}
 
 fn add_index(base: vec2<u32>, offset: u32) -> vec2<u32> {
     let lo = base.x + offset;
@@ -133,6 +158,7 @@ fn sde_ensemble(
         params[k] = params_in[k];
     }
     let trajectory = add_index(seg.first_trajectory, local_index);
+    apply_sweep(trajectory);
     var x: State;
     var hit = -1.0;
     if (seg.flags & FLAG_INIT) != 0u {

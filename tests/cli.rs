@@ -94,8 +94,9 @@ fn every_example_config_runs() {
             "cpu",
             "run",
             path.to_str().unwrap(),
+            // A multiple of 64 and of the 12 points of the grouped sweep example.
             "--trajectories",
-            "2048",
+            "3072",
             "--out",
             out.to_str().unwrap(),
             "--quiet",
@@ -107,10 +108,18 @@ fn every_example_config_runs() {
             String::from_utf8_lossy(&o.stderr)
         );
         let s = summary(&out);
-        assert_eq!(s["trajectories"], 2048);
+        assert_eq!(s["trajectories"], 3072);
+        if let Some(sw) = s.get("sweep") {
+            let grouped = sw["grouped"].as_bool().unwrap();
+            assert_eq!(out.join("sweep_stats.csv").exists(), grouped);
+            if grouped {
+                let per = sw["per_point"].as_u64().unwrap();
+                assert_eq!(sw["points"].as_array().unwrap().len() as u64 * per, 3072);
+            }
+        }
         if let Some(fp) = s.get("first_passage") {
             let hit = fp["hit"].as_u64().unwrap();
-            assert!(hit > 0 && hit <= 2048, "{}: {fp}", path.display());
+            assert!(hit > 0 && hit <= 3072, "{}: {fp}", path.display());
             let (mean, median) = (fp["mean"].as_f64().unwrap(), fp["median"].as_f64().unwrap());
             assert!(median > 0.0 && mean > 0.0, "{fp}");
         }
@@ -330,6 +339,22 @@ fn bad_input_exits_with_status_2_and_says_what() {
     run(
         &with_edit("baoab", "\"euler_maruyama\"", "\"baoab\""),
         &["solver.scheme", "underdamped"],
+    );
+    run(
+        &with_edit(
+            "sweepname",
+            "[output]",
+            "sweep = { sgma = { values = [1.0, 2.0] } }\n[output]",
+        ),
+        &["ensemble.sweep.sgma", "did you mean `sigma`?"],
+    );
+    run(
+        &with_edit(
+            "sweepcount",
+            "[output]",
+            "sweep = { sigma = { values = [1.0, 2.0, 3.0] } }\n[output]",
+        ),
+        &["ensemble.trajectories", "multiple of the 3 sweep points"],
     );
     run(
         &with_edit("gamma", "[solver]", "gamma = 1.0\n[solver]"),

@@ -143,6 +143,14 @@ pub fn write_all(
         write_atomic(&path, csv.as_bytes())?;
         written.push(path);
     }
+    if let Some(sw) = &r.sweep {
+        summary["sweep"] = sweep_summary(r, sw);
+        if let Some(groups) = &sw.moments {
+            let path = dir.join("sweep_stats.csv");
+            write_atomic(&path, sweep_csv(r, sw, groups).as_bytes())?;
+            written.push(path);
+        }
+    }
     let path = dir.join("summary.json");
     write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     written.push(path);
@@ -173,4 +181,64 @@ pub fn write_all(
         written.extend(crate::plots::write_all(dir, spec, r)?);
     }
     Ok(written)
+}
+
+/// The sweep in `summary.json`: the parameters, trajectories per point, and per point its
+/// values and (when grouped) its statistics over the save times.
+fn sweep_summary(r: &EnsembleResult, sw: &langevin::SweepResult) -> serde_json::Value {
+    let mut points = Vec::new();
+    let grouped = sw.moments.is_some();
+    // A value per trajectory can mean millions of points: list their values only when the
+    // statistics are grouped, else describe the grid.
+    if grouped {
+        for (g, values) in sw.values.iter().enumerate() {
+            let mut point = json!({ "index": sw.points[g] });
+            for (name, v) in sw.names.iter().zip(values) {
+                point[name] = json!(v);
+            }
+            if let Some(groups) = &sw.moments {
+                let mut stats = serde_json::Map::new();
+                for (i, name) in r.state_names.iter().enumerate() {
+                    let mean: Vec<f64> = groups[g].iter().map(|m| m[i].mean).collect();
+                    let var: Vec<f64> = groups[g].iter().map(|m| m[i].variance()).collect();
+                    stats.insert(name.clone(), json!({ "mean": mean, "var": var }));
+                }
+                point["stats"] = serde_json::Value::Object(stats);
+            }
+            points.push(point);
+        }
+    }
+    json!({
+        "params": sw.names,
+        "per_point": sw.per_point,
+        "points_covered": sw.points.len(),
+        "grouped": grouped,
+        "points": points,
+    })
+}
+
+/// `sweep_stats.csv`: a row per grid point and save time.
+fn sweep_csv(
+    r: &EnsembleResult,
+    sw: &langevin::SweepResult,
+    groups: &[Vec<Vec<langevin::Moments>>],
+) -> String {
+    let mut csv = sw.names.join(",");
+    csv.push_str(",t");
+    for name in &r.state_names {
+        csv.push_str(&format!(",mean_{name},var_{name}"));
+    }
+    csv.push('\n');
+    for (g, values) in sw.values.iter().enumerate() {
+        for (k, t) in r.times.iter().enumerate() {
+            let cells: Vec<String> = values.iter().map(f64::to_string).collect();
+            csv.push_str(&cells.join(","));
+            csv.push_str(&format!(",{t}"));
+            for m in &groups[g][k] {
+                csv.push_str(&format!(",{},{}", m.mean, m.variance()));
+            }
+            csv.push('\n');
+        }
+    }
+    csv
 }

@@ -8,6 +8,7 @@ use crate::expr_model::ExprModel;
 use crate::model::Model;
 use crate::scheme::Scheme;
 use crate::spec::{Direction, EnsembleSpec, InitialLaw, InitialState, SaveAt};
+use crate::sweep::Sweep;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -95,6 +96,80 @@ pub struct EnsembleConfig {
     /// Seed of the random streams.
     #[serde(default)]
     pub seed: u64,
+    /// Swept parameters, by name. The grid runs over them in alphabetical order of the names,
+    /// the first varying slowest.
+    #[serde(default)]
+    pub sweep: BTreeMap<String, SweepConfig>,
+}
+
+/// One `[ensemble.sweep]` entry: `linspace = [a, b]` or `logspace = [a, b]` with `count`, or
+/// `values = [...]`. A single sweep without `count` gives one value per trajectory.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Evenly spaced from `a` to `b` inclusive.
+    pub linspace: Option<[f64; 2]>,
+    /// Evenly spaced in the logarithm from `a` to `b` inclusive (both > 0).
+    pub logspace: Option<[f64; 2]>,
+    /// The values themselves.
+    pub values: Option<Vec<f64>>,
+    /// Number of values of a `linspace` or `logspace`.
+    pub count: Option<usize>,
+}
+
+impl SweepConfig {
+    fn to_sweep(&self, param: &str, single: bool, trajectories: u64) -> Result<Sweep> {
+        let field = format!("ensemble.sweep.{param}");
+        let count = || -> Result<usize> {
+            match self.count {
+                Some(0) => Err(Error::invalid(
+                    format!("{field}.count"),
+                    0,
+                    "must be at least 1",
+                )),
+                Some(n) => Ok(n),
+                None if single => usize::try_from(trajectories).map_err(|_| {
+                    Error::Limit(format!("{field}: one value per trajectory is too many"))
+                }),
+                None => Err(Error::invalid(
+                    format!("{field}.count"),
+                    "missing",
+                    "needed when several parameters are swept",
+                )),
+            }
+        };
+        match (&self.linspace, &self.logspace, &self.values) {
+            (Some([a, b]), None, None) => Ok(Sweep::linspace(param, *a, *b, count()?)),
+            (None, Some([a, b]), None) => {
+                if !(*a > 0.0 && *b > 0.0) {
+                    return Err(Error::invalid(
+                        format!("{field}.logspace"),
+                        format!("[{a}, {b}]"),
+                        "both ends must be positive",
+                    ));
+                }
+                Ok(Sweep::logspace(param, *a, *b, count()?))
+            }
+            (None, None, Some(v)) => {
+                if self.count.is_some() {
+                    return Err(Error::invalid(
+                        format!("{field}.count"),
+                        self.count.unwrap_or(0),
+                        "goes with linspace or logspace, not values",
+                    ));
+                }
+                Ok(Sweep {
+                    param: param.to_string(),
+                    values: v.clone(),
+                })
+            }
+            _ => Err(Error::invalid(
+                &field,
+                "",
+                "give exactly one of linspace = [a, b], logspace = [a, b] or values = [...]",
+            )),
+        }
+    }
 }
 
 /// `save_times`: a count or a list.
@@ -198,6 +273,11 @@ const KEYS: &[&str] = &[
     "t0",
     "trajectories",
     "seed",
+    "sweep",
+    "linspace",
+    "logspace",
+    "values",
+    "count",
     "save_times",
     "histogram",
     "final_state",
@@ -314,6 +394,10 @@ impl Config {
             .save_at(save_at)
             .final_states(self.output.final_state);
         spec.initial = initial;
+        let single = self.ensemble.sweep.len() == 1;
+        for (param, sweep) in &self.ensemble.sweep {
+            spec = spec.sweep(sweep.to_sweep(param, single, self.ensemble.trajectories)?);
+        }
         if let Some(fp) = &self.output.first_passage {
             let component = state_index(&state_names, "output.first_passage.var", &fp.var)?;
             let direction = match fp.direction.as_str() {

@@ -182,7 +182,7 @@ impl Engine {
                         done += u64::from(batch.count) * u64::from(steps);
                         progress(Progress { done, total });
                     };
-                    acc.add(runner.run_batch(batch, &mut tick)?);
+                    acc.add(batch.first, runner.run_batch(batch, &mut tick)?);
                 }
             }
             Backend::Cpu(_) => {
@@ -201,20 +201,24 @@ impl Engine {
                         done += u64::from(batch.count) * u64::from(steps);
                         progress(Progress { done, total });
                     };
-                    acc.add(cpu::run_sde_batch(
-                        &mut tick,
-                        model,
-                        spec.scheme,
-                        &plan,
-                        batch,
-                        spec.final_states,
-                    ));
+                    acc.add(
+                        batch.first,
+                        cpu::run_sde_batch(
+                            &mut tick,
+                            model,
+                            spec.scheme,
+                            &plan,
+                            batch,
+                            spec.final_states,
+                        ),
+                    );
                 }
             }
         }
         let run_time = run_start.elapsed();
         let Finished {
             moments,
+            sweep,
             histogram,
             final_states,
             first_passage,
@@ -234,6 +238,7 @@ impl Engine {
             dispatches: plan.batches.len() * plan.segments.len(),
             setup_time,
             run_time,
+            sweep,
         })
     }
 

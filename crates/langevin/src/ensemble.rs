@@ -50,6 +50,25 @@ pub struct EnsembleResult {
     pub setup_time: Duration,
     /// Time spent running the batches (after setup), readback included.
     pub run_time: Duration,
+    /// The parameter sweep and, when grouped, the moments per grid point.
+    pub sweep: Option<SweepResult>,
+}
+
+/// What a sweep produced: its grid points and their statistics.
+#[derive(Clone, Debug)]
+pub struct SweepResult {
+    /// Names of the swept parameters.
+    pub names: Vec<String>,
+    /// The grid points this run covered (indices into the whole grid), in order.
+    pub points: Vec<u64>,
+    /// The swept parameters' values at each covered point, in sweep order.
+    pub values: Vec<Vec<f64>>,
+    /// Trajectories per grid point.
+    pub per_point: u64,
+    /// Moments per covered point, save time and component, when the sweep is grouped
+    /// ([`crate::sweep::ResolvedSweep::grouped`]); folded in the same fixed block order as the
+    /// ensemble's moments.
+    pub moments: Option<Vec<Vec<Vec<Moments>>>>,
 }
 
 impl EnsembleResult {
@@ -71,6 +90,7 @@ impl EnsembleResult {
 pub(crate) struct Accumulator {
     dim: usize,
     moments: Vec<Vec<Moments>>,
+    sweep: Option<(crate::sweep::ResolvedSweep, SweepResult)>,
     histogram: Option<Histogram>,
     final_states: Option<Vec<f32>>,
     first_passage: Option<FirstPassage>,
@@ -83,20 +103,58 @@ impl Accumulator {
         final_states: bool,
         first_passage: Option<FirstPassage>,
     ) -> Self {
+        let sweep = plan.run.sweep.as_ref().map(|s| {
+            let first = plan.batches.first().map_or(0, |b| b.first);
+            let last = plan
+                .batches
+                .last()
+                .map_or(0, |b| b.first + u64::from(b.count) - 1);
+            let points: Vec<u64> = (s.point_of(first)..=s.point_of(last)).collect();
+            let moments = s.grouped.then(|| {
+                vec![vec![vec![Moments::default(); plan.run.dim]; plan.saves()]; points.len()]
+            });
+            let result = SweepResult {
+                names: s.names.clone(),
+                values: points.iter().map(|&c| s.values_at(c)).collect(),
+                points,
+                per_point: s.per_point,
+                moments,
+            };
+            (s.clone(), result)
+        });
         Accumulator {
             dim: plan.run.dim,
             moments: vec![vec![Moments::default(); plan.run.dim]; plan.saves()],
+            sweep,
             histogram,
             final_states: final_states.then(Vec::new),
             first_passage,
         }
     }
 
-    pub(crate) fn add(&mut self, out: BatchOutput) {
+    /// Folds the output of the batch whose first trajectory is `first` (batches come in
+    /// trajectory order).
+    pub(crate) fn add(&mut self, first: u64, out: BatchOutput) {
+        let block_size = u64::from(crate::plan::BLOCK_SIZE);
         for (slot, partials) in out.partials.iter().enumerate() {
-            for block in partials.chunks(self.dim) {
+            for (b, block) in partials.chunks(self.dim).enumerate() {
                 for (acc, p) in self.moments[slot].iter_mut().zip(block) {
                     acc.merge(&Moments::from(*p));
+                }
+                if let Some((
+                    s,
+                    SweepResult {
+                        points,
+                        moments: Some(groups),
+                        ..
+                    },
+                )) = &mut self.sweep
+                {
+                    let point = s.point_of(first + b as u64 * block_size);
+                    let g = (point - points[0]) as usize;
+                    for (acc, p) in groups[g][slot].iter_mut().zip(block) {
+                        acc.merge(&Moments::from(*p));
+                    }
                 }
             }
         }
@@ -114,6 +172,7 @@ impl Accumulator {
 
     pub(crate) fn finish(self) -> Finished {
         Finished {
+            sweep: self.sweep.map(|(_, r)| r),
             moments: self.moments,
             histogram: self.histogram,
             final_states: self.final_states,
@@ -125,6 +184,7 @@ impl Accumulator {
 /// The merged statistics of all batches.
 pub(crate) struct Finished {
     pub(crate) moments: Vec<Vec<Moments>>,
+    pub(crate) sweep: Option<SweepResult>,
     pub(crate) histogram: Option<Histogram>,
     pub(crate) final_states: Option<Vec<f32>>,
     pub(crate) first_passage: Option<FirstPassage>,

@@ -56,10 +56,11 @@ pub mod shader;
 pub mod spec;
 pub mod stationary;
 pub mod stats;
+pub mod sweep;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};
 pub use engine::{Engine, Progress};
-pub use ensemble::EnsembleResult;
+pub use ensemble::{EnsembleResult, SweepResult};
 pub use error::{Error, Result};
 pub use expr_model::ExprModel;
 pub use model::{
@@ -71,3 +72,4 @@ pub use spec::{
     SaveAt,
 };
 pub use stats::{FirstPassage, Histogram, Moments};
+pub use sweep::Sweep;

@@ -139,9 +139,10 @@ impl Plan {
         let segments = step_segments(&run, steps_per_dispatch, spec.histogram.is_some());
 
         let mut batches = Vec::new();
-        let mut first = 0u64;
-        while first < spec.trajectories {
-            let count = (spec.trajectories - first).min(u64::from(max_batch)) as u32;
+        let mut first = spec.first_trajectory;
+        let end = spec.first_trajectory + spec.trajectories;
+        while first < end {
+            let count = (end - first).min(u64::from(max_batch)) as u32;
             batches.push(Batch { first, count });
             first += u64::from(count);
         }
@@ -276,6 +277,7 @@ mod tests {
 
     fn run(n_steps: u32, save_steps: Vec<u32>) -> ResolvedRun {
         ResolvedRun {
+            sweep: None,
             dim: 1,
             params: vec![],
             init: vec![0.0, 0.0],

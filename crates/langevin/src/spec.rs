@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::model::{Model, MAX_DIM};
 use crate::scheme::Scheme;
+use crate::sweep::{ResolvedSweep, Sweep};
 use std::sync::Arc;
 
 /// The law of the initial state, per component.
@@ -135,6 +136,11 @@ pub struct EnsembleSpec {
     pub brownian_substeps: u32,
     /// Batching and dispatch sizes.
     pub chunking: Chunking,
+    /// Parameters swept across the trajectories (a grid product; see [`crate::sweep`]).
+    pub sweeps: Vec<Sweep>,
+    /// Global index of the first trajectory: a run of trajectories `[first, first + n)` draws
+    /// the same random streams (and sweep values) as those trajectories of a larger run.
+    pub first_trajectory: u64,
 }
 
 impl EnsembleSpec {
@@ -161,6 +167,8 @@ impl EnsembleSpec {
             final_states: false,
             brownian_substeps: 1,
             chunking: Chunking::default(),
+            sweeps: Vec::new(),
+            first_trajectory: 0,
         }
     }
 
@@ -168,6 +176,19 @@ impl EnsembleSpec {
     pub fn with_model(model: Arc<dyn Model>) -> Self {
         let dim = model.dim();
         Self::from_arc(model, dim)
+    }
+
+    /// Adds a swept parameter; several sweeps form a grid, the first varying slowest.
+    pub fn sweep(mut self, sweep: Sweep) -> Self {
+        self.sweeps.push(sweep);
+        self
+    }
+
+    /// Runs trajectories `[first, first + trajectories)` of a larger run, with their global
+    /// random streams and sweep values.
+    pub fn first_trajectory(mut self, first: u64) -> Self {
+        self.first_trajectory = first;
+        self
     }
 
     /// Sets the scheme.
@@ -323,12 +344,18 @@ impl EnsembleSpec {
                 "must be at least 1",
             ));
         }
-        if self.trajectories > (1u64 << 48) {
+        if self.trajectories + self.first_trajectory > (1u64 << 48) {
             return Err(Error::Limit(format!(
-                "ensemble.trajectories = {} exceeds 2^48",
-                self.trajectories
+                "ensemble.trajectories = {} from index {} exceeds 2^48",
+                self.trajectories, self.first_trajectory
             )));
         }
+        let sweep = ResolvedSweep::resolve(
+            &self.sweeps,
+            &params,
+            self.trajectories,
+            self.first_trajectory,
+        )?;
 
         let laws: Vec<InitialLaw> = match &self.initial {
             InitialState::Fixed(x0) => x0.iter().map(|v| InitialLaw::Fixed(*v)).collect(),
@@ -459,6 +486,7 @@ impl EnsembleSpec {
 
         Ok(ResolvedRun {
             dim,
+            sweep,
             params: params.iter().map(|(_, v)| *v as f32).collect(),
             init,
             n_steps,
@@ -513,6 +541,8 @@ impl EnsembleSpec {
 pub struct ResolvedRun {
     /// State dimension.
     pub dim: usize,
+    /// The parameter sweep, if any.
+    pub sweep: Option<ResolvedSweep>,
     /// Model parameters as the kernels' `params` array.
     pub params: Vec<f32>,
     /// Initial laws as the kernels' `init` array: law codes, first and second parameters, each
@@ -526,4 +556,13 @@ pub struct ResolvedRun {
     pub save_steps: Vec<u32>,
     /// The save times on the step grid.
     pub times: Vec<f64>,
+}
+
+impl ResolvedRun {
+    /// The sweep table the kernels read ([`crate::sweep::NO_SWEEP`] without a sweep).
+    pub fn sweep_table(&self) -> &[u32] {
+        self.sweep
+            .as_ref()
+            .map_or(&crate::sweep::NO_SWEEP[..], |s| &s.table[..])
+    }
 }

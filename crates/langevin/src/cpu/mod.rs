@@ -56,6 +56,7 @@ pub fn run_sde_batch(
                     init: &plan.run.init,
                     state: &mut state,
                     passage: &mut passage,
+                    sweep: plan.run.sweep_table(),
                 },
             );
         }

@@ -10,6 +10,7 @@ use crate::philox::{
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT};
 use crate::scheme::Scheme;
 use crate::spec::LAW_UNIFORM;
+use crate::sweep::apply_sweep;
 use rayon::prelude::*;
 
 /// The kernel's bindings, in the shader's order.
@@ -25,6 +26,8 @@ pub struct Bindings<'a> {
     /// `passage`, first-passage times (negative until the level is reached), one per
     /// trajectory of the batch.
     pub passage: &'a mut [f32],
+    /// `sweep`, the parameter sweep table.
+    pub sweep: &'a [u32],
 }
 
 /// Twin of `add_index`.
@@ -160,12 +163,29 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
         group_steps: group_steps(dim) as u32,
     };
     let init = b.init;
+    let sweep = b.sweep;
     b.state[..n * dim]
         .par_chunks_mut(dim)
         .zip(b.passage[..n].par_iter_mut())
         .enumerate()
         .for_each(|(local_index, (xs, passage))| {
             let trajectory = add_index(seg.first_trajectory, local_index as u32);
+            // Twin of the private `params` and `apply_sweep`: a copy only when something is
+            // swept.
+            let own: Vec<f32>;
+            let swept;
+            let inv = if sweep[0] == 0 {
+                &inv
+            } else {
+                let mut p = inv.params.to_vec();
+                apply_sweep(sweep, trajectory, &mut p);
+                own = p;
+                swept = Invocation {
+                    params: &own,
+                    ..inv
+                };
+                &swept
+            };
             let mut hit = -1.0f32;
             let mut x = if seg.flags & FLAG_INIT != 0 {
                 let x = inv.initial_state(init, trajectory);

@@ -127,6 +127,7 @@ impl SdeKernel {
                 buffer_entry(2, READ, false),
                 buffer_entry(3, READ_WRITE, false),
                 buffer_entry(4, READ_WRITE, false),
+                buffer_entry(5, READ, false),
             ],
         )?;
         let (observe, observe_layout) = pipeline(
@@ -226,6 +227,11 @@ impl<'a> SdeRun<'a> {
             bytemuck::cast_slice(&plan.run.init),
             wgpu::BufferUsages::empty(),
         );
+        let sweep = ctx.storage_with(
+            "sweep",
+            bytemuck::cast_slice(plan.run.sweep_table()),
+            wgpu::BufferUsages::empty(),
+        );
         let state_bytes = u64::from(plan.max_batch) * dim * 4;
         let state = ctx.buffer(
             "state",
@@ -297,6 +303,10 @@ impl<'a> SdeRun<'a> {
                 wgpu::BindGroupEntry {
                     binding: 4,
                     resource: passage.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: sweep.as_entire_binding(),
                 },
             ],
         });
