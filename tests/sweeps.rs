@@ -39,8 +39,8 @@ fn grouped_points_equal_separate_runs(engine: &Engine) {
                     .first_trajectory(g as u64 * per_point),
             )
             .unwrap();
-        for k in 0..r.times.len() {
-            let (a, b) = (groups[g][k][0], alone.moments[k][0]);
+        for (k, (mine, theirs)) in groups[g].iter().zip(&alone.moments).enumerate() {
+            let (a, b) = (mine[0], theirs[0]);
             assert_eq!(
                 (a.count, a.mean.to_bits(), a.m2.to_bits()),
                 (b.count, b.mean.to_bits(), b.m2.to_bits()),
