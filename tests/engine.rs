@@ -99,7 +99,33 @@ fn results_do_not_depend_on_batching_or_dispatches(engine: &Engine) {
     }
 }
 
-on_every_backend!(results_do_not_depend_on_batching_or_dispatches);
+/// Every step of a long run is taken, however the backend cuts it into dispatches: x' = 1 in
+/// two components (two steps per Philox group, so 2^17 groups in one loop) lands exactly on
+/// the step count, an integer f32 holds exactly. llvmpipe leaves any loop after 65,535
+/// iterations without an error; the engine bounds the steps of a dispatch on it.
+fn long_runs_take_every_step(engine: &Engine) {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let model =
+        langevin::ExprModel::new("clock", &s(&["a", "b"]), &[], &s(&["1", "1"]), &[]).unwrap();
+    let steps = 200_000u32;
+    let spec = EnsembleSpec::new(model)
+        .time_span(0.0, f64::from(steps))
+        .dt(1.0)
+        .trajectories(64)
+        .save_at(SaveAt::Count(1))
+        .final_states(true);
+    let finals = engine.run(&spec).unwrap().final_states.unwrap();
+    assert!(
+        finals.iter().all(|&x| x == steps as f32),
+        "{:?}",
+        &finals[..4]
+    );
+}
+
+on_every_backend!(
+    results_do_not_depend_on_batching_or_dispatches,
+    long_runs_take_every_step
+);
 
 /// The largest difference between a normal drawn on a conformant Vulkan device and on the CPU
 /// twin. The Philox words are identical; Vulkan allows sin and cos an absolute error of 2^-11

@@ -13,6 +13,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// A bound on the loop iterations one step of `sde_ensemble` runs when a driver does not
+/// unroll its loops over the state (a scheme's and a model's loops over up to 8 components,
+/// for up to 5 evaluations of the terms): it turns a driver's loop limit into a bound on the
+/// steps of one dispatch.
+const LOOP_ITERATIONS_PER_STEP: u32 = 128;
+
 /// Default device memory one GPU batch may use.
 pub const DEFAULT_GPU_BATCH_BYTES: u64 = 1 << 30;
 
@@ -171,7 +177,10 @@ impl Engine {
                     budget,
                 );
                 check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
-                plan = Plan::new(spec, run, capacity);
+                let step_cap = ctx
+                    .loop_iteration_limit
+                    .map(|limit| limit / LOOP_ITERATIONS_PER_STEP);
+                plan = Plan::new(spec, run, capacity, step_cap);
                 let mut runner =
                     gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
                 setup_time = setup_start.elapsed();
@@ -192,7 +201,7 @@ impl Engine {
                     .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
                 let capacity = cpu::batch_capacity(run.dim, saves, spec.final_states, budget);
                 check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
-                plan = Plan::new(spec, run, capacity);
+                plan = Plan::new(spec, run, capacity, None);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);

@@ -248,6 +248,60 @@ impl ExprModel {
         )
     }
 
+    /// A model from expression trees already resolved against `state` and `params` (for
+    /// models derived from others, such as the tangent dynamics of [`crate::lyapunov`]);
+    /// `diffusion` empty for an ODE.
+    ///
+    /// # Errors
+    /// As [`ExprModel::new`] for names and lengths, [`Error::Limit`] for trees too deep.
+    pub fn from_nodes(
+        name: &str,
+        state: &[String],
+        params: &[(String, f64)],
+        drift: Vec<Node>,
+        diffusion: Vec<Node>,
+    ) -> Result<ExprModel> {
+        check_names(state, params)?;
+        let length_ok = |n: usize| n == state.len();
+        if !length_ok(drift.len()) || !(diffusion.is_empty() || length_ok(diffusion.len())) {
+            return Err(Error::invalid(
+                "model",
+                format!(
+                    "{} drift and {} diffusion terms",
+                    drift.len(),
+                    diffusion.len()
+                ),
+                format!("expected one per state variable ({})", state.len()),
+            ));
+        }
+        let diffusion = if diffusion.is_empty() {
+            vec![Node::Num(0.0); state.len()]
+        } else {
+            diffusion
+        };
+        let drift = drift
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| compiled(&format!("model.drift[{i}]"), n))
+            .collect::<Result<Vec<_>>>()?;
+        let diffusion = diffusion
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| compiled(&format!("model.diffusion[{i}]"), n))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_compiled(name, state, params, drift, diffusion, None)
+    }
+
+    /// The drift expressions, one per state variable.
+    pub fn drift_nodes(&self) -> Vec<&Node> {
+        self.drift.iter().map(|c| &c.node).collect()
+    }
+
+    /// The diffusion expressions, one per state variable (zeros for an ODE).
+    pub fn diffusion_nodes(&self) -> Vec<&Node> {
+        self.diffusion.iter().map(|c| &c.node).collect()
+    }
+
     fn from_compiled(
         name: &str,
         state: &[String],

@@ -48,6 +48,7 @@ pub mod error;
 pub mod expr;
 pub mod expr_model;
 pub mod gpu;
+pub mod lyapunov;
 pub mod model;
 pub mod philox;
 pub mod plan;

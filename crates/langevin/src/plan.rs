@@ -120,7 +120,15 @@ impl Plan {
     /// Cuts `run` into batches of at most `batch_capacity` trajectories (a backend's memory
     /// bound; the engine refuses capacities below one block) and dispatches of at most the
     /// chunking's steps.
-    pub fn new(spec: &EnsembleSpec, run: ResolvedRun, batch_capacity: u64) -> Plan {
+    ///
+    /// `max_steps_per_dispatch` is the backend's own bound (a driver that cuts long loops
+    /// short); it caps the chunking's and the default choice.
+    pub fn new(
+        spec: &EnsembleSpec,
+        run: ResolvedRun,
+        batch_capacity: u64,
+        max_steps_per_dispatch: Option<u32>,
+    ) -> Plan {
         let mut max_batch = batch_capacity.min(spec.trajectories);
         if let Some(cap) = spec.chunking.max_batch_trajectories {
             max_batch = max_batch.min(cap);
@@ -133,9 +141,14 @@ impl Plan {
         }
         let max_batch = max_batch as u32;
 
-        let steps_per_dispatch = spec.chunking.steps_per_dispatch.unwrap_or_else(|| {
-            (DEFAULT_STEPS_BUDGET / u64::from(max_batch)).clamp(1, u64::from(u32::MAX)) as u32
-        });
+        let steps_per_dispatch = spec
+            .chunking
+            .steps_per_dispatch
+            .unwrap_or_else(|| {
+                (DEFAULT_STEPS_BUDGET / u64::from(max_batch)).clamp(1, u64::from(u32::MAX)) as u32
+            })
+            .min(max_steps_per_dispatch.unwrap_or(u32::MAX))
+            .max(1);
         let segments = step_segments(&run, steps_per_dispatch, spec.histogram.is_some());
 
         let mut batches = Vec::new();

@@ -29,8 +29,15 @@ pub struct GpuContext {
     pub features: wgpu::Features,
     /// What the adapter is, for every result.
     pub info: DeviceInfo,
+    /// Loop iterations the driver runs before it silently leaves a loop, when it has such a
+    /// limit: llvmpipe (lavapipe) stops an outermost loop, nested iterations included, after
+    /// 65,535 iterations, so a dispatch of many steps would end early without any error.
+    pub loop_iteration_limit: Option<u32>,
     errors: Arc<Mutex<Vec<String>>>,
 }
+
+/// llvmpipe's loop limiter (Mesa gallivm `LP_MAX_TGSI_LOOP_ITERATIONS`).
+const LLVMPIPE_LOOP_LIMIT: u32 = 65_535;
 
 impl GpuContext {
     /// Creates a device on the best adapter of the primary backends (Vulkan, Metal, DX12;
@@ -100,7 +107,12 @@ impl GpuContext {
                 .to_string(),
             features: feature_names,
         };
+        let loop_iteration_limit = adapter_info
+            .name
+            .contains("llvmpipe")
+            .then_some(LLVMPIPE_LOOP_LIMIT);
         Ok(GpuContext {
+            loop_iteration_limit,
             features: device.features(),
             limits,
             device,
