@@ -2,6 +2,7 @@
 //! CPU twin when there is none.
 
 mod examples;
+mod lyapunov_cmd;
 mod outputs;
 mod plots;
 mod progress;
@@ -11,6 +12,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use langevin::config::Config;
 use langevin::{BackendChoice, Engine, Scheme};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -83,6 +85,29 @@ enum Command {
         /// The config file.
         config: PathBuf,
     },
+    /// Estimates the largest Lyapunov exponent of a config's ODE model over an ensemble
+    /// (tangent dynamics on the backend), and optionally its full spectrum (f64, CPU).
+    Lyapunov {
+        /// The config file (kind = "ode", e.g. model = "lorenz").
+        config: PathBuf,
+        /// Time before growth is counted (default: a tenth of t_end).
+        #[arg(long)]
+        t_burn: Option<f64>,
+        /// Trajectories (default 1024).
+        #[arg(long, default_value_t = 1024)]
+        trajectories: u64,
+        /// Standard deviation of the cloud of starting points around the initial state.
+        #[arg(long, default_value_t = 0.1)]
+        spread: f64,
+        /// Also compute the whole spectrum from the initial state on the CPU in f64.
+        #[arg(long)]
+        spectrum: bool,
+        /// Sets any key, e.g. --set model.params.rho=20 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Lists the systems of the chaos zoo (model = "<name>" in a config).
+    Zoo,
     /// Describes the backend: adapter, driver, features, limits.
     Info,
     /// Lists the schemes with their orders of convergence.
@@ -109,6 +134,13 @@ const EXIT_BAD_INPUT: u8 = 2;
 fn main() -> std::process::ExitCode {
     match run_cli() {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // A reader that stops early (`langevin zoo | head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             let bad_input = matches!(
@@ -238,25 +270,68 @@ fn run_cli() -> Result<()> {
             let result = engine.run(&spec)?;
             report::print(&mut std::io::stdout().lock(), name.title(), &spec, &result)?;
         }
+        Command::Lyapunov {
+            config,
+            t_burn,
+            trajectories,
+            spread,
+            spectrum,
+            set,
+        } => {
+            let cfg = load_config(&config, &set, None, None)?;
+            let options = lyapunov_cmd::Options {
+                t_burn,
+                trajectories,
+                spread,
+                spectrum,
+            };
+            lyapunov_cmd::run(&cfg, &options, || engine(cli.backend, false))?;
+        }
+        Command::Zoo => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<22} {:>3}  {:<44} reference",
+                "system", "dim", "parameters"
+            )?;
+            for s in langevin::zoo::SYSTEMS {
+                let params: Vec<String> =
+                    s.params.iter().map(|(n, v)| format!("{n}={v}")).collect();
+                writeln!(
+                    out,
+                    "{:<22} {:>3}  {:<44} {}",
+                    s.name,
+                    s.state.len(),
+                    params.join(" "),
+                    s.citation
+                )?;
+            }
+        }
         Command::Info => {
             let engine = engine(cli.backend, false)?;
             report::info(&mut std::io::stdout().lock(), &engine)?;
         }
         Command::Schemes => {
-            println!(
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
                 "{:<16} {:<22} {:>12} {:>10}",
                 "scheme", "integrates", "strong order", "weak order"
-            );
+            )?;
             for s in Scheme::ALL {
-                println!(
+                writeln!(
+                    out,
                     "{:<16} {:<22} {:>12} {:>10}",
                     s.name(),
                     s.kind().describe(),
                     s.strong_order(),
                     s.weak_order()
-                );
+                )?;
             }
-            println!("(for an ODE scheme, both columns give its classical order)");
+            writeln!(
+                out,
+                "(for an ODE scheme, both columns give its classical order)"
+            )?;
         }
     }
     Ok(())

@@ -42,7 +42,13 @@ fn default_kind() -> String {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// A system of the chaos zoo by name ([`crate::zoo`]): it supplies the state, the
+    /// drift, the parameters (which `params` overrides) and the initial condition.
+    pub system: Option<String>,
+    /// Additive noise amplitude on every component of a zoo system.
+    pub noise: Option<f64>,
     /// Names of the state variables (for `langevin`: the positions; the momenta are `p_<name>`).
+    #[serde(default)]
     pub state: Vec<String>,
     /// Parameters and their values.
     #[serde(default)]
@@ -67,7 +73,8 @@ pub struct ModelConfig {
     #[serde(default)]
     pub diffusion: Vec<String>,
     /// One initial value per state variable: an expression in the parameters,
-    /// `normal(mean, sd)` or `uniform(lo, hi)`.
+    /// `normal(mean, sd)` or `uniform(lo, hi)` (a zoo system's published point unless given).
+    #[serde(default)]
     pub init: Vec<String>,
 }
 
@@ -262,6 +269,8 @@ const KEYS: &[&str] = &[
     "drift",
     "diffusion",
     "init",
+    "system",
+    "noise",
     "potential",
     "gamma",
     "kT",
@@ -298,10 +307,24 @@ impl Config {
     pub fn from_toml(origin: &str, text: &str, overrides: &[(String, String)]) -> Result<Config> {
         let mut value: toml::Table =
             toml::from_str(text).map_err(|e| config_error(origin, &e.to_string()))?;
+        // `model = "lorenz"` is short for `[model] system = "lorenz"`.
+        if let Some(toml::Value::String(name)) = value.get("model") {
+            let mut table = toml::Table::new();
+            table.insert("system".into(), toml::Value::String(name.clone()));
+            value.insert("model".into(), toml::Value::Table(table));
+        }
         for (path, v) in overrides {
             set_path(&mut value, path, v).map_err(|m| config_error(origin, &m))?;
         }
-        Config::deserialize(value).map_err(|e| config_error(origin, &e.to_string()))
+        let kind_given = value.contains_key("kind");
+        let mut config =
+            Config::deserialize(value).map_err(|e| config_error(origin, &e.to_string()))?;
+        // A zoo system is an ode, or an sde when it is given noise.
+        if !kind_given && config.model.system.is_some() {
+            let noisy = config.model.noise.is_some_and(|n| n != 0.0);
+            config.kind = if noisy { "sde" } else { "ode" }.into();
+        }
+        Ok(config)
     }
 
     /// The ensemble this config describes.
@@ -309,11 +332,71 @@ impl Config {
     /// # Errors
     /// [`Error::Expression`] or [`Error::InvalidInput`] naming the field.
     pub fn to_spec(&self) -> Result<EnsembleSpec> {
+        let (model, init) = self.model()?;
+        self.spec_of(model, &init)
+    }
+
+    /// The model this config describes, with the initial-value texts of its state (a zoo
+    /// system's published point when `init` is not given).
+    ///
+    /// # Errors
+    /// [`Error::Expression`] or [`Error::InvalidInput`] naming the field.
+    pub fn model(&self) -> Result<(ExprModel, Vec<String>)> {
         let m = &self.model;
         let params: Vec<(String, f64)> = m.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        let model = match self.kind.as_str() {
-            "sde" | "ode" => {
+        let mut init = m.init.clone();
+        let model = match (self.kind.as_str(), &m.system) {
+            ("sde" | "ode", Some(name)) => {
                 self.refuse_langevin_keys()?;
+                let given = [
+                    ("model.state", !m.state.is_empty()),
+                    ("model.drift", !m.drift.is_empty()),
+                    ("model.diffusion", !m.diffusion.is_empty()),
+                ];
+                if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+                    return Err(Error::invalid(
+                        *key,
+                        "given",
+                        format!("the zoo system `{name}` defines it (set model.noise for additive noise)"),
+                    ));
+                }
+                let noise = m.noise.unwrap_or(0.0);
+                if !(noise.is_finite() && noise >= 0.0) {
+                    return Err(Error::invalid(
+                        "model.noise",
+                        noise,
+                        "must be a finite number >= 0",
+                    ));
+                }
+                if self.kind == "ode" && noise > 0.0 {
+                    return Err(Error::invalid(
+                        "model.noise",
+                        noise,
+                        "an ode has no noise (kind = \"sde\")",
+                    ));
+                }
+                if self.kind == "sde" && noise == 0.0 {
+                    return Err(Error::invalid(
+                        "model.noise",
+                        noise,
+                        "an sde needs noise > 0 (or kind = \"ode\")",
+                    ));
+                }
+                let system = crate::zoo::system(name)?;
+                if init.is_empty() {
+                    init = system.initial.iter().map(|v| format!("{v:e}")).collect();
+                }
+                system.model(&params, noise)?
+            }
+            ("sde" | "ode", None) => {
+                self.refuse_langevin_keys()?;
+                if let Some(noise) = m.noise {
+                    return Err(Error::invalid(
+                        "model.noise",
+                        noise,
+                        "adds noise to a zoo system (model.system); write model.diffusion here",
+                    ));
+                }
                 if self.kind == "sde" && m.diffusion.is_empty() {
                     return Err(Error::invalid("model.diffusion", "[]", "an sde needs one diffusion expression per state variable (or kind = \"ode\")"));
                 }
@@ -326,7 +409,14 @@ impl Config {
                 }
                 ExprModel::new(&self.name, &m.state, &params, &m.drift, &m.diffusion)?
             }
-            "langevin" => {
+            ("langevin", _) => {
+                if m.system.is_some() || m.noise.is_some() {
+                    return Err(Error::invalid(
+                        "model.system",
+                        "given",
+                        "zoo systems are sde or ode models, not langevin",
+                    ));
+                }
                 for (key, given) in [
                     ("model.drift", !m.drift.is_empty()),
                     ("model.diffusion", !m.diffusion.is_empty()),
@@ -365,7 +455,7 @@ impl Config {
                     m.mass.unwrap_or(1.0),
                 )?
             }
-            other => {
+            (other, _) => {
                 return Err(Error::invalid(
                     "kind",
                     other,
@@ -373,6 +463,10 @@ impl Config {
                 ))
             }
         };
+        Ok((model, init))
+    }
+
+    fn spec_of(&self, model: ExprModel, init: &[String]) -> Result<EnsembleSpec> {
         let scheme: Scheme = match (&self.solver.scheme, self.kind.as_str()) {
             (Some(name), _) => name.parse()?,
             (None, "ode") => Scheme::Rk4,
@@ -380,7 +474,7 @@ impl Config {
             (None, _) => Scheme::EulerMaruyama,
         };
         let state_names = model.state_names();
-        let initial = self.initial(&model.params(), state_names.len())?;
+        let initial = self.initial(init, &model.params(), state_names.len())?;
         let save_at = match &self.output.save_times {
             SaveTimes::Count(n) => SaveAt::Count(*n),
             SaveTimes::List(v) => SaveAt::Times(v.clone()),
@@ -453,18 +547,23 @@ impl Config {
     /// The initial laws of the `dim` state components: `model.init`, then for a `langevin`
     /// model `model.init_momentum` or the thermal law of the momenta. Expressions may use
     /// the model's parameters (for `langevin`, also `gamma`, `kT` and `mass`).
-    fn initial(&self, params: &[(String, f64)], dim: usize) -> Result<InitialState> {
+    fn initial(
+        &self,
+        init: &[String],
+        params: &[(String, f64)],
+        dim: usize,
+    ) -> Result<InitialState> {
         let m = &self.model;
-        let mut texts = m.init.clone();
+        let mut texts = init.to_vec();
         let positions = if self.kind == "langevin" {
             dim / 2
         } else {
             dim
         };
-        if m.init.len() != positions {
+        if init.len() != positions {
             return Err(Error::invalid(
                 "model.init",
-                format!("{} values", m.init.len()),
+                format!("{} values", init.len()),
                 format!("expected one per state variable ({positions})"),
             ));
         }

@@ -58,6 +58,7 @@ pub mod spec;
 pub mod stationary;
 pub mod stats;
 pub mod sweep;
+pub mod zoo;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};
 pub use engine::{Engine, Progress};

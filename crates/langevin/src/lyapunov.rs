@@ -61,7 +61,7 @@ pub fn tangent_model(model: &ExprModel, t_burn: f64) -> Result<ExprModel> {
     if 2 * d + 1 > MAX_DIM {
         return Err(Error::Limit(format!(
             "the tangent dynamics of a {d}-dimensional model has {} components; the kernels hold \
-             {MAX_DIM} (models up to 3 dimensions; use lyapunov_spectrum on the CPU for more)",
+             {MAX_DIM} (models up to 3 dimensions; `lyapunov::spectrum`, or `langevin lyapunov --spectrum`, computes the exponents of larger ones on the CPU)",
             2 * d + 1
         )));
     }

@@ -45,6 +45,17 @@ pub enum InitialLaw {
     },
 }
 
+impl InitialLaw {
+    /// The centre of the law: the fixed value, the mean, or the midpoint.
+    pub fn centre(&self) -> f64 {
+        match *self {
+            InitialLaw::Fixed(v) => v,
+            InitialLaw::Normal { mean, .. } => mean,
+            InitialLaw::Uniform { lo, hi } => 0.5 * (lo + hi),
+        }
+    }
+}
+
 /// Law codes of the kernels' `init` array. Keep in sync with `initial_state` in
 /// `shaders/sde_ensemble.wgsl`.
 pub const LAW_NORMAL: f32 = 0.0;
