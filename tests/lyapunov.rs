@@ -36,7 +36,7 @@ fn largest_exponents_match_the_published_values(engine: &Engine) {
         t_burn: 10.0,
         t_end: 110.0,
         dt: 0.005,
-        trajectories: 256,
+        trajectories: 64,
         seed: 9,
     };
     let l = lyapunov::largest_exponent(engine, &lorenz(), &run).unwrap();
@@ -51,7 +51,7 @@ fn largest_exponents_match_the_published_values(engine: &Engine) {
         t_burn: 50.0,
         t_end: 2050.0,
         dt: 0.02,
-        trajectories: 256,
+        trajectories: 64,
         seed: 9,
     };
     let l = lyapunov::largest_exponent(engine, &rossler(), &run).unwrap();
