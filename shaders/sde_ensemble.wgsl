@@ -10,15 +10,13 @@
 #import state_layout
 #import model
 #import scheme
+#import trajectory
 
 // Large workgroups: some drivers (lavapipe) pay a fixed cost per workgroup, which shows when a
 // dispatch runs few steps.
 const WORKGROUP_SIZE: u32 = 256u;
 
 const STREAM_BROWNIAN: u32 = 0u;
-const STREAM_INITIAL: u32 = 1u;
-const STREAM_INITIAL_UNIFORM: u32 = 2u;
-const LAW_UNIFORM: f32 = 1.0;
 
 @group(0) @binding(0) var<uniform> seg: Segment;
 @group(0) @binding(1) var<storage, read> params_in: array<f32>;
@@ -36,49 +34,6 @@ const LAW_UNIFORM: f32 = 1.0;
 // The model reads its parameters from here: a private copy stays in registers, where loads
 // from a storage buffer inside the step loop would not.
 var<private> params: array<f32, NPARAMS>;
-
-// Overwrites the swept parameters with the values of this trajectory's grid point. The write
-// goes through a loop over constant indices, so that `params` never needs a dynamic index
-// (which would move it out of registers). Sweeps cover trajectories below 2^32.
-fn apply_sweep(trajectory: vec2<u32>) {
-    let sweeps = sweep[0];
-    if sweeps == 0u {
-        return;
-    }
-    let point = trajectory.x / sweep[1];
-    for (var k = 0u; k < sweeps; k++) {
-        let entry = 2u + 4u * k;
-        let index = (point / sweep[entry + 2u]) % sweep[entry + 1u];
-        let value = bitcast<f32>(sweep[sweep[entry + 3u] + index]);
-        for (var j = 0u; j < NPARAMS; j++) {
-            if j == sweep[entry] {
-                params[j] = value;
-            }
-        }
-    }
-}
-
-fn add_index(base: vec2<u32>, offset: u32) -> vec2<u32> {
-    let lo = base.x + offset;
-    return vec2<u32>(lo, base.y + select(0u, 1u, lo < base.x));
-}
-
-fn initial_state(trajectory: vec2<u32>) -> State {
-    var noise = normal_stream(seg.key, trajectory, STREAM_INITIAL);
-    var x: State;
-    for (var i = 0u; i < DIM; i++) {
-        let a = init[DIM + i];
-        let b = init[2u * DIM + i];
-        if init[i] == LAW_UNIFORM {
-            let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
-            let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
-            x[i] = a + (b - a) * u;
-        } else {
-            x[i] = a + b * normal_at(&noise, i);
-        }
-    }
-    return x;
-}
 
 // Whether the first-passage component is at or beyond its level. The component is picked by
 // a loop over constant indices, so that `x` never needs a dynamic index (which would move it

@@ -15,6 +15,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("moments", include_str!("../../../shaders/lib/moments.wgsl")),
     ("segment", include_str!("../../../shaders/lib/segment.wgsl")),
     (
+        "trajectory",
+        include_str!("../../../shaders/lib/trajectory.wgsl"),
+    ),
+    (
         "schemes/euler_maruyama",
         include_str!("../../../shaders/schemes/euler_maruyama.wgsl"),
     ),

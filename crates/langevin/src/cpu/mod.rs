@@ -6,6 +6,7 @@ pub mod moments;
 pub mod philox_stream;
 pub mod schemes;
 pub mod sde_ensemble;
+pub mod trajectory;
 
 use crate::ensemble::BatchOutput;
 use crate::model::Model;

@@ -2,14 +2,11 @@
 //! invocation (in parallel with rayon), each written as in the shader.
 
 use super::schemes::scheme_step;
+use super::trajectory::{add_index, initial_state};
 use crate::model::{group_steps, Model, State, MAX_DIM};
-use crate::philox::{
-    box_muller4, philox4x32_10, uniform_open01, NormalStream, STREAM_BROWNIAN, STREAM_INITIAL,
-    STREAM_INITIAL_UNIFORM,
-};
+use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN};
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT};
 use crate::scheme::Scheme;
-use crate::spec::LAW_UNIFORM;
 use crate::sweep::apply_sweep;
 use rayon::prelude::*;
 
@@ -30,12 +27,6 @@ pub struct Bindings<'a> {
     pub sweep: &'a [u32],
 }
 
-/// Twin of `add_index`.
-pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {
-    let lo = base[0].wrapping_add(offset);
-    [lo, base[1] + u32::from(lo < base[0])]
-}
-
 struct Invocation<'a, M: Model + ?Sized> {
     seg: &'a Segment,
     model: &'a M,
@@ -46,30 +37,6 @@ struct Invocation<'a, M: Model + ?Sized> {
 }
 
 impl<M: Model + ?Sized> Invocation<'_, M> {
-    /// Twin of `initial_state`.
-    fn initial_state(&self, init: &[f32], trajectory: [u32; 2]) -> State {
-        let dim = self.dim;
-        let mut noise = NormalStream::new(self.seg.key, trajectory, STREAM_INITIAL);
-        let mut x = [0.0; MAX_DIM];
-        for i in 0..dim {
-            let a = init[dim + i];
-            let b = init[2 * dim + i];
-            if init[i] == LAW_UNIFORM {
-                let ctr = [
-                    trajectory[0],
-                    trajectory[1],
-                    (i >> 2) as u32,
-                    STREAM_INITIAL_UNIFORM,
-                ];
-                let u = uniform_open01(philox4x32_10(ctr, self.seg.key)[i & 3]);
-                x[i] = a + (b - a) * u;
-            } else {
-                x[i] = a + b * noise.normal_at(i as u32);
-            }
-        }
-        x
-    }
-
     /// Twin of `beyond_level`.
     fn beyond_level(&self, x: &State) -> bool {
         let seg = self.seg;
@@ -188,7 +155,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
             };
             let mut hit = -1.0f32;
             let mut x = if seg.flags & FLAG_INIT != 0 {
-                let x = inv.initial_state(init, trajectory);
+                let x = initial_state(seg.key, init, dim, trajectory);
                 inv.record_passage(&mut hit, &x, 0);
                 x
             } else {

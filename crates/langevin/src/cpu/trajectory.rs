@@ -1,0 +1,38 @@
+//! Twins of `shaders/lib/trajectory.wgsl`: global indices and initial states, shared by the
+//! kernels that run one trajectory per invocation.
+
+use crate::model::{State, MAX_DIM};
+use crate::philox::{
+    philox4x32_10, uniform_open01, NormalStream, STREAM_INITIAL, STREAM_INITIAL_UNIFORM,
+};
+use crate::spec::LAW_UNIFORM;
+
+/// Twin of `add_index`.
+pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {
+    let lo = base[0].wrapping_add(offset);
+    [lo, base[1] + u32::from(lo < base[0])]
+}
+
+/// Twin of `initial_state`: component `i` from its law in `init` (codes, first and second
+/// parameters, each `dim` long).
+pub fn initial_state(key: [u32; 2], init: &[f32], dim: usize, trajectory: [u32; 2]) -> State {
+    let mut noise = NormalStream::new(key, trajectory, STREAM_INITIAL);
+    let mut x = [0.0; MAX_DIM];
+    for i in 0..dim {
+        let a = init[dim + i];
+        let b = init[2 * dim + i];
+        if init[i] == LAW_UNIFORM {
+            let ctr = [
+                trajectory[0],
+                trajectory[1],
+                (i >> 2) as u32,
+                STREAM_INITIAL_UNIFORM,
+            ];
+            let u = uniform_open01(philox4x32_10(ctr, key)[i & 3]);
+            x[i] = a + (b - a) * u;
+        } else {
+            x[i] = a + b * noise.normal_at(i as u32);
+        }
+    }
+    x
+}

@@ -1,0 +1,54 @@
+// Per-trajectory set-up shared by the kernels that run one trajectory per invocation
+// (`sde_ensemble`, `ode_adaptive`): global indices, the parameter sweep and the initial state.
+// A kernel importing this module defines the bindings `seg` (with the Philox `key`), `init`
+// and `sweep`, the private array `params`, and imports `state_layout` and `model`.
+// CPU twins: crates/langevin/src/cpu/trajectory.rs (`apply_sweep` in sweep.rs).
+#import normal
+
+const STREAM_INITIAL: u32 = 1u;
+const STREAM_INITIAL_UNIFORM: u32 = 2u;
+const LAW_UNIFORM: f32 = 1.0;
+
+// Overwrites the swept parameters with the values of this trajectory's grid point. The write
+// goes through a loop over constant indices, so that `params` never needs a dynamic index
+// (which would move it out of registers). Sweeps cover trajectories below 2^32.
+fn apply_sweep(trajectory: vec2<u32>) {
+    let sweeps = sweep[0];
+    if sweeps == 0u {
+        return;
+    }
+    let point = trajectory.x / sweep[1];
+    for (var k = 0u; k < sweeps; k++) {
+        let entry = 2u + 4u * k;
+        let index = (point / sweep[entry + 2u]) % sweep[entry + 1u];
+        let value = bitcast<f32>(sweep[sweep[entry + 3u] + index]);
+        for (var j = 0u; j < NPARAMS; j++) {
+            if j == sweep[entry] {
+                params[j] = value;
+            }
+        }
+    }
+}
+
+fn add_index(base: vec2<u32>, offset: u32) -> vec2<u32> {
+    let lo = base.x + offset;
+    return vec2<u32>(lo, base.y + select(0u, 1u, lo < base.x));
+}
+
+fn initial_state(trajectory: vec2<u32>) -> State {
+    var noise = normal_stream(seg.key, trajectory, STREAM_INITIAL);
+    var x: State;
+    for (var i = 0u; i < DIM; i++) {
+        let a = init[DIM + i];
+        let b = init[2u * DIM + i];
+        if init[i] == LAW_UNIFORM {
+            let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
+            let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
+            x[i] = a + (b - a) * u;
+        } else {
+            x[i] = a + b * normal_at(&noise, i);
+        }
+    }
+    return x;
+}
+
