@@ -66,38 +66,12 @@ fn lorenz() -> ExprModel {
     .unwrap()
 }
 
-/// Lorenz from (1, 1, 20) to t = `t_end` by f64 RK4 at a step far below the tested ones.
-fn lorenz_reference(t_end: f64) -> [f64; 3] {
-    let f = |v: [f64; 3]| {
-        [
-            10.0 * (v[1] - v[0]),
-            v[0] * (28.0 - v[2]) - v[1],
-            v[0] * v[1] - 8.0 / 3.0 * v[2],
-        ]
-    };
-    let axpy =
-        |x: [f64; 3], a: f64, k: [f64; 3]| [x[0] + a * k[0], x[1] + a * k[1], x[2] + a * k[2]];
-    let steps = 200_000;
-    let h = t_end / f64::from(steps);
-    let mut x = [1.0, 1.0, 20.0];
-    for _ in 0..steps {
-        let k1 = f(x);
-        let k2 = f(axpy(x, h / 2.0, k1));
-        let k3 = f(axpy(x, h / 2.0, k2));
-        let k4 = f(axpy(x, h, k3));
-        for i in 0..3 {
-            x[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-        }
-    }
-    x
-}
-
 /// RK4's error on Lorenz over a short time falls as dt^4. The step sizes keep the smallest
 /// error fitted (about 1.5e-4) well above the f32 rounding floor (errors reach 3e-5 at
 /// dt = 0.007 and stop falling as dt^4 below that).
 fn rk4_has_classical_order_four(engine: &Engine) {
     let t_end = 0.5;
-    let reference = lorenz_reference(t_end);
+    let reference = common::lorenz_f64([1.0, 1.0, 20.0], t_end);
     let model = Arc::new(lorenz());
     let (mut log_dt, mut log_err) = (vec![], vec![]);
     for steps in [20u32, 25, 35, 50] {

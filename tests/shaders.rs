@@ -52,6 +52,11 @@ fn every_model_and_scheme_validates() {
             if scheme.check_model(model.as_ref()).is_err() {
                 continue;
             }
+            if scheme.is_adaptive() {
+                langevin::gpu::ode_adaptive::compose(model.as_ref())
+                    .unwrap_or_else(|e| panic!("{} with {scheme}: {e}", model.name()));
+                continue;
+            }
             for track_passage in [false, true] {
                 if let Err(e) = compose(model.as_ref(), scheme, track_passage) {
                     panic!(

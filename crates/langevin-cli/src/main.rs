@@ -208,6 +208,12 @@ fn run_cli() -> Result<()> {
             let result = engine.run_with_progress(&spec, &mut |p| bar.update(p))?;
             bar.finish();
             outputs::write_all(&dir, &cfg, &spec, &result)?;
+            if let Some(a) = result.adaptive.filter(|a| a.exhausted > 0) {
+                eprintln!(
+                    "warning: {} trajectories used up solver.max_steps = {} before t_end; they are left out of the statistics",
+                    a.exhausted, spec.adaptive.max_steps
+                );
+            }
             if !quiet {
                 println!(
                     "{}: {} trajectories x {} steps on {} in {:.3} s ({:.3e} trajectory-steps/s), {} diverged; wrote {}",

@@ -143,6 +143,17 @@ pub fn write_all(
         write_atomic(&path, csv.as_bytes())?;
         written.push(path);
     }
+    if let Some(a) = &r.adaptive {
+        summary["adaptive"] = json!({
+            "rtol": spec.adaptive.rtol,
+            "atol": spec.adaptive.atol,
+            "max_steps": spec.adaptive.max_steps,
+            "accepted": a.accepted,
+            "rejected": a.rejected,
+            "max_accepted": a.max_accepted,
+            "exhausted": a.exhausted,
+        });
+    }
     if let Some(sw) = &r.sweep {
         summary["sweep"] = sweep_summary(r, sw);
         if let Some(groups) = &sw.moments {

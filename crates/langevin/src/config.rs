@@ -2,6 +2,7 @@
 //! outputs, turned into an [`EnsembleSpec`]. Every mistake is reported with the key or the
 //! expression it concerns; unknown keys get the closest valid one as a suggestion.
 
+use crate::adaptive::AdaptiveControl;
 use crate::error::{Error, Result};
 use crate::expr::{self, Program, Scope};
 use crate::expr_model::ExprModel;
@@ -85,13 +86,19 @@ pub struct SolverConfig {
     /// Scheme name; unless given, `rk4` for an `ode`, `baoab` for `langevin`, else
     /// `euler_maruyama`.
     pub scheme: Option<String>,
-    /// Time step.
+    /// Time step (for `dopri5`, the first step tried; save times lie on its grid).
     pub dt: f64,
     /// End time.
     pub t_end: f64,
     /// Start time.
     #[serde(default)]
     pub t0: f64,
+    /// Relative tolerance of `dopri5`.
+    pub rtol: Option<f64>,
+    /// Absolute tolerance of `dopri5`.
+    pub atol: Option<f64>,
+    /// Attempts per trajectory of `dopri5` over the run.
+    pub max_steps: Option<u32>,
 }
 
 /// `[ensemble]`.
@@ -280,6 +287,9 @@ const KEYS: &[&str] = &[
     "dt",
     "t_end",
     "t0",
+    "rtol",
+    "atol",
+    "max_steps",
     "trajectories",
     "seed",
     "sweep",
@@ -483,6 +493,15 @@ impl Config {
             .scheme(scheme)
             .time_span(self.solver.t0, self.solver.t_end)
             .dt(self.solver.dt)
+            .tolerances(
+                self.solver.rtol.unwrap_or(AdaptiveControl::default().rtol),
+                self.solver.atol.unwrap_or(AdaptiveControl::default().atol),
+            )
+            .max_steps(
+                self.solver
+                    .max_steps
+                    .unwrap_or(AdaptiveControl::default().max_steps),
+            )
             .trajectories(self.ensemble.trajectories)
             .seed(self.ensemble.seed)
             .save_at(save_at)

@@ -54,6 +54,7 @@ pub struct Engine {
     backend: Backend,
     selection: String,
     kernels: Mutex<HashMap<String, Arc<gpu::sde_ensemble::SdeKernel>>>,
+    adaptive_kernels: Mutex<HashMap<String, Arc<gpu::ode_adaptive::AdaptiveKernel>>>,
 }
 
 impl Engine {
@@ -89,6 +90,7 @@ impl Engine {
             backend,
             selection,
             kernels: Mutex::new(HashMap::new()),
+            adaptive_kernels: Mutex::new(HashMap::new()),
         })
     }
 
@@ -161,6 +163,9 @@ impl Engine {
             hit: 0,
             times: Vec::new(),
         });
+        if spec.scheme.is_adaptive() {
+            return self.run_adaptive(spec, run, histogram, progress);
+        }
         let (plan, mut acc, setup_time, run_start);
         match &self.backend {
             Backend::Gpu(ctx) => {
@@ -248,7 +253,143 @@ impl Engine {
             setup_time,
             run_time,
             sweep,
+            adaptive: None,
         })
+    }
+
+    /// [`Engine::run_with_progress`] for an adaptive scheme: batch by batch, dispatched toward
+    /// each save time until every trajectory is there ([`crate::adaptive`]).
+    fn run_adaptive(
+        &self,
+        spec: &EnsembleSpec,
+        run: crate::spec::ResolvedRun,
+        histogram: Option<Histogram>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<EnsembleResult> {
+        let setup_start = Instant::now();
+        let model = spec.model.as_ref();
+        let total = spec.trajectories * u64::from(run.n_steps);
+        let saves = run.save_steps.len();
+        let mut done = 0u64;
+        let mut stats = crate::adaptive::AdaptiveStats::default();
+        let (plan, mut acc, setup_time, run_start, dispatch_limit);
+        match &self.backend {
+            Backend::Gpu(ctx) => {
+                let kernel = self.adaptive_kernel(ctx, spec)?;
+                let budget = spec
+                    .chunking
+                    .max_batch_bytes
+                    .unwrap_or(DEFAULT_GPU_BATCH_BYTES);
+                let capacity = gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, true, budget);
+                check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
+                plan = Plan::new(spec, run, capacity, None);
+                dispatch_limit = crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit);
+                setup_time = setup_start.elapsed();
+                run_start = Instant::now();
+                acc = Accumulator::new(&plan, histogram, spec.final_states, None);
+                for &batch in &plan.batches {
+                    let mut device =
+                        gpu::ode_adaptive::GpuBatch::new(ctx, &kernel, &plan, batch.count)?;
+                    let mut tick = |steps: u32| {
+                        done += u64::from(batch.count) * u64::from(steps);
+                        progress(Progress { done, total });
+                    };
+                    let (out, s) = crate::adaptive::run_batch(
+                        &mut device,
+                        &plan,
+                        &spec.adaptive,
+                        batch,
+                        dispatch_limit,
+                        spec.final_states,
+                        &mut tick,
+                    )?;
+                    stats = stats.merged(s);
+                    acc.add(batch.first, out);
+                }
+            }
+            Backend::Cpu(_) => {
+                let budget = spec
+                    .chunking
+                    .max_batch_bytes
+                    .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
+                let capacity = cpu::batch_capacity(run.dim, saves, true, budget);
+                check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
+                plan = Plan::new(spec, run, capacity, None);
+                dispatch_limit = crate::adaptive::attempts_per_dispatch(None);
+                setup_time = setup_start.elapsed();
+                run_start = Instant::now();
+                acc = Accumulator::new(&plan, histogram, spec.final_states, None);
+                for &batch in &plan.batches {
+                    let mut twin = cpu::ode_adaptive::CpuBatch::new(
+                        model,
+                        &plan.run.params,
+                        &plan.run.init,
+                        plan.run.sweep_table(),
+                        batch.count,
+                    );
+                    let mut tick = |steps: u32| {
+                        done += u64::from(batch.count) * u64::from(steps);
+                        progress(Progress { done, total });
+                    };
+                    let (out, s) = crate::adaptive::run_batch(
+                        &mut twin,
+                        &plan,
+                        &spec.adaptive,
+                        batch,
+                        dispatch_limit,
+                        spec.final_states,
+                        &mut tick,
+                    )?;
+                    stats = stats.merged(s);
+                    acc.add(batch.first, out);
+                }
+            }
+        }
+        let run_time = run_start.elapsed();
+        let Finished {
+            moments,
+            sweep,
+            histogram,
+            final_states,
+            ..
+        } = acc.finish();
+        Ok(EnsembleResult {
+            state_names: model.state_names(),
+            times: plan.run.times.clone(),
+            moments,
+            histogram,
+            final_states,
+            first_passage: None,
+            trajectories: spec.trajectories,
+            // The mean accepted steps per trajectory, so that the rate counts steps taken.
+            steps: (stats.accepted / spec.trajectories.max(1)) as u32,
+            dt: plan.run.dt,
+            device: self.device().clone(),
+            batches: plan.batches.len(),
+            dispatches: 0,
+            setup_time,
+            run_time,
+            sweep,
+            adaptive: Some(stats),
+        })
+    }
+
+    fn adaptive_kernel(
+        &self,
+        ctx: &GpuContext,
+        spec: &EnsembleSpec,
+    ) -> Result<Arc<gpu::ode_adaptive::AdaptiveKernel>> {
+        let key = crate::model::wgsl_module(spec.model.as_ref());
+        let mut cache = self.adaptive_kernels.lock().expect("kernel cache");
+        if let Some(k) = cache.get(&key) {
+            return Ok(k.clone());
+        }
+        let kernel = Arc::new(gpu::ode_adaptive::AdaptiveKernel::new(
+            ctx,
+            spec.model.as_ref(),
+        )?);
+        cache.insert(key, kernel.clone());
+        Ok(kernel)
     }
 
     fn sde_kernel(

@@ -52,6 +52,8 @@ pub struct EnsembleResult {
     pub run_time: Duration,
     /// The parameter sweep and, when grouped, the moments per grid point.
     pub sweep: Option<SweepResult>,
+    /// Step counts of an adaptive run.
+    pub adaptive: Option<crate::adaptive::AdaptiveStats>,
 }
 
 /// What a sweep produced: its grid points and their statistics.

@@ -39,6 +39,7 @@
 // The CPU twins index arrays in loops on purpose: they read like the WGSL they mirror.
 #![allow(clippy::needless_range_loop)]
 
+pub mod adaptive;
 pub mod config;
 pub mod cpu;
 pub mod device;

@@ -94,11 +94,16 @@ pub struct Underdamped {
 pub trait CpuTwin {
     /// Runs [`crate::cpu::sde_ensemble::sde_ensemble`] for this model.
     fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>);
+    /// Runs [`crate::cpu::ode_adaptive::ode_adaptive`] for this model.
+    fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
 }
 
 impl<M: Model> CpuTwin for M {
     fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>) {
         crate::cpu::sde_ensemble::sde_ensemble(self, scheme, bindings);
+    }
+    fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>) {
+        crate::cpu::ode_adaptive::ode_adaptive(self, bindings);
     }
 }
 

@@ -47,6 +47,10 @@ pub enum Scheme {
     Heun,
     /// The classical fourth-order Runge-Kutta method, for ODEs.
     Rk4,
+    /// Dormand-Prince 5(4) with a step size per trajectory, for ODEs: PI step-size control on
+    /// the embedded error estimate, `rtol`/`atol`, save times landed on exactly
+    /// ([`crate::adaptive`]).
+    Dopri5,
     /// BAOAB splitting for underdamped Langevin dynamics (Leimkuhler and Matthews, 2013): exact
     /// configurational variance for harmonic forces at any stable step; weak order 2.
     Baoab,
@@ -57,11 +61,12 @@ pub enum Scheme {
 
 impl Scheme {
     /// Every scheme, for listings.
-    pub const ALL: [Scheme; 6] = [
+    pub const ALL: [Scheme; 7] = [
         Scheme::EulerMaruyama,
         Scheme::Milstein,
         Scheme::Heun,
         Scheme::Rk4,
+        Scheme::Dopri5,
         Scheme::Baoab,
         Scheme::Obabo,
     ];
@@ -73,14 +78,17 @@ impl Scheme {
             Scheme::Milstein => "milstein",
             Scheme::Heun => "heun",
             Scheme::Rk4 => "rk4",
+            Scheme::Dopri5 => "dopri5",
             Scheme::Baoab => "baoab",
             Scheme::Obabo => "obabo",
         }
     }
 
-    /// The WGSL module defining `scheme_step`.
+    /// The WGSL module: `scheme_step` for the fixed-step schemes, the `ode_adaptive` kernel for
+    /// the adaptive one.
     pub fn shader_module(self) -> &'static str {
         match self {
+            Scheme::Dopri5 => "ode_adaptive",
             Scheme::EulerMaruyama => "schemes/euler_maruyama",
             Scheme::Milstein => "schemes/milstein",
             Scheme::Heun => "schemes/heun",
@@ -95,7 +103,7 @@ impl Scheme {
         match self {
             Scheme::EulerMaruyama | Scheme::Milstein => SchemeKind::Ito,
             Scheme::Heun => SchemeKind::Stratonovich,
-            Scheme::Rk4 => SchemeKind::Ode,
+            Scheme::Rk4 | Scheme::Dopri5 => SchemeKind::Ode,
             Scheme::Baoab | Scheme::Obabo => SchemeKind::Underdamped,
         }
     }
@@ -106,6 +114,7 @@ impl Scheme {
             Scheme::EulerMaruyama => 0.5,
             Scheme::Milstein | Scheme::Heun => 1.0,
             Scheme::Rk4 => 4.0,
+            Scheme::Dopri5 => 5.0,
             // Additive noise on the momenta: the splittings are strong order 1.
             Scheme::Baoab | Scheme::Obabo => 1.0,
         }
@@ -116,8 +125,14 @@ impl Scheme {
         match self {
             Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Heun => 1.0,
             Scheme::Rk4 => 4.0,
+            Scheme::Dopri5 => 5.0,
             Scheme::Baoab | Scheme::Obabo => 2.0,
         }
+    }
+
+    /// Whether the step size adapts per trajectory (run by `ode_adaptive`, not `sde_ensemble`).
+    pub fn is_adaptive(self) -> bool {
+        self == Scheme::Dopri5
     }
 
     /// Whether the scheme can run `model`, with the reason when it cannot.

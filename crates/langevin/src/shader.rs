@@ -47,6 +47,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../shaders/sde_ensemble.wgsl"),
     ),
     (
+        "ode_adaptive",
+        include_str!("../../../shaders/ode_adaptive.wgsl"),
+    ),
+    (
         "ensemble_observe",
         include_str!("../../../shaders/ensemble_observe.wgsl"),
     ),

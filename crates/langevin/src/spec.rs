@@ -2,6 +2,7 @@
 //! observables wanted. Separate pieces in the spirit of diffrax; [`EnsembleSpec::resolve`]
 //! checks them all before any device work and fixes the step grid.
 
+use crate::adaptive::AdaptiveControl;
 use crate::error::{Error, Result};
 use crate::model::{Model, MAX_DIM};
 use crate::scheme::Scheme;
@@ -152,6 +153,9 @@ pub struct EnsembleSpec {
     /// Global index of the first trajectory: a run of trajectories `[first, first + n)` draws
     /// the same random streams (and sweep values) as those trajectories of a larger run.
     pub first_trajectory: u64,
+    /// Tolerances and bounds of an adaptive scheme (`dt` is then the first step tried, and
+    /// save times lie on its grid).
+    pub adaptive: AdaptiveControl,
 }
 
 impl EnsembleSpec {
@@ -180,6 +184,7 @@ impl EnsembleSpec {
             chunking: Chunking::default(),
             sweeps: Vec::new(),
             first_trajectory: 0,
+            adaptive: AdaptiveControl::default(),
         }
     }
 
@@ -187,6 +192,19 @@ impl EnsembleSpec {
     pub fn with_model(model: Arc<dyn Model>) -> Self {
         let dim = model.dim();
         Self::from_arc(model, dim)
+    }
+
+    /// Sets the tolerances of an adaptive scheme.
+    pub fn tolerances(mut self, rtol: f64, atol: f64) -> Self {
+        self.adaptive.rtol = rtol;
+        self.adaptive.atol = atol;
+        self
+    }
+
+    /// Bounds the attempts (accepted and rejected steps) of each trajectory of an adaptive run.
+    pub fn max_steps(mut self, max_steps: u32) -> Self {
+        self.adaptive.max_steps = max_steps;
+        self
     }
 
     /// Adds a swept parameter; several sweeps form a grid, the first varying slowest.
@@ -306,6 +324,19 @@ impl EnsembleSpec {
         }
         model.validate()?;
         self.scheme.check_model(model.as_ref())?;
+        if self.scheme.is_adaptive() {
+            self.adaptive.validate()?;
+            if self.first_passage.is_some() {
+                return Err(Error::invalid(
+                    "output.first_passage",
+                    "given",
+                    format!(
+                        "first passages are recorded by the fixed-step schemes, not {}",
+                        self.scheme
+                    ),
+                ));
+            }
+        }
 
         if !self.t0.is_finite() {
             return Err(Error::invalid("solver.t0", self.t0, "must be finite"));

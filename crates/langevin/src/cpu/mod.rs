@@ -3,6 +3,7 @@
 
 pub mod ensemble_observe;
 pub mod moments;
+pub mod ode_adaptive;
 pub mod philox_stream;
 pub mod schemes;
 pub mod sde_ensemble;

@@ -180,6 +180,7 @@ pub fn scheme_step<M: Model + ?Sized>(
         Scheme::Milstein => milstein_step(m, p, t, dt, x, dw),
         Scheme::Heun => heun_step(m, p, t, dt, x, dw),
         Scheme::Rk4 => rk4_step(m, p, t, dt, x),
+        Scheme::Dopri5 => unreachable!("adaptive runs go through cpu::ode_adaptive"),
         Scheme::Baoab => baoab_step(m, &underdamped(m), p, t, dt, x, dw),
         Scheme::Obabo => obabo_step(m, &underdamped(m), p, t, dt, x, dw),
     }

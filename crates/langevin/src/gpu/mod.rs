@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod expr_eval;
+pub mod ode_adaptive;
 pub mod philox_stream;
 pub mod sde_ensemble;
 

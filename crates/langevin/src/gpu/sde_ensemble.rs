@@ -28,7 +28,7 @@ pub struct SdeKernel {
     observe_group_size: u32,
 }
 
-fn buffer_entry(
+pub(crate) fn buffer_entry(
     binding: u32,
     ty: wgpu::BufferBindingType,
     dynamic: bool,
@@ -45,9 +45,11 @@ fn buffer_entry(
     }
 }
 
-const UNIFORM: wgpu::BufferBindingType = wgpu::BufferBindingType::Uniform;
-const READ: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: true };
-const READ_WRITE: wgpu::BufferBindingType = wgpu::BufferBindingType::Storage { read_only: false };
+pub(crate) const UNIFORM: wgpu::BufferBindingType = wgpu::BufferBindingType::Uniform;
+pub(crate) const READ: wgpu::BufferBindingType =
+    wgpu::BufferBindingType::Storage { read_only: true };
+pub(crate) const READ_WRITE: wgpu::BufferBindingType =
+    wgpu::BufferBindingType::Storage { read_only: false };
 
 /// The WGSL of `sde_ensemble` and `ensemble_observe` for `model` and `scheme`, validated by naga.
 ///
@@ -58,6 +60,12 @@ pub fn compose(
     scheme: Scheme,
     track_passage: bool,
 ) -> Result<[shader::ComposedKernel; 2]> {
+    if scheme.is_adaptive() {
+        return Err(Error::Shader {
+            kernel: "sde_ensemble".into(),
+            message: format!("{scheme} steps adaptively: it runs in ode_adaptive"),
+        });
+    }
     let layout = model::wgsl_state_layout(model.dim(), track_passage);
     let model_module = model::wgsl_module(model);
     let scheme_source = shader::source(scheme.shader_module()).ok_or_else(|| Error::Shader {
@@ -76,7 +84,7 @@ pub fn compose(
     Ok([step, observe])
 }
 
-fn pipeline(
+pub(crate) fn pipeline(
     ctx: &GpuContext,
     kernel: &shader::ComposedKernel,
     label: &str,
@@ -499,7 +507,7 @@ fn offset32(bytes: u64) -> Result<u32> {
 }
 
 /// The `params` array never binds empty: a model without parameters gets one unused zero.
-fn padded(values: &[f32]) -> Vec<f32> {
+pub(crate) fn padded(values: &[f32]) -> Vec<f32> {
     if values.is_empty() {
         vec![0.0]
     } else {

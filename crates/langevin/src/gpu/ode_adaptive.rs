@@ -1,0 +1,205 @@
+//! Runs `shaders/ode_adaptive.wgsl`: the kernel compiled once per model, and the device
+//! buffers of one batch, which persist between the dispatches toward each save time.
+
+use super::context::GpuContext;
+use super::sde_ensemble::{buffer_entry, padded, pipeline, READ, READ_WRITE, UNIFORM};
+use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
+use crate::error::Result;
+use crate::model::{self, Model};
+use crate::plan::Plan;
+use crate::shader;
+use std::mem::size_of;
+
+/// The WGSL of `ode_adaptive` for `model`, validated by naga.
+///
+/// # Errors
+/// [`crate::Error::Shader`] when the model's WGSL does not validate.
+pub fn compose(model: &dyn Model) -> Result<shader::ComposedKernel> {
+    let layout = model::wgsl_state_layout(model.dim(), false);
+    let model_module = model::wgsl_module(model);
+    shader::kernel(
+        "ode_adaptive",
+        &[("state_layout", &layout), ("model", &model_module)],
+    )
+}
+
+/// The compiled `ode_adaptive` of one model.
+pub struct AdaptiveKernel {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    group_size: u32,
+}
+
+impl AdaptiveKernel {
+    /// Composes, validates and compiles the kernel.
+    ///
+    /// # Errors
+    /// [`crate::Error::Shader`] or [`crate::Error::Device`].
+    pub fn new(ctx: &GpuContext, model: &dyn Model) -> Result<Self> {
+        let src = compose(model)?;
+        let mut entries = vec![buffer_entry(0, UNIFORM, false)];
+        entries.extend([1, 2, 6].map(|b| buffer_entry(b, READ, false)));
+        entries.extend([3, 4, 5, 7].map(|b| buffer_entry(b, READ_WRITE, false)));
+        entries.sort_by_key(|e| e.binding);
+        let label = format!("ode_adaptive/{}", model.name());
+        let (pipeline, layout) = pipeline(ctx, &src, &label, &entries)?;
+        Ok(AdaptiveKernel {
+            pipeline,
+            layout,
+            group_size: src.workgroup_size[0],
+        })
+    }
+}
+
+/// One batch's buffers and bind group.
+pub struct GpuBatch<'a> {
+    ctx: &'a GpuContext,
+    kernel: &'a AdaptiveKernel,
+    count: u32,
+    dim: u64,
+    uniform: wgpu::Buffer,
+    state: wgpu::Buffer,
+    clock: wgpu::Buffer,
+    counts: wgpu::Buffer,
+    unfinished: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    group: wgpu::BindGroup,
+}
+
+impl<'a> GpuBatch<'a> {
+    /// Allocates the buffers of a batch of `count` trajectories of `plan`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Device`] when allocation fails.
+    pub fn new(
+        ctx: &'a GpuContext,
+        kernel: &'a AdaptiveKernel,
+        plan: &Plan,
+        count: u32,
+    ) -> Result<Self> {
+        let dim = plan.run.dim as u64;
+        let n = u64::from(count);
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+        let uniform = ctx.buffer(
+            "adaptive segment",
+            size_of::<AdaptiveSegment>() as u64,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        let params = ctx.storage_with(
+            "params",
+            bytemuck::cast_slice(&padded(&plan.run.params)),
+            wgpu::BufferUsages::empty(),
+        );
+        let init = ctx.storage_with(
+            "init",
+            bytemuck::cast_slice(&plan.run.init),
+            wgpu::BufferUsages::empty(),
+        );
+        let sweep = ctx.storage_with(
+            "sweep",
+            bytemuck::cast_slice(plan.run.sweep_table()),
+            wgpu::BufferUsages::empty(),
+        );
+        let state = ctx.buffer("state", n * dim * 4, storage);
+        let clock = ctx.buffer("clock", n * 12, storage);
+        let counts = ctx.buffer("counts", n * 8, storage);
+        let unfinished = ctx.buffer("unfinished", 4, storage | wgpu::BufferUsages::COPY_DST);
+        let staging = ctx.buffer(
+            "staging",
+            (n * dim * 4).max(n * 12),
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let buffers = [
+            &uniform,
+            &params,
+            &init,
+            &state,
+            &clock,
+            &counts,
+            &sweep,
+            &unfinished,
+        ];
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(b, buffer)| wgpu::BindGroupEntry {
+                binding: b as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("ode_adaptive"),
+            layout: &kernel.layout,
+            entries: &entries,
+        });
+        ctx.check()?;
+        Ok(GpuBatch {
+            ctx,
+            kernel,
+            count,
+            dim,
+            uniform,
+            state,
+            clock,
+            counts,
+            unfinished,
+            staging,
+            group,
+        })
+    }
+
+    fn copy_out(&self, source: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
+        encoder.copy_buffer_to_buffer(source, 0, &self.staging, 0, bytes);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.read_back(&self.staging, bytes)
+    }
+}
+
+impl AdaptiveBatch for GpuBatch<'_> {
+    fn dispatch(&mut self, seg: &AdaptiveSegment) -> Result<u32> {
+        let ctx = self.ctx;
+        ctx.queue
+            .write_buffer(&self.uniform, 0, bytemuck::bytes_of(seg));
+        let (gx, gy) = ctx.dispatch_size(self.count.div_ceil(self.kernel.group_size))?;
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("ode_adaptive"),
+            });
+        encoder.clear_buffer(&self.unfinished, 0, None);
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("ode_adaptive"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.kernel.pipeline);
+            pass.set_bind_group(0, &self.group, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+        encoder.copy_buffer_to_buffer(&self.unfinished, 0, &self.staging, 0, 4);
+        ctx.queue.submit([encoder.finish()]);
+        let bytes = ctx.read_back(&self.staging, 4)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
+        let n = u64::from(self.count);
+        let state = self.copy_out(&self.state, n * self.dim * 4)?;
+        let clock: Vec<f32> = bytemuck::pod_collect_to_vec(&self.copy_out(&self.clock, n * 12)?);
+        Ok((
+            bytemuck::pod_collect_to_vec(&state),
+            clock.chunks(3).map(|c| c[0]).collect(),
+        ))
+    }
+
+    fn counts(&mut self) -> Result<Vec<u32>> {
+        let bytes = self.copy_out(&self.counts, u64::from(self.count) * 8)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}
