@@ -58,16 +58,16 @@ fn record_passage(hit: ptr<function, f32>, x: State, steps_done: u32) {
 
 // One step by the stream: used where a step group would straddle the dispatch's ends, and
 // when a step's increment sums `substeps` finer ones (so coarse and fine runs with the same
-// seed follow the same Brownian path). Normal g = (s * substeps + j) * DIM + i.
+// seed follow the same Brownian path). Normal g = (s * substeps + j) * NOISE + i.
 fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State {
-    var dw: State;
+    var dw: Noise;
     for (var j = 0u; j < seg.substeps; j++) {
-        let first = (s * seg.substeps + j) * DIM;
-        for (var i = 0u; i < DIM; i++) {
+        let first = (s * seg.substeps + j) * NOISE;
+        for (var i = 0u; i < NOISE; i++) {
             dw[i] += normal_at(noise, first + i);
         }
     }
-    for (var i = 0u; i < DIM; i++) {
+    for (var i = 0u; i < NOISE; i++) {
         dw[i] *= seg.sqrt_substep_dt;
     }
     return scheme_step(seg.t0 + f32(s) * seg.dt, seg.dt, x, dw);
@@ -78,7 +78,7 @@ fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State
 // substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS.
 fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32>) -> State {
     var z: array<f32, GROUP_NORMALS>;
-    let first_block = (s * DIM) >> 2u;
+    let first_block = (s * NOISE) >> 2u;
     for (var b = 0u; b < GROUP_NORMALS / 4u; b++) {
         let ctr = vec4<u32>(trajectory.x, trajectory.y, first_block + b, STREAM_BROWNIAN);
         let n = box_muller4(philox4x32_10(ctr, seg.key)) * seg.sqrt_substep_dt;
@@ -89,9 +89,9 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32
     }
     var x = x_in;
     for (var u = 0u; u < GROUP_STEPS; u++) {
-        var dw: State;
-        for (var i = 0u; i < DIM; i++) {
-            dw[i] = z[u * DIM + i];
+        var dw: Noise;
+        for (var i = 0u; i < NOISE; i++) {
+            dw[i] = z[u * NOISE + i];
         }
         x = scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw);
         record_passage(hit, x, s + u + 1u);

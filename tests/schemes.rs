@@ -202,8 +202,62 @@ fn free_particle_msd_is_the_exact_langevin_law(engine: &Engine) {
 }
 
 on_every_backend!(
+    general_noise_has_the_exact_discrete_covariance,
     heun_on_stratonovich_gbm_has_strong_order_one,
     rk4_has_classical_order_four,
     langevin_splittings_have_their_exact_harmonic_variances,
     free_particle_msd_is_the_exact_langevin_law
 );
+
+/// General noise, G of 3 x 3 with shared columns: x and y are OU processes driven by common
+/// noises and s = x + y follows the added rows, so Var(s) measures Cov(x, y). From x = 0 the
+/// variances follow exact recursions, v' = b^2 v + c^2 dt (G G^T)_ii: Euler-Maruyama has
+/// b = 1 - theta dt, c = 1; Heun b = 1 - theta dt + (theta dt)^2 / 2, c = 1 - theta dt / 2.
+fn general_noise_has_the_exact_discrete_covariance(engine: &Engine) {
+    let (theta, a, b, dt, steps) = (1.0f64, 0.6f64, 0.3f64, 0.01f64, 300u32);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let model = ExprModel::with_noise_matrix(
+        "correlated",
+        &s(&["x", "y", "s"]),
+        &[("theta".into(), theta), ("a".into(), a), ("b".into(), b)],
+        &s(&["-theta*x", "-theta*y", "-theta*s"]),
+        &[
+            s(&["a", "b", "0"]),
+            s(&["b", "0", "a"]),
+            s(&["a + b", "b", "a"]),
+        ],
+    )
+    .unwrap();
+    let g = [[a, b, 0.0], [b, 0.0, a], [a + b, b, a]];
+    let ggt = |i: usize| g[i].iter().map(|v| v * v).sum::<f64>();
+    let model = Arc::new(model);
+    for scheme in [Scheme::EulerMaruyama, Scheme::Heun] {
+        let (bf, cf) = match scheme {
+            Scheme::EulerMaruyama => (1.0 - theta * dt, 1.0),
+            _ => (
+                1.0 - theta * dt + (theta * dt).powi(2) / 2.0,
+                1.0 - theta * dt / 2.0,
+            ),
+        };
+        let spec = EnsembleSpec::with_model(model.clone())
+            .scheme(scheme)
+            .initial_fixed(&[0.0, 0.0, 0.0])
+            .time_span(0.0, f64::from(steps) * dt)
+            .dt(dt)
+            .trajectories(1 << 16)
+            .seed(12)
+            .save_at(SaveAt::Count(1));
+        let r = engine.run(&spec).unwrap();
+        for i in 0..3 {
+            let exact = cf * cf * dt * ggt(i) * (1.0 - bf.powi(2 * steps as i32)) / (1.0 - bf * bf);
+            let m = r.moments[0][i];
+            let se = exact * (2.0 / (m.count as f64 - 1.0)).sqrt();
+            assert_within(&format!("{scheme} Var(x{i})"), m.variance(), exact, se, 5.0);
+        }
+    }
+    let err = Scheme::Milstein
+        .check_model(model.as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("diagonal noise"), "{err}");
+}

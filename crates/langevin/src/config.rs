@@ -46,8 +46,9 @@ pub struct ModelConfig {
     /// A system of the chaos zoo by name ([`crate::zoo`]): it supplies the state, the
     /// drift, the parameters (which `params` overrides) and the initial condition.
     pub system: Option<String>,
-    /// Additive noise amplitude on every component of a zoo system.
-    pub noise: Option<f64>,
+    /// A number: additive noise amplitude on every component of a zoo system. `"general"`:
+    /// `diffusion` is a `d x m` matrix (`"diagonal"`, the default, one entry per variable).
+    pub noise: Option<NoiseConfig>,
     /// Names of the state variables (for `langevin`: the positions; the momenta are `p_<name>`).
     #[serde(default)]
     pub state: Vec<String>,
@@ -70,13 +71,58 @@ pub struct ModelConfig {
     /// unless given).
     #[serde(default)]
     pub init_momentum: Vec<String>,
-    /// One diffusion expression per state variable (diagonal noise); absent for an ODE.
+    /// One diffusion expression per state variable (diagonal noise), or a matrix of one row
+    /// per state variable (general noise); absent for an ODE.
     #[serde(default)]
-    pub diffusion: Vec<String>,
+    pub diffusion: DiffusionConfig,
     /// One initial value per state variable: an expression in the parameters,
     /// `normal(mean, sd)` or `uniform(lo, hi)` (a zoo system's published point unless given).
     #[serde(default)]
     pub init: Vec<String>,
+}
+
+/// `model.noise`: an amplitude for a zoo system, or the kind of noise.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum NoiseConfig {
+    /// Additive noise on every component of a zoo system.
+    Amplitude(f64),
+    /// `"diagonal"` or `"general"`.
+    Kind(String),
+}
+
+/// `model.diffusion`: a list (diagonal noise) or a list of rows (general noise).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DiffusionConfig {
+    /// `g_i`, one per state variable.
+    Diagonal(Vec<String>),
+    /// `G_ij`, one row per state variable, one column per noise.
+    Matrix(Vec<Vec<String>>),
+}
+
+impl Default for DiffusionConfig {
+    fn default() -> Self {
+        DiffusionConfig::Diagonal(Vec::new())
+    }
+}
+
+impl DiffusionConfig {
+    /// Whether no diffusion is given.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            DiffusionConfig::Diagonal(v) => v.is_empty(),
+            DiffusionConfig::Matrix(v) => v.is_empty(),
+        }
+    }
+
+    /// Entries (diagonal) or rows (matrix).
+    pub fn len(&self) -> usize {
+        match self {
+            DiffusionConfig::Diagonal(v) => v.len(),
+            DiffusionConfig::Matrix(v) => v.len(),
+        }
+    }
 }
 
 /// `[solver]`.
@@ -331,7 +377,7 @@ impl Config {
             Config::deserialize(value).map_err(|e| config_error(origin, &e.to_string()))?;
         // A zoo system is an ode, or an sde when it is given noise.
         if !kind_given && config.model.system.is_some() {
-            let noisy = config.model.noise.is_some_and(|n| n != 0.0);
+            let noisy = !matches!(config.model.noise, None | Some(NoiseConfig::Amplitude(0.0)));
             config.kind = if noisy { "sde" } else { "ode" }.into();
         }
         Ok(config)
@@ -370,7 +416,17 @@ impl Config {
                         format!("the zoo system `{name}` defines it (set model.noise for additive noise)"),
                     ));
                 }
-                let noise = m.noise.unwrap_or(0.0);
+                let noise = match &m.noise {
+                    None => 0.0,
+                    Some(NoiseConfig::Amplitude(a)) => *a,
+                    Some(NoiseConfig::Kind(k)) => {
+                        return Err(Error::invalid(
+                            "model.noise",
+                            k,
+                            "a zoo system takes an additive noise amplitude (a number)",
+                        ))
+                    }
+                };
                 if !(noise.is_finite() && noise >= 0.0) {
                     return Err(Error::invalid(
                         "model.noise",
@@ -400,13 +456,25 @@ impl Config {
             }
             ("sde" | "ode", None) => {
                 self.refuse_langevin_keys()?;
-                if let Some(noise) = m.noise {
-                    return Err(Error::invalid(
-                        "model.noise",
-                        noise,
-                        "adds noise to a zoo system (model.system); write model.diffusion here",
-                    ));
-                }
+                let general = match &m.noise {
+                    None => matches!(m.diffusion, DiffusionConfig::Matrix(_)),
+                    Some(NoiseConfig::Kind(k)) if k == "general" => true,
+                    Some(NoiseConfig::Kind(k)) if k == "diagonal" => false,
+                    Some(NoiseConfig::Kind(k)) => {
+                        return Err(Error::invalid(
+                            "model.noise",
+                            k,
+                            "expected \"diagonal\" or \"general\"",
+                        ))
+                    }
+                    Some(NoiseConfig::Amplitude(a)) => {
+                        return Err(Error::invalid(
+                            "model.noise",
+                            a,
+                            "an amplitude adds noise to a zoo system (model.system); write model.diffusion here",
+                        ))
+                    }
+                };
                 if self.kind == "sde" && m.diffusion.is_empty() {
                     return Err(Error::invalid("model.diffusion", "[]", "an sde needs one diffusion expression per state variable (or kind = \"ode\")"));
                 }
@@ -417,7 +485,31 @@ impl Config {
                         "an ode has no diffusion",
                     ));
                 }
-                ExprModel::new(&self.name, &m.state, &params, &m.drift, &m.diffusion)?
+                match (&m.diffusion, general) {
+                    (DiffusionConfig::Matrix(rows), true) => {
+                        ExprModel::with_noise_matrix(&self.name, &m.state, &params, &m.drift, rows)?
+                    }
+                    (DiffusionConfig::Diagonal(g), false) => {
+                        ExprModel::new(&self.name, &m.state, &params, &m.drift, g)?
+                    }
+                    (DiffusionConfig::Diagonal(g), true) if g.is_empty() => {
+                        ExprModel::new(&self.name, &m.state, &params, &m.drift, g)?
+                    }
+                    (DiffusionConfig::Diagonal(_), true) => {
+                        return Err(Error::invalid(
+                            "model.diffusion",
+                            "a list",
+                            "noise = \"general\" takes a matrix: one row [..] per state variable",
+                        ))
+                    }
+                    (DiffusionConfig::Matrix(_), false) => {
+                        return Err(Error::invalid(
+                            "model.diffusion",
+                            "a matrix",
+                            "noise = \"diagonal\" takes one expression per state variable",
+                        ))
+                    }
+                }
             }
             ("langevin", _) => {
                 if m.system.is_some() || m.noise.is_some() {

@@ -400,7 +400,7 @@ impl Engine {
         let key = format!(
             "{}\n{}\n{}",
             spec.scheme,
-            crate::model::wgsl_state_layout(spec.model.dim(), spec.first_passage.is_some()),
+            crate::model::wgsl_state_layout(spec.model.as_ref(), spec.first_passage.is_some()),
             crate::model::wgsl_module(spec.model.as_ref())
         );
         let mut cache = self.kernels.lock().expect("kernel cache");

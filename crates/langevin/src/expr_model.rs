@@ -25,6 +25,8 @@ pub struct ExprModel {
     diffusion_dg: Vec<Compiled>,
     /// For underdamped models: the split layout and the force expressions `-dU/dq_i`.
     split: Option<(Underdamped, Vec<Compiled>)>,
+    /// General noise: the `d x m` matrix `G(t, x)`, row by row (`diffusion` is then zero).
+    matrix: Option<Vec<Vec<Compiled>>>,
 }
 
 fn compile(field: &str, source: &str, scope: &Scope) -> Result<Compiled> {
@@ -327,12 +329,85 @@ impl ExprModel {
             diffusion,
             diffusion_dg,
             split,
+            matrix: None,
         })
     }
 
     /// Whether every diffusion expression is the constant zero.
     pub fn is_deterministic(&self) -> bool {
-        self.diffusion.iter().all(|g| g.node.as_num() == Some(0.0))
+        let zero = |g: &Compiled| g.node.as_num() == Some(0.0);
+        self.diffusion.iter().all(zero) && self.matrix.iter().flatten().flatten().all(zero)
+    }
+
+    /// An SDE with general noise `dX = f(t, X) dt + G(t, X) dW`, `W` of dimension `m`:
+    /// `matrix` holds the `d` rows of `G`, each of `m` expressions (1 to 8 columns).
+    ///
+    /// # Errors
+    /// As [`ExprModel::new`], and [`Error::InvalidInput`] naming `model.diffusion` for rows of
+    /// unequal or wrong length.
+    pub fn with_noise_matrix(
+        name: &str,
+        state: &[String],
+        params: &[(String, f64)],
+        drift: &[String],
+        matrix: &[Vec<String>],
+    ) -> Result<ExprModel> {
+        let mut model = ExprModel::new(name, state, params, drift, &[])?;
+        if matrix.len() != state.len() {
+            return Err(Error::invalid(
+                "model.diffusion",
+                format!("{} rows", matrix.len()),
+                format!(
+                    "general noise needs one row per state variable ({})",
+                    state.len()
+                ),
+            ));
+        }
+        let m = matrix[0].len();
+        if m == 0 || m > MAX_DIM || matrix.iter().any(|row| row.len() != m) {
+            return Err(Error::invalid(
+                "model.diffusion",
+                format!(
+                    "rows of {:?} entries",
+                    matrix.iter().map(Vec::len).collect::<Vec<_>>()
+                ),
+                format!("every row needs the same number of noise columns, 1 to {MAX_DIM}"),
+            ));
+        }
+        let param_names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+        let scope = Scope::new(state, &param_names);
+        let rows = matrix
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, e)| compile(&format!("model.diffusion[{i}][{j}]"), e, &scope))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        model.matrix = Some(rows);
+        Ok(model)
+    }
+
+    /// The WGSL `noise_apply` of a general-noise model: `G dw` row by row, zero entries left out.
+    fn wgsl_noise_apply(rows: &[Vec<Compiled>]) -> String {
+        let mut s = String::from(
+            "fn noise_apply(t: f32, x: State, dw: Noise) -> State {\n    var r: State;\n",
+        );
+        for (i, row) in rows.iter().enumerate() {
+            let terms: Vec<String> = row
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.node.as_num() != Some(0.0))
+                .map(|(j, g)| format!("{} * dw[{j}]", expr::to_wgsl(&g.node)))
+                .collect();
+            if !terms.is_empty() {
+                s.push_str(&format!("    r[{i}] = {};\n", terms.join(" + ")));
+            }
+        }
+        s.push_str("    return r;\n}\n");
+        s
     }
 
     fn wgsl_fn(name: &str, exprs: &[Compiled]) -> String {
@@ -375,7 +450,41 @@ impl Model for ExprModel {
         if let Some((_, force)) = &self.split {
             functions.push(Self::wgsl_fn("force", force));
         }
+        if let Some(rows) = &self.matrix {
+            functions.push(Self::wgsl_noise_apply(rows));
+        }
         functions.join("\n")
+    }
+    fn noise_dim(&self) -> usize {
+        self.matrix
+            .as_ref()
+            .map_or(self.state.len(), |rows| rows[0].len())
+    }
+    fn general_noise(&self) -> bool {
+        self.matrix.is_some()
+    }
+    fn noise_apply(&self, t: f32, x: &State, dw: &State, p: &[f32]) -> State {
+        let Some(rows) = &self.matrix else {
+            let g = self.diffusion(t, x, p);
+            let mut r = [0.0; MAX_DIM];
+            for i in 0..self.state.len() {
+                r[i] = g[i] * dw[i];
+            }
+            return r;
+        };
+        let mut r = [0.0; MAX_DIM];
+        for (i, row) in rows.iter().enumerate() {
+            // The same terms in the same order as the WGSL sum.
+            let mut terms = row
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.node.as_num() != Some(0.0))
+                .map(|(j, g)| g.program.eval(t, x, p) * dw[j]);
+            if let Some(first) = terms.next() {
+                r[i] = terms.fold(first, |acc, v| acc + v);
+            }
+        }
+        r
     }
     fn has_noise(&self) -> bool {
         !self.is_deterministic()

@@ -144,6 +144,12 @@ impl Scheme {
                 format!("{why} (model `{}`)", model.name()),
             ))
         };
+        let general_ok = matches!(self, Scheme::EulerMaruyama | Scheme::Heun);
+        if model.general_noise() && !general_ok {
+            return refuse(
+                "needs diagonal noise; euler_maruyama and heun take a general noise matrix",
+            );
+        }
         match self.kind() {
             SchemeKind::Ode if model.has_noise() => {
                 refuse("integrates ODEs only, and this model has noise")

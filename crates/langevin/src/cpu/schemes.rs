@@ -1,4 +1,5 @@
-//! CPU twins of `shaders/schemes/*.wgsl`, written to read like them.
+//! CPU twins of `shaders/schemes/*.wgsl`, written to read like them. `dw` holds the step's
+//! `noise_dim` Brownian increments.
 
 use crate::model::{Model, State, Underdamped, MAX_DIM};
 use crate::scheme::Scheme;
@@ -14,10 +15,10 @@ pub fn euler_maruyama_step<M: Model + ?Sized>(
     dw: &State,
 ) -> State {
     let f = m.drift(t, x, p);
-    let g = m.diffusion(t, x, p);
+    let n = m.noise_apply(t, x, dw, p);
     let mut y = [0.0; MAX_DIM];
     for i in 0..m.dim() {
-        y[i] = x[i] + f[i] * dt + g[i] * dw[i];
+        y[i] = x[i] + f[i] * dt + n[i];
     }
     y
 }
@@ -53,16 +54,16 @@ pub fn heun_step<M: Model + ?Sized>(
     dw: &State,
 ) -> State {
     let f0 = m.drift(t, x, p);
-    let g0 = m.diffusion(t, x, p);
+    let n0 = m.noise_apply(t, x, dw, p);
     let mut predictor = [0.0; MAX_DIM];
     for i in 0..m.dim() {
-        predictor[i] = x[i] + f0[i] * dt + g0[i] * dw[i];
+        predictor[i] = x[i] + f0[i] * dt + n0[i];
     }
     let f1 = m.drift(t + dt, &predictor, p);
-    let g1 = m.diffusion(t + dt, &predictor, p);
+    let n1 = m.noise_apply(t + dt, &predictor, dw, p);
     let mut y = [0.0; MAX_DIM];
     for i in 0..m.dim() {
-        y[i] = x[i] + 0.5 * (f0[i] + f1[i]) * dt + 0.5 * (g0[i] + g1[i]) * dw[i];
+        y[i] = x[i] + 0.5 * (f0[i] + f1[i]) * dt + 0.5 * (n0[i] + n1[i]);
     }
     y
 }

@@ -32,7 +32,7 @@ struct Invocation<'a, M: Model + ?Sized> {
     model: &'a M,
     scheme: Scheme,
     params: &'a [f32],
-    dim: usize,
+    noise: usize,
     group_steps: u32,
 }
 
@@ -70,16 +70,16 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
     }
 
     /// Twin of `step_by_stream`.
-    fn step_by_stream(&self, noise: &mut NormalStream, s: u32, x: &State) -> State {
-        let (seg, dim) = (self.seg, self.dim);
+    fn step_by_stream(&self, stream: &mut NormalStream, s: u32, x: &State) -> State {
+        let (seg, noise) = (self.seg, self.noise);
         let mut dw = [0.0; MAX_DIM];
         for j in 0..seg.substeps {
-            let first = (s * seg.substeps + j) * dim as u32;
-            for i in 0..dim {
-                dw[i] += noise.normal_at(first + i as u32);
+            let first = (s * seg.substeps + j) * noise as u32;
+            for i in 0..noise {
+                dw[i] += stream.normal_at(first + i as u32);
             }
         }
-        for w in dw.iter_mut().take(dim) {
+        for w in dw.iter_mut().take(noise) {
             *w *= seg.sqrt_substep_dt;
         }
         self.step(s, x, &dw)
@@ -87,10 +87,10 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
 
     /// Twin of `step_group`.
     fn step_group(&self, trajectory: [u32; 2], s: u32, x_in: &State, hit: &mut f32) -> State {
-        let (seg, dim) = (self.seg, self.dim);
-        let group_normals = self.group_steps as usize * dim;
+        let (seg, noise) = (self.seg, self.noise);
+        let group_normals = self.group_steps as usize * noise;
         let mut z = [0.0f32; 4 * MAX_DIM];
-        let first_block = (s * dim as u32) >> 2;
+        let first_block = (s * noise as u32) >> 2;
         for b in 0..group_normals / 4 {
             let ctr = [
                 trajectory[0],
@@ -106,7 +106,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         let mut x = *x_in;
         for u in 0..self.group_steps {
             let mut dw = [0.0; MAX_DIM];
-            dw[..dim].copy_from_slice(&z[u as usize * dim..(u as usize + 1) * dim]);
+            dw[..noise].copy_from_slice(&z[u as usize * noise..(u as usize + 1) * noise]);
             x = self.step(s + u, &x, &dw);
             self.record_passage(hit, &x, s + u + 1);
         }
@@ -126,8 +126,8 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
         model,
         scheme,
         params: b.params,
-        dim,
-        group_steps: group_steps(dim) as u32,
+        noise: model.noise_dim(),
+        group_steps: group_steps(model.noise_dim()) as u32,
     };
     let init = b.init;
     let sweep = b.sweep;
