@@ -134,11 +134,8 @@ fn ode_adaptive(
     if local_index >= seg.trajectories {
         return;
     }
-    for (var k = 0u; k < NPARAMS; k++) {
-        params[k] = params_in[k];
-    }
     let trajectory = add_index(seg.first_trajectory, local_index);
-    apply_sweep(trajectory);
+    load_params(trajectory);
     var x: State;
     var t: f32;
     var h: f32;

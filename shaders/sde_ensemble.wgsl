@@ -109,11 +109,8 @@ fn sde_ensemble(
     if local_index >= seg.trajectories {
         return;
     }
-    for (var k = 0u; k < NPARAMS; k++) {
-        params[k] = params_in[k];
-    }
     let trajectory = add_index(seg.first_trajectory, local_index);
-    apply_sweep(trajectory);
+    load_params(trajectory);
     var x: State;
     var hit = -1.0;
     if (seg.flags & FLAG_INIT) != 0u {

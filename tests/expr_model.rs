@@ -3,8 +3,7 @@
 //! that point into the expression.
 
 mod common;
-use common::slope;
-use langevin::{philox, Engine, EnsembleSpec, Error, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme};
+use langevin::{Engine, EnsembleSpec, Error, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme};
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -69,39 +68,13 @@ fn milstein_on_text_gbm_has_strong_order_one(engine: &Engine) {
         &strings(&["sigma * S"]),
     )
     .unwrap();
-    let model = std::sync::Arc::new(model);
-    let fine = 1u32 << 9;
-    let n = 1u64 << 13;
-    let exact: Vec<f64> = (0..n)
-        .map(|i| {
-            let w = philox::brownian_sum(5, i, 1, 0, 1, 0, fine) / f64::from(fine).sqrt();
-            ((mu - 0.5 * sigma * sigma) + sigma * w).exp()
-        })
-        .collect();
-    let (mut log_dt, mut log_err) = (vec![], vec![]);
-    for p in 3..=7 {
-        let steps = 1u32 << p;
-        let spec = EnsembleSpec::with_model(model.clone())
-            .scheme(Scheme::Milstein)
-            .initial_fixed(&[1.0])
-            .time_span(0.0, 1.0)
-            .dt(1.0 / f64::from(steps))
-            .brownian_substeps(fine / steps)
-            .trajectories(n)
-            .seed(5)
-            .save_at(SaveAt::Count(1))
-            .final_states(true);
-        let finals = engine.run(&spec).unwrap().final_states.unwrap();
-        let err = finals
-            .iter()
-            .zip(&exact)
-            .map(|(x, s)| (f64::from(*x) - s).abs())
-            .sum::<f64>()
-            / n as f64;
-        log_dt.push(-f64::from(p) * 2f64.ln());
-        log_err.push(err.ln());
-    }
-    let order = slope(&log_dt, &log_err);
+    let order = common::strong_order_on_one_path(
+        engine,
+        std::sync::Arc::new(model),
+        Scheme::Milstein,
+        5,
+        |w| ((mu - 0.5 * sigma * sigma) + sigma * w).exp(),
+    );
     assert!((order - 1.0).abs() <= 0.1, "strong order {order:.3}");
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 use common::{assert_within, slope};
-use langevin::{philox, Engine, EnsembleSpec, ExprModel, GeometricBrownianMotion, SaveAt, Scheme};
+use langevin::{Engine, EnsembleSpec, ExprModel, GeometricBrownianMotion, SaveAt, Scheme};
 use std::sync::Arc;
 
 /// Stratonovich GBM dS = mu S dt + sigma S o dW has S_T = exp(mu T + sigma W_T): Heun reads
@@ -14,38 +14,9 @@ use std::sync::Arc;
 fn heun_on_stratonovich_gbm_has_strong_order_one(engine: &Engine) {
     let (mu, sigma) = (1.0, 0.8);
     let model = Arc::new(GeometricBrownianMotion { mu, sigma });
-    let fine = 1u32 << 9;
-    let n = 1u64 << 13;
-    let exact: Vec<f64> = (0..n)
-        .map(|i| {
-            let w = philox::brownian_sum(5, i, 1, 0, 1, 0, fine) / f64::from(fine).sqrt();
-            (mu + sigma * w).exp()
-        })
-        .collect();
-    let (mut log_dt, mut log_err) = (vec![], vec![]);
-    for p in 3..=7 {
-        let steps = 1u32 << p;
-        let spec = EnsembleSpec::with_model(model.clone())
-            .scheme(Scheme::Heun)
-            .initial_fixed(&[1.0])
-            .time_span(0.0, 1.0)
-            .dt(1.0 / f64::from(steps))
-            .brownian_substeps(fine / steps)
-            .trajectories(n)
-            .seed(5)
-            .save_at(SaveAt::Count(1))
-            .final_states(true);
-        let finals = engine.run(&spec).unwrap().final_states.unwrap();
-        let err = finals
-            .iter()
-            .zip(&exact)
-            .map(|(x, s)| (f64::from(*x) - s).abs())
-            .sum::<f64>()
-            / n as f64;
-        log_dt.push(-f64::from(p) * 2f64.ln());
-        log_err.push(err.ln());
-    }
-    let order = slope(&log_dt, &log_err);
+    let order = common::strong_order_on_one_path(engine, model, Scheme::Heun, 5, |w| {
+        (mu + sigma * w).exp()
+    });
     eprintln!("Heun fitted strong order {order:.3}");
     assert!((order - 1.0).abs() <= 0.1, "Heun strong order {order:.3}");
 }

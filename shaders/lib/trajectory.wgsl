@@ -1,7 +1,8 @@
 // Per-trajectory set-up shared by the kernels that run one trajectory per invocation
 // (`sde_ensemble`, `ode_adaptive`): global indices, the parameter sweep and the initial state.
-// A kernel importing this module defines the bindings `seg` (with the Philox `key`), `init`
-// and `sweep`, the private array `params`, and imports `state_layout` and `model`.
+// A kernel importing this module defines the bindings `seg` (with the Philox `key`),
+// `params_in`, `init` and `sweep`, the private array `params`, and imports `state_layout` and
+// `model`.
 // CPU twins: crates/langevin/src/cpu/trajectory.rs (`apply_sweep` in sweep.rs).
 #import normal
 
@@ -28,6 +29,15 @@ fn apply_sweep(trajectory: vec2<u32>) {
             }
         }
     }
+}
+
+// The private parameters of `trajectory`: the shared values, then its sweep point's. The model
+// reads them from private memory, where they stay in registers through the step loop.
+fn load_params(trajectory: vec2<u32>) {
+    for (var k = 0u; k < NPARAMS; k++) {
+        params[k] = params_in[k];
+    }
+    apply_sweep(trajectory);
 }
 
 fn add_index(base: vec2<u32>, offset: u32) -> vec2<u32> {

@@ -185,3 +185,45 @@ pub fn lorenz_f64(x0: [f64; 3], t_end: f64) -> [f64; 3] {
     }
     x
 }
+
+/// The fitted strong order of `scheme` on a one-component `model` started at 1 over t in
+/// [0, 1], against `exact(W_1)` on the same Brownian path: dt = 2^-3 .. 2^-7, each made from
+/// 2^9 increments, 2^13 trajectories.
+pub fn strong_order_on_one_path(
+    engine: &langevin::Engine,
+    model: std::sync::Arc<dyn langevin::Model>,
+    scheme: langevin::Scheme,
+    seed: u64,
+    exact: impl Fn(f64) -> f64,
+) -> f64 {
+    use langevin::{philox, EnsembleSpec, SaveAt};
+    let fine = 1u32 << 9;
+    let n = 1u64 << 13;
+    let exact: Vec<f64> = (0..n)
+        .map(|i| exact(philox::brownian_sum(seed, i, 1, 0, 1, 0, fine) / f64::from(fine).sqrt()))
+        .collect();
+    let (mut log_dt, mut log_err) = (vec![], vec![]);
+    for p in 3..=7 {
+        let steps = 1u32 << p;
+        let spec = EnsembleSpec::with_model(model.clone())
+            .scheme(scheme)
+            .initial_fixed(&[1.0])
+            .time_span(0.0, 1.0)
+            .dt(1.0 / f64::from(steps))
+            .brownian_substeps(fine / steps)
+            .trajectories(n)
+            .seed(seed)
+            .save_at(SaveAt::Count(1))
+            .final_states(true);
+        let finals = engine.run(&spec).unwrap().final_states.unwrap();
+        let err = finals
+            .iter()
+            .zip(&exact)
+            .map(|(x, s)| (f64::from(*x) - s).abs())
+            .sum::<f64>()
+            / n as f64;
+        log_dt.push(-f64::from(p) * 2f64.ln());
+        log_err.push(err.ln());
+    }
+    slope(&log_dt, &log_err)
+}

@@ -272,78 +272,68 @@ impl Engine {
         let saves = run.save_steps.len();
         let mut done = 0u64;
         let mut stats = crate::adaptive::AdaptiveStats::default();
-        let (plan, mut acc, setup_time, run_start, dispatch_limit);
-        match &self.backend {
+        let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
-                let kernel = self.adaptive_kernel(ctx, spec)?;
                 let budget = spec
                     .chunking
                     .max_batch_bytes
                     .unwrap_or(DEFAULT_GPU_BATCH_BYTES);
-                let capacity = gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, true, budget);
-                check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
-                plan = Plan::new(spec, run, capacity, None);
-                dispatch_limit = crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit);
-                setup_time = setup_start.elapsed();
-                run_start = Instant::now();
-                acc = Accumulator::new(&plan, histogram, spec.final_states, None);
-                for &batch in &plan.batches {
-                    let mut device =
-                        gpu::ode_adaptive::GpuBatch::new(ctx, &kernel, &plan, batch.count)?;
-                    let mut tick = |steps: u32| {
-                        done += u64::from(batch.count) * u64::from(steps);
-                        progress(Progress { done, total });
-                    };
-                    let (out, s) = crate::adaptive::run_batch(
-                        &mut device,
-                        &plan,
-                        &spec.adaptive,
-                        batch,
-                        dispatch_limit,
-                        spec.final_states,
-                        &mut tick,
-                    )?;
-                    stats = stats.merged(s);
-                    acc.add(batch.first, out);
-                }
+                (
+                    gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, true, budget),
+                    budget,
+                    crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit),
+                    ctx.info.name.clone(),
+                    Some(self.adaptive_kernel(ctx, spec)?),
+                )
             }
             Backend::Cpu(_) => {
                 let budget = spec
                     .chunking
                     .max_batch_bytes
                     .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
-                let capacity = cpu::batch_capacity(run.dim, saves, true, budget);
-                check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
-                plan = Plan::new(spec, run, capacity, None);
-                dispatch_limit = crate::adaptive::attempts_per_dispatch(None);
-                setup_time = setup_start.elapsed();
-                run_start = Instant::now();
-                acc = Accumulator::new(&plan, histogram, spec.final_states, None);
-                for &batch in &plan.batches {
-                    let mut twin = cpu::ode_adaptive::CpuBatch::new(
+                (
+                    cpu::batch_capacity(run.dim, saves, true, budget),
+                    budget,
+                    crate::adaptive::attempts_per_dispatch(None),
+                    "the CPU twin".to_string(),
+                    None,
+                )
+            }
+        };
+        check_capacity(capacity, spec.trajectories, budget, &device_name)?;
+        let plan = Plan::new(spec, run, capacity, None);
+        let setup_time = setup_start.elapsed();
+        let run_start = Instant::now();
+        let mut acc = Accumulator::new(&plan, histogram, spec.final_states, None);
+        for &batch in &plan.batches {
+            let mut buffers: Box<dyn crate::adaptive::AdaptiveBatch + '_> =
+                match (&self.backend, &kernel) {
+                    (Backend::Gpu(ctx), Some(kernel)) => Box::new(
+                        gpu::ode_adaptive::GpuBatch::new(ctx, kernel, &plan, batch.count)?,
+                    ),
+                    _ => Box::new(cpu::ode_adaptive::CpuBatch::new(
                         model,
                         &plan.run.params,
                         &plan.run.init,
                         plan.run.sweep_table(),
                         batch.count,
-                    );
-                    let mut tick = |steps: u32| {
-                        done += u64::from(batch.count) * u64::from(steps);
-                        progress(Progress { done, total });
-                    };
-                    let (out, s) = crate::adaptive::run_batch(
-                        &mut twin,
-                        &plan,
-                        &spec.adaptive,
-                        batch,
-                        dispatch_limit,
-                        spec.final_states,
-                        &mut tick,
-                    )?;
-                    stats = stats.merged(s);
-                    acc.add(batch.first, out);
-                }
-            }
+                    )),
+                };
+            let mut tick = |steps: u32| {
+                done += u64::from(batch.count) * u64::from(steps);
+                progress(Progress { done, total });
+            };
+            let (out, s) = crate::adaptive::run_batch(
+                buffers.as_mut(),
+                &plan,
+                &spec.adaptive,
+                batch,
+                attempts,
+                spec.final_states,
+                &mut tick,
+            )?;
+            stats = stats.merged(s);
+            acc.add(batch.first, out);
         }
         let run_time = run_start.elapsed();
         let Finished {

@@ -2,7 +2,7 @@
 //! buffers of one batch, which persist between the dispatches toward each save time.
 
 use super::context::GpuContext;
-use super::sde_ensemble::{buffer_entry, padded, pipeline, READ, READ_WRITE, UNIFORM};
+use super::sde_ensemble::{buffer_entry, pipeline, run_inputs, READ, READ_WRITE, UNIFORM};
 use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
 use crate::error::Result;
 use crate::model::{self, Model};
@@ -85,21 +85,7 @@ impl<'a> GpuBatch<'a> {
             size_of::<AdaptiveSegment>() as u64,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
-        let params = ctx.storage_with(
-            "params",
-            bytemuck::cast_slice(&padded(&plan.run.params)),
-            wgpu::BufferUsages::empty(),
-        );
-        let init = ctx.storage_with(
-            "init",
-            bytemuck::cast_slice(&plan.run.init),
-            wgpu::BufferUsages::empty(),
-        );
-        let sweep = ctx.storage_with(
-            "sweep",
-            bytemuck::cast_slice(plan.run.sweep_table()),
-            wgpu::BufferUsages::empty(),
-        );
+        let [params, init, sweep] = run_inputs(ctx, plan);
         let state = ctx.buffer("state", n * dim * 4, storage);
         let clock = ctx.buffer("clock", n * 12, storage);
         let counts = ctx.buffer("counts", n * 8, storage);

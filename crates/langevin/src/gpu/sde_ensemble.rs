@@ -225,21 +225,7 @@ impl<'a> SdeRun<'a> {
             segment_stride * plan.segments.len() as u64,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
-        let params = ctx.storage_with(
-            "params",
-            bytemuck::cast_slice(&padded(&plan.run.params)),
-            wgpu::BufferUsages::empty(),
-        );
-        let init = ctx.storage_with(
-            "init",
-            bytemuck::cast_slice(&plan.run.init),
-            wgpu::BufferUsages::empty(),
-        );
-        let sweep = ctx.storage_with(
-            "sweep",
-            bytemuck::cast_slice(plan.run.sweep_table()),
-            wgpu::BufferUsages::empty(),
-        );
+        let [params, init, sweep] = run_inputs(ctx, plan);
         let state_bytes = u64::from(plan.max_batch) * dim * 4;
         let state = ctx.buffer(
             "state",
@@ -504,6 +490,17 @@ fn offset32(bytes: u64) -> Result<u32> {
              dispatches (chunking.steps_per_dispatch) or a smaller chunking.max_batch_bytes"
         ))
     })
+}
+
+/// The read-only inputs every trajectory kernel binds: `params_in`, `init` and `sweep`.
+pub(crate) fn run_inputs(ctx: &GpuContext, plan: &Plan) -> [wgpu::Buffer; 3] {
+    let read_only =
+        |label: &str, bytes: &[u8]| ctx.storage_with(label, bytes, wgpu::BufferUsages::empty());
+    [
+        read_only("params", bytemuck::cast_slice(&padded(&plan.run.params))),
+        read_only("init", bytemuck::cast_slice(&plan.run.init)),
+        read_only("sweep", bytemuck::cast_slice(plan.run.sweep_table())),
+    ]
 }
 
 /// The `params` array never binds empty: a model without parameters gets one unused zero.
