@@ -56,21 +56,37 @@ fn record_passage(hit: ptr<function, f32>, x: State, steps_done: u32) {
     }
 }
 
+// 1 / sqrt(3), for the space-time Levy area.
+const INV_SQRT3: f32 = 0.57735026918962576;
+
 // One step by the stream: used where a step group would straddle the dispatch's ends, and
 // when a step's increment sums `substeps` finer ones (so coarse and fine runs with the same
-// seed follow the same Brownian path). Normal g = (s * substeps + j) * NOISE + i.
+// seed follow the same Brownian path). Normal g = (s * substeps + j) * NORMALS + i: the NOISE
+// increments, then (when LEVY_AREA) the NOISE normals of their space-time Levy areas, summed
+// over substeps exactly: I(1,0) = sum over substeps of (W so far) h + h (dW + dZ / sqrt 3) / 2.
 fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State {
-    var dw: Noise;
+    var raw: Noise;
+    var area: Noise;
+    let h = seg.dt / f32(seg.substeps);
     for (var j = 0u; j < seg.substeps; j++) {
-        let first = (s * seg.substeps + j) * NOISE;
+        let first = (s * seg.substeps + j) * NORMALS;
         for (var i = 0u; i < NOISE; i++) {
-            dw[i] += normal_at(noise, first + i);
+            let a = normal_at(noise, first + i);
+            if LEVY_AREA {
+                let b = normal_at(noise, first + NOISE + i);
+                let w = raw[i] * seg.sqrt_substep_dt;
+                area[i] += w * h + 0.5 * h * seg.sqrt_substep_dt * (a + b * INV_SQRT3);
+            }
+            raw[i] += a;
         }
     }
+    var dw: Noise;
+    var chi: Noise;
     for (var i = 0u; i < NOISE; i++) {
-        dw[i] *= seg.sqrt_substep_dt;
+        dw[i] = raw[i] * seg.sqrt_substep_dt;
+        chi[i] = area[i] / seg.dt;
     }
-    return scheme_step(seg.t0 + f32(s) * seg.dt, seg.dt, x, dw);
+    return scheme_step(seg.t0 + f32(s) * seg.dt, seg.dt, x, dw, chi);
 }
 
 // GROUP_STEPS steps whose GROUP_NORMALS normals fill whole Philox blocks, so the block loop
@@ -78,7 +94,7 @@ fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State
 // substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS.
 fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32>) -> State {
     var z: array<f32, GROUP_NORMALS>;
-    let first_block = (s * NOISE) >> 2u;
+    let first_block = (s * NORMALS) >> 2u;
     for (var b = 0u; b < GROUP_NORMALS / 4u; b++) {
         let ctr = vec4<u32>(trajectory.x, trajectory.y, first_block + b, STREAM_BROWNIAN);
         let n = box_muller4(philox4x32_10(ctr, seg.key)) * seg.sqrt_substep_dt;
@@ -90,10 +106,14 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32
     var x = x_in;
     for (var u = 0u; u < GROUP_STEPS; u++) {
         var dw: Noise;
+        var chi: Noise;
         for (var i = 0u; i < NOISE; i++) {
-            dw[i] = z[u * NOISE + i];
+            dw[i] = z[u * NORMALS + i];
+            if LEVY_AREA {
+                chi[i] = 0.5 * (dw[i] + z[u * NORMALS + NOISE + i] * INV_SQRT3);
+            }
         }
-        x = scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw);
+        x = scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw, chi);
         record_passage(hit, x, s + u + 1u);
     }
     return x;

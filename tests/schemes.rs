@@ -173,6 +173,7 @@ fn free_particle_msd_is_the_exact_langevin_law(engine: &Engine) {
 }
 
 on_every_backend!(
+    sra1_has_strong_order_three_halves,
     general_noise_has_the_exact_discrete_covariance,
     heun_on_stratonovich_gbm_has_strong_order_one,
     rk4_has_classical_order_four,
@@ -231,4 +232,49 @@ fn general_noise_has_the_exact_discrete_covariance(engine: &Engine) {
         .unwrap_err()
         .to_string();
     assert!(err.contains("diagonal noise"), "{err}");
+}
+
+/// SRA1 on a nonlinear drift with additive noise, dX = (X - X^3) dt + 0.5 dW from X = 0.5:
+/// strong error against SRA1 at dt = 2^-11 on the same Brownian path (the coarse steps sum
+/// the fine increments and their Levy areas exactly), over dt = 2^-3 .. 2^-7: slope 1.5.
+/// Euler-Maruyama on the same paths: slope 1 (additive noise).
+fn sra1_has_strong_order_three_halves(engine: &Engine) {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let model =
+        Arc::new(ExprModel::new("well", &s(&["x"]), &[], &s(&["x - x^3"]), &s(&["0.5"])).unwrap());
+    let finest = 11;
+    let run = |scheme: Scheme, p: u32| {
+        let spec = EnsembleSpec::with_model(model.clone())
+            .scheme(scheme)
+            .initial_fixed(&[0.5])
+            .time_span(0.0, 1.0)
+            .dt(1.0 / f64::from(1u32 << p))
+            .brownian_substeps(1 << (finest - p))
+            .trajectories(4096)
+            .seed(31)
+            .save_at(SaveAt::Count(1))
+            .final_states(true);
+        engine.run(&spec).unwrap().final_states.unwrap()
+    };
+    for (scheme, expected) in [(Scheme::Sra1, 1.5), (Scheme::EulerMaruyama, 1.0)] {
+        let reference = run(scheme, finest);
+        let (mut log_dt, mut log_err) = (vec![], vec![]);
+        for p in 3..=7 {
+            let coarse = run(scheme, p);
+            let err = coarse
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| f64::from((a - b).abs()))
+                .sum::<f64>()
+                / coarse.len() as f64;
+            log_dt.push(-f64::from(p) * 2f64.ln());
+            log_err.push(err.ln());
+        }
+        let order = slope(&log_dt, &log_err);
+        eprintln!("{scheme}: strong order {order:.3} on additive noise");
+        assert!(
+            (order - expected).abs() <= 0.15,
+            "{scheme}: order {order:.3}"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 //   A: q += dt/2 p/m    B: p += dt/2 F(q)
 // The O step reads the normals of the momentum slots (xi = dw / sqrt(dt)).
 // Keep in sync with cpu/schemes.rs.
-fn scheme_step(t: f32, dt: f32, x: State, dw: Noise) -> State {
+fn scheme_step(t: f32, dt: f32, x: State, dw: Noise, chi: Noise) -> State {
     let gamma = params[PARAM_GAMMA];
     let kt = params[PARAM_KT];
     let mass = params[PARAM_MASS];

@@ -5,7 +5,7 @@
 //   O: p = c p + sqrt((1 - c^2) m kT) xi, c = exp(-gamma dt/2)   B: p += dt/2 F(q)
 //   A: q += dt p/m   B: p += dt/2 F(q)   O
 // Keep in sync with cpu/schemes.rs.
-fn scheme_step(t: f32, dt: f32, x: State, dw: Noise) -> State {
+fn scheme_step(t: f32, dt: f32, x: State, dw: Noise, chi: Noise) -> State {
     let gamma = params[PARAM_GAMMA];
     let kt = params[PARAM_KT];
     let mass = params[PARAM_MASS];

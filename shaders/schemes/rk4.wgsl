@@ -1,6 +1,6 @@
 // The classical fourth-order Runge-Kutta method for dX = f(t, X) dt (the model has no noise;
 // `dw` is not read). Keep in sync with cpu/schemes.rs.
-fn scheme_step(t: f32, dt: f32, x: State, dw: Noise) -> State {
+fn scheme_step(t: f32, dt: f32, x: State, dw: Noise, chi: Noise) -> State {
     let h = 0.5 * dt;
     let k1 = drift(t, x);
     var x2: State;

@@ -390,7 +390,11 @@ impl Engine {
         let key = format!(
             "{}\n{}\n{}",
             spec.scheme,
-            crate::model::wgsl_state_layout(spec.model.as_ref(), spec.first_passage.is_some()),
+            crate::model::wgsl_state_layout(
+                spec.model.as_ref(),
+                spec.scheme.normals_per_noise(),
+                spec.first_passage.is_some()
+            ),
             crate::model::wgsl_module(spec.model.as_ref())
         );
         let mut cache = self.kernels.lock().expect("kernel cache");

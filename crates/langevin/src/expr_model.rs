@@ -463,6 +463,10 @@ impl Model for ExprModel {
     fn general_noise(&self) -> bool {
         self.matrix.is_some()
     }
+    fn additive_noise(&self) -> bool {
+        let free = |g: &Compiled| (0..self.state.len()).all(|j| !g.node.depends_on(Sym::State(j)));
+        self.diffusion.iter().all(free) && self.matrix.iter().flatten().flatten().all(free)
+    }
     fn noise_apply(&self, t: f32, x: &State, dw: &State, p: &[f32]) -> State {
         let Some(rows) = &self.matrix else {
             let g = self.diffusion(t, x, p);

@@ -41,6 +41,9 @@ pub enum Scheme {
     EulerMaruyama,
     /// Milstein (diagonal noise): strong order 1, weak order 1.
     Milstein,
+    /// SRA1 (Rossler 2010) for additive noise: strong order 1.5, weak order 2, from the
+    /// increments and their space-time Levy areas.
+    Sra1,
     /// Stochastic Heun, a predictor-corrector for the Stratonovich SDE with the same drift and
     /// diffusion: strong order 1 for diagonal (commutative) noise, weak order 1; the classical
     /// Heun method (order 2) when there is no noise.
@@ -61,9 +64,10 @@ pub enum Scheme {
 
 impl Scheme {
     /// Every scheme, for listings.
-    pub const ALL: [Scheme; 7] = [
+    pub const ALL: [Scheme; 8] = [
         Scheme::EulerMaruyama,
         Scheme::Milstein,
+        Scheme::Sra1,
         Scheme::Heun,
         Scheme::Rk4,
         Scheme::Dopri5,
@@ -76,6 +80,7 @@ impl Scheme {
         match self {
             Scheme::EulerMaruyama => "euler_maruyama",
             Scheme::Milstein => "milstein",
+            Scheme::Sra1 => "sra1",
             Scheme::Heun => "heun",
             Scheme::Rk4 => "rk4",
             Scheme::Dopri5 => "dopri5",
@@ -91,6 +96,7 @@ impl Scheme {
             Scheme::Dopri5 => "ode_adaptive",
             Scheme::EulerMaruyama => "schemes/euler_maruyama",
             Scheme::Milstein => "schemes/milstein",
+            Scheme::Sra1 => "schemes/sra1",
             Scheme::Heun => "schemes/heun",
             Scheme::Rk4 => "schemes/rk4",
             Scheme::Baoab => "schemes/baoab",
@@ -101,7 +107,7 @@ impl Scheme {
     /// What the scheme integrates.
     pub fn kind(self) -> SchemeKind {
         match self {
-            Scheme::EulerMaruyama | Scheme::Milstein => SchemeKind::Ito,
+            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Sra1 => SchemeKind::Ito,
             Scheme::Heun => SchemeKind::Stratonovich,
             Scheme::Rk4 | Scheme::Dopri5 => SchemeKind::Ode,
             Scheme::Baoab | Scheme::Obabo => SchemeKind::Underdamped,
@@ -113,6 +119,7 @@ impl Scheme {
         match self {
             Scheme::EulerMaruyama => 0.5,
             Scheme::Milstein | Scheme::Heun => 1.0,
+            Scheme::Sra1 => 1.5,
             Scheme::Rk4 => 4.0,
             Scheme::Dopri5 => 5.0,
             // Additive noise on the momenta: the splittings are strong order 1.
@@ -124,9 +131,20 @@ impl Scheme {
     pub fn weak_order(self) -> f64 {
         match self {
             Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Heun => 1.0,
+            Scheme::Sra1 => 2.0,
             Scheme::Rk4 => 4.0,
             Scheme::Dopri5 => 5.0,
             Scheme::Baoab | Scheme::Obabo => 2.0,
+        }
+    }
+
+    /// Normals drawn per noise component and step: 2 when the scheme needs the space-time
+    /// Levy area as well as the increment.
+    pub fn normals_per_noise(self) -> usize {
+        if self == Scheme::Sra1 {
+            2
+        } else {
+            1
         }
     }
 
@@ -144,7 +162,10 @@ impl Scheme {
                 format!("{why} (model `{}`)", model.name()),
             ))
         };
-        let general_ok = matches!(self, Scheme::EulerMaruyama | Scheme::Heun);
+        if self == Scheme::Sra1 && !model.additive_noise() {
+            return refuse("needs additive noise (a diffusion that does not depend on the state)");
+        }
+        let general_ok = matches!(self, Scheme::EulerMaruyama | Scheme::Heun | Scheme::Sra1);
         if model.general_noise() && !general_ok {
             return refuse(
                 "needs diagonal noise; euler_maruyama and heun take a general noise matrix",

@@ -27,6 +27,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../shaders/schemes/milstein.wgsl"),
     ),
     (
+        "schemes/sra1",
+        include_str!("../../../shaders/schemes/sra1.wgsl"),
+    ),
+    (
         "schemes/heun",
         include_str!("../../../shaders/schemes/heun.wgsl"),
     ),

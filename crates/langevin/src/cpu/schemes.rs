@@ -165,8 +165,43 @@ pub fn obabo_step<M: Model + ?Sized>(
     y
 }
 
-/// The twin of `scheme_step` for the chosen scheme.
+/// Twin of `shaders/schemes/sra1.wgsl`.
 #[inline]
+pub fn sra1_step<M: Model + ?Sized>(
+    m: &M,
+    p: &[f32],
+    t: f32,
+    dt: f32,
+    x: &State,
+    dw: &State,
+    chi: &State,
+) -> State {
+    let f0 = m.drift(t, x, p);
+    let mut kick = [0.0; MAX_DIM];
+    let mut rest = [0.0; MAX_DIM];
+    for j in 0..m.noise_dim() {
+        kick[j] = 1.5 * chi[j];
+        rest[j] = dw[j] - chi[j];
+    }
+    let g_kick = m.noise_apply(t + dt, x, &kick, p);
+    let mut h2 = [0.0; MAX_DIM];
+    for i in 0..m.dim() {
+        h2[i] = x[i] + 0.75 * dt * f0[i] + g_kick[i];
+    }
+    let f1 = m.drift(t + 0.75 * dt, &h2, p);
+    let late = m.noise_apply(t + dt, x, &rest, p);
+    let early = m.noise_apply(t, x, chi, p);
+    let mut y = [0.0; MAX_DIM];
+    for i in 0..m.dim() {
+        y[i] = x[i] + dt * (f0[i] / 3.0 + 2.0 * f1[i] / 3.0) + late[i] + early[i];
+    }
+    y
+}
+
+/// The twin of `scheme_step` for the chosen scheme: `dw` the step's increments, `chi` their
+/// space-time Levy areas over dt (drawn only for schemes that read them).
+#[inline]
+#[allow(clippy::too_many_arguments)]
 pub fn scheme_step<M: Model + ?Sized>(
     scheme: Scheme,
     m: &M,
@@ -175,10 +210,12 @@ pub fn scheme_step<M: Model + ?Sized>(
     dt: f32,
     x: &State,
     dw: &State,
+    chi: &State,
 ) -> State {
     match scheme {
         Scheme::EulerMaruyama => euler_maruyama_step(m, p, t, dt, x, dw),
         Scheme::Milstein => milstein_step(m, p, t, dt, x, dw),
+        Scheme::Sra1 => sra1_step(m, p, t, dt, x, dw, chi),
         Scheme::Heun => heun_step(m, p, t, dt, x, dw),
         Scheme::Rk4 => rk4_step(m, p, t, dt, x),
         Scheme::Dopri5 => unreachable!("adaptive runs go through cpu::ode_adaptive"),

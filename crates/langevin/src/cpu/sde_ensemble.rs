@@ -33,8 +33,12 @@ struct Invocation<'a, M: Model + ?Sized> {
     scheme: Scheme,
     params: &'a [f32],
     noise: usize,
+    normals: usize,
     group_steps: u32,
 }
+
+/// Twin of `INV_SQRT3`.
+const INV_SQRT3: f32 = 0.577_350_269_189_625_8_f64 as f32;
 
 impl<M: Model + ?Sized> Invocation<'_, M> {
     /// Twin of `beyond_level`.
@@ -56,7 +60,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         }
     }
 
-    fn step(&self, s: u32, x: &State, dw: &State) -> State {
+    fn step(&self, s: u32, x: &State, dw: &State, chi: &State) -> State {
         let seg = self.seg;
         scheme_step(
             self.scheme,
@@ -66,31 +70,44 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
             seg.dt,
             x,
             dw,
+            chi,
         )
     }
 
     /// Twin of `step_by_stream`.
     fn step_by_stream(&self, stream: &mut NormalStream, s: u32, x: &State) -> State {
-        let (seg, noise) = (self.seg, self.noise);
-        let mut dw = [0.0; MAX_DIM];
+        let (seg, noise, normals) = (self.seg, self.noise, self.normals);
+        let levy = normals > noise;
+        let h = seg.dt / seg.substeps as f32;
+        let mut raw = [0.0f32; MAX_DIM];
+        let mut area = [0.0f32; MAX_DIM];
         for j in 0..seg.substeps {
-            let first = (s * seg.substeps + j) * noise as u32;
+            let first = (s * seg.substeps + j) * normals as u32;
             for i in 0..noise {
-                dw[i] += stream.normal_at(first + i as u32);
+                let a = stream.normal_at(first + i as u32);
+                if levy {
+                    let b = stream.normal_at(first + (noise + i) as u32);
+                    let w = raw[i] * seg.sqrt_substep_dt;
+                    area[i] += w * h + 0.5 * h * seg.sqrt_substep_dt * (a + b * INV_SQRT3);
+                }
+                raw[i] += a;
             }
         }
-        for w in dw.iter_mut().take(noise) {
-            *w *= seg.sqrt_substep_dt;
+        let mut dw = [0.0; MAX_DIM];
+        let mut chi = [0.0; MAX_DIM];
+        for i in 0..noise {
+            dw[i] = raw[i] * seg.sqrt_substep_dt;
+            chi[i] = area[i] / seg.dt;
         }
-        self.step(s, x, &dw)
+        self.step(s, x, &dw, &chi)
     }
 
     /// Twin of `step_group`.
     fn step_group(&self, trajectory: [u32; 2], s: u32, x_in: &State, hit: &mut f32) -> State {
-        let (seg, noise) = (self.seg, self.noise);
-        let group_normals = self.group_steps as usize * noise;
-        let mut z = [0.0f32; 4 * MAX_DIM];
-        let first_block = (s * noise as u32) >> 2;
+        let (seg, noise, normals) = (self.seg, self.noise, self.normals);
+        let group_normals = self.group_steps as usize * normals;
+        let mut z = [0.0f32; 8 * MAX_DIM];
+        let first_block = (s * normals as u32) >> 2;
         for b in 0..group_normals / 4 {
             let ctr = [
                 trajectory[0],
@@ -106,8 +123,15 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         let mut x = *x_in;
         for u in 0..self.group_steps {
             let mut dw = [0.0; MAX_DIM];
-            dw[..noise].copy_from_slice(&z[u as usize * noise..(u as usize + 1) * noise]);
-            x = self.step(s + u, &x, &dw);
+            let mut chi = [0.0; MAX_DIM];
+            let at = u as usize * normals;
+            for i in 0..noise {
+                dw[i] = z[at + i];
+                if normals > noise {
+                    chi[i] = 0.5 * (dw[i] + z[at + noise + i] * INV_SQRT3);
+                }
+            }
+            x = self.step(s + u, &x, &dw, &chi);
             self.record_passage(hit, &x, s + u + 1);
         }
         x
@@ -127,7 +151,8 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
         scheme,
         params: b.params,
         noise: model.noise_dim(),
-        group_steps: group_steps(model.noise_dim()) as u32,
+        normals: model.noise_dim() * scheme.normals_per_noise(),
+        group_steps: group_steps(model.noise_dim() * scheme.normals_per_noise()) as u32,
     };
     let init = b.init;
     let sweep = b.sweep;

@@ -66,7 +66,7 @@ pub fn compose(
             message: format!("{scheme} steps adaptively: it runs in ode_adaptive"),
         });
     }
-    let layout = model::wgsl_state_layout(model, track_passage);
+    let layout = model::wgsl_state_layout(model, scheme.normals_per_noise(), track_passage);
     let model_module = model::wgsl_module(model);
     let scheme_source = shader::source(scheme.shader_module()).ok_or_else(|| Error::Shader {
         kernel: scheme.shader_module().into(),
