@@ -13,6 +13,12 @@
 @group(0) @binding(2) var<storage, read_write> partials: array<Moments>;
 // Bins, then underflow, overflow and non-finite counts.
 @group(0) @binding(3) var<storage, read_write> histogram: array<atomic<u32>>;
+// First times of the watched condition; with EVENT_STOPS, stopped trajectories are left out.
+@group(0) @binding(4) var<storage, read> passage: array<f32>;
+
+fn running(j: u32) -> bool {
+    return !(EVENT_STOPS && passage[j] >= 0.0);
+}
 
 fn histogram_bin(v: f32) -> u32 {
     if !is_finite_f32(v) {
@@ -46,14 +52,18 @@ fn ensemble_observe(
         for (var i = 0u; i < DIM; i++) {
             var m = Moments(0.0, 0.0, 0.0);
             for (var j = first; j < end; j++) {
-                m = merge_moments(m, moments_of(state[j * DIM + i]));
+                if running(j) {
+                    m = merge_moments(m, moments_of(state[j * DIM + i]));
+                }
             }
             partials[block * DIM + i] = m;
         }
     }
     if (seg.flags & FLAG_HISTOGRAM) != 0u {
         for (var j = first; j < end; j++) {
-            atomicAdd(&histogram[histogram_bin(state[j * DIM + seg.hist_component])], 1u);
+            if running(j) {
+                atomicAdd(&histogram[histogram_bin(state[j * DIM + seg.hist_component])], 1u);
+            }
         }
     }
 }

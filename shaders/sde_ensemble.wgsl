@@ -11,6 +11,7 @@
 #import model
 #import scheme
 #import trajectory
+#import event
 
 // Large workgroups: some drivers (lavapipe) pay a fixed cost per workgroup, which shows when a
 // dispatch runs few steps.
@@ -48,12 +49,31 @@ fn beyond_level(x: State) -> bool {
     return select(v >= seg.fp_level, v <= seg.fp_level, seg.fp_direction == 1u);
 }
 
-// Records the time after `steps_done` steps if this is the first passage. TRACK_PASSAGE is a
-// constant of the composed kernel (the CPU twin reads FLAG_FIRST_PASSAGE, set in the same runs).
-fn record_passage(hit: ptr<function, f32>, x: State, steps_done: u32) {
-    if TRACK_PASSAGE && *hit < 0.0 && beyond_level(x) {
-        *hit = seg.t0 + f32(steps_done) * seg.dt;
+// Whether what the run watches holds: the event's condition when it has one, else the first
+// passage through the level.
+fn watched(t: f32, x: State) -> bool {
+    if HAS_EVENT {
+        return event_hit(t, x);
     }
+    return beyond_level(x);
+}
+
+// Records the time after `steps_done` steps if this is the first time the watched condition
+// holds. TRACK_PASSAGE is a constant of the composed kernel (the CPU twin reads
+// FLAG_FIRST_PASSAGE, set in the same runs).
+fn record_passage(hit: ptr<function, f32>, x: State, steps_done: u32) {
+    let t = seg.t0 + f32(steps_done) * seg.dt;
+    if TRACK_PASSAGE && *hit < 0.0 && watched(t, x) {
+        *hit = t;
+    }
+}
+
+// The state after a step: `next`, unless a stopping event has frozen the trajectory.
+fn advance(x: State, next: State, hit: f32) -> State {
+    if EVENT_STOPS && hit >= 0.0 {
+        return x;
+    }
+    return next;
 }
 
 // 1 / sqrt(3), for the space-time Levy area.
@@ -113,7 +133,7 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32
                 chi[i] = 0.5 * (dw[i] + z[u * NORMALS + NOISE + i] * INV_SQRT3);
             }
         }
-        x = scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw, chi);
+        x = advance(x, scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw, chi), *hit);
         record_passage(hit, x, s + u + 1u);
     }
     return x;
@@ -149,7 +169,7 @@ fn sde_ensemble(
     let end = seg.step_begin + seg.step_count;
     if seg.substeps == 1u {
         while s < end && s % GROUP_STEPS != 0u {
-            x = step_by_stream(&noise, s, x);
+            x = advance(x, step_by_stream(&noise, s, x), hit);
             s++;
             record_passage(&hit, x, s);
         }
@@ -159,7 +179,7 @@ fn sde_ensemble(
         }
     }
     while s < end {
-        x = step_by_stream(&noise, s, x);
+        x = advance(x, step_by_stream(&noise, s, x), hit);
         s++;
         record_passage(&hit, x, s);
     }

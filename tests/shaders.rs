@@ -1,6 +1,7 @@
 //! Every kernel composes and validates with naga for every built-in model and scheme, and the
 //! host structs have the layout the WGSL structs have.
 
+use langevin::adaptive::AdaptiveSegment;
 use langevin::cpu::philox_stream::NormalFill;
 use langevin::gpu::sde_ensemble::compose;
 use langevin::plan::Segment;
@@ -58,7 +59,7 @@ fn every_model_and_scheme_validates() {
                 continue;
             }
             for track_passage in [false, true] {
-                if let Err(e) = compose(model.as_ref(), scheme, track_passage) {
+                if let Err(e) = compose(model.as_ref(), scheme, track_passage, None) {
                     panic!(
                         "{} with {scheme} (passage {track_passage}): {e}",
                         model.name()
@@ -134,6 +135,7 @@ fn host_structs_match_wgsl_layout() {
         &OrnsteinUhlenbeck::new(1.0, 0.0, 1.0),
         Scheme::EulerMaruyama,
         true,
+        None,
     )
     .unwrap();
     assert_layout!(
@@ -165,6 +167,28 @@ fn host_structs_match_wgsl_layout() {
     assert_eq!(size as usize, std::mem::size_of::<PartialMoments>());
     let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["count", "mean", "m2"]);
+    let adaptive =
+        langevin::gpu::ode_adaptive::compose(&OrnsteinUhlenbeck::new(1.0, 0.0, 0.0)).unwrap();
+    assert_layout!(
+        &adaptive.wgsl,
+        AdaptiveSegment,
+        [
+            key,
+            first_trajectory,
+            trajectories,
+            flags,
+            t_start,
+            t_target,
+            h_init,
+            rtol,
+            atol,
+            attempts,
+            max_steps,
+            _pad0,
+            _pad1,
+            _pad2,
+        ]
+    );
     let fill = shader::kernel("normal_fill", &[]).unwrap();
     assert_layout!(
         &fill.wgsl,

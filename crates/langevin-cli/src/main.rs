@@ -232,12 +232,18 @@ fn run_cli() -> Result<()> {
             let cfg = load_config(&config, &[], None, None)?;
             let spec = cfg.to_spec()?;
             let run = spec.resolve()?;
-            let [step, _] = langevin::gpu::sde_ensemble::compose(
-                spec.model.as_ref(),
-                spec.scheme,
-                spec.first_passage.is_some(),
-            )?;
-            println!("{}", step.wgsl);
+            let kernel = if spec.scheme.is_adaptive() {
+                langevin::gpu::ode_adaptive::compose(spec.model.as_ref())?
+            } else {
+                let [step, _] = langevin::gpu::sde_ensemble::compose(
+                    spec.model.as_ref(),
+                    spec.scheme,
+                    spec.first_passage.is_some(),
+                    run.event.as_ref(),
+                )?;
+                step
+            };
+            println!("{}", kernel.wgsl);
             eprintln!(
                 "{}: valid; {} ({}, strong order {}, weak order {}), {} steps of dt = {}, {} save times, kernel validated by naga",
                 config.display(),

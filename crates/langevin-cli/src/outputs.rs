@@ -45,6 +45,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A number for JSON, or null where it is NaN or infinite (JSON has no such numbers).
+fn finite_or_null(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
 /// A little-endian float32 NPY array of shape `(rows, cols)`.
 pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
@@ -108,21 +117,14 @@ pub fn write_all(
         "stats": stats,
     });
     if let Some(fp) = &r.first_passage {
-        let nan_to_null = |v: f64| {
-            if v.is_finite() {
-                json!(v)
-            } else {
-                serde_json::Value::Null
-            }
-        };
         summary["first_passage"] = json!({
             "var": r.state_names[fp.component],
             "level": fp.level,
             "direction": format!("{:?}", fp.direction).to_lowercase(),
             "hit": fp.hit,
-            "mean": nan_to_null(fp.mean()),
-            "std": nan_to_null(fp.std()),
-            "median": nan_to_null(fp.median()),
+            "mean": finite_or_null(fp.mean()),
+            "std": finite_or_null(fp.std()),
+            "median": finite_or_null(fp.median()),
         });
     }
     if let Some(h) = &r.histogram {
@@ -142,6 +144,18 @@ pub fn write_all(
         let path = dir.join("histogram.csv");
         write_atomic(&path, csv.as_bytes())?;
         written.push(path);
+    }
+    if let Some(e) = &r.event {
+        let (mean, std, median) = e.summary();
+        summary["event"] = json!({
+            "when": e.when,
+            "action": e.action.name(),
+            "hit": e.hit,
+            "mean": finite_or_null(mean),
+            "std": finite_or_null(std),
+            "median": finite_or_null(median),
+            "survival": e.survival,
+        });
     }
     if let Some(a) = &r.adaptive {
         summary["adaptive"] = json!({

@@ -43,7 +43,11 @@ pub struct AdaptiveSegment {
     /// Attempts per trajectory over the whole run.
     pub max_steps: u32,
     /// Padding to the WGSL struct's size.
-    pub _pad: [u32; 3],
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
 }
 
 /// Tolerances and bounds of the adaptive scheme.
@@ -172,7 +176,9 @@ pub fn run_batch(
         atol: control.atol as f32,
         attempts,
         max_steps: control.max_steps,
-        _pad: [0; 3],
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
     };
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
@@ -200,7 +206,7 @@ pub fn run_batch(
         if slot + 1 == plan.saves() && plan.base.hist_bins > 0 {
             obs.flags |= FLAG_HISTOGRAM;
         }
-        ensemble_observe(&obs, dim, &observed, &mut partials[slot], &histogram);
+        ensemble_observe(&obs, dim, &observed, &mut partials[slot], &histogram, None);
         progress(step - previous_step);
         previous_step = step;
         state = observed;

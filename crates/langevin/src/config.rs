@@ -4,6 +4,7 @@
 
 use crate::adaptive::AdaptiveControl;
 use crate::error::{Error, Result};
+use crate::event::EventAction;
 use crate::expr::{self, Program, Scope};
 use crate::expr_model::ExprModel;
 use crate::model::Model;
@@ -253,6 +254,8 @@ pub struct OutputConfig {
     pub histogram: Option<HistogramConfig>,
     /// First-passage times through a level.
     pub first_passage: Option<FirstPassageConfig>,
+    /// An event: a condition watched at every step end, recorded or stopping the trajectory.
+    pub event: Option<EventConfig>,
     /// Write the final states.
     #[serde(default)]
     pub final_state: bool,
@@ -275,10 +278,26 @@ impl Default for OutputConfig {
             save_times: default_save_times(),
             histogram: None,
             first_passage: None,
+            event: None,
             final_state: false,
             plots: true,
         }
     }
+}
+
+/// `output.event`: `{ when = "x >= 1", action = "stop" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventConfig {
+    /// One comparison of two expressions in the state, parameters and `t`.
+    pub when: String,
+    /// `record` (the default) or `stop`.
+    #[serde(default = "default_action")]
+    pub action: String,
+}
+
+fn default_action() -> String {
+    "record".into()
 }
 
 /// `output.first_passage`.
@@ -351,6 +370,9 @@ const KEYS: &[&str] = &[
     "bins",
     "range",
     "first_passage",
+    "event",
+    "when",
+    "action",
     "level",
     "direction",
 ];
@@ -617,6 +639,20 @@ impl Config {
                 }
             };
             spec = spec.first_passage(component, fp.level, direction);
+        }
+        if let Some(e) = &self.output.event {
+            let action = match e.action.as_str() {
+                "record" => EventAction::Record,
+                "stop" => EventAction::Stop,
+                other => {
+                    return Err(Error::invalid(
+                        "output.event.action",
+                        other,
+                        "expected \"record\" or \"stop\"",
+                    ))
+                }
+            };
+            spec = spec.event(&e.when, action);
         }
         if let Some(h) = &self.output.histogram {
             let component = state_index(&state_names, "output.histogram.var", &h.var)?;

@@ -5,6 +5,7 @@ use crate::cpu;
 use crate::device::{BackendChoice, DeviceInfo};
 use crate::ensemble::{Accumulator, EnsembleResult, Finished};
 use crate::error::{Error, Result};
+use crate::event::EventResult;
 use crate::gpu::{self, GpuContext};
 use crate::plan::Plan;
 use crate::spec::EnsembleSpec;
@@ -156,20 +157,31 @@ impl Engine {
             overflow: 0,
             non_finite: 0,
         });
-        let first_passage = spec.first_passage.as_ref().map(|f| FirstPassage {
-            component: f.component,
-            level: f.level,
-            direction: f.direction,
-            hit: 0,
-            times: Vec::new(),
-        });
+        // An event's first times are gathered like first passages, then handed over below.
+        let first_passage = match (&spec.first_passage, &spec.event) {
+            (Some(f), _) => Some(FirstPassage {
+                component: f.component,
+                level: f.level,
+                direction: f.direction,
+                hit: 0,
+                times: Vec::new(),
+            }),
+            (None, Some(_)) => Some(FirstPassage {
+                component: 0,
+                level: f64::NAN,
+                direction: crate::spec::Direction::Up,
+                hit: 0,
+                times: Vec::new(),
+            }),
+            (None, None) => None,
+        };
         if spec.scheme.is_adaptive() {
             return self.run_adaptive(spec, run, histogram, progress);
         }
         let (plan, mut acc, setup_time, run_start);
         match &self.backend {
             Backend::Gpu(ctx) => {
-                let kernel = self.sde_kernel(ctx, spec)?;
+                let kernel = self.sde_kernel(ctx, spec, run.event.as_ref())?;
                 let budget = spec
                     .chunking
                     .max_batch_bytes
@@ -237,7 +249,17 @@ impl Engine {
             final_states,
             first_passage,
         } = acc.finish();
+        let (first_passage, event) = match &plan.run.event {
+            Some(e) => {
+                let times = first_passage.map(|f| f.times).unwrap_or_default();
+                let result =
+                    EventResult::new(e, times, &plan.run.times, plan.run.dt, spec.trajectories);
+                (None, Some(result))
+            }
+            None => (first_passage, None),
+        };
         Ok(EnsembleResult {
+            event,
             state_names: model.state_names(),
             times: plan.run.times.clone(),
             moments,
@@ -350,6 +372,7 @@ impl Engine {
             histogram,
             final_states,
             first_passage: None,
+            event: None,
             trajectories: spec.trajectories,
             // The mean accepted steps per trajectory, so that the rate counts steps taken.
             steps: (stats.accepted / spec.trajectories.max(1)) as u32,
@@ -386,16 +409,19 @@ impl Engine {
         &self,
         ctx: &GpuContext,
         spec: &EnsembleSpec,
+        event: Option<&crate::event::Event>,
     ) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
         let key = format!(
-            "{}\n{}\n{}",
+            "{}\n{}\n{}\n{}",
             spec.scheme,
             crate::model::wgsl_state_layout(
                 spec.model.as_ref(),
                 spec.scheme.normals_per_noise(),
-                spec.first_passage.is_some()
+                spec.tracks_passage(),
+                event.is_some_and(crate::event::Event::stops)
             ),
-            crate::model::wgsl_module(spec.model.as_ref())
+            crate::model::wgsl_module(spec.model.as_ref()),
+            crate::event::wgsl_module(event)
         );
         let mut cache = self.kernels.lock().expect("kernel cache");
         if let Some(k) = cache.get(&key) {
@@ -406,6 +432,7 @@ impl Engine {
             spec.model.as_ref(),
             spec.scheme,
             spec.first_passage.is_some(),
+            event,
         )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)

@@ -54,6 +54,8 @@ pub struct EnsembleResult {
     pub sweep: Option<SweepResult>,
     /// Step counts of an adaptive run.
     pub adaptive: Option<crate::adaptive::AdaptiveStats>,
+    /// The event's first times and, for a stopping event, the survival fractions.
+    pub event: Option<crate::event::EventResult>,
 }
 
 /// What a sweep produced: its grid points and their statistics.
@@ -82,9 +84,15 @@ impl EnsembleResult {
     /// The largest count, over components, of trajectories whose component is NaN or infinite
     /// at save `k`: a lower bound on the trajectories with any non-finite component (they
     /// coincide for one-dimensional models and whenever divergence spreads to all components).
+    /// Trajectories a stopping event has frozen are not counted: they are left out of the
+    /// statistics on purpose.
     pub fn diverged(&self, k: usize) -> u64 {
         let finite = self.moments[k].iter().map(|m| m.count).min().unwrap_or(0);
-        self.trajectories - finite
+        let stopped = match &self.event {
+            Some(e) if e.action == crate::event::EventAction::Stop => e.hits_by_save[k],
+            _ => 0,
+        };
+        self.trajectories - finite - stopped
     }
 }
 

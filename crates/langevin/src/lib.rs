@@ -46,6 +46,7 @@ pub mod device;
 pub mod engine;
 pub mod ensemble;
 pub mod error;
+pub mod event;
 pub mod expr;
 pub mod expr_model;
 pub mod gpu;
@@ -65,6 +66,7 @@ pub use device::{BackendChoice, BackendKind, DeviceInfo};
 pub use engine::{Engine, Progress};
 pub use ensemble::{EnsembleResult, SweepResult};
 pub use error::{Error, Result};
+pub use event::{EventAction, EventSpec};
 pub use expr_model::ExprModel;
 pub use model::{
     CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, State, MAX_DIM,

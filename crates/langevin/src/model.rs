@@ -149,11 +149,13 @@ pub fn group_steps(noise: usize) -> usize {
 /// per-step check).
 ///
 /// `normals_per_noise` is the scheme's ([`Scheme::normals_per_noise`]): with 2, each step also
-/// draws the normals of the space-time Levy areas (`LEVY_AREA`).
+/// draws the normals of the space-time Levy areas (`LEVY_AREA`). `event_stops`: an event
+/// freezes trajectories, and observations leave them out (`EVENT_STOPS`).
 pub fn wgsl_state_layout(
     model: &dyn Model,
     normals_per_noise: usize,
     track_passage: bool,
+    event_stops: bool,
 ) -> String {
     let (dim, noise) = (model.dim(), model.noise_dim());
     let normals = noise * normals_per_noise;
@@ -163,7 +165,7 @@ pub fn wgsl_state_layout(
          const NOISE: u32 = {noise}u;\nalias Noise = array<f32, {noise}>;\n\
          const NORMALS: u32 = {normals}u;\nconst LEVY_AREA: bool = {};\n\
          const GROUP_STEPS: u32 = {g}u;\nconst GROUP_NORMALS: u32 = {}u;\n\
-         const TRACK_PASSAGE: bool = {track_passage};\n",
+         const TRACK_PASSAGE: bool = {track_passage};\nconst EVENT_STOPS: bool = {event_stops};\n",
         normals_per_noise > 1,
         g * normals
     )

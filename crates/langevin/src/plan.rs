@@ -179,7 +179,7 @@ impl Plan {
             hist_inv_width,
             hist_bins,
             hist_component,
-            flags: if spec.first_passage.is_some() {
+            flags: if spec.tracks_passage() {
                 FLAG_FIRST_PASSAGE
             } else {
                 0
@@ -291,6 +291,7 @@ mod tests {
     fn run(n_steps: u32, save_steps: Vec<u32>) -> ResolvedRun {
         ResolvedRun {
             sweep: None,
+            event: None,
             dim: 1,
             params: vec![],
             init: vec![0.0, 0.0],

@@ -4,6 +4,7 @@
 
 use crate::adaptive::AdaptiveControl;
 use crate::error::{Error, Result};
+use crate::event::{Event, EventAction, EventSpec};
 use crate::model::{Model, MAX_DIM};
 use crate::scheme::Scheme;
 use crate::sweep::{ResolvedSweep, Sweep};
@@ -153,6 +154,8 @@ pub struct EnsembleSpec {
     /// Global index of the first trajectory: a run of trajectories `[first, first + n)` draws
     /// the same random streams (and sweep values) as those trajectories of a larger run.
     pub first_trajectory: u64,
+    /// An event watched at every step end (record or stop).
+    pub event: Option<EventSpec>,
     /// Tolerances and bounds of an adaptive scheme (`dt` is then the first step tried, and
     /// save times lie on its grid).
     pub adaptive: AdaptiveControl,
@@ -185,6 +188,7 @@ impl EnsembleSpec {
             sweeps: Vec::new(),
             first_trajectory: 0,
             adaptive: AdaptiveControl::default(),
+            event: None,
         }
     }
 
@@ -282,6 +286,21 @@ impl EnsembleSpec {
         });
         self
     }
+    /// Watches `when` (one comparison, e.g. `x >= 1`) at every step end: records the first
+    /// time it holds and, with [`EventAction::Stop`], freezes the trajectory there.
+    pub fn event(mut self, when: &str, action: EventAction) -> Self {
+        self.event = Some(EventSpec {
+            when: when.to_string(),
+            action,
+        });
+        self
+    }
+
+    /// Whether the kernels keep a first time per trajectory (a first passage or an event).
+    pub fn tracks_passage(&self) -> bool {
+        self.first_passage.is_some() || self.event.is_some()
+    }
+
     /// Asks for the final states.
     pub fn final_states(mut self, keep: bool) -> Self {
         self.final_states = keep;
@@ -324,9 +343,16 @@ impl EnsembleSpec {
         }
         model.validate()?;
         self.scheme.check_model(model.as_ref())?;
+        if self.first_passage.is_some() && self.event.is_some() {
+            return Err(Error::invalid(
+                "output.event",
+                "given",
+                "a run watches one thing: output.first_passage or output.event, not both",
+            ));
+        }
         if self.scheme.is_adaptive() {
             self.adaptive.validate()?;
-            if self.first_passage.is_some() {
+            if self.tracks_passage() {
                 return Err(Error::invalid(
                     "output.first_passage",
                     "given",
@@ -526,8 +552,15 @@ impl EnsembleSpec {
             ));
         }
 
+        let param_names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
+        let event = self
+            .event
+            .as_ref()
+            .map(|e| Event::resolve(e, &model.state_names(), &param_names))
+            .transpose()?;
         Ok(ResolvedRun {
             dim,
+            event,
             sweep,
             params: params.iter().map(|(_, v)| *v as f32).collect(),
             init,
@@ -585,6 +618,8 @@ pub struct ResolvedRun {
     pub dim: usize,
     /// The parameter sweep, if any.
     pub sweep: Option<ResolvedSweep>,
+    /// The event, if any.
+    pub event: Option<Event>,
     /// Model parameters as the kernels' `params` array.
     pub params: Vec<f32>,
     /// Initial laws as the kernels' `init` array: law codes, first and second parameters, each

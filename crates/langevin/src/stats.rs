@@ -109,28 +109,35 @@ pub struct FirstPassage {
     pub times: Vec<f32>,
 }
 
+/// Mean, standard deviation (unbiased) and median (the lower one for an even count) of
+/// recorded first times; NaN where there are too few.
+pub fn time_summary(times: &[f32]) -> (f64, f64, f64) {
+    let m = Moments::of(times.iter().map(|&t| f64::from(t)));
+    let median = if times.is_empty() {
+        f64::NAN
+    } else {
+        let mut t = times.to_vec();
+        let k = (t.len() - 1) / 2;
+        let (_, m, _) = t.select_nth_unstable_by(k, f32::total_cmp);
+        f64::from(*m)
+    };
+    (m.mean_or_nan(), m.variance().sqrt(), median)
+}
+
 impl FirstPassage {
     /// Mean passage time of the trajectories that reached the level (NaN if none did).
     pub fn mean(&self) -> f64 {
-        Moments::of(self.times.iter().map(|&t| f64::from(t))).mean_or_nan()
+        time_summary(&self.times).0
     }
 
     /// Standard deviation of the passage times (unbiased variance).
     pub fn std(&self) -> f64 {
-        Moments::of(self.times.iter().map(|&t| f64::from(t)))
-            .variance()
-            .sqrt()
+        time_summary(&self.times).1
     }
 
     /// Median passage time (the lower median for an even count; NaN if none reached).
     pub fn median(&self) -> f64 {
-        if self.times.is_empty() {
-            return f64::NAN;
-        }
-        let mut t = self.times.clone();
-        let k = (t.len() - 1) / 2;
-        let (_, m, _) = t.select_nth_unstable_by(k, f32::total_cmp);
-        f64::from(*m)
+        time_summary(&self.times).2
     }
 
     /// The fraction of all `trajectories` that reached the level by time `t`.

@@ -27,13 +27,18 @@ pub fn histogram_bin(seg: &Segment, v: f32) -> usize {
 
 /// Twin of the `ensemble_observe` kernel. `partials` holds `blocks * dim` entries when the
 /// segment saves; `histogram` the bins then underflow, overflow and non-finite counts.
+/// `stopped`: the first times of a stopping event (`EVENT_STOPS`), whose trajectories are left
+/// out once they have stopped.
 pub fn ensemble_observe(
     seg: &Segment,
     dim: usize,
     state: &[f32],
     partials: &mut [PartialMoments],
     histogram: &[AtomicU32],
+    stopped: Option<&[f32]>,
 ) {
+    // Twin of `running`.
+    let running = |j: usize| !stopped.is_some_and(|p| p[j] >= 0.0);
     let n = seg.trajectories as usize;
     let blocks = n.div_ceil(WG);
     let observe_block = |block: usize, out: &mut [PartialMoments]| {
@@ -43,15 +48,19 @@ pub fn ensemble_observe(
             for (i, o) in out.iter_mut().enumerate() {
                 let mut m = PartialMoments::default();
                 for j in first..end {
-                    m = merge_moments(m, moments_of(state[j * dim + i]));
+                    if running(j) {
+                        m = merge_moments(m, moments_of(state[j * dim + i]));
+                    }
                 }
                 *o = m;
             }
         }
         if seg.flags & FLAG_HISTOGRAM != 0 {
             for j in first..end {
-                let bin = histogram_bin(seg, state[j * dim + seg.hist_component as usize]);
-                histogram[bin].fetch_add(1, Ordering::Relaxed);
+                if running(j) {
+                    let bin = histogram_bin(seg, state[j * dim + seg.hist_component as usize]);
+                    histogram[bin].fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     };

@@ -59,6 +59,7 @@ pub fn run_sde_batch(
                     state: &mut state,
                     passage: &mut passage,
                     sweep: plan.run.sweep_table(),
+                    event: plan.run.event.as_ref(),
                 },
             );
         }
@@ -67,7 +68,13 @@ pub fn run_sde_batch(
                 Some(k) => &mut partials[k],
                 None => &mut no_save,
             };
-            ensemble_observe::ensemble_observe(&seg, dim, &state, slot, &histogram);
+            let stopped = plan
+                .run
+                .event
+                .as_ref()
+                .is_some_and(crate::event::Event::stops)
+                .then_some(&passage[..]);
+            ensemble_observe::ensemble_observe(&seg, dim, &state, slot, &histogram, stopped);
         }
         progress(segment.step_count);
     }

@@ -3,6 +3,7 @@
 
 use super::schemes::scheme_step;
 use super::trajectory::{add_index, initial_state};
+use crate::event::Event;
 use crate::model::{group_steps, Model, State, MAX_DIM};
 use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN};
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT};
@@ -25,6 +26,8 @@ pub struct Bindings<'a> {
     pub passage: &'a mut [f32],
     /// `sweep`, the parameter sweep table.
     pub sweep: &'a [u32],
+    /// The event compiled into the kernel (its module `event`), if any.
+    pub event: Option<&'a Event>,
 }
 
 struct Invocation<'a, M: Model + ?Sized> {
@@ -35,6 +38,7 @@ struct Invocation<'a, M: Model + ?Sized> {
     noise: usize,
     normals: usize,
     group_steps: u32,
+    event: Option<&'a Event>,
 }
 
 /// Twin of `INV_SQRT3`.
@@ -52,11 +56,29 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         }
     }
 
+    /// Twin of `watched`.
+    fn watched(&self, t: f32, x: &State) -> bool {
+        match self.event {
+            Some(e) => e.holds(t, x, self.params),
+            None => self.beyond_level(x),
+        }
+    }
+
     /// Twin of `record_passage`.
     fn record_passage(&self, hit: &mut f32, x: &State, steps_done: u32) {
         let seg = self.seg;
-        if seg.flags & FLAG_FIRST_PASSAGE != 0 && *hit < 0.0 && self.beyond_level(x) {
-            *hit = seg.t0 + steps_done as f32 * seg.dt;
+        let t = seg.t0 + steps_done as f32 * seg.dt;
+        if seg.flags & FLAG_FIRST_PASSAGE != 0 && *hit < 0.0 && self.watched(t, x) {
+            *hit = t;
+        }
+    }
+
+    /// Twin of `advance`.
+    fn advance(&self, x: &State, next: State, hit: f32) -> State {
+        if self.event.is_some_and(Event::stops) && hit >= 0.0 {
+            *x
+        } else {
+            next
         }
     }
 
@@ -131,7 +153,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
                     chi[i] = 0.5 * (dw[i] + z[at + noise + i] * INV_SQRT3);
                 }
             }
-            x = self.step(s + u, &x, &dw, &chi);
+            x = self.advance(&x, self.step(s + u, &x, &dw, &chi), *hit);
             self.record_passage(hit, &x, s + u + 1);
         }
         x
@@ -150,6 +172,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
         model,
         scheme,
         params: b.params,
+        event: b.event,
         noise: model.noise_dim(),
         normals: model.noise_dim() * scheme.normals_per_noise(),
         group_steps: group_steps(model.noise_dim() * scheme.normals_per_noise()) as u32,
@@ -196,7 +219,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
             let end = seg.step_begin + seg.step_count;
             if seg.substeps == 1 {
                 while s < end && s % inv.group_steps != 0 {
-                    x = inv.step_by_stream(&mut noise, s, &x);
+                    x = inv.advance(&x, inv.step_by_stream(&mut noise, s, &x), hit);
                     s += 1;
                     inv.record_passage(&mut hit, &x, s);
                 }
@@ -206,7 +229,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
                 }
             }
             while s < end {
-                x = inv.step_by_stream(&mut noise, s, &x);
+                x = inv.advance(&x, inv.step_by_stream(&mut noise, s, &x), hit);
                 s += 1;
                 inv.record_passage(&mut hit, &x, s);
             }

@@ -15,7 +15,7 @@ use std::mem::size_of;
 /// # Errors
 /// [`crate::Error::Shader`] when the model's WGSL does not validate.
 pub fn compose(model: &dyn Model) -> Result<shader::ComposedKernel> {
-    let layout = model::wgsl_state_layout(model, 1, false);
+    let layout = model::wgsl_state_layout(model, 1, false, false);
     let model_module = model::wgsl_module(model);
     shader::kernel(
         "ode_adaptive",

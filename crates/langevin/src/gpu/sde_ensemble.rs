@@ -6,6 +6,7 @@
 use super::context::GpuContext;
 use crate::ensemble::BatchOutput;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::model::{self, Model};
 use crate::plan::{Batch, Plan, Segment};
 use crate::scheme::Scheme;
@@ -59,6 +60,7 @@ pub fn compose(
     model: &dyn Model,
     scheme: Scheme,
     track_passage: bool,
+    event: Option<&Event>,
 ) -> Result<[shader::ComposedKernel; 2]> {
     if scheme.is_adaptive() {
         return Err(Error::Shader {
@@ -66,7 +68,13 @@ pub fn compose(
             message: format!("{scheme} steps adaptively: it runs in ode_adaptive"),
         });
     }
-    let layout = model::wgsl_state_layout(model, scheme.normals_per_noise(), track_passage);
+    let layout = model::wgsl_state_layout(
+        model,
+        scheme.normals_per_noise(),
+        track_passage || event.is_some(),
+        event.is_some_and(Event::stops),
+    );
+    let event_module = crate::event::wgsl_module(event);
     let model_module = model::wgsl_module(model);
     let scheme_source = shader::source(scheme.shader_module()).ok_or_else(|| Error::Shader {
         kernel: scheme.shader_module().into(),
@@ -78,6 +86,7 @@ pub fn compose(
             ("state_layout", &layout),
             ("model", &model_module),
             ("scheme", scheme_source),
+            ("event", &event_module),
         ],
     )?;
     let observe = shader::kernel("ensemble_observe", &[("state_layout", &layout)])?;
@@ -122,8 +131,9 @@ impl SdeKernel {
         model: &dyn Model,
         scheme: Scheme,
         track_passage: bool,
+        event: Option<&Event>,
     ) -> Result<Self> {
-        let [step_src, observe_src] = compose(model, scheme, track_passage)?;
+        let [step_src, observe_src] = compose(model, scheme, track_passage, event)?;
         let label = format!("sde_ensemble/{}/{}", model.name(), scheme.name());
         let (step, step_layout) = pipeline(
             ctx,
@@ -147,6 +157,7 @@ impl SdeKernel {
                 buffer_entry(1, READ, false),
                 buffer_entry(2, READ_WRITE, true),
                 buffer_entry(3, READ_WRITE, false),
+                buffer_entry(4, READ, false),
             ],
         )?;
         Ok(SdeKernel {
@@ -327,6 +338,10 @@ impl<'a> SdeRun<'a> {
                 wgpu::BindGroupEntry {
                     binding: 3,
                     resource: histogram.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: passage.as_entire_binding(),
                 },
             ],
         });
