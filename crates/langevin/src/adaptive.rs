@@ -223,14 +223,7 @@ pub fn run_batch(
             stats.exhausted += 1;
         }
     }
-    let histogram = if plan.base.hist_bins > 0 {
-        histogram
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let histogram = crate::cpu::ensemble_observe::histogram_counts(&histogram, plan.base.hist_bins);
     Ok((
         BatchOutput {
             partials,

@@ -182,10 +182,7 @@ impl Engine {
         match &self.backend {
             Backend::Gpu(ctx) => {
                 let kernel = self.sde_kernel(ctx, spec, run.event.as_ref())?;
-                let budget = spec
-                    .chunking
-                    .max_batch_bytes
-                    .unwrap_or(DEFAULT_GPU_BATCH_BYTES);
+                let budget = self.batch_budget(spec);
                 let capacity = gpu::sde_ensemble::batch_capacity(
                     ctx,
                     run.dim,
@@ -212,10 +209,7 @@ impl Engine {
                 }
             }
             Backend::Cpu(_) => {
-                let budget = spec
-                    .chunking
-                    .max_batch_bytes
-                    .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
+                let budget = self.batch_budget(spec);
                 let capacity = cpu::batch_capacity(run.dim, saves, spec.final_states, budget);
                 check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
                 plan = Plan::new(spec, run, capacity, None);
@@ -296,10 +290,7 @@ impl Engine {
         let mut stats = crate::adaptive::AdaptiveStats::default();
         let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
-                let budget = spec
-                    .chunking
-                    .max_batch_bytes
-                    .unwrap_or(DEFAULT_GPU_BATCH_BYTES);
+                let budget = self.batch_budget(spec);
                 (
                     gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, true, budget),
                     budget,
@@ -309,10 +300,7 @@ impl Engine {
                 )
             }
             Backend::Cpu(_) => {
-                let budget = spec
-                    .chunking
-                    .max_batch_bytes
-                    .unwrap_or(cpu::DEFAULT_BATCH_BYTES);
+                let budget = self.batch_budget(spec);
                 (
                     cpu::batch_capacity(run.dim, saves, true, budget),
                     budget,
@@ -384,6 +372,14 @@ impl Engine {
             run_time,
             sweep,
             adaptive: Some(stats),
+        })
+    }
+
+    /// The memory one batch may use: the chunking's bound, else the backend's default.
+    fn batch_budget(&self, spec: &EnsembleSpec) -> u64 {
+        spec.chunking.max_batch_bytes.unwrap_or(match self.backend {
+            Backend::Gpu(_) => DEFAULT_GPU_BATCH_BYTES,
+            Backend::Cpu(_) => cpu::DEFAULT_BATCH_BYTES,
         })
     }
 

@@ -243,6 +243,7 @@ mod tests {
         };
         assert_eq!(field, "output.event.when");
         assert!(rendered.contains("did you mean `r`?"), "{rendered}");
-        assert!(rendered.contains("\n    ^^"), "{rendered}");
+        // The caret sits under `rr`, after the four-space indent of the quoted source.
+        assert!(rendered.contains("\n        ^^\n"), "{rendered}");
     }
 }

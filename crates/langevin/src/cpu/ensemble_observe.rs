@@ -75,3 +75,15 @@ pub fn ensemble_observe(
             .for_each(|block| observe_block(block, &mut []));
     }
 }
+
+/// The counts a batch's histogram holds (bins, underflow, overflow, non-finite); empty when
+/// the run has no histogram.
+pub fn histogram_counts(histogram: &[AtomicU32], bins: u32) -> Vec<u32> {
+    if bins == 0 {
+        return Vec::new();
+    }
+    histogram
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect()
+}

@@ -78,14 +78,7 @@ pub fn run_sde_batch(
         }
         progress(segment.step_count);
     }
-    let histogram = if plan.base.hist_bins > 0 {
-        histogram
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let histogram = ensemble_observe::histogram_counts(&histogram, plan.base.hist_bins);
     BatchOutput {
         partials,
         histogram,
