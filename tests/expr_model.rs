@@ -73,6 +73,7 @@ fn milstein_on_text_gbm_has_strong_order_one(engine: &Engine) {
         std::sync::Arc::new(model),
         Scheme::Milstein,
         5,
+        &common::small_grid(),
         |w| ((mu - 0.5 * sigma * sigma) + sigma * w).exp(),
     );
     assert!((order - 1.0).abs() <= 0.1, "strong order {order:.3}");

@@ -14,9 +14,14 @@ use std::sync::Arc;
 fn heun_on_stratonovich_gbm_has_strong_order_one(engine: &Engine) {
     let (mu, sigma) = (1.0, 0.8);
     let model = Arc::new(GeometricBrownianMotion { mu, sigma });
-    let order = common::strong_order_on_one_path(engine, model, Scheme::Heun, 5, |w| {
-        (mu + sigma * w).exp()
-    });
+    let order = common::strong_order_on_one_path(
+        engine,
+        model,
+        Scheme::Heun,
+        5,
+        &common::small_grid(),
+        |w| (mu + sigma * w).exp(),
+    );
     eprintln!("Heun fitted strong order {order:.3}");
     assert!((order - 1.0).abs() <= 0.1, "Heun strong order {order:.3}");
 }

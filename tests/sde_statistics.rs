@@ -6,8 +6,8 @@
 mod common;
 use common::{assert_within, simpson, slope};
 use langevin::{
-    philox, CoxIngersollRoss, DoubleWell, Engine, EnsembleSpec, GeometricBrownianMotion,
-    OrnsteinUhlenbeck, SaveAt, Scheme, SchemeKind,
+    CoxIngersollRoss, DoubleWell, Engine, EnsembleSpec, GeometricBrownianMotion, OrnsteinUhlenbeck,
+    SaveAt, Scheme, SchemeKind,
 };
 
 /// OU under Euler-Maruyama is the linear recursion X_{n+1} = a X_n + b + s xi with
@@ -155,47 +155,24 @@ fn cir_stays_real_below_the_feller_condition(engine: &Engine) {
 /// Heun's Stratonovich limit and SRA1 on additive noise are tested in tests/schemes.rs).
 fn gbm_strong_orders(engine: &Engine) {
     let (mu, sigma) = (2.0, 1.0);
-    let fine_steps = 1u32 << 10;
-    let n_traj = 1u64 << 14;
-    let seed = 99;
-    let w_t: Vec<f64> = (0..n_traj)
-        .map(|i| {
-            philox::brownian_sum(seed, i, 1, 0, 1, 0, fine_steps) / f64::from(fine_steps).sqrt()
-        })
-        .collect();
-    let exact: Vec<f64> = w_t
-        .iter()
-        .map(|w| ((mu - 0.5 * sigma * sigma) + sigma * w).exp())
-        .collect();
     let gbm = GeometricBrownianMotion { mu, sigma };
+    let grid = common::PathGrid {
+        fine_log2: 10,
+        coarse: 4..=8,
+        trajectories: 1 << 14,
+    };
     for scheme in Scheme::ALL
         .into_iter()
         .filter(|s| s.kind() == SchemeKind::Ito && s.check_model(&gbm).is_ok())
     {
-        let (mut log_dt, mut log_err) = (Vec::new(), Vec::new());
-        for p in 4..=8 {
-            let steps = 1u32 << p;
-            let spec = EnsembleSpec::new(gbm.clone())
-                .scheme(scheme)
-                .initial_fixed(&[1.0])
-                .time_span(0.0, 1.0)
-                .dt(1.0 / f64::from(steps))
-                .brownian_substeps(fine_steps / steps)
-                .trajectories(n_traj)
-                .seed(seed)
-                .save_at(SaveAt::Count(1))
-                .final_states(true);
-            let finals = engine.run(&spec).unwrap().final_states.unwrap();
-            let err = finals
-                .iter()
-                .zip(&exact)
-                .map(|(x, s)| (f64::from(*x) - s).abs())
-                .sum::<f64>()
-                / n_traj as f64;
-            log_dt.push((1.0 / f64::from(steps)).ln());
-            log_err.push(err.ln());
-        }
-        let order = slope(&log_dt, &log_err);
+        let order = common::strong_order_on_one_path(
+            engine,
+            std::sync::Arc::new(gbm.clone()),
+            scheme,
+            99,
+            &grid,
+            |w| ((mu - 0.5 * sigma * sigma) + sigma * w).exp(),
+        );
         eprintln!("{scheme}: strong order {order:.3} on {}", engine.device());
         assert!(
             (order - scheme.strong_order()).abs() <= 0.1,

@@ -186,24 +186,35 @@ pub fn lorenz_f64(x0: [f64; 3], t_end: f64) -> [f64; 3] {
     x
 }
 
+/// A grid of step sizes made from one Brownian path: `fine_log2` increments over [0, 1], and
+/// coarse steps of 2^-p for p in `coarse`, over `trajectories` paths.
+pub struct PathGrid {
+    /// log2 of the finest increments per unit time.
+    pub fine_log2: u32,
+    /// The coarse exponents p (dt = 2^-p).
+    pub coarse: std::ops::RangeInclusive<u32>,
+    /// Trajectories.
+    pub trajectories: u64,
+}
+
 /// The fitted strong order of `scheme` on a one-component `model` started at 1 over t in
-/// [0, 1], against `exact(W_1)` on the same Brownian path: dt = 2^-3 .. 2^-7, each made from
-/// 2^9 increments, 2^13 trajectories.
+/// [0, 1], against `exact(W_1)` on the same Brownian path, over the steps of `grid`.
 pub fn strong_order_on_one_path(
     engine: &langevin::Engine,
     model: std::sync::Arc<dyn langevin::Model>,
     scheme: langevin::Scheme,
     seed: u64,
+    grid: &PathGrid,
     exact: impl Fn(f64) -> f64,
 ) -> f64 {
     use langevin::{philox, EnsembleSpec, SaveAt};
-    let fine = 1u32 << 9;
-    let n = 1u64 << 13;
+    let fine = 1u32 << grid.fine_log2;
+    let n = grid.trajectories;
     let exact: Vec<f64> = (0..n)
         .map(|i| exact(philox::brownian_sum(seed, i, 1, 0, 1, 0, fine) / f64::from(fine).sqrt()))
         .collect();
     let (mut log_dt, mut log_err) = (vec![], vec![]);
-    for p in 3..=7 {
+    for p in grid.coarse.clone() {
         let steps = 1u32 << p;
         let spec = EnsembleSpec::with_model(model.clone())
             .scheme(scheme)
@@ -226,4 +237,14 @@ pub fn strong_order_on_one_path(
         log_err.push(err.ln());
     }
     slope(&log_dt, &log_err)
+}
+
+/// The grid of the GBM strong-order tests of expression models and Heun: dt = 2^-3 .. 2^-7
+/// from 2^9 increments, 2^13 trajectories.
+pub fn small_grid() -> PathGrid {
+    PathGrid {
+        fine_log2: 9,
+        coarse: 3..=7,
+        trajectories: 1 << 13,
+    }
 }

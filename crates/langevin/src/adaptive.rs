@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Batch, Plan, FLAG_HISTOGRAM, FLAG_INIT, FLAG_SAVE};
 use crate::stats::PartialMoments;
 use bytemuck::{Pod, Zeroable};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 
 /// The uniform of one `ode_adaptive` dispatch; keep in sync with `shaders/ode_adaptive.wgsl`.
 #[repr(C)]

@@ -14,7 +14,7 @@ use crate::model::Model;
 use crate::plan::{Batch, Plan};
 use crate::scheme::Scheme;
 use crate::stats::PartialMoments;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 
 /// Default memory budget of one CPU batch.
 pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;
