@@ -54,6 +54,51 @@ fn draw_png(
     Ok(path)
 }
 
+/// A chart of bars and curves over `x` by `[0, 1.08 top]`, with its caption and axis labels.
+fn bar_chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    caption: String,
+    x: (f64, f64),
+    top: f64,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<
+    ChartContext<
+        'a,
+        BitMapBackend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FAMILY, 17))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x.0..x.1, 0.0..(1.08 * top).max(1e-12))
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FAMILY, 13))
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
+/// Bars `[edges[j], edges[j + 1])` of height `heights[j]`.
+fn bars<'a>(
+    edges: &'a [f64],
+    heights: &'a [f64],
+) -> impl Iterator<Item = Rectangle<(f64, f64)>> + 'a {
+    heights.iter().enumerate().map(move |(j, &d)| {
+        Rectangle::new(
+            [(edges[j], 0.0), (edges[j + 1], d)],
+            BAND.mix(0.45).filled(),
+        )
+    })
+}
+
 /// A range that contains every finite value, padded by 5%, never empty.
 fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
@@ -195,33 +240,20 @@ fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<Path
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
         let t_end = r.times.last().copied().unwrap_or(0.0);
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "{name} at t = {t_end}: {in_range} of {} trajectories in [{}, {})",
-                    r.trajectories, h.lo, h.hi
-                ),
-                (FAMILY, 18),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(h.lo..h.hi, 0.0..(1.08 * top).max(1e-12))
-            .map_err(plot_error)?;
+        let caption = format!(
+            "{name} at t = {t_end}: {in_range} of {} trajectories in [{}, {})",
+            r.trajectories, h.lo, h.hi
+        );
+        let mut chart = bar_chart(
+            root,
+            caption,
+            (h.lo, h.hi),
+            top,
+            name.as_str(),
+            "density on the range",
+        )?;
         chart
-            .configure_mesh()
-            .x_desc(name.as_str())
-            .y_desc("density on the range")
-            .label_style((FAMILY, 13))
-            .draw()
-            .map_err(plot_error)?;
-        chart
-            .draw_series(density.iter().enumerate().map(|(j, &d)| {
-                Rectangle::new(
-                    [(edges[j], 0.0), (edges[j + 1], d)],
-                    BAND.mix(0.45).filled(),
-                )
-            }))
+            .draw_series(bars(&edges, &density))
             .map_err(plot_error)?
             .label("ensemble")
             .legend(|(x, y)| {
@@ -272,39 +304,29 @@ fn first_passage(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
         .collect();
     draw_png(dir, "first_passage.png", (WIDTH, 560), |root| {
         let top = density.iter().copied().fold(0.0, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "first passage of {name} {} {}: {} of {} trajectories, mean {:.4}, median {:.4}",
-                    match fp.direction {
-                        langevin::Direction::Up => "up to",
-                        langevin::Direction::Down => "down to",
-                    },
-                    fp.level,
-                    fp.hit,
-                    r.trajectories,
-                    fp.mean(),
-                    fp.median()
-                ),
-                (FAMILY, 17),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(t0..t1, 0.0..(1.08 * top).max(1e-12))
-            .map_err(plot_error)?;
+        let caption = format!(
+            "first passage of {name} {} {}: {} of {} trajectories, mean {:.4}, median {:.4}",
+            match fp.direction {
+                langevin::Direction::Up => "up to",
+                langevin::Direction::Down => "down to",
+            },
+            fp.level,
+            fp.hit,
+            r.trajectories,
+            fp.mean(),
+            fp.median()
+        );
+        let mut chart = bar_chart(
+            root,
+            caption,
+            (t0, t1),
+            top,
+            "t",
+            "density (all trajectories)",
+        )?;
+        let edges: Vec<f64> = (0..=bins).map(|j| t0 + j as f64 * width).collect();
         chart
-            .configure_mesh()
-            .x_desc("t")
-            .y_desc("density (all trajectories)")
-            .label_style((FAMILY, 13))
-            .draw()
-            .map_err(plot_error)?;
-        chart
-            .draw_series(density.iter().enumerate().map(|(j, &d)| {
-                let a = t0 + j as f64 * width;
-                Rectangle::new([(a, 0.0), (a + width, d)], BAND.mix(0.45).filled())
-            }))
+            .draw_series(bars(&edges, &density))
             .map_err(plot_error)?;
         Ok(())
     })

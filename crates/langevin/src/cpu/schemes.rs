@@ -96,11 +96,28 @@ pub fn rk4_step<M: Model + ?Sized>(m: &M, p: &[f32], t: f32, dt: f32, x: &State)
     y
 }
 
-/// The friction, temperature and mass of an underdamped model, read from `p` as the shaders
-/// read them (`PARAM_GAMMA`, `PARAM_KT`, `PARAM_MASS`).
+/// The constants of one splitting step: positions, half step, mass, and the O step's factor
+/// `c = exp(-gamma ou_dt)` and kick per unit `dw` (`sqrt((1 - c^2) m kT / dt)`), read from `p`
+/// as the shaders read them (`PARAM_GAMMA`, `PARAM_KT`, `PARAM_MASS`).
+struct Splitting {
+    n: usize,
+    h: f32,
+    mass: f32,
+    c: f32,
+    kick: f32,
+}
+
 #[inline]
-fn langevin_constants(u: &Underdamped, p: &[f32]) -> (f32, f32, f32) {
-    (p[u.gamma_param], p[u.kt_param], p[u.mass_param])
+fn splitting(u: &Underdamped, p: &[f32], dt: f32, ou_dt: f32) -> Splitting {
+    let (gamma, kt, mass) = (p[u.gamma_param], p[u.kt_param], p[u.mass_param]);
+    let c = (-gamma * ou_dt).exp();
+    Splitting {
+        n: u.positions,
+        h: 0.5 * dt,
+        mass,
+        c,
+        kick: ((1.0 - c * c) * mass * kt / dt).sqrt(),
+    }
 }
 
 /// Twin of `shaders/schemes/baoab.wgsl`.
@@ -114,11 +131,13 @@ pub fn baoab_step<M: Model + ?Sized>(
     x: &State,
     dw: &State,
 ) -> State {
-    let (gamma, kt, mass) = langevin_constants(u, p);
-    let n = u.positions;
-    let h = 0.5 * dt;
-    let c = (-gamma * dt).exp();
-    let kick = ((1.0 - c * c) * mass * kt / dt).sqrt();
+    let Splitting {
+        n,
+        h,
+        mass,
+        c,
+        kick,
+    } = splitting(u, p, dt, dt);
     let mut y = *x;
     let f0 = m.force(t, &y, p);
     for i in 0..n {
@@ -145,11 +164,13 @@ pub fn obabo_step<M: Model + ?Sized>(
     x: &State,
     dw: &State,
 ) -> State {
-    let (gamma, kt, mass) = langevin_constants(u, p);
-    let n = u.positions;
-    let h = 0.5 * dt;
-    let c = (-gamma * h).exp();
-    let kick = ((1.0 - c * c) * mass * kt / dt).sqrt();
+    let Splitting {
+        n,
+        h,
+        mass,
+        c,
+        kick,
+    } = splitting(u, p, dt, 0.5 * dt);
     let mut y = *x;
     let f0 = m.force(t, &y, p);
     for i in 0..n {
