@@ -54,6 +54,13 @@ fn draw_png(
     Ok(path)
 }
 
+/// A chart with f64 axes on a bitmap.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
 /// A chart of bars and curves over `x` by `[0, 1.08 top]`, with its caption and axis labels.
 fn bar_chart<'a, 'b>(
     root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
@@ -62,13 +69,7 @@ fn bar_chart<'a, 'b>(
     top: f64,
     x_desc: &str,
     y_desc: &str,
-) -> Result<
-    ChartContext<
-        'a,
-        BitMapBackend<'b>,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
-> {
+) -> Result<Chart<'a, 'b>> {
     let mut chart = ChartBuilder::on(root)
         .caption(caption, (FAMILY, 17))
         .margin(12)
@@ -84,6 +85,18 @@ fn bar_chart<'a, 'b>(
         .draw()
         .map_err(plot_error)?;
     Ok(chart)
+}
+
+/// The legend of a chart's labelled series, on a translucent white box.
+fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FAMILY, 13))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)
 }
 
 /// Bars `[edges[j], edges[j + 1])` of height `heights[j]`.
@@ -202,14 +215,7 @@ fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                 .map_err(plot_error)?
                 .label("mean")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BAND.stroke_width(2)));
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font((FAMILY, 13))
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(plot_error)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
         Ok(())
     })
@@ -271,13 +277,7 @@ fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<Path
                     PathElement::new(vec![(x, y), (x + 18, y)], CURVE.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
+        draw_legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
         Ok(())
     })
 }

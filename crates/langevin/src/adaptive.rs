@@ -184,7 +184,7 @@ pub fn run_batch(
         .map(|_| AtomicU32::new(0))
         .collect();
     let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
-    let mut state = Vec::new();
+    let (mut state, mut reached) = (Vec::new(), Vec::new());
     let mut previous_step = 0u32;
     for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
         seg.t_target = t as f32;
@@ -192,7 +192,8 @@ pub fn run_batch(
             seg.flags = 0;
         }
         seg.flags = 0;
-        let (mut observed, reached) = backend.read()?;
+        let (mut observed, times) = backend.read()?;
+        reached = times;
         // A trajectory short of the save time has used up its attempts: a NaN leaves it out
         // of the statistics and counts it among the non-finite.
         for (j, r) in reached.iter().enumerate() {
@@ -212,7 +213,6 @@ pub fn run_batch(
         state = observed;
     }
     let counts = backend.counts()?;
-    let (_, reached) = backend.read()?;
     let t_end = plan.run.times.last().copied().unwrap_or(0.0) as f32;
     let mut stats = AdaptiveStats::default();
     for (j, c) in counts.chunks(2).enumerate() {

@@ -92,7 +92,7 @@ impl<'a> GpuBatch<'a> {
         let unfinished = ctx.buffer("unfinished", 4, storage | wgpu::BufferUsages::COPY_DST);
         let staging = ctx.buffer(
             "staging",
-            (n * dim * 4).max(n * 12),
+            n * dim * 4 + n * 12,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
         let buffers = [
@@ -134,16 +134,22 @@ impl<'a> GpuBatch<'a> {
         })
     }
 
-    fn copy_out(&self, source: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    /// Copies `(buffer, bytes)` pairs one after another into the staging buffer and reads them
+    /// back in one round trip.
+    fn copy_out(&self, sources: &[(&wgpu::Buffer, u64)]) -> Result<Vec<u8>> {
         let mut encoder = self
             .ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("readback"),
             });
-        encoder.copy_buffer_to_buffer(source, 0, &self.staging, 0, bytes);
+        let mut offset = 0;
+        for &(source, bytes) in sources {
+            encoder.copy_buffer_to_buffer(source, 0, &self.staging, offset, bytes);
+            offset += bytes;
+        }
         self.ctx.queue.submit([encoder.finish()]);
-        self.ctx.read_back(&self.staging, bytes)
+        self.ctx.read_back(&self.staging, offset)
     }
 }
 
@@ -176,16 +182,18 @@ impl AdaptiveBatch for GpuBatch<'_> {
 
     fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
         let n = u64::from(self.count);
-        let state = self.copy_out(&self.state, n * self.dim * 4)?;
-        let clock: Vec<f32> = bytemuck::pod_collect_to_vec(&self.copy_out(&self.clock, n * 12)?);
+        let state_bytes = n * self.dim * 4;
+        let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, n * 12)])?;
+        let (state, clock) = bytes.split_at(state_bytes as usize);
+        let clock: Vec<f32> = bytemuck::pod_collect_to_vec(clock);
         Ok((
-            bytemuck::pod_collect_to_vec(&state),
+            bytemuck::pod_collect_to_vec(state),
             clock.chunks(3).map(|c| c[0]).collect(),
         ))
     }
 
     fn counts(&mut self) -> Result<Vec<u32>> {
-        let bytes = self.copy_out(&self.counts, u64::from(self.count) * 8)?;
+        let bytes = self.copy_out(&[(&self.counts, u64::from(self.count) * 8)])?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 }
