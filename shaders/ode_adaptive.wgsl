@@ -12,32 +12,16 @@
 #import state_layout
 #import model
 #import trajectory
+#import adaptive_segment
 
 const WORKGROUP_SIZE: u32 = 64u;
-
-// Keep in sync with `AdaptiveSegment` in crates/langevin/src/adaptive.rs.
-struct AdaptiveSegment {
-    key: vec2<u32>,
-    first_trajectory: vec2<u32>,
-    trajectories: u32,
-    flags: u32,
-    t_start: f32,
-    t_target: f32,
-    h_init: f32,
-    rtol: f32,
-    atol: f32,
-    attempts: u32,
-    max_steps: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
 
 @group(0) @binding(0) var<uniform> seg: AdaptiveSegment;
 @group(0) @binding(1) var<storage, read> params_in: array<f32>;
 @group(0) @binding(2) var<storage, read> init: array<f32>;
 @group(0) @binding(3) var<storage, read_write> state: array<f32>;
-// Per trajectory: time reached, next step size, previous accepted error.
+// Per trajectory: time reached, next step size, previous accepted error, and a word that
+// `sde_adaptive` uses (its leaf).
 @group(0) @binding(4) var<storage, read_write> clock: array<f32>;
 // Per trajectory: accepted and rejected steps.
 @group(0) @binding(5) var<storage, read_write> counts: array<u32>;
@@ -153,9 +137,9 @@ fn ode_adaptive(
         for (var i = 0u; i < DIM; i++) {
             x[i] = state[local_index * DIM + i];
         }
-        t = clock[3u * local_index];
-        h = clock[3u * local_index + 1u];
-        err_prev = clock[3u * local_index + 2u];
+        t = clock[4u * local_index];
+        h = clock[4u * local_index + 1u];
+        err_prev = clock[4u * local_index + 2u];
         accepted = counts[2u * local_index];
         rejected = counts[2u * local_index + 1u];
     }
@@ -189,9 +173,9 @@ fn ode_adaptive(
     for (var i = 0u; i < DIM; i++) {
         state[local_index * DIM + i] = x[i];
     }
-    clock[3u * local_index] = t;
-    clock[3u * local_index + 1u] = h;
-    clock[3u * local_index + 2u] = err_prev;
+    clock[4u * local_index] = t;
+    clock[4u * local_index + 1u] = h;
+    clock[4u * local_index + 2u] = err_prev;
     counts[2u * local_index] = accepted;
     counts[2u * local_index + 1u] = rejected;
     if t < seg.t_target && accepted + rejected < seg.max_steps {

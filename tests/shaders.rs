@@ -54,7 +54,7 @@ fn every_model_and_scheme_validates() {
                 continue;
             }
             if scheme.is_adaptive() {
-                langevin::gpu::ode_adaptive::compose(model.as_ref())
+                langevin::gpu::ode_adaptive::compose(model.as_ref(), scheme)
                     .unwrap_or_else(|e| panic!("{} with {scheme}: {e}", model.name()));
                 continue;
             }
@@ -167,28 +167,34 @@ fn host_structs_match_wgsl_layout() {
     assert_eq!(size as usize, std::mem::size_of::<PartialMoments>());
     let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["count", "mean", "m2"]);
-    let adaptive =
-        langevin::gpu::ode_adaptive::compose(&OrnsteinUhlenbeck::new(1.0, 0.0, 0.0)).unwrap();
-    assert_layout!(
-        &adaptive.wgsl,
-        AdaptiveSegment,
-        [
-            key,
-            first_trajectory,
-            trajectories,
-            flags,
-            t_start,
-            t_target,
-            h_init,
-            rtol,
-            atol,
-            attempts,
-            max_steps,
-            _pad0,
-            _pad1,
-            _pad2,
-        ]
-    );
+    for scheme in [Scheme::Dopri5, Scheme::Sra1Adaptive] {
+        let ou = OrnsteinUhlenbeck::new(1.0, 0.0, if scheme == Scheme::Dopri5 { 0.0 } else { 1.0 });
+        let adaptive = langevin::gpu::ode_adaptive::compose(&ou, scheme).unwrap();
+        assert_layout!(
+            &adaptive.wgsl,
+            AdaptiveSegment,
+            [
+                key,
+                first_trajectory,
+                trajectories,
+                flags,
+                t_start,
+                t_target,
+                h_init,
+                rtol,
+                atol,
+                attempts,
+                max_steps,
+                span,
+                depth,
+                target_leaf,
+                max_leaves,
+                _pad0,
+                _pad1,
+                _pad2,
+            ]
+        );
+    }
     let fill = shader::kernel("normal_fill", &[]).unwrap();
     assert_layout!(
         &fill.wgsl,

@@ -2,6 +2,8 @@
 // dX = f dt + G o dW (diagonal or general noise; `noise_apply` is G dw), strong order 1 for
 // commutative noise; the classical Heun method (order 2) when G = 0. Keep in sync with
 // cpu/schemes.rs.
+const STRONG_ORDER: f32 = 1.0;
+
 fn scheme_step(t: f32, dt: f32, x: State, dw: Noise, chi: Noise) -> State {
     let f0 = drift(t, x);
     let n0 = noise_apply(t, x, dw);

@@ -3,6 +3,8 @@
 // G(t): strong order 1.5, weak order 2. `chi` is the space-time Levy area over the step,
 // I(1,0) / dt, which the kernel draws alongside `dw`. noise_apply(t, x, v) is G(t) v (x is
 // not read for additive noise). Keep in sync with cpu/schemes.rs.
+const STRONG_ORDER: f32 = 1.5;
+
 fn scheme_step(t: f32, dt: f32, x: State, dw: Noise, chi: Noise) -> State {
     let f0 = drift(t, x);
     var kick: Noise;

@@ -1,5 +1,7 @@
-//! Adaptive ODE ensembles: Dormand-Prince 5(4) with a step size per trajectory
-//! (`shaders/ode_adaptive.wgsl` and its twin `cpu::ode_adaptive`).
+//! Adaptive ensembles, with a step size per trajectory: Dormand-Prince 5(4) for ODEs
+//! (`shaders/ode_adaptive.wgsl`, twin `cpu::ode_adaptive`), and stochastic Heun or SRA1 on a
+//! virtual Brownian tree for SDEs (`shaders/sde_adaptive.wgsl`, twin `cpu::sde_adaptive`;
+//! the tree is `shaders/lib/brownian_tree.wgsl`, twin `cpu::brownian_tree`).
 //!
 //! The host drives each batch save time by save time: it dispatches the kernel toward the next
 //! save time until no trajectory is short of it (each dispatch makes at most `attempts`
@@ -32,7 +34,7 @@ pub struct AdaptiveSegment {
     pub t_start: f32,
     /// Where this dispatch integrates to.
     pub t_target: f32,
-    /// The first step size tried.
+    /// The first step tried: a time for `ode_adaptive`, leaves for `sde_adaptive`.
     pub h_init: f32,
     /// Relative tolerance.
     pub rtol: f32,
@@ -42,6 +44,14 @@ pub struct AdaptiveSegment {
     pub attempts: u32,
     /// Attempts per trajectory over the whole run.
     pub max_steps: u32,
+    /// The Brownian tree's span (from `t_start`), for `sde_adaptive`.
+    pub span: f32,
+    /// The Brownian tree's depth.
+    pub depth: u32,
+    /// The leaf of `t_target`.
+    pub target_leaf: u32,
+    /// The longest step, in leaves.
+    pub max_leaves: u32,
     /// Padding to the WGSL struct's size.
     pub _pad0: u32,
     /// Padding.
@@ -59,6 +69,11 @@ pub struct AdaptiveControl {
     pub atol: f64,
     /// Attempts (accepted and rejected steps) a trajectory may make over the run.
     pub max_steps: u32,
+    /// The longest step (adaptive SDE schemes); `None`: the whole span.
+    pub max_dt: Option<f64>,
+    /// The time resolution of the Brownian tree of the adaptive SDE schemes: its leaves are
+    /// at most this wide. `None`: the first step over 1024.
+    pub brownian_tol: Option<f64>,
 }
 
 impl Default for AdaptiveControl {
@@ -67,7 +82,84 @@ impl Default for AdaptiveControl {
             rtol: 1e-5,
             atol: 1e-6,
             max_steps: 1_000_000,
+            max_dt: None,
+            brownian_tol: None,
         }
+    }
+}
+
+/// The leaves of the Brownian tree of an adaptive SDE run: `2^depth` of them over
+/// `[t0, t0 + span]`. Save times go to the nearest leaf, steps are whole leaves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TreeGrid {
+    /// Start of the tree.
+    pub t0: f64,
+    /// Length of the time span it covers.
+    pub span: f64,
+    /// Levels below the root.
+    pub depth: u32,
+    /// The first step tried, in leaves.
+    pub first_leaves: u32,
+    /// The longest step, in leaves.
+    pub max_leaves: u32,
+}
+
+impl TreeGrid {
+    /// The tree for `[t0, t_end]` with leaves no wider than the control's `brownian_tol`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a tolerance or bound that is not positive, and
+    /// [`Error::Limit`] when the tree would need more than
+    /// [`crate::cpu::brownian_tree::MAX_TREE_DEPTH`] levels.
+    pub fn new(control: &AdaptiveControl, t0: f64, t_end: f64, dt: f64) -> Result<Self> {
+        let span = t_end - t0;
+        let tol = control.brownian_tol.unwrap_or(dt / 1024.0);
+        if !(tol.is_finite() && tol > 0.0) {
+            return Err(Error::invalid(
+                "solver.brownian_tol",
+                tol,
+                "must be a positive time",
+            ));
+        }
+        let depth = (span / tol).log2().ceil().max(0.0);
+        let max = crate::cpu::brownian_tree::MAX_TREE_DEPTH;
+        if depth > f64::from(max) {
+            return Err(Error::Limit(format!(
+                "solver.brownian_tol = {tol} over a span of {span} needs a Brownian tree of {depth} \
+                 levels; at most {max} (2^{max} leaves): raise the tolerance"
+            )));
+        }
+        let depth = depth as u32;
+        let leaf = span / f64::from(1u32 << depth);
+        let max_dt = control.max_dt.unwrap_or(span);
+        if !(max_dt.is_finite() && max_dt > 0.0) {
+            return Err(Error::invalid(
+                "solver.max_dt",
+                max_dt,
+                "must be a positive time",
+            ));
+        }
+        let leaves = |t: f64| (t / leaf).round().clamp(1.0, f64::from(1u32 << depth)) as u32;
+        Ok(TreeGrid {
+            t0,
+            span,
+            depth,
+            first_leaves: leaves(dt),
+            max_leaves: leaves(max_dt),
+        })
+    }
+
+    /// The leaf nearest to time `t`.
+    pub fn leaf_of(&self, t: f64) -> u32 {
+        let leaves = 1u32 << self.depth;
+        ((t - self.t0) / self.span * f64::from(leaves))
+            .round()
+            .clamp(0.0, f64::from(leaves)) as u32
+    }
+
+    /// The time of leaf boundary `leaf`.
+    pub fn time_of(&self, leaf: u32) -> f64 {
+        self.t0 + self.span * f64::from(leaf) / f64::from(1u32 << self.depth)
     }
 }
 
@@ -148,15 +240,18 @@ pub fn attempts_per_dispatch(loop_limit: Option<u32>) -> u32 {
     loop_limit.map_or(4096, |limit| (limit / 128).max(1))
 }
 
-/// Runs one batch to every save time of `plan` and observes it there.
+/// Runs one batch to every save time of `plan` and observes it there; `tree` is the Brownian
+/// tree of an adaptive SDE scheme (whose save times are on its leaves).
 ///
 /// # Errors
 /// From the backend.
+#[allow(clippy::too_many_arguments)]
 pub fn run_batch(
     backend: &mut dyn AdaptiveBatch,
     plan: &Plan,
     control: &AdaptiveControl,
     batch: Batch,
+    tree: Option<&TreeGrid>,
     attempts: u32,
     final_states: bool,
     progress: &mut dyn FnMut(u32),
@@ -171,11 +266,15 @@ pub fn run_batch(
         flags: FLAG_INIT,
         t_start: t0,
         t_target: t0,
-        h_init: plan.run.dt as f32,
+        h_init: tree.map_or(plan.run.dt as f32, |g| g.first_leaves as f32),
         rtol: control.rtol as f32,
         atol: control.atol as f32,
         attempts,
         max_steps: control.max_steps,
+        span: tree.map_or(0.0, |g| g.span as f32),
+        depth: tree.map_or(0, |g| g.depth),
+        target_leaf: 0,
+        max_leaves: tree.map_or(0, |g| g.max_leaves),
         _pad0: 0,
         _pad1: 0,
         _pad2: 0,
@@ -188,6 +287,7 @@ pub fn run_batch(
     let mut previous_step = 0u32;
     for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
         seg.t_target = t as f32;
+        seg.target_leaf = tree.map_or(0, |g| g.leaf_of(t));
         while backend.dispatch(&seg)? > 0 {
             seg.flags = 0;
         }

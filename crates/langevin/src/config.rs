@@ -140,12 +140,16 @@ pub struct SolverConfig {
     /// Start time.
     #[serde(default)]
     pub t0: f64,
-    /// Relative tolerance of `dopri5`.
+    /// Relative tolerance of the adaptive schemes.
     pub rtol: Option<f64>,
-    /// Absolute tolerance of `dopri5`.
+    /// Absolute tolerance of the adaptive schemes.
     pub atol: Option<f64>,
-    /// Attempts per trajectory of `dopri5` over the run.
+    /// Attempts per trajectory of an adaptive scheme over the run.
     pub max_steps: Option<u32>,
+    /// The longest step of an adaptive SDE scheme.
+    pub max_dt: Option<f64>,
+    /// The time resolution of the Brownian tree of an adaptive SDE scheme (default dt / 1024).
+    pub brownian_tol: Option<f64>,
 }
 
 /// `[ensemble]`.
@@ -355,6 +359,8 @@ const KEYS: &[&str] = &[
     "rtol",
     "atol",
     "max_steps",
+    "max_dt",
+    "brownian_tol",
     "trajectories",
     "seed",
     "sweep",
@@ -621,6 +627,8 @@ impl Config {
             .save_at(save_at)
             .final_states(self.output.final_state);
         spec.initial = initial;
+        spec.adaptive.max_dt = self.solver.max_dt;
+        spec.adaptive.brownian_tol = self.solver.brownian_tol;
         let single = self.ensemble.sweep.len() == 1;
         for (param, sweep) in &self.ensemble.sweep {
             spec = spec.sweep(sweep.to_sweep(param, single, self.ensemble.trajectories)?);

@@ -284,6 +284,18 @@ impl Engine {
     ) -> Result<EnsembleResult> {
         let setup_start = Instant::now();
         let model = spec.model.as_ref();
+        let mut run = run;
+        // On a Brownian tree, save times move to the nearest leaf (at most half a leaf away).
+        let tree = spec
+            .scheme
+            .on_brownian_tree()
+            .then(|| crate::adaptive::TreeGrid::new(&spec.adaptive, spec.t0, spec.t_end, run.dt))
+            .transpose()?;
+        if let Some(g) = &tree {
+            for t in &mut run.times {
+                *t = g.time_of(g.leaf_of(*t));
+            }
+        }
         let total = spec.trajectories * u64::from(run.n_steps);
         let saves = run.save_steps.len();
         let mut done = 0u64;
@@ -323,6 +335,7 @@ impl Engine {
                     ),
                     _ => Box::new(cpu::ode_adaptive::CpuBatch::new(
                         model,
+                        spec.scheme,
                         &plan.run.params,
                         &plan.run.init,
                         plan.run.sweep_table(),
@@ -338,6 +351,7 @@ impl Engine {
                 &plan,
                 &spec.adaptive,
                 batch,
+                tree.as_ref(),
                 attempts,
                 spec.final_states,
                 &mut tick,
@@ -388,7 +402,11 @@ impl Engine {
         ctx: &GpuContext,
         spec: &EnsembleSpec,
     ) -> Result<Arc<gpu::ode_adaptive::AdaptiveKernel>> {
-        let key = crate::model::wgsl_module(spec.model.as_ref());
+        let key = format!(
+            "{}\n{}",
+            spec.scheme,
+            crate::model::wgsl_module(spec.model.as_ref())
+        );
         let mut cache = self.adaptive_kernels.lock().expect("kernel cache");
         if let Some(k) = cache.get(&key) {
             return Ok(k.clone());
@@ -396,6 +414,7 @@ impl Engine {
         let kernel = Arc::new(gpu::ode_adaptive::AdaptiveKernel::new(
             ctx,
             spec.model.as_ref(),
+            spec.scheme,
         )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)

@@ -121,6 +121,8 @@ pub trait CpuTwin {
     fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>);
     /// Runs [`crate::cpu::ode_adaptive::ode_adaptive`] for this model.
     fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
+    /// Runs [`crate::cpu::sde_adaptive::sde_adaptive`] for this model.
+    fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
 }
 
 impl<M: Model> CpuTwin for M {
@@ -129,6 +131,9 @@ impl<M: Model> CpuTwin for M {
     }
     fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>) {
         crate::cpu::ode_adaptive::ode_adaptive(self, bindings);
+    }
+    fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: crate::cpu::ode_adaptive::Bindings<'_>) {
+        crate::cpu::sde_adaptive::sde_adaptive(self, scheme, bindings);
     }
 }
 

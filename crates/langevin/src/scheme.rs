@@ -54,6 +54,12 @@ pub enum Scheme {
     /// the embedded error estimate, `rtol`/`atol`, save times landed on exactly
     /// ([`crate::adaptive`]).
     Dopri5,
+    /// Stochastic Heun with a step size per trajectory on a virtual Brownian tree: PI control
+    /// of its difference from Euler-Maruyama on the same increment ([`crate::adaptive`]).
+    HeunAdaptive,
+    /// SRA1 with a step size per trajectory on a virtual Brownian tree (increments and
+    /// space-time Levy areas of any step, consistent under rejection), for additive noise.
+    Sra1Adaptive,
     /// BAOAB splitting for underdamped Langevin dynamics (Leimkuhler and Matthews, 2013): exact
     /// configurational variance for harmonic forces at any stable step; weak order 2.
     Baoab,
@@ -64,13 +70,15 @@ pub enum Scheme {
 
 impl Scheme {
     /// Every scheme, for listings.
-    pub const ALL: [Scheme; 8] = [
+    pub const ALL: [Scheme; 10] = [
         Scheme::EulerMaruyama,
         Scheme::Milstein,
         Scheme::Sra1,
         Scheme::Heun,
         Scheme::Rk4,
         Scheme::Dopri5,
+        Scheme::HeunAdaptive,
+        Scheme::Sra1Adaptive,
         Scheme::Baoab,
         Scheme::Obabo,
     ];
@@ -84,20 +92,22 @@ impl Scheme {
             Scheme::Heun => "heun",
             Scheme::Rk4 => "rk4",
             Scheme::Dopri5 => "dopri5",
+            Scheme::HeunAdaptive => "heun_adaptive",
+            Scheme::Sra1Adaptive => "sra1_adaptive",
             Scheme::Baoab => "baoab",
             Scheme::Obabo => "obabo",
         }
     }
 
-    /// The WGSL module: `scheme_step` for the fixed-step schemes, the `ode_adaptive` kernel for
-    /// the adaptive one.
+    /// The WGSL module: `scheme_step` for the fixed-step schemes and the adaptive SDE schemes
+    /// (which `sde_adaptive` steps), the `ode_adaptive` kernel for Dormand-Prince.
     pub fn shader_module(self) -> &'static str {
         match self {
             Scheme::Dopri5 => "ode_adaptive",
             Scheme::EulerMaruyama => "schemes/euler_maruyama",
             Scheme::Milstein => "schemes/milstein",
-            Scheme::Sra1 => "schemes/sra1",
-            Scheme::Heun => "schemes/heun",
+            Scheme::Sra1 | Scheme::Sra1Adaptive => "schemes/sra1",
+            Scheme::Heun | Scheme::HeunAdaptive => "schemes/heun",
             Scheme::Rk4 => "schemes/rk4",
             Scheme::Baoab => "schemes/baoab",
             Scheme::Obabo => "schemes/obabo",
@@ -107,8 +117,10 @@ impl Scheme {
     /// What the scheme integrates.
     pub fn kind(self) -> SchemeKind {
         match self {
-            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Sra1 => SchemeKind::Ito,
-            Scheme::Heun => SchemeKind::Stratonovich,
+            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Sra1 | Scheme::Sra1Adaptive => {
+                SchemeKind::Ito
+            }
+            Scheme::Heun | Scheme::HeunAdaptive => SchemeKind::Stratonovich,
             Scheme::Rk4 | Scheme::Dopri5 => SchemeKind::Ode,
             Scheme::Baoab | Scheme::Obabo => SchemeKind::Underdamped,
         }
@@ -118,8 +130,8 @@ impl Scheme {
     pub fn strong_order(self) -> f64 {
         match self {
             Scheme::EulerMaruyama => 0.5,
-            Scheme::Milstein | Scheme::Heun => 1.0,
-            Scheme::Sra1 => 1.5,
+            Scheme::Milstein | Scheme::Heun | Scheme::HeunAdaptive => 1.0,
+            Scheme::Sra1 | Scheme::Sra1Adaptive => 1.5,
             Scheme::Rk4 => 4.0,
             Scheme::Dopri5 => 5.0,
             // Additive noise on the momenta: the splittings are strong order 1.
@@ -130,8 +142,8 @@ impl Scheme {
     /// Weak order of convergence; for an ODE scheme, its classical order.
     pub fn weak_order(self) -> f64 {
         match self {
-            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Heun => 1.0,
-            Scheme::Sra1 => 2.0,
+            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Heun | Scheme::HeunAdaptive => 1.0,
+            Scheme::Sra1 | Scheme::Sra1Adaptive => 2.0,
             Scheme::Rk4 => 4.0,
             Scheme::Dopri5 => 5.0,
             Scheme::Baoab | Scheme::Obabo => 2.0,
@@ -148,9 +160,27 @@ impl Scheme {
         }
     }
 
-    /// Whether the step size adapts per trajectory (run by `ode_adaptive`, not `sde_ensemble`).
+    /// Whether the step size adapts per trajectory (run by `ode_adaptive` or `sde_adaptive`,
+    /// not `sde_ensemble`).
     pub fn is_adaptive(self) -> bool {
-        self == Scheme::Dopri5
+        matches!(
+            self,
+            Scheme::Dopri5 | Scheme::HeunAdaptive | Scheme::Sra1Adaptive
+        )
+    }
+
+    /// Whether the scheme steps adaptively on a Brownian tree (`sde_adaptive`).
+    pub fn on_brownian_tree(self) -> bool {
+        matches!(self, Scheme::HeunAdaptive | Scheme::Sra1Adaptive)
+    }
+
+    /// The fixed-step scheme an adaptive SDE scheme takes its steps with; itself otherwise.
+    pub fn fixed_step(self) -> Scheme {
+        match self {
+            Scheme::HeunAdaptive => Scheme::Heun,
+            Scheme::Sra1Adaptive => Scheme::Sra1,
+            s => s,
+        }
     }
 
     /// Whether the scheme can run `model`, with the reason when it cannot.
@@ -162,10 +192,11 @@ impl Scheme {
                 format!("{why} (model `{}`)", model.name()),
             ))
         };
-        if self == Scheme::Sra1 && !model.additive_noise() {
+        let fixed = self.fixed_step();
+        if fixed == Scheme::Sra1 && !model.additive_noise() {
             return refuse("needs additive noise (a diffusion that does not depend on the state)");
         }
-        let general_ok = matches!(self, Scheme::EulerMaruyama | Scheme::Heun | Scheme::Sra1);
+        let general_ok = matches!(fixed, Scheme::EulerMaruyama | Scheme::Heun | Scheme::Sra1);
         if model.general_noise() && !general_ok {
             return refuse(
                 "needs diagonal noise; euler_maruyama and heun take a general noise matrix",

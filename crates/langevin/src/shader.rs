@@ -19,6 +19,18 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../shaders/lib/trajectory.wgsl"),
     ),
     (
+        "brownian_tree",
+        include_str!("../../../shaders/lib/brownian_tree.wgsl"),
+    ),
+    (
+        "adaptive_segment",
+        include_str!("../../../shaders/lib/adaptive_segment.wgsl"),
+    ),
+    (
+        "sde_adaptive",
+        include_str!("../../../shaders/sde_adaptive.wgsl"),
+    ),
+    (
         "schemes/euler_maruyama",
         include_str!("../../../shaders/schemes/euler_maruyama.wgsl"),
     ),

@@ -352,6 +352,9 @@ impl EnsembleSpec {
         }
         if self.scheme.is_adaptive() {
             self.adaptive.validate()?;
+            if self.scheme.on_brownian_tree() {
+                crate::adaptive::TreeGrid::new(&self.adaptive, self.t0, self.t_end, self.dt)?;
+            }
             if self.tracks_passage() {
                 return Err(Error::invalid(
                     "output.first_passage",

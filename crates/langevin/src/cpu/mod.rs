@@ -1,11 +1,13 @@
 //! The CPU twin: every kernel of `shaders/` again in Rust, same names, same inputs, written to
 //! read like the shader. It is the oracle of the GPU tests and the `cpu` backend.
 
+pub mod brownian_tree;
 pub mod ensemble_observe;
 pub mod moments;
 pub mod ode_adaptive;
 pub mod philox_stream;
 pub mod schemes;
+pub mod sde_adaptive;
 pub mod sde_ensemble;
 pub mod trajectory;
 

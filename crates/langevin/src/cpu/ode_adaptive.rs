@@ -6,6 +6,7 @@ use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
 use crate::error::Result;
 use crate::model::{Model, State, MAX_DIM};
 use crate::plan::FLAG_INIT;
+use crate::scheme::Scheme;
 use crate::sweep::apply_sweep;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -109,7 +110,8 @@ pub struct Bindings<'a> {
     pub init: &'a [f32],
     /// `state`.
     pub state: &'a mut [f32],
-    /// `clock`: time reached, next step, previous error, per trajectory.
+    /// `clock`: time reached, next step, previous error, and (for `sde_adaptive`) the leaf
+    /// reached, per trajectory.
     pub clock: &'a mut [f32],
     /// `counts`: accepted and rejected steps per trajectory.
     pub counts: &'a mut [u32],
@@ -127,7 +129,7 @@ pub fn ode_adaptive<M: Model + ?Sized>(m: &M, b: Bindings<'_>) {
     let (params_in, init, sweep, unfinished) = (b.params, b.init, b.sweep, b.unfinished);
     b.state[..n * dim]
         .par_chunks_mut(dim)
-        .zip(b.clock[..3 * n].par_chunks_mut(3))
+        .zip(b.clock[..4 * n].par_chunks_mut(4))
         .zip(b.counts[..2 * n].par_chunks_mut(2))
         .enumerate()
         .for_each(|(local_index, ((xs, clock), counts))| {
@@ -179,7 +181,7 @@ pub fn ode_adaptive<M: Model + ?Sized>(m: &M, b: Bindings<'_>) {
                 }
             }
             xs.copy_from_slice(&x[..dim]);
-            clock.copy_from_slice(&[t, h, err_prev]);
+            clock[..3].copy_from_slice(&[t, h, err_prev]);
             counts.copy_from_slice(&[accepted, rejected]);
             if t < seg.t_target && accepted + rejected < seg.max_steps {
                 unfinished.fetch_add(1, Ordering::Relaxed);
@@ -187,9 +189,11 @@ pub fn ode_adaptive<M: Model + ?Sized>(m: &M, b: Bindings<'_>) {
         });
 }
 
-/// A batch on the CPU twin: the kernel's buffers as vectors.
+/// A batch on the CPU twin of `ode_adaptive` or `sde_adaptive` (by the scheme): the kernel's
+/// buffers as vectors.
 pub struct CpuBatch<'a> {
     model: &'a dyn Model,
+    scheme: Scheme,
     params: &'a [f32],
     init: &'a [f32],
     sweep: &'a [u32],
@@ -202,6 +206,7 @@ impl<'a> CpuBatch<'a> {
     /// Buffers for `count` trajectories.
     pub fn new(
         model: &'a dyn Model,
+        scheme: Scheme,
         params: &'a [f32],
         init: &'a [f32],
         sweep: &'a [u32],
@@ -210,11 +215,12 @@ impl<'a> CpuBatch<'a> {
         let n = count as usize;
         CpuBatch {
             model,
+            scheme,
             params,
             init,
             sweep,
             state: vec![0.0; n * model.dim()],
-            clock: vec![0.0; 3 * n],
+            clock: vec![0.0; 4 * n],
             counts: vec![0; 2 * n],
         }
     }
@@ -223,7 +229,7 @@ impl<'a> CpuBatch<'a> {
 impl AdaptiveBatch for CpuBatch<'_> {
     fn dispatch(&mut self, seg: &AdaptiveSegment) -> Result<u32> {
         let unfinished = AtomicU32::new(0);
-        self.model.cpu_ode_adaptive(Bindings {
+        let bindings = Bindings {
             seg,
             params: self.params,
             init: self.init,
@@ -232,14 +238,19 @@ impl AdaptiveBatch for CpuBatch<'_> {
             counts: &mut self.counts,
             sweep: self.sweep,
             unfinished: &unfinished,
-        });
+        };
+        if self.scheme.on_brownian_tree() {
+            self.model.cpu_sde_adaptive(self.scheme, bindings);
+        } else {
+            self.model.cpu_ode_adaptive(bindings);
+        }
         Ok(unfinished.load(Ordering::Relaxed))
     }
 
     fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
         Ok((
             self.state.clone(),
-            self.clock.chunks(3).map(|c| c[0]).collect(),
+            self.clock.chunks(4).map(|c| c[0]).collect(),
         ))
     }
 

@@ -236,8 +236,8 @@ pub fn scheme_step<M: Model + ?Sized>(
     match scheme {
         Scheme::EulerMaruyama => euler_maruyama_step(m, p, t, dt, x, dw),
         Scheme::Milstein => milstein_step(m, p, t, dt, x, dw),
-        Scheme::Sra1 => sra1_step(m, p, t, dt, x, dw, chi),
-        Scheme::Heun => heun_step(m, p, t, dt, x, dw),
+        Scheme::Sra1 | Scheme::Sra1Adaptive => sra1_step(m, p, t, dt, x, dw, chi),
+        Scheme::Heun | Scheme::HeunAdaptive => heun_step(m, p, t, dt, x, dw),
         Scheme::Rk4 => rk4_step(m, p, t, dt, x),
         Scheme::Dopri5 => unreachable!("adaptive runs go through cpu::ode_adaptive"),
         Scheme::Baoab => baoab_step(m, &underdamped(m), p, t, dt, x, dw),

@@ -1,5 +1,6 @@
-//! Runs `shaders/ode_adaptive.wgsl`: the kernel compiled once per model, and the device
-//! buffers of one batch, which persist between the dispatches toward each save time.
+//! Runs `shaders/ode_adaptive.wgsl` and `shaders/sde_adaptive.wgsl` (same bindings): the
+//! kernel compiled once per model and scheme, and the device buffers of one batch, which
+//! persist between the dispatches toward each save time.
 
 use super::context::GpuContext;
 use super::sde_ensemble::{buffer_entry, pipeline, run_inputs, READ, READ_WRITE, UNIFORM};
@@ -7,23 +8,39 @@ use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
 use crate::error::Result;
 use crate::model::{self, Model};
 use crate::plan::Plan;
+use crate::scheme::Scheme;
 use crate::shader;
 use std::mem::size_of;
 
-/// The WGSL of `ode_adaptive` for `model`, validated by naga.
+/// The WGSL of the adaptive kernel of `scheme` (`ode_adaptive` for Dormand-Prince,
+/// `sde_adaptive` with the scheme's step otherwise) for `model`, validated by naga.
 ///
 /// # Errors
 /// [`crate::Error::Shader`] when the model's WGSL does not validate.
-pub fn compose(model: &dyn Model) -> Result<shader::ComposedKernel> {
+pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<shader::ComposedKernel> {
     let layout = model::wgsl_state_layout(model, 1, false, false);
     let model_module = model::wgsl_module(model);
+    if !scheme.on_brownian_tree() {
+        return shader::kernel(
+            "ode_adaptive",
+            &[("state_layout", &layout), ("model", &model_module)],
+        );
+    }
+    let step = shader::source(scheme.shader_module()).ok_or_else(|| crate::Error::Shader {
+        kernel: scheme.shader_module().into(),
+        message: "missing scheme source".into(),
+    })?;
     shader::kernel(
-        "ode_adaptive",
-        &[("state_layout", &layout), ("model", &model_module)],
+        "sde_adaptive",
+        &[
+            ("state_layout", &layout),
+            ("model", &model_module),
+            ("scheme", step),
+        ],
     )
 }
 
-/// The compiled `ode_adaptive` of one model.
+/// The compiled adaptive kernel of one model and scheme.
 pub struct AdaptiveKernel {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
@@ -35,13 +52,13 @@ impl AdaptiveKernel {
     ///
     /// # Errors
     /// [`crate::Error::Shader`] or [`crate::Error::Device`].
-    pub fn new(ctx: &GpuContext, model: &dyn Model) -> Result<Self> {
-        let src = compose(model)?;
+    pub fn new(ctx: &GpuContext, model: &dyn Model, scheme: Scheme) -> Result<Self> {
+        let src = compose(model, scheme)?;
         let mut entries = vec![buffer_entry(0, UNIFORM, false)];
         entries.extend([1, 2, 6].map(|b| buffer_entry(b, READ, false)));
         entries.extend([3, 4, 5, 7].map(|b| buffer_entry(b, READ_WRITE, false)));
         entries.sort_by_key(|e| e.binding);
-        let label = format!("ode_adaptive/{}", model.name());
+        let label = format!("{}/{}/{scheme}", src.entry_point, model.name());
         let (pipeline, layout) = pipeline(ctx, &src, &label, &entries)?;
         Ok(AdaptiveKernel {
             pipeline,
@@ -87,12 +104,12 @@ impl<'a> GpuBatch<'a> {
         );
         let [params, init, sweep] = run_inputs(ctx, plan);
         let state = ctx.buffer("state", n * dim * 4, storage);
-        let clock = ctx.buffer("clock", n * 12, storage);
+        let clock = ctx.buffer("clock", n * 16, storage);
         let counts = ctx.buffer("counts", n * 8, storage);
         let unfinished = ctx.buffer("unfinished", 4, storage | wgpu::BufferUsages::COPY_DST);
         let staging = ctx.buffer(
             "staging",
-            n * dim * 4 + n * 12,
+            n * dim * 4 + n * 16,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
         let buffers = [
@@ -183,12 +200,12 @@ impl AdaptiveBatch for GpuBatch<'_> {
     fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
         let n = u64::from(self.count);
         let state_bytes = n * self.dim * 4;
-        let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, n * 12)])?;
+        let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, n * 16)])?;
         let (state, clock) = bytes.split_at(state_bytes as usize);
         let clock: Vec<f32> = bytemuck::pod_collect_to_vec(clock);
         Ok((
             bytemuck::pod_collect_to_vec(state),
-            clock.chunks(3).map(|c| c[0]).collect(),
+            clock.chunks(4).map(|c| c[0]).collect(),
         ))
     }
 
