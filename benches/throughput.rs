@@ -2,65 +2,97 @@
 //! steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
-//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,baoab` chooses workloads).
+//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa` chooses
+//! workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
+//! trajectory is printed).
 
+use langevin::reactions::{ReactionNetwork, ReactionSpec};
 use langevin::{
     BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
 };
 use std::sync::Arc;
 
-fn median_rate(engine: &Engine, spec: &EnsembleSpec) -> f64 {
-    engine.run(spec).expect("warm-up run");
+/// The median rate of 3 runs after a warm-up, and the steps per trajectory.
+fn median_rate(engine: &Engine, spec: &EnsembleSpec) -> (f64, u32) {
+    let steps = engine.run(spec).expect("warm-up run").steps;
     let mut rates: Vec<f64> = (0..3)
         .map(|_| engine.run(spec).expect("run").trajectory_steps_per_second())
         .collect();
     rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    rates[1]
+    (rates[1], steps)
+}
+
+/// DiffEqGPU's Lorenz workload: f32, t in [0, 1], rho over linspace(0, 21) with a value per
+/// trajectory.
+fn lorenz_sweep(n: u64, scheme: Scheme) -> EnsembleSpec {
+    let model = ExprModel::new(
+        "lorenz",
+        &strings(&["x", "y", "z"]),
+        &[
+            ("sigma".into(), 10.0),
+            ("rho".into(), 28.0),
+            ("beta".into(), 8.0 / 3.0),
+        ],
+        &strings(&["sigma * (y - x)", "x * (rho - z) - y", "x * y - beta * z"]),
+        &[],
+    )
+    .expect("Lorenz");
+    EnsembleSpec::with_model(Arc::new(model))
+        .scheme(scheme)
+        .initial_fixed(&[1.0, 0.0, 0.0])
+        .time_span(0.0, 1.0)
+        .dt(1e-3)
+        .trajectories(n)
+        .sweep(Sweep::linspace("rho", 0.0, 21.0, n as usize))
+        .save_at(SaveAt::Count(2))
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// The workload `name` at `2^log2` trajectories, with its step count.
-fn workload(name: &str, log2: u32) -> (EnsembleSpec, u32) {
+/// The workload `name` at `2^log2` trajectories.
+fn workload(name: &str, log2: u32) -> EnsembleSpec {
     let n = 1u64 << log2;
     match name {
         // OU Euler-Maruyama, 1000 steps, moments at 11 save times.
-        "ou" => (
-            EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.0, 0.5))
+        "ou" => EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.0, 0.5))
+            .initial_fixed(&[1.0])
+            .time_span(0.0, 1.0)
+            .dt(1e-3)
+            .trajectories(n)
+            .seed(1)
+            .save_at(SaveAt::Count(11)),
+        // RK4 at dt = 0.001.
+        "lorenz" => lorenz_sweep(n, Scheme::Rk4),
+        // Dormand-Prince 5(4) at rtol = atol = 1e-6, a step size per trajectory.
+        "lorenz_dopri5" => lorenz_sweep(n, Scheme::Dopri5).tolerances(1e-6, 1e-6),
+        // Adaptive SRA1 on the Brownian tree: a relaxation rate that rises 300-fold around
+        // t = 5 (examples/configs/stiff_pulse_adaptive.toml).
+        "pulse_sra1" => {
+            let model = ExprModel::new(
+                "stiff_pulse",
+                &strings(&["x"]),
+                &[
+                    ("K".into(), 300.0),
+                    ("w".into(), 0.05),
+                    ("sigma".into(), 0.5),
+                ],
+                &strings(&["-(1 + K * exp(-((t - 5) / w)^2)) * x"]),
+                &strings(&["sigma"]),
+            )
+            .expect("stiff pulse");
+            let mut spec = EnsembleSpec::with_model(Arc::new(model))
+                .scheme(Scheme::Sra1Adaptive)
                 .initial_fixed(&[1.0])
-                .time_span(0.0, 1.0)
-                .dt(1e-3)
+                .time_span(0.0, 10.0)
+                .dt(0.1)
+                .tolerances(1e-2, 1e-2)
                 .trajectories(n)
                 .seed(1)
-                .save_at(SaveAt::Count(11)),
-            1000,
-        ),
-        // DiffEqGPU's Lorenz workload: f32, t in [0, 1], RK4 at dt = 0.001, rho over
-        // linspace(0, 21) with a value per trajectory.
-        "lorenz" => {
-            let model = ExprModel::new(
-                "lorenz",
-                &strings(&["x", "y", "z"]),
-                &[
-                    ("sigma".into(), 10.0),
-                    ("rho".into(), 28.0),
-                    ("beta".into(), 8.0 / 3.0),
-                ],
-                &strings(&["sigma * (y - x)", "x * (rho - z) - y", "x * y - beta * z"]),
-                &[],
-            )
-            .expect("Lorenz");
-            let spec = EnsembleSpec::with_model(Arc::new(model))
-                .scheme(Scheme::Rk4)
-                .initial_fixed(&[1.0, 0.0, 0.0])
-                .time_span(0.0, 1.0)
-                .dt(1e-3)
-                .trajectories(n)
-                .sweep(Sweep::linspace("rho", 0.0, 21.0, n as usize))
-                .save_at(SaveAt::Count(2));
-            (spec, 1000)
+                .save_at(SaveAt::Count(11));
+            spec.adaptive.brownian_tol = Some(3e-4);
+            spec
         }
         // Underdamped double well under BAOAB, 1000 steps.
         "baoab" => {
@@ -74,17 +106,60 @@ fn workload(name: &str, log2: u32) -> (EnsembleSpec, u32) {
                 1.0,
             )
             .expect("double well");
-            let spec = EnsembleSpec::with_model(Arc::new(model))
+            EnsembleSpec::with_model(Arc::new(model))
                 .scheme(Scheme::Baoab)
                 .initial_normal(&[-1.0, 0.0], &[0.1, 0.5])
                 .time_span(0.0, 10.0)
                 .dt(1e-2)
                 .trajectories(n)
                 .seed(1)
-                .save_at(SaveAt::Count(11));
-            (spec, 1000)
+                .save_at(SaveAt::Count(11))
         }
-        other => panic!("unknown workload {other} (ou, lorenz, baoab)"),
+        // Schloegl's bistable network by Gillespie's direct method from the barrier, t in
+        // [0, 5] (examples/configs/schloegl.toml): trajectory-events per second.
+        "schloegl_ssa" => {
+            let reaction = |eq: &str, rate: &str| ReactionSpec {
+                eq: eq.into(),
+                rate: Some(rate.into()),
+                propensity: None,
+            };
+            let params: Vec<(String, f64)> = [
+                ("c1", 3e-7),
+                ("c2", 1e-4),
+                ("c3", 1e-3),
+                ("c4", 3.5),
+                ("A", 1e5),
+                ("B", 2e5),
+            ]
+            .iter()
+            .map(|(n, v)| (n.to_string(), *v))
+            .collect();
+            let network = ReactionNetwork::new(
+                &[("X".into(), 250)],
+                &params,
+                &[
+                    reaction("2X -> 3X", "c1*A"),
+                    reaction("3X -> 2X", "c2"),
+                    reaction("0 -> X", "c3*B"),
+                    reaction("X -> 0", "c4"),
+                ],
+            )
+            .expect("Schloegl");
+            EnsembleSpec::with_model(Arc::new(
+                ExprModel::reaction_network("schloegl", network).expect("Schloegl"),
+            ))
+            .scheme(Scheme::Ssa)
+            .initial_fixed(&[250.0])
+            .time_span(0.0, 5.0)
+            .dt(0.05)
+            .max_steps(10_000_000)
+            .trajectories(n)
+            .seed(1)
+            .save_at(SaveAt::Count(11))
+        }
+        other => panic!(
+            "unknown workload {other} (ou, lorenz, lorenz_dopri5, baoab, pulse_sra1, schloegl_ssa)"
+        ),
     }
 }
 
@@ -102,7 +177,10 @@ fn main() {
         .iter()
         .map(|s| s.parse().expect("log2 size"))
         .collect();
-    let workloads = list("LANGEVIN_BENCH_WORKLOADS", "ou,lorenz,baoab");
+    let workloads = list(
+        "LANGEVIN_BENCH_WORKLOADS",
+        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa",
+    );
     let gpu = Engine::new(BackendChoice::Gpu).ok();
     let cpu = Engine::new(BackendChoice::Cpu).expect("CPU twin");
     match &gpu {
@@ -111,16 +189,16 @@ fn main() {
     }
     println!("CPU: {}", cpu.device());
     println!(
-        "{:<10} {:>12} {:>8} {:>16} {:>16} {:>9}",
+        "{:<14} {:>12} {:>8} {:>16} {:>16} {:>9}",
         "workload", "trajectories", "steps", "GPU traj-steps/s", "CPU traj-steps/s", "GPU/CPU"
     );
     for name in &workloads {
         for &log2 in &sizes {
-            let (spec, steps) = workload(name, log2);
-            let g = gpu.as_ref().map(|g| median_rate(g, &spec));
-            let c = median_rate(&cpu, &spec);
+            let spec = workload(name, log2);
+            let g = gpu.as_ref().map(|g| median_rate(g, &spec).0);
+            let (c, steps) = median_rate(&cpu, &spec);
             println!(
-                "{:<10} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
                 name,
                 format!("2^{log2}"),
                 steps,

@@ -1,7 +1,8 @@
 // Observables of a batch at a save time, from the states `sde_ensemble` left in `state`.
 // One invocation per block of BLOCK_SIZE trajectories (the blocks of the moment partials):
-// it folds the block's values into (count, mean, M2) per component, in order, and bins the
-// histogram component. No shared memory and no barriers, which drivers that emulate
+// it folds the block's values into (count, mean, M2) per observed value, in order, and bins
+// the histogram component. The observed values are the state's components, then with
+// FLAG_ORIGIN the displacements x_i - x_i(t0) and the products x_i(t0) x_i. No shared memory and no barriers, which drivers that emulate
 // workgroups (lavapipe) run far faster than a tree reduction.
 // CPU twin: crates/langevin/src/cpu/ensemble_observe.rs.
 #import segment
@@ -15,6 +16,8 @@
 @group(0) @binding(3) var<storage, read_write> histogram: array<atomic<u32>>;
 // First times of the watched condition; with EVENT_STOPS, stopped trajectories are left out.
 @group(0) @binding(4) var<storage, read> passage: array<f32>;
+// With FLAG_ORIGIN: the initial states.
+@group(0) @binding(5) var<storage, read> origin: array<f32>;
 
 fn running(j: u32) -> bool {
     return !(EVENT_STOPS && passage[j] >= 0.0);
@@ -49,14 +52,28 @@ fn ensemble_observe(
     }
     let end = min(first + BLOCK_SIZE, seg.trajectories);
     if (seg.flags & FLAG_SAVE) != 0u {
+        let with_origin = (seg.flags & FLAG_ORIGIN) != 0u;
+        let width = select(DIM, 3u * DIM, with_origin);
         for (var i = 0u; i < DIM; i++) {
             var m = Moments(0.0, 0.0, 0.0);
+            var d = Moments(0.0, 0.0, 0.0);
+            var c = Moments(0.0, 0.0, 0.0);
             for (var j = first; j < end; j++) {
                 if running(j) {
-                    m = merge_moments(m, moments_of(state[j * DIM + i]));
+                    let v = state[j * DIM + i];
+                    m = merge_moments(m, moments_of(v));
+                    if with_origin {
+                        let v0 = origin[j * DIM + i];
+                        d = merge_moments(d, moments_of(v - v0));
+                        c = merge_moments(c, moments_of(v0 * v));
+                    }
                 }
             }
-            partials[block * DIM + i] = m;
+            partials[block * width + i] = m;
+            if with_origin {
+                partials[block * width + DIM + i] = d;
+                partials[block * width + 2u * DIM + i] = c;
+            }
         }
     }
     if (seg.flags & FLAG_HISTOGRAM) != 0u {

@@ -12,23 +12,12 @@
 #import state_layout
 #import model
 #import trajectory
-#import adaptive_segment
+#import adaptive_kernel
 
 const WORKGROUP_SIZE: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> seg: AdaptiveSegment;
-@group(0) @binding(1) var<storage, read> params_in: array<f32>;
-@group(0) @binding(2) var<storage, read> init: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state: array<f32>;
-// Per trajectory: time reached, next step size, previous accepted error, and a word that
-// `sde_adaptive` uses (its leaf).
-@group(0) @binding(4) var<storage, read_write> clock: array<f32>;
-// Per trajectory: accepted and rejected steps.
-@group(0) @binding(5) var<storage, read_write> counts: array<u32>;
-@group(0) @binding(6) var<storage, read> sweep: array<u32>;
-@group(0) @binding(7) var<storage, read_write> unfinished: atomic<u32>;
-
-var<private> params: array<f32, NPARAMS>;
+// Per trajectory, `clock`: time reached, next step size, previous accepted error, unused;
+// `counts`: accepted and rejected steps, then unused words.
 
 // Dormand-Prince coefficients (Dormand and Prince 1980).
 const C2: f32 = 0.2;
@@ -140,8 +129,8 @@ fn ode_adaptive(
         t = clock[4u * local_index];
         h = clock[4u * local_index + 1u];
         err_prev = clock[4u * local_index + 2u];
-        accepted = counts[2u * local_index];
-        rejected = counts[2u * local_index + 1u];
+        accepted = counts[4u * local_index];
+        rejected = counts[4u * local_index + 1u];
     }
     var k1 = drift(t, x);
     for (var n = 0u; n < seg.attempts; n++) {
@@ -176,8 +165,8 @@ fn ode_adaptive(
     clock[4u * local_index] = t;
     clock[4u * local_index + 1u] = h;
     clock[4u * local_index + 2u] = err_prev;
-    counts[2u * local_index] = accepted;
-    counts[2u * local_index + 1u] = rejected;
+    counts[4u * local_index] = accepted;
+    counts[4u * local_index + 1u] = rejected;
     if t < seg.t_target && accepted + rejected < seg.max_steps {
         atomicAdd(&unfinished, 1u);
     }

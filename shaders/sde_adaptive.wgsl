@@ -19,23 +19,13 @@
 #import scheme
 #import trajectory
 #import brownian_tree
-#import adaptive_segment
+#import adaptive_kernel
 
 const WORKGROUP_SIZE: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> seg: AdaptiveSegment;
-@group(0) @binding(1) var<storage, read> params_in: array<f32>;
-@group(0) @binding(2) var<storage, read> init: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state: array<f32>;
-// Per trajectory: time reached, next step in leaves, previous accepted error, leaf reached
-// (exact in f32: trees have at most 2^24 leaves).
-@group(0) @binding(4) var<storage, read_write> clock: array<f32>;
-// Per trajectory: accepted and rejected steps.
-@group(0) @binding(5) var<storage, read_write> counts: array<u32>;
-@group(0) @binding(6) var<storage, read> sweep: array<u32>;
-@group(0) @binding(7) var<storage, read_write> unfinished: atomic<u32>;
-
-var<private> params: array<f32, NPARAMS>;
+// Per trajectory, `clock`: time reached, next step in leaves, previous accepted error, leaf
+// reached (exact in f32: trees have at most 2^24 leaves); `counts`: accepted and rejected
+// steps, then unused words.
 
 struct Attempt {
     y: State,
@@ -101,8 +91,8 @@ fn sde_adaptive(
         h = clock[4u * local_index + 1u];
         err_prev = clock[4u * local_index + 2u];
         pos = u32(clock[4u * local_index + 3u]);
-        accepted = counts[2u * local_index];
-        rejected = counts[2u * local_index + 1u];
+        accepted = counts[4u * local_index];
+        rejected = counts[4u * local_index + 1u];
     }
     for (var n = 0u; n < seg.attempts; n++) {
         if pos >= seg.target_leaf || accepted + rejected >= seg.max_steps {
@@ -139,8 +129,8 @@ fn sde_adaptive(
     clock[4u * local_index + 1u] = h;
     clock[4u * local_index + 2u] = err_prev;
     clock[4u * local_index + 3u] = f32(pos);
-    counts[2u * local_index] = accepted;
-    counts[2u * local_index + 1u] = rejected;
+    counts[4u * local_index] = accepted;
+    counts[4u * local_index + 1u] = rejected;
     if pos < seg.target_leaf && accepted + rejected < seg.max_steps {
         atomicAdd(&unfinished, 1u);
     }

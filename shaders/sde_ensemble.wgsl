@@ -31,10 +31,39 @@ const STREAM_BROWNIAN: u32 = 0u;
 // per grid point, then per sweep its parameter index, length, stride and values' offset, then
 // the values as f32 bits. A single 0 when nothing is swept.
 @group(0) @binding(5) var<storage, read> sweep: array<u32>;
+// With FLAG_ORIGIN: each trajectory's initial state, for displacements and autocorrelations.
+@group(0) @binding(6) var<storage, read_write> origin: array<f32>;
+// With FLAG_TIME_AVERAGE: per trajectory and component, the compensated sums of x and x^2
+// over the averaged step ends: (sum x, compensation, sum x^2, compensation).
+@group(0) @binding(7) var<storage, read_write> time_sums: array<f32>;
 
 // The model reads its parameters from here: a private copy stays in registers, where loads
 // from a storage buffer inside the step loop would not.
 var<private> params: array<f32, NPARAMS>;
+
+// The running time sums, in registers between loading and storing them.
+var<private> sum_x: State;
+var<private> comp_x: State;
+var<private> sum_x2: State;
+var<private> comp_x2: State;
+
+// Kahan's compensated sum: the time sums run over up to millions of steps in f32.
+fn kahan_add(sum: ptr<private, State>, comp: ptr<private, State>, i: u32, v: f32) {
+    let y = v - (*comp)[i];
+    let t = (*sum)[i] + y;
+    (*comp)[i] = (t - (*sum)[i]) - y;
+    (*sum)[i] = t;
+}
+
+// Adds the state after `steps_done` steps to the time sums when it lies in the window.
+fn average_step(x: State, steps_done: u32) {
+    if (seg.flags & FLAG_TIME_AVERAGE) != 0u && steps_done > seg.average_from {
+        for (var i = 0u; i < DIM; i++) {
+            kahan_add(&sum_x, &comp_x, i, x[i]);
+            kahan_add(&sum_x2, &comp_x2, i, x[i] * x[i]);
+        }
+    }
+}
 
 // Whether the first-passage component is at or beyond its level. The component is picked by
 // a loop over constant indices, so that `x` never needs a dynamic index (which would move it
@@ -135,6 +164,7 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32
         }
         x = advance(x, scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw, chi), *hit);
         record_passage(hit, x, s + u + 1u);
+        average_step(x, s + u + 1u);
     }
     return x;
 }
@@ -153,15 +183,30 @@ fn sde_ensemble(
     load_params(trajectory);
     var x: State;
     var hit = -1.0;
+    let averages = (seg.flags & FLAG_TIME_AVERAGE) != 0u;
     if (seg.flags & FLAG_INIT) != 0u {
         x = initial_state(trajectory);
         record_passage(&hit, x, 0u);
+        if (seg.flags & FLAG_ORIGIN) != 0u {
+            for (var i = 0u; i < DIM; i++) {
+                origin[local_index * DIM + i] = x[i];
+            }
+        }
     } else {
         for (var i = 0u; i < DIM; i++) {
             x[i] = state[local_index * DIM + i];
         }
         if TRACK_PASSAGE {
             hit = passage[local_index];
+        }
+        if averages {
+            for (var i = 0u; i < DIM; i++) {
+                let at = 4u * (local_index * DIM + i);
+                sum_x[i] = time_sums[at];
+                comp_x[i] = time_sums[at + 1u];
+                sum_x2[i] = time_sums[at + 2u];
+                comp_x2[i] = time_sums[at + 3u];
+            }
         }
     }
     var noise = normal_stream(seg.key, trajectory, STREAM_BROWNIAN);
@@ -172,6 +217,7 @@ fn sde_ensemble(
             x = advance(x, step_by_stream(&noise, s, x), hit);
             s++;
             record_passage(&hit, x, s);
+            average_step(x, s);
         }
         while s + GROUP_STEPS <= end {
             x = step_group(trajectory, s, x, &hit);
@@ -182,9 +228,19 @@ fn sde_ensemble(
         x = advance(x, step_by_stream(&noise, s, x), hit);
         s++;
         record_passage(&hit, x, s);
+        average_step(x, s);
     }
     for (var i = 0u; i < DIM; i++) {
         state[local_index * DIM + i] = x[i];
+    }
+    if averages {
+        for (var i = 0u; i < DIM; i++) {
+            let at = 4u * (local_index * DIM + i);
+            time_sums[at] = sum_x[i];
+            time_sums[at + 1u] = comp_x[i];
+            time_sums[at + 2u] = sum_x2[i];
+            time_sums[at + 3u] = comp_x2[i];
+        }
     }
     if TRACK_PASSAGE {
         passage[local_index] = hit;

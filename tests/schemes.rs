@@ -151,29 +151,47 @@ fn langevin_splittings_have_their_exact_harmonic_variances(engine: &Engine) {
     );
 }
 
-/// A free particle from q = 0 with thermal momenta: MSD(t) = 2 kT / (m gamma^2)
-/// (gamma t - 1 + exp(-gamma t)) (Langevin; Uhlenbeck and Ornstein 1930), under BAOAB.
-fn free_particle_msd_is_the_exact_langevin_law(engine: &Engine) {
-    let (gamma, kt, mass) = (2.0, 1.0, 1.0);
+/// A free particle with thermal momenta, started anywhere: MSD(t) = 2 kT / (m gamma^2)
+/// (gamma t - 1 + exp(-gamma t)) and <p(0) p(t)> = m kT exp(-gamma t) (Langevin; Uhlenbeck and
+/// Ornstein 1930), under BAOAB. The positions start spread over [-5, 5], so the MSD can only
+/// come from the displacement observable, not from the moments of q.
+fn free_particle_msd_and_velocity_autocorrelation_are_exact(engine: &Engine) {
+    let (gamma, kt, mass) = (2.0, 1.0, 1.5);
     let model = Arc::new(
         ExprModel::underdamped("free", &["q".to_string()], &[], "0", gamma, kt, mass).unwrap(),
     );
-    let spec = EnsembleSpec::with_model(model)
+    let mut spec = EnsembleSpec::with_model(model)
         .scheme(Scheme::Baoab)
-        .initial_normal(&[0.0, 0.0], &[0.0, (mass * kt).sqrt()])
         .time_span(0.0, 4.0)
         .dt(0.01)
         .trajectories(1 << 16)
         .seed(3)
-        .save_at(SaveAt::Count(9));
+        .save_at(SaveAt::Count(9))
+        .displacement(true);
+    spec.initial = langevin::InitialState::Laws(vec![
+        langevin::InitialLaw::Uniform { lo: -5.0, hi: 5.0 },
+        langevin::InitialLaw::Normal {
+            mean: 0.0,
+            sd: (mass * kt).sqrt(),
+        },
+    ]);
     let r = engine.run(&spec).unwrap();
-    for (k, &t) in r.times.iter().enumerate().skip(1) {
-        let m = r.moments[k][0];
-        let msd = m.variance() + m.mean * m.mean;
+    for (k, &t) in r.times.iter().enumerate() {
+        let msd = r.msd(k, 0).unwrap();
+        let n = r.displacement.as_ref().unwrap()[k][0].count as f64;
         let exact = 2.0 * kt / (mass * gamma * gamma) * (gamma * t - 1.0 + (-gamma * t).exp());
-        // q is normal with mean 0: Var(q^2) = 2 MSD^2.
-        let se = exact * (2.0 / m.count as f64).sqrt();
-        assert_within(&format!("MSD at t = {t}"), msd, exact, se, 5.0);
+        // The displacement is normal with mean 0: Var(d^2) = 2 MSD^2. (BAOAB's positions move
+        // by the trapezoid rule on the exact momenta: a bias of order (gamma dt)^2 / 12.)
+        let se = exact * (2.0 / n).sqrt();
+        if k == 0 {
+            assert_eq!(msd, 0.0);
+        } else {
+            assert_within(&format!("MSD at t = {t}"), msd, exact, se, 5.0);
+        }
+        // The O step is the exact Ornstein-Uhlenbeck flow of the momenta.
+        let (acf, se) = r.autocorrelation(k, 1).unwrap();
+        let exact = mass * kt * (-gamma * t).exp();
+        assert_within(&format!("<p(0) p({t})>"), acf, exact, se, 5.0);
     }
 }
 
@@ -183,7 +201,7 @@ on_every_backend!(
     heun_on_stratonovich_gbm_has_strong_order_one,
     rk4_has_classical_order_four,
     langevin_splittings_have_their_exact_harmonic_variances,
-    free_particle_msd_is_the_exact_langevin_law
+    free_particle_msd_and_velocity_autocorrelation_are_exact
 );
 
 /// General noise, G of 3 x 3 with shared columns: x and y are OU processes driven by common

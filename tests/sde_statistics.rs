@@ -124,9 +124,10 @@ fn cir_stays_real_below_the_feller_condition(engine: &Engine) {
         theta: 0.04,
         sigma: 0.5,
     };
+    // The fixed-step schemes: the adaptive ones bound their error instead of taking dt.
     for scheme in Scheme::ALL
         .into_iter()
-        .filter(|s| s.check_model(&cir).is_ok())
+        .filter(|s| !s.is_adaptive() && s.check_model(&cir).is_ok())
     {
         let spec = EnsembleSpec::new(cir.clone())
             .scheme(scheme)

@@ -5,6 +5,7 @@ use langevin::adaptive::AdaptiveSegment;
 use langevin::cpu::philox_stream::NormalFill;
 use langevin::gpu::sde_ensemble::compose;
 use langevin::plan::Segment;
+use langevin::reactions::{ReactionNetwork, ReactionSpec};
 use langevin::stats::PartialMoments;
 use langevin::{
     shader, CoxIngersollRoss, DoubleWell, ExprModel, GeometricBrownianMotion, Model,
@@ -42,6 +43,27 @@ fn models() -> Vec<Box<dyn Model>> {
     }
     m.push(Box::new(
         ExprModel::new("decay", &["x".into()], &[], &["-x".into()], &[]).unwrap(),
+    ));
+    // A reaction network with every order of reaction and an explicit propensity.
+    let reaction = |eq: &str, rate: Option<&str>, propensity: Option<&str>| ReactionSpec {
+        eq: eq.into(),
+        rate: rate.map(Into::into),
+        propensity: propensity.map(Into::into),
+    };
+    let network = ReactionNetwork::new(
+        &[("A".into(), 10), ("B".into(), 3), ("C".into(), 0)],
+        &[("k".into(), 0.5), ("s".into(), 2.0)],
+        &[
+            reaction("0 -> A", None, Some("s / (1 + C)")),
+            reaction("2A -> B", Some("k"), None),
+            reaction("A + B -> C", Some("k"), None),
+            reaction("3C -> A + 2B", Some("k"), None),
+            reaction("B -> 0", Some("k"), None),
+        ],
+    )
+    .unwrap();
+    m.push(Box::new(
+        ExprModel::reaction_network("network", network).unwrap(),
     ));
     m
 }
@@ -159,7 +181,7 @@ fn host_structs_match_wgsl_layout() {
             fp_level,
             fp_component,
             fp_direction,
-            _pad,
+            average_from,
         ]
     );
     // The WGSL struct is `Moments`; its host mirror is `PartialMoments`.
@@ -189,9 +211,9 @@ fn host_structs_match_wgsl_layout() {
                 depth,
                 target_leaf,
                 max_leaves,
-                _pad0,
-                _pad1,
-                _pad2,
+                target_tick_lo,
+                target_tick_hi,
+                tick_rate,
             ]
         );
     }

@@ -9,6 +9,8 @@ const FLAG_INIT: u32 = 1u;
 const FLAG_SAVE: u32 = 2u;
 const FLAG_HISTOGRAM: u32 = 4u;
 const FLAG_FIRST_PASSAGE: u32 = 8u;
+const FLAG_ORIGIN: u32 = 16u;
+const FLAG_TIME_AVERAGE: u32 = 32u;
 
 struct Segment {
     key: vec2<u32>,
@@ -29,7 +31,8 @@ struct Segment {
     fp_component: u32,
     // 0: up (x >= level), 1: down (x <= level).
     fp_direction: u32,
-    _pad: u32,
+    // With FLAG_TIME_AVERAGE: the first step whose end state enters the time average.
+    average_from: u32,
 }
 
 // The linear index of an invocation in a grid of workgroups of `group_size`; the grid is

@@ -210,8 +210,19 @@ fn run_cli() -> Result<()> {
             outputs::write_all(&dir, &cfg, &spec, &result)?;
             if let Some(a) = result.adaptive.filter(|a| a.exhausted > 0) {
                 eprintln!(
-                    "warning: {} trajectories used up solver.max_steps = {} before t_end; they are left out of the statistics",
-                    a.exhausted, spec.adaptive.max_steps
+                    "warning: {} trajectories used up solver.max_steps = {} {} before t_end; they are left out of the statistics",
+                    a.exhausted,
+                    spec.adaptive.max_steps,
+                    if spec.scheme == Scheme::Ssa { "events" } else { "attempts" }
+                );
+            }
+            if let Some(a) = result
+                .adaptive
+                .filter(|a| spec.scheme.kind() == langevin::SchemeKind::Jump && a.rejected > 0)
+            {
+                eprintln!(
+                    "warning: in {} trajectories a propensity expression was negative; it was taken as zero",
+                    a.rejected
                 );
             }
             if !quiet {
@@ -244,15 +255,18 @@ fn run_cli() -> Result<()> {
                 step
             };
             println!("{}", kernel.wgsl);
+            let stepping = if spec.scheme == Scheme::Ssa {
+                format!("up to {} events per trajectory", spec.adaptive.max_steps)
+            } else {
+                format!("{} steps of dt = {}", run.n_steps, run.dt)
+            };
             eprintln!(
-                "{}: valid; {} ({}, strong order {}, weak order {}), {} steps of dt = {}, {} save times, kernel validated by naga",
+                "{}: valid; {} ({}, strong order {}, weak order {}), {stepping}, {} save times, kernel validated by naga",
                 config.display(),
                 spec.scheme,
                 spec.scheme.kind().describe(),
-                spec.scheme.strong_order(),
-                spec.scheme.weak_order(),
-                run.n_steps,
-                run.dt,
+                order(spec.scheme.strong_order()),
+                order(spec.scheme.weak_order()),
                 run.times.len()
             );
         }
@@ -336,15 +350,25 @@ fn run_cli() -> Result<()> {
                     "{:<16} {:<22} {:>12} {:>10}",
                     s.name(),
                     s.kind().describe(),
-                    s.strong_order(),
-                    s.weak_order()
+                    order(s.strong_order()),
+                    order(s.weak_order())
                 )?;
             }
             writeln!(
                 out,
-                "(for an ODE scheme, both columns give its classical order)"
+                "(for an ODE scheme, both columns give its classical order; ssa samples the jump \
+                 process exactly)"
             )?;
         }
     }
     Ok(())
+}
+
+/// An order of convergence for listings: "exact" for an exact sampler.
+fn order(value: f64) -> String {
+    if value.is_finite() {
+        value.to_string()
+    } else {
+        "exact".to_string()
+    }
 }

@@ -157,7 +157,16 @@ pub fn write_all(
             "survival": e.survival,
         });
     }
-    if let Some(a) = &r.adaptive {
+    if let (Some(a), langevin::SchemeKind::Jump) = (&r.adaptive, spec.scheme.kind()) {
+        summary["jumps"] = json!({
+            "events": a.accepted,
+            "mean_events": a.accepted as f64 / r.trajectories as f64,
+            "max_events": a.max_accepted,
+            "max_events_allowed": spec.adaptive.max_steps,
+            "budget_exhausted": a.exhausted,
+            "negative_propensity": a.rejected,
+        });
+    } else if let Some(a) = &r.adaptive {
         summary["adaptive"] = json!({
             "rtol": spec.adaptive.rtol,
             "atol": spec.adaptive.atol,
@@ -167,7 +176,17 @@ pub fn write_all(
             "max_accepted": a.max_accepted,
             "exhausted": a.exhausted,
         });
+        if spec.scheme.on_brownian_tree() {
+            let tree =
+                langevin::adaptive::TreeGrid::new(&spec.adaptive, spec.t0, spec.t_end, spec.dt)?;
+            summary["adaptive"]["brownian_tree"] = json!({
+                "depth": tree.depth,
+                "leaf": tree.span / f64::from(1u32 << tree.depth),
+                "max_leaves_per_step": tree.max_leaves,
+            });
+        }
     }
+    written.extend(dynamics(dir, r, &mut summary)?);
     if let Some(sw) = &r.sweep {
         summary["sweep"] = sweep_summary(r, sw);
         if let Some(groups) = &sw.moments {
@@ -204,6 +223,82 @@ pub fn write_all(
     }
     if config.output.plots {
         written.extend(crate::plots::write_all(dir, spec, r)?);
+    }
+    Ok(written)
+}
+
+/// Displacements (`displacement.csv` and `summary.json`) and time averages (`summary.json`),
+/// when the run observed them; returns the files written.
+fn dynamics(
+    dir: &Path,
+    r: &EnsembleResult,
+    summary: &mut serde_json::Value,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    if let (Some(d), Some(_)) = (&r.displacement, &r.origin_product) {
+        let mut per_var = serde_json::Map::new();
+        let mut csv = String::from("t");
+        for name in &r.state_names {
+            csv.push_str(&format!(",msd_{name},autocorrelation_{name}"));
+        }
+        csv.push('\n');
+        for (i, name) in r.state_names.iter().enumerate() {
+            let msd: Vec<f64> = (0..r.times.len())
+                .map(|k| r.msd(k, i).unwrap_or(f64::NAN))
+                .collect();
+            // The MSD's standard error from the displacement's spread: sqrt(2 / n) MSD for
+            // normal displacements, the usual case; reported as a guide.
+            let msd_se: Vec<f64> = (0..r.times.len())
+                .map(|k| msd[k] * (2.0 / d[k][i].count as f64).sqrt())
+                .collect();
+            let acf: Vec<(f64, f64)> = (0..r.times.len())
+                .map(|k| r.autocorrelation(k, i).unwrap_or((f64::NAN, f64::NAN)))
+                .collect();
+            per_var.insert(
+                name.clone(),
+                json!({
+                    "msd": msd.iter().map(|v| finite_or_null(*v)).collect::<Vec<_>>(),
+                    "msd_se": msd_se.iter().map(|v| finite_or_null(*v)).collect::<Vec<_>>(),
+                    "autocorrelation": acf.iter().map(|a| finite_or_null(a.0)).collect::<Vec<_>>(),
+                    "autocorrelation_se": acf.iter().map(|a| finite_or_null(a.1)).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        for (k, t) in r.times.iter().enumerate() {
+            csv.push_str(&t.to_string());
+            for i in 0..r.state_names.len() {
+                let acf = r.autocorrelation(k, i).map_or(f64::NAN, |a| a.0);
+                csv.push_str(&format!(",{},{}", r.msd(k, i).unwrap_or(f64::NAN), acf));
+            }
+            csv.push('\n');
+        }
+        summary["displacement"] = serde_json::Value::Object(per_var);
+        let path = dir.join("displacement.csv");
+        write_atomic(&path, csv.as_bytes())?;
+        written.push(path);
+    }
+    if let Some(a) = &r.time_average {
+        let mut per_var = serde_json::Map::new();
+        for (i, name) in r.state_names.iter().enumerate() {
+            let (m, sq) = (&a.mean[i], &a.square[i]);
+            per_var.insert(
+                name.clone(),
+                json!({
+                    "mean": finite_or_null(m.mean_or_nan()),
+                    "se": finite_or_null(m.std_error()),
+                    "std_between_trajectories": finite_or_null(m.variance().sqrt()),
+                    "mean_square": finite_or_null(sq.mean_or_nan()),
+                    "mean_square_se": finite_or_null(sq.std_error()),
+                    "count": m.count,
+                }),
+            );
+        }
+        summary["time_average"] = json!({
+            "from": a.from,
+            "to": a.to,
+            "samples": a.samples,
+            "stats": per_var,
+        });
     }
     Ok(written)
 }

@@ -1,6 +1,6 @@
 //! PNG plots of a run: mean ± standard deviation over time, the final histogram (with the
-//! stationary density drawn over it when the model says what it is), and the distribution of
-//! first-passage times.
+//! stationary density drawn over it when the model says what it is), the distribution of
+//! first-passage times, and mean-square displacements with autocorrelations.
 //!
 //! Text is drawn with an embedded subset of DejaVu Sans (`assets/`, Bitstream Vera licence),
 //! so the plots look the same on a headless machine without any installed fonts.
@@ -143,7 +143,69 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
             written.push(first_passage(dir, spec, r)?);
         }
     }
+    if r.displacement.is_some() {
+        written.push(displacement(dir, r)?);
+    }
     Ok(written)
+}
+
+/// One row per state variable: its mean-square displacement and its autocorrelation with the
+/// initial state over the save times.
+fn displacement(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
+    let dim = r.state_names.len();
+    let size = (WIDTH, PANEL_HEIGHT * dim as u32);
+    draw_png(dir, "displacement.png", size, |root| {
+        let rows = root.split_evenly((dim, 2));
+        for (i, name) in r.state_names.iter().enumerate() {
+            let msd: Vec<(f64, f64)> = (0..r.times.len())
+                .filter_map(|k| Some((r.times[k], r.msd(k, i)?)))
+                .collect();
+            let acf: Vec<(f64, f64)> = (0..r.times.len())
+                .filter_map(|k| Some((r.times[k], r.autocorrelation(k, i)?.0)))
+                .collect();
+            let panels = [
+                (
+                    &rows[2 * i],
+                    format!("{name}: mean-square displacement"),
+                    msd,
+                ),
+                (
+                    &rows[2 * i + 1],
+                    format!("{name}: <{name}(0) {name}(t)>"),
+                    acf,
+                ),
+            ];
+            for (area, caption, points) in panels {
+                let points: Vec<(f64, f64)> =
+                    points.into_iter().filter(|(_, v)| v.is_finite()).collect();
+                let (t0, t1) = padded_range(points.iter().map(|p| p.0));
+                let (y0, y1) = padded_range(points.iter().map(|p| p.1));
+                let mut chart = ChartBuilder::on(area)
+                    .caption(caption, (FAMILY, 16))
+                    .margin(12)
+                    .x_label_area_size(36)
+                    .y_label_area_size(64)
+                    .build_cartesian_2d(t0..t1, y0..y1)
+                    .map_err(plot_error)?;
+                chart
+                    .configure_mesh()
+                    .x_desc("t")
+                    .label_style((FAMILY, 13))
+                    .draw()
+                    .map_err(plot_error)?;
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().copied(),
+                        BAND.stroke_width(2),
+                    ))
+                    .map_err(plot_error)?;
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, BAND.filled())))
+                    .map_err(plot_error)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// One panel per state variable: the ensemble mean over the save times with a band of ± one

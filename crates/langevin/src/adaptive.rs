@@ -52,12 +52,12 @@ pub struct AdaptiveSegment {
     pub target_leaf: u32,
     /// The longest step, in leaves.
     pub max_leaves: u32,
-    /// Padding to the WGSL struct's size.
-    pub _pad0: u32,
-    /// Padding.
-    pub _pad1: u32,
-    /// Padding.
-    pub _pad2: u32,
+    /// For `ssa`: `t_target` in ticks of `span / 2^48` from `t_start`, low word.
+    pub target_tick_lo: u32,
+    /// High word.
+    pub target_tick_hi: u32,
+    /// For `ssa`: ticks per unit time, `2^48 / span`.
+    pub tick_rate: f32,
 }
 
 /// Tolerances and bounds of the adaptive scheme.
@@ -227,17 +227,35 @@ pub trait AdaptiveBatch {
     /// # Errors
     /// [`Error::Device`] for a failed readback.
     fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)>;
-    /// Accepted and rejected steps per trajectory.
+    /// Four words per trajectory: accepted and rejected steps (for `ssa`: events fired and
+    /// whether a propensity expression was negative), then two words of `ssa`'s clock.
     ///
     /// # Errors
     /// [`Error::Device`] for a failed readback.
     fn counts(&mut self) -> Result<Vec<u32>>;
 }
 
+/// The ticks of `SSA_TICKS` per `span` in a time `t` from the start: `ssa` keeps its clock as
+/// an integer (rounding a sum of float times would differ between drivers that simplify
+/// `(a + b) - a` and those that do not).
+pub fn ticks_of(t: f64, span: f64) -> u64 {
+    (t / span * SSA_TICKS as f64).round().max(0.0) as u64
+}
+
+/// Ticks of `ssa`'s clock per span of the run: 2^48, so that a tick is far below any waiting
+/// time an event budget allows.
+pub const SSA_TICKS: u64 = 1 << 48;
+
 /// Attempts per trajectory in one dispatch, for a driver's loop limit (each attempt runs about
-/// 128 loop iterations when loops over the state are not unrolled).
-pub fn attempts_per_dispatch(loop_limit: Option<u32>) -> u32 {
-    loop_limit.map_or(4096, |limit| (limit / 128).max(1))
+/// 128 loop iterations when loops over the state are not unrolled; a leap of `tau_leap`, with
+/// its Poisson draws, up to about 1000).
+pub fn attempts_per_dispatch(loop_limit: Option<u32>, scheme: crate::Scheme) -> u32 {
+    let per_attempt = if scheme == crate::Scheme::TauLeap {
+        1024
+    } else {
+        128
+    };
+    loop_limit.map_or(4096, |limit| (limit / per_attempt).max(1))
 }
 
 /// Runs one batch to every save time of `plan` and observes it there; `tree` is the Brownian
@@ -259,6 +277,7 @@ pub fn run_batch(
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
     let t0 = plan.base.t0;
+    let span = plan.run.time_of_step(plan.run.n_steps) - plan.run.t0;
     let mut seg = AdaptiveSegment {
         key: plan.base.key,
         first_trajectory: crate::philox::words_of_index(batch.first),
@@ -271,13 +290,13 @@ pub fn run_batch(
         atol: control.atol as f32,
         attempts,
         max_steps: control.max_steps,
-        span: tree.map_or(0.0, |g| g.span as f32),
+        span: span as f32,
         depth: tree.map_or(0, |g| g.depth),
         target_leaf: 0,
         max_leaves: tree.map_or(0, |g| g.max_leaves),
-        _pad0: 0,
-        _pad1: 0,
-        _pad2: 0,
+        target_tick_lo: 0,
+        target_tick_hi: 0,
+        tick_rate: (SSA_TICKS as f64 / span) as f32,
     };
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
@@ -288,6 +307,8 @@ pub fn run_batch(
     for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
         seg.t_target = t as f32;
         seg.target_leaf = tree.map_or(0, |g| g.leaf_of(t));
+        let ticks = ticks_of(t - plan.run.t0, span);
+        (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
         while backend.dispatch(&seg)? > 0 {
             seg.flags = 0;
         }
@@ -307,7 +328,15 @@ pub fn run_batch(
         if slot + 1 == plan.saves() && plan.base.hist_bins > 0 {
             obs.flags |= FLAG_HISTOGRAM;
         }
-        ensemble_observe(&obs, dim, &observed, &mut partials[slot], &histogram, None);
+        ensemble_observe(
+            &obs,
+            dim,
+            &observed,
+            &mut partials[slot],
+            &histogram,
+            None,
+            None,
+        );
         progress(step - previous_step);
         previous_step = step;
         state = observed;
@@ -315,7 +344,7 @@ pub fn run_batch(
     let counts = backend.counts()?;
     let t_end = plan.run.times.last().copied().unwrap_or(0.0) as f32;
     let mut stats = AdaptiveStats::default();
-    for (j, c) in counts.chunks(2).enumerate() {
+    for (j, c) in counts.chunks(4).enumerate() {
         stats.accepted += u64::from(c[0]);
         stats.rejected += u64::from(c[1]);
         stats.max_accepted = stats.max_accepted.max(c[0]);
@@ -330,6 +359,7 @@ pub fn run_batch(
             histogram,
             final_states: final_states.then_some(state),
             first_passage: None,
+            time_sums: None,
         },
         stats,
     ))

@@ -80,6 +80,25 @@ pub struct ModelConfig {
     /// `normal(mean, sd)` or `uniform(lo, hi)` (a zoo system's published point unless given).
     #[serde(default)]
     pub init: Vec<String>,
+    /// The species of a `reactions` model and their initial counts (state order: alphabetical).
+    #[serde(default)]
+    pub species: BTreeMap<String, i64>,
+    /// The reactions of a `reactions` model.
+    #[serde(default)]
+    pub reactions: Vec<ReactionConfig>,
+}
+
+/// One entry of `model.reactions`: `{ eq = "2X -> 3X", rate = "c1*A" }` (mass action) or
+/// `{ eq = "0 -> X", propensity = "c3*B" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionConfig {
+    /// The equation.
+    pub eq: String,
+    /// A mass-action rate constant.
+    pub rate: Option<String>,
+    /// An explicit propensity.
+    pub propensity: Option<String>,
 }
 
 /// `model.noise`: an amplitude for a zoo system, or the kind of noise.
@@ -133,8 +152,9 @@ pub struct SolverConfig {
     /// Scheme name; unless given, `rk4` for an `ode`, `baoab` for `langevin`, else
     /// `euler_maruyama`.
     pub scheme: Option<String>,
-    /// Time step (for `dopri5`, the first step tried; save times lie on its grid).
-    pub dt: f64,
+    /// Time step (for the adaptive schemes, the first step tried; save times lie on its
+    /// grid). For `reactions` only the grid of save times: (t_end - t0) / 1000 unless given.
+    pub dt: Option<f64>,
     /// End time.
     pub t_end: f64,
     /// Start time.
@@ -266,6 +286,20 @@ pub struct OutputConfig {
     /// Draw the PNG plots (on by default).
     #[serde(default = "default_plots")]
     pub plots: bool,
+    /// Mean-square displacements and autocorrelations with the initial state at the save
+    /// times.
+    #[serde(default)]
+    pub displacement: bool,
+    /// Per-trajectory time averages from `from` to the end.
+    pub time_average: Option<TimeAverageConfig>,
+}
+
+/// `output.time_average`: `{ from = 10.0 }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeAverageConfig {
+    /// The window's start (burn-in); it runs to `t_end`.
+    pub from: f64,
 }
 
 fn default_plots() -> bool {
@@ -285,6 +319,8 @@ impl Default for OutputConfig {
             event: None,
             final_state: false,
             plots: true,
+            displacement: false,
+            time_average: None,
         }
     }
 }
@@ -361,6 +397,11 @@ const KEYS: &[&str] = &[
     "max_steps",
     "max_dt",
     "brownian_tol",
+    "species",
+    "reactions",
+    "eq",
+    "rate",
+    "propensity",
     "trajectories",
     "seed",
     "sweep",
@@ -372,6 +413,9 @@ const KEYS: &[&str] = &[
     "histogram",
     "final_state",
     "plots",
+    "displacement",
+    "time_average",
+    "from",
     "var",
     "bins",
     "range",
@@ -539,6 +583,38 @@ impl Config {
                     }
                 }
             }
+            ("reactions", _) => {
+                let given = [
+                    ("model.system", m.system.is_some()),
+                    ("model.state", !m.state.is_empty()),
+                    ("model.drift", !m.drift.is_empty()),
+                    ("model.diffusion", !m.diffusion.is_empty()),
+                    ("model.potential", m.potential.is_some()),
+                    ("model.init", !m.init.is_empty()),
+                ];
+                if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+                    return Err(Error::invalid(
+                        *key,
+                        "given",
+                        "a reactions model is given by its species (with initial counts), params and reactions",
+                    ));
+                }
+                let species: Vec<(String, i64)> =
+                    m.species.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                let reactions: Vec<crate::reactions::ReactionSpec> = m
+                    .reactions
+                    .iter()
+                    .map(|r| crate::reactions::ReactionSpec {
+                        eq: r.eq.clone(),
+                        rate: r.rate.clone(),
+                        propensity: r.propensity.clone(),
+                    })
+                    .collect();
+                let network =
+                    crate::reactions::ReactionNetwork::new(&species, &params, &reactions)?;
+                init = network.initial.iter().map(u32::to_string).collect();
+                ExprModel::reaction_network(&self.name, network)?
+            }
             ("langevin", _) => {
                 if m.system.is_some() || m.noise.is_some() {
                     return Err(Error::invalid(
@@ -589,11 +665,27 @@ impl Config {
                 return Err(Error::invalid(
                     "kind",
                     other,
-                    "expected \"sde\", \"ode\" or \"langevin\"",
+                    "expected \"sde\", \"ode\", \"langevin\" or \"reactions\"",
                 ))
             }
         };
         Ok((model, init))
+    }
+
+    /// The step: `solver.dt`, which only a `reactions` model may leave out.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when it is missing.
+    pub fn dt(&self) -> Result<f64> {
+        match (self.solver.dt, self.kind.as_str()) {
+            (Some(dt), _) => Ok(dt),
+            (None, "reactions") => Ok((self.solver.t_end - self.solver.t0) / 1000.0),
+            (None, _) => Err(Error::invalid(
+                "solver.dt",
+                "missing",
+                "the step is needed (only kind = \"reactions\" may leave it out)",
+            )),
+        }
     }
 
     fn spec_of(&self, model: ExprModel, init: &[String]) -> Result<EnsembleSpec> {
@@ -601,6 +693,7 @@ impl Config {
             (Some(name), _) => name.parse()?,
             (None, "ode") => Scheme::Rk4,
             (None, "langevin") => Scheme::Baoab,
+            (None, "reactions") => Scheme::Ssa,
             (None, _) => Scheme::EulerMaruyama,
         };
         let state_names = model.state_names();
@@ -612,9 +705,13 @@ impl Config {
         let mut spec = EnsembleSpec::with_model(Arc::new(model))
             .scheme(scheme)
             .time_span(self.solver.t0, self.solver.t_end)
-            .dt(self.solver.dt)
+            .dt(self.dt()?)
             .tolerances(
-                self.solver.rtol.unwrap_or(AdaptiveControl::default().rtol),
+                self.solver.rtol.unwrap_or(if scheme == Scheme::TauLeap {
+                    crate::reactions::TAU_LEAP_EPSILON
+                } else {
+                    AdaptiveControl::default().rtol
+                }),
                 self.solver.atol.unwrap_or(AdaptiveControl::default().atol),
             )
             .max_steps(
@@ -628,6 +725,8 @@ impl Config {
             .final_states(self.output.final_state);
         spec.initial = initial;
         spec.adaptive.max_dt = self.solver.max_dt;
+        spec.displacement = self.output.displacement;
+        spec.time_average_from = self.output.time_average.as_ref().map(|a| a.from);
         spec.adaptive.brownian_tol = self.solver.brownian_tol;
         let single = self.ensemble.sweep.len() == 1;
         for (param, sweep) in &self.ensemble.sweep {
@@ -685,13 +784,20 @@ impl Config {
             ("model.kT", m.kt.is_some()),
             ("model.mass", m.mass.is_some()),
             ("model.init_momentum", !m.init_momentum.is_empty()),
+            ("model.species", !m.species.is_empty()),
+            ("model.reactions", !m.reactions.is_empty()),
         ];
         match given.iter().find(|(_, g)| *g) {
             Some((key, _)) => Err(Error::invalid(
                 *key,
                 "given",
                 format!(
-                    "only a kind = \"langevin\" model reads it (this is kind = \"{}\")",
+                    "only a kind = \"{}\" model reads it (this is kind = \"{}\")",
+                    if key.ends_with("species") || key.ends_with("reactions") {
+                        "reactions"
+                    } else {
+                        "langevin"
+                    },
                     self.kind
                 ),
             )),

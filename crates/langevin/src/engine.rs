@@ -183,13 +183,8 @@ impl Engine {
             Backend::Gpu(ctx) => {
                 let kernel = self.sde_kernel(ctx, spec, run.event.as_ref())?;
                 let budget = self.batch_budget(spec);
-                let capacity = gpu::sde_ensemble::batch_capacity(
-                    ctx,
-                    run.dim,
-                    saves,
-                    spec.final_states,
-                    budget,
-                );
+                let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+                let capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget);
                 check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
                 let step_cap = ctx
                     .loop_iteration_limit
@@ -210,7 +205,8 @@ impl Engine {
             }
             Backend::Cpu(_) => {
                 let budget = self.batch_budget(spec);
-                let capacity = cpu::batch_capacity(run.dim, saves, spec.final_states, budget);
+                let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+                let capacity = cpu::batch_capacity(&footprint, budget);
                 check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
                 plan = Plan::new(spec, run, capacity, None);
                 setup_time = setup_start.elapsed();
@@ -242,6 +238,9 @@ impl Engine {
             histogram,
             final_states,
             first_passage,
+            displacement,
+            origin_product,
+            time_average,
         } = acc.finish();
         let (first_passage, event) = match &plan.run.event {
             Some(e) => {
@@ -270,6 +269,9 @@ impl Engine {
             run_time,
             sweep,
             adaptive: None,
+            displacement,
+            origin_product,
+            time_average,
         })
     }
 
@@ -289,7 +291,7 @@ impl Engine {
         let tree = spec
             .scheme
             .on_brownian_tree()
-            .then(|| crate::adaptive::TreeGrid::new(&spec.adaptive, spec.t0, spec.t_end, run.dt))
+            .then(|| crate::adaptive::TreeGrid::new(&spec.adaptive, spec.t0, spec.t_end, spec.dt))
             .transpose()?;
         if let Some(g) = &tree {
             for t in &mut run.times {
@@ -304,9 +306,13 @@ impl Engine {
             Backend::Gpu(ctx) => {
                 let budget = self.batch_budget(spec);
                 (
-                    gpu::sde_ensemble::batch_capacity(ctx, run.dim, saves, true, budget),
+                    gpu::sde_ensemble::batch_capacity(
+                        ctx,
+                        &crate::spec::Footprint::of(spec, run.dim, saves),
+                        budget,
+                    ),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit),
+                    crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit, spec.scheme),
                     ctx.info.name.clone(),
                     Some(self.adaptive_kernel(ctx, spec)?),
                 )
@@ -314,9 +320,9 @@ impl Engine {
             Backend::Cpu(_) => {
                 let budget = self.batch_budget(spec);
                 (
-                    cpu::batch_capacity(run.dim, saves, true, budget),
+                    cpu::batch_capacity(&crate::spec::Footprint::of(spec, run.dim, saves), budget),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(None),
+                    crate::adaptive::attempts_per_dispatch(None, spec.scheme),
                     "the CPU twin".to_string(),
                     None,
                 )
@@ -386,6 +392,9 @@ impl Engine {
             run_time,
             sweep,
             adaptive: Some(stats),
+            displacement: None,
+            origin_product: None,
+            time_average: None,
         })
     }
 

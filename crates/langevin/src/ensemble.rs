@@ -16,6 +16,9 @@ pub struct BatchOutput {
     pub final_states: Option<Vec<f32>>,
     /// First-passage times per trajectory (negative: not reached), when asked for.
     pub first_passage: Option<Vec<f32>>,
+    /// Per trajectory and component, the compensated time sums of x and x^2 (sum,
+    /// compensation, sum, compensation), with time averages.
+    pub time_sums: Option<Vec<f32>>,
 }
 
 /// Everything a run produced, with where and how fast.
@@ -56,6 +59,60 @@ pub struct EnsembleResult {
     pub adaptive: Option<crate::adaptive::AdaptiveStats>,
     /// The event's first times and, for a stopping event, the survival fractions.
     pub event: Option<crate::event::EventResult>,
+    /// With [`crate::EnsembleSpec::displacement`]: per save time and component, the moments
+    /// of the displacement `x_i(t) - x_i(t0)`.
+    pub displacement: Option<Vec<Vec<Moments>>>,
+    /// With [`crate::EnsembleSpec::displacement`]: per save time and component, the moments
+    /// of the product `x_i(t0) x_i(t)`.
+    pub origin_product: Option<Vec<Vec<Moments>>>,
+    /// Per-trajectory time averages and their ensemble statistics, when asked for.
+    pub time_average: Option<TimeAverages>,
+}
+
+/// Time averages of each trajectory over a window of the step grid (iterate averaging), and
+/// their statistics over the ensemble.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeAverages {
+    /// The window's start: states at step ends after this time count.
+    pub from: f64,
+    /// The window's end (the run's end).
+    pub to: f64,
+    /// States averaged per trajectory.
+    pub samples: u32,
+    /// Per component, over the trajectories with finite sums: moments of the time average of
+    /// `x_i`.
+    pub mean: Vec<Moments>,
+    /// Per component: moments of the time average of `x_i^2`.
+    pub square: Vec<Moments>,
+}
+
+impl TimeAverages {
+    fn new(from: f64, to: f64, samples: u32, dim: usize) -> Self {
+        TimeAverages {
+            from,
+            to,
+            samples,
+            mean: vec![Moments::default(); dim],
+            square: vec![Moments::default(); dim],
+        }
+    }
+
+    /// Folds one batch's time sums (sum, compensation, sum of squares, compensation per
+    /// trajectory and component) in trajectory order; non-finite averages are left out.
+    fn add(&mut self, sums: &[f32]) {
+        let dim = self.mean.len();
+        let n = f64::from(self.samples);
+        for trajectory in sums.chunks(4 * dim) {
+            for (i, s) in trajectory.chunks(4).enumerate() {
+                let x = (f64::from(s[0]) - f64::from(s[1])) / n;
+                let x2 = (f64::from(s[2]) - f64::from(s[3])) / n;
+                if x.is_finite() && x2.is_finite() {
+                    self.mean[i].merge(&Moments::of([x]));
+                    self.square[i].merge(&Moments::of([x2]));
+                }
+            }
+        }
+    }
 }
 
 /// What a sweep produced: its grid points and their statistics.
@@ -76,6 +133,20 @@ pub struct SweepResult {
 }
 
 impl EnsembleResult {
+    /// The mean-square displacement `<(x_i(t) - x_i(t0))^2>` at save `k`, from the
+    /// displacement's moments (population variance plus squared mean); `None` unless asked for.
+    pub fn msd(&self, k: usize, i: usize) -> Option<f64> {
+        let d = &self.displacement.as_ref()?[k][i];
+        let n = d.count as f64;
+        Some(d.m2 / n + d.mean * d.mean)
+    }
+
+    /// The autocorrelation `<x_i(t0) x_i(t)>` at save `k`, and its standard error.
+    pub fn autocorrelation(&self, k: usize, i: usize) -> Option<(f64, f64)> {
+        let c = &self.origin_product.as_ref()?[k][i];
+        Some((c.mean, c.std_error()))
+    }
+
     /// Trajectory-steps per second of the run phase.
     pub fn trajectory_steps_per_second(&self) -> f64 {
         self.trajectories as f64 * f64::from(self.steps) / self.run_time.as_secs_f64()
@@ -99,6 +170,9 @@ impl EnsembleResult {
 /// Folds batch outputs in trajectory order, so the sums do not depend on the batching.
 pub(crate) struct Accumulator {
     dim: usize,
+    /// Values observed per trajectory ([`Plan::observed`]).
+    width: usize,
+    time_average: Option<TimeAverages>,
     moments: Vec<Vec<Moments>>,
     sweep: Option<(crate::sweep::ResolvedSweep, SweepResult)>,
     histogram: Option<Histogram>,
@@ -121,7 +195,7 @@ impl Accumulator {
                 .map_or(0, |b| b.first + u64::from(b.count) - 1);
             let points: Vec<u64> = (s.point_of(first)..=s.point_of(last)).collect();
             let moments = s.grouped.then(|| {
-                vec![vec![vec![Moments::default(); plan.run.dim]; plan.saves()]; points.len()]
+                vec![vec![vec![Moments::default(); plan.observed()]; plan.saves()]; points.len()]
             });
             let result = SweepResult {
                 names: s.names.clone(),
@@ -132,9 +206,20 @@ impl Accumulator {
             };
             (s.clone(), result)
         });
+        let time_average = plan.run.average_from.map(|from| {
+            let n = plan.run.n_steps;
+            TimeAverages::new(
+                plan.run.time_of_step(from),
+                plan.run.time_of_step(n),
+                n - from,
+                plan.run.dim,
+            )
+        });
         Accumulator {
             dim: plan.run.dim,
-            moments: vec![vec![Moments::default(); plan.run.dim]; plan.saves()],
+            width: plan.observed(),
+            time_average,
+            moments: vec![vec![Moments::default(); plan.observed()]; plan.saves()],
             sweep,
             histogram,
             final_states: final_states.then(Vec::new),
@@ -147,7 +232,7 @@ impl Accumulator {
     pub(crate) fn add(&mut self, first: u64, out: BatchOutput) {
         let block_size = u64::from(crate::plan::BLOCK_SIZE);
         for (slot, partials) in out.partials.iter().enumerate() {
-            for (b, block) in partials.chunks(self.dim).enumerate() {
+            for (b, block) in partials.chunks(self.width).enumerate() {
                 for (acc, p) in self.moments[slot].iter_mut().zip(block) {
                     acc.merge(&Moments::from(*p));
                 }
@@ -171,6 +256,9 @@ impl Accumulator {
         if let Some(h) = &mut self.histogram {
             h.add_raw(&out.histogram);
         }
+        if let (Some(t), Some(sums)) = (&mut self.time_average, &out.time_sums) {
+            t.add(sums);
+        }
         if let (Some(all), Some(batch)) = (&mut self.final_states, out.final_states) {
             all.extend_from_slice(&batch);
         }
@@ -181,9 +269,40 @@ impl Accumulator {
     }
 
     pub(crate) fn finish(self) -> Finished {
+        let dim = self.dim;
+        let part = |k: usize| -> Option<Vec<Vec<Moments>>> {
+            (self.width > dim).then(|| {
+                self.moments
+                    .iter()
+                    .map(|m| m[k * dim..(k + 1) * dim].to_vec())
+                    .collect()
+            })
+        };
+        let (displacement, origin_product) = (part(1), part(2));
+        let mut sweep = self.sweep.map(|(_, r)| r);
+        // Sweep groups keep the state's moments.
+        if let Some(SweepResult {
+            moments: Some(groups),
+            ..
+        }) = &mut sweep
+        {
+            for slot in groups.iter_mut().flatten() {
+                slot.truncate(dim);
+            }
+        }
         Finished {
-            sweep: self.sweep.map(|(_, r)| r),
-            moments: self.moments,
+            sweep,
+            displacement,
+            origin_product,
+            time_average: self.time_average,
+            moments: self
+                .moments
+                .into_iter()
+                .map(|mut m| {
+                    m.truncate(dim);
+                    m
+                })
+                .collect(),
             histogram: self.histogram,
             final_states: self.final_states,
             first_passage: self.first_passage,
@@ -194,6 +313,9 @@ impl Accumulator {
 /// The merged statistics of all batches.
 pub(crate) struct Finished {
     pub(crate) moments: Vec<Vec<Moments>>,
+    pub(crate) displacement: Option<Vec<Vec<Moments>>>,
+    pub(crate) origin_product: Option<Vec<Vec<Moments>>>,
+    pub(crate) time_average: Option<TimeAverages>,
     pub(crate) sweep: Option<SweepResult>,
     pub(crate) histogram: Option<Histogram>,
     pub(crate) final_states: Option<Vec<f32>>,

@@ -27,6 +27,9 @@ pub struct ExprModel {
     split: Option<(Underdamped, Vec<Compiled>)>,
     /// General noise: the `d x m` matrix `G(t, x)`, row by row (`diffusion` is then zero).
     matrix: Option<Vec<Vec<Compiled>>>,
+    /// For a reaction network: the network, run exactly by the jump kernels (the drift and
+    /// noise are then its chemical Langevin equation).
+    reactions: Option<std::sync::Arc<crate::reactions::ReactionNetwork>>,
 }
 
 fn compile(field: &str, source: &str, scope: &Scope) -> Result<Compiled> {
@@ -330,7 +333,23 @@ impl ExprModel {
             diffusion_dg,
             split,
             matrix: None,
+            reactions: None,
         })
+    }
+
+    /// The chemical Langevin equation of `network` (see
+    /// [`crate::reactions::ReactionNetwork::langevin_model`]), carrying the network so that
+    /// [`crate::Scheme::Ssa`] can run it exactly.
+    ///
+    /// # Errors
+    /// From the model's construction.
+    pub fn reaction_network(
+        name: &str,
+        network: crate::reactions::ReactionNetwork,
+    ) -> Result<Self> {
+        let mut model = network.langevin_model(name)?;
+        model.reactions = Some(std::sync::Arc::new(network));
+        Ok(model)
     }
 
     /// Whether every diffusion expression is the constant zero.
@@ -495,6 +514,9 @@ impl Model for ExprModel {
     }
     fn underdamped(&self) -> Option<Underdamped> {
         self.split.as_ref().map(|(u, _)| *u)
+    }
+    fn reactions(&self) -> Option<&crate::reactions::ReactionNetwork> {
+        self.reactions.as_deref()
     }
     fn force(&self, t: f32, x: &State, p: &[f32]) -> State {
         match &self.split {

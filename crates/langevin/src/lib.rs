@@ -40,6 +40,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod adaptive;
+pub mod cme;
 pub mod config;
 pub mod cpu;
 pub mod device;
@@ -54,6 +55,7 @@ pub mod lyapunov;
 pub mod model;
 pub mod philox;
 pub mod plan;
+pub mod reactions;
 pub mod scheme;
 pub mod shader;
 pub mod spec;

@@ -81,6 +81,11 @@ pub trait Model: CpuTwin + Debug + Send + Sync {
     fn underdamped(&self) -> Option<Underdamped> {
         None
     }
+    /// For a reaction network, the network that the jump kernels run. `None` for every other
+    /// model.
+    fn reactions(&self) -> Option<&crate::reactions::ReactionNetwork> {
+        None
+    }
     /// The force `-dU/dq` in the first [`Underdamped::positions`] slots, from the positions in
     /// the same slots of `x`; mirrors the WGSL `force`. Read only for underdamped models.
     fn force(&self, t: f32, x: &State, p: &[f32]) -> State {
@@ -123,6 +128,14 @@ pub trait CpuTwin {
     fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
     /// Runs [`crate::cpu::sde_adaptive::sde_adaptive`] for this model.
     fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
+    /// Runs [`crate::cpu::ssa::ssa`] or [`crate::cpu::tau_leap::tau_leap`] for this model's
+    /// network.
+    fn cpu_jumps(
+        &self,
+        scheme: Scheme,
+        network: &crate::reactions::ReactionNetwork,
+        bindings: crate::cpu::ode_adaptive::Bindings<'_>,
+    );
 }
 
 impl<M: Model> CpuTwin for M {
@@ -134,6 +147,18 @@ impl<M: Model> CpuTwin for M {
     }
     fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: crate::cpu::ode_adaptive::Bindings<'_>) {
         crate::cpu::sde_adaptive::sde_adaptive(self, scheme, bindings);
+    }
+    fn cpu_jumps(
+        &self,
+        scheme: Scheme,
+        network: &crate::reactions::ReactionNetwork,
+        bindings: crate::cpu::ode_adaptive::Bindings<'_>,
+    ) {
+        if scheme == Scheme::TauLeap {
+            crate::cpu::tau_leap::tau_leap(self, network, bindings);
+        } else {
+            crate::cpu::ssa::ssa(self, network, bindings);
+        }
     }
 }
 

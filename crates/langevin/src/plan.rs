@@ -18,6 +18,10 @@ pub const FLAG_SAVE: u32 = 2;
 pub const FLAG_HISTOGRAM: u32 = 4;
 /// Track first-passage times.
 pub const FLAG_FIRST_PASSAGE: u32 = 8;
+/// Keep each trajectory's initial state and observe displacements and products with it.
+pub const FLAG_ORIGIN: u32 = 16;
+/// Sum each trajectory's states (and squares) from step `average_from` on, for time averages.
+pub const FLAG_TIME_AVERAGE: u32 = 32;
 
 /// Trajectory-steps per dispatch when the run does not say: about a second on a software
 /// adapter, milliseconds on a discrete GPU, far below any watchdog.
@@ -61,8 +65,8 @@ pub struct Segment {
     pub fp_component: u32,
     /// 0: up (x >= level), 1: down (x <= level).
     pub fp_direction: u32,
-    /// Padding to a multiple of 16 bytes.
-    pub _pad: u32,
+    /// With `FLAG_TIME_AVERAGE`: the first step whose end state enters the time average.
+    pub average_from: u32,
 }
 
 /// One dispatch's place in the step grid.
@@ -183,7 +187,13 @@ impl Plan {
                 FLAG_FIRST_PASSAGE
             } else {
                 0
-            },
+            } | if spec.displacement { FLAG_ORIGIN } else { 0 }
+                | if run.average_from.is_some() {
+                    FLAG_TIME_AVERAGE
+                } else {
+                    0
+                },
+            average_from: run.average_from.unwrap_or(0),
             fp_level: spec.first_passage.as_ref().map_or(0.0, |f| f.level as f32),
             fp_component: spec
                 .first_passage
@@ -229,6 +239,16 @@ impl Plan {
     /// Number of save times.
     pub fn saves(&self) -> usize {
         self.run.save_steps.len()
+    }
+
+    /// Values observed per trajectory at a save time: the state, then with `FLAG_ORIGIN` the
+    /// displacements `x - x(t0)` and the products `x(t0) x`, component by component.
+    pub fn observed(&self) -> usize {
+        if self.base.flags & FLAG_ORIGIN != 0 {
+            3 * self.run.dim
+        } else {
+            self.run.dim
+        }
     }
 
     /// Workgroups (moment blocks) in a batch.
@@ -299,6 +319,8 @@ mod tests {
             dt: 0.1,
             times: save_steps.iter().map(|&s| f64::from(s) * 0.1).collect(),
             save_steps,
+            t0: 0.0,
+            average_from: None,
         }
     }
 

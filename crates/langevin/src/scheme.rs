@@ -20,6 +20,9 @@ pub enum SchemeKind {
     /// Underdamped Langevin dynamics in positions and momenta: the model must be one
     /// ([`crate::Model::underdamped`]).
     Underdamped,
+    /// A Markov jump process: the model must be a reaction network
+    /// ([`crate::Model::reactions`]).
+    Jump,
 }
 
 impl SchemeKind {
@@ -30,6 +33,7 @@ impl SchemeKind {
             SchemeKind::Stratonovich => "SDE, Stratonovich",
             SchemeKind::Ode => "ODE",
             SchemeKind::Underdamped => "underdamped Langevin",
+            SchemeKind::Jump => "Markov jump process",
         }
     }
 }
@@ -66,11 +70,18 @@ pub enum Scheme {
     /// OBABO splitting (Bussi and Parrinello, 2007): exact kinetic energy for harmonic forces
     /// at any stable step; weak order 2.
     Obabo,
+    /// Gillespie's direct method for reaction networks: exact sample paths of the jump
+    /// process, an event budget per trajectory.
+    Ssa,
+    /// Tau-leaping for reaction networks (Cao, Gillespie and Petzold 2006): Poisson firings
+    /// over leaps that change propensities by about `eps` (`rtol`), critical reactions one at
+    /// a time, SSA where leaps would be short; never a negative count.
+    TauLeap,
 }
 
 impl Scheme {
     /// Every scheme, for listings.
-    pub const ALL: [Scheme; 10] = [
+    pub const ALL: [Scheme; 12] = [
         Scheme::EulerMaruyama,
         Scheme::Milstein,
         Scheme::Sra1,
@@ -81,6 +92,8 @@ impl Scheme {
         Scheme::Sra1Adaptive,
         Scheme::Baoab,
         Scheme::Obabo,
+        Scheme::Ssa,
+        Scheme::TauLeap,
     ];
 
     /// The name used in configs and reports.
@@ -96,6 +109,8 @@ impl Scheme {
             Scheme::Sra1Adaptive => "sra1_adaptive",
             Scheme::Baoab => "baoab",
             Scheme::Obabo => "obabo",
+            Scheme::Ssa => "ssa",
+            Scheme::TauLeap => "tau_leap",
         }
     }
 
@@ -111,6 +126,8 @@ impl Scheme {
             Scheme::Rk4 => "schemes/rk4",
             Scheme::Baoab => "schemes/baoab",
             Scheme::Obabo => "schemes/obabo",
+            Scheme::Ssa => "ssa",
+            Scheme::TauLeap => "tau_leap",
         }
     }
 
@@ -123,6 +140,7 @@ impl Scheme {
             Scheme::Heun | Scheme::HeunAdaptive => SchemeKind::Stratonovich,
             Scheme::Rk4 | Scheme::Dopri5 => SchemeKind::Ode,
             Scheme::Baoab | Scheme::Obabo => SchemeKind::Underdamped,
+            Scheme::Ssa | Scheme::TauLeap => SchemeKind::Jump,
         }
     }
 
@@ -136,6 +154,11 @@ impl Scheme {
             Scheme::Dopri5 => 5.0,
             // Additive noise on the momenta: the splittings are strong order 1.
             Scheme::Baoab | Scheme::Obabo => 1.0,
+            // Exact in law and path.
+            Scheme::Ssa => f64::INFINITY,
+            // Weak order 1 in the leap (Rathinam, Petzold, Cao and Gillespie 2005); as a
+            // pathwise approximation, order 1/2.
+            Scheme::TauLeap => 0.5,
         }
     }
 
@@ -147,6 +170,8 @@ impl Scheme {
             Scheme::Rk4 => 4.0,
             Scheme::Dopri5 => 5.0,
             Scheme::Baoab | Scheme::Obabo => 2.0,
+            Scheme::Ssa => f64::INFINITY,
+            Scheme::TauLeap => 1.0,
         }
     }
 
@@ -165,7 +190,11 @@ impl Scheme {
     pub fn is_adaptive(self) -> bool {
         matches!(
             self,
-            Scheme::Dopri5 | Scheme::HeunAdaptive | Scheme::Sra1Adaptive
+            Scheme::Dopri5
+                | Scheme::HeunAdaptive
+                | Scheme::Sra1Adaptive
+                | Scheme::Ssa
+                | Scheme::TauLeap
         )
     }
 
@@ -192,6 +221,14 @@ impl Scheme {
                 format!("{why} (model `{}`)", model.name()),
             ))
         };
+        if self.kind() == SchemeKind::Jump {
+            return match model.reactions() {
+                Some(_) => Ok(()),
+                None => {
+                    refuse("simulates reaction networks only (kind = \"reactions\" in a config)")
+                }
+            };
+        }
         let fixed = self.fixed_step();
         if fixed == Scheme::Sra1 && !model.additive_noise() {
             return refuse("needs additive noise (a diffusion that does not depend on the state)");
@@ -209,6 +246,7 @@ impl Scheme {
             SchemeKind::Underdamped if model.underdamped().is_none() => refuse(
                 "integrates underdamped Langevin models only (kind = \"langevin\" in a config)",
             ),
+
             _ => Ok(()),
         }
     }

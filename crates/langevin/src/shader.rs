@@ -18,18 +18,21 @@ pub const SOURCES: &[(&str, &str)] = &[
         "trajectory",
         include_str!("../../../shaders/lib/trajectory.wgsl"),
     ),
+    ("poisson", include_str!("../../../shaders/lib/poisson.wgsl")),
     (
         "brownian_tree",
         include_str!("../../../shaders/lib/brownian_tree.wgsl"),
     ),
     (
-        "adaptive_segment",
-        include_str!("../../../shaders/lib/adaptive_segment.wgsl"),
+        "adaptive_kernel",
+        include_str!("../../../shaders/lib/adaptive_kernel.wgsl"),
     ),
     (
         "sde_adaptive",
         include_str!("../../../shaders/sde_adaptive.wgsl"),
     ),
+    ("ssa", include_str!("../../../shaders/ssa.wgsl")),
+    ("tau_leap", include_str!("../../../shaders/tau_leap.wgsl")),
     (
         "schemes/euler_maruyama",
         include_str!("../../../shaders/schemes/euler_maruyama.wgsl"),

@@ -159,6 +159,12 @@ pub struct EnsembleSpec {
     /// Tolerances and bounds of an adaptive scheme (`dt` is then the first step tried, and
     /// save times lie on its grid).
     pub adaptive: AdaptiveControl,
+    /// Observe, at each save time, the displacement `x - x(t0)` (for mean-square
+    /// displacements) and the product `x(t0) x` (for autocorrelations) of every component.
+    pub displacement: bool,
+    /// Average each trajectory's states over the step ends after this time up to `t_end`
+    /// (iterate averaging), and report the averages' ensemble statistics.
+    pub time_average_from: Option<f64>,
 }
 
 impl EnsembleSpec {
@@ -189,6 +195,8 @@ impl EnsembleSpec {
             first_trajectory: 0,
             adaptive: AdaptiveControl::default(),
             event: None,
+            displacement: false,
+            time_average_from: None,
         }
     }
 
@@ -224,9 +232,13 @@ impl EnsembleSpec {
         self
     }
 
-    /// Sets the scheme.
+    /// Sets the scheme. For [`Scheme::TauLeap`] it also sets `eps` (the relative tolerance)
+    /// to [`crate::reactions::TAU_LEAP_EPSILON`]; `tolerances` afterwards overrides it.
     pub fn scheme(mut self, scheme: Scheme) -> Self {
         self.scheme = scheme;
+        if scheme == Scheme::TauLeap {
+            self.adaptive.rtol = crate::reactions::TAU_LEAP_EPSILON;
+        }
         self
     }
     /// Sets a fixed initial state.
@@ -299,6 +311,19 @@ impl EnsembleSpec {
     /// Whether the kernels keep a first time per trajectory (a first passage or an event).
     pub fn tracks_passage(&self) -> bool {
         self.first_passage.is_some() || self.event.is_some()
+    }
+
+    /// Observes displacements from, and products with, the initial state at every save time
+    /// ([`crate::EnsembleResult::msd`], [`crate::EnsembleResult::autocorrelation`]).
+    pub fn displacement(mut self, on: bool) -> Self {
+        self.displacement = on;
+        self
+    }
+
+    /// Averages each trajectory over the step ends after `from` (up to `t_end`).
+    pub fn time_average(mut self, from: f64) -> Self {
+        self.time_average_from = Some(from);
+        self
     }
 
     /// Asks for the final states.
@@ -555,6 +580,17 @@ impl EnsembleSpec {
             ));
         }
 
+        let average_from = self.resolve_time_average(n_steps, dt)?;
+        if self.displacement && self.scheme.is_adaptive() {
+            return Err(Error::invalid(
+                "output.displacement",
+                true,
+                format!(
+                    "displacements are observed by the fixed-step schemes, not {}",
+                    self.scheme
+                ),
+            ));
+        }
         let param_names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
         let event = self
             .event
@@ -571,7 +607,48 @@ impl EnsembleSpec {
             dt,
             save_steps,
             times,
+            t0: self.t0,
+            average_from,
         })
+    }
+
+    /// The last grid step at or before the time averages' start.
+    fn resolve_time_average(&self, n_steps: u32, dt: f64) -> Result<Option<u32>> {
+        let Some(from) = self.time_average_from else {
+            return Ok(None);
+        };
+        let field = "output.time_average.from";
+        if self.scheme.is_adaptive() {
+            return Err(Error::invalid(
+                field,
+                from,
+                format!(
+                    "time averages are taken on the fixed step grid, not by {}",
+                    self.scheme
+                ),
+            ));
+        }
+        if self
+            .event
+            .as_ref()
+            .is_some_and(|e| e.action == EventAction::Stop)
+        {
+            return Err(Error::invalid(
+                field,
+                from,
+                "a stopping event freezes trajectories at different times: their time averages \
+                 would not cover one window",
+            ));
+        }
+        if !(from.is_finite() && from >= self.t0 && from < self.t_end) {
+            return Err(Error::invalid(
+                field,
+                from,
+                format!("must lie in [t0, t_end) = [{}, {})", self.t0, self.t_end),
+            ));
+        }
+        let step = ((from - self.t0) / dt + 1e-9).floor() as u32;
+        Ok(Some(step.min(n_steps - 1)))
     }
 
     fn save_steps(&self, n_steps: u32, dt: f64) -> Result<Vec<u32>> {
@@ -614,6 +691,41 @@ impl EnsembleSpec {
     }
 }
 
+/// What one trajectory of a run keeps in device (or host) memory, for sizing batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// State components.
+    pub dim: usize,
+    /// Values observed per save time ([`crate::plan::Plan::observed`]).
+    pub observed: usize,
+    /// Save times.
+    pub saves: usize,
+    /// Whether final states are read back.
+    pub final_states: bool,
+    /// Bytes of the optional per-trajectory buffers: initial states for displacements, time
+    /// sums and their readback.
+    pub extra_bytes: u64,
+}
+
+impl Footprint {
+    /// The footprint of `spec` with `saves` save times.
+    pub fn of(spec: &EnsembleSpec, dim: usize, saves: usize) -> Self {
+        let d = dim as u64;
+        Footprint {
+            dim,
+            observed: if spec.displacement { 3 * dim } else { dim },
+            saves,
+            final_states: spec.final_states || spec.scheme.is_adaptive(),
+            extra_bytes: if spec.displacement { 4 * d } else { 0 }
+                + if spec.time_average_from.is_some() {
+                    32 * d
+                } else {
+                    0
+                },
+        }
+    }
+}
+
 /// A checked run: the step grid and the packed arrays the kernels read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedRun {
@@ -636,9 +748,19 @@ pub struct ResolvedRun {
     pub save_steps: Vec<u32>,
     /// The save times on the step grid.
     pub times: Vec<f64>,
+    /// Start time.
+    pub t0: f64,
+    /// With time averages: the last step index at or before their start; the states after
+    /// steps `average_from + 1 ..= n_steps` are averaged.
+    pub average_from: Option<u32>,
 }
 
 impl ResolvedRun {
+    /// The time at step index `s` of the grid.
+    pub fn time_of_step(&self, s: u32) -> f64 {
+        self.t0 + f64::from(s) * self.dt
+    }
+
     /// The sweep table the kernels read ([`crate::sweep::NO_SWEEP`] without a sweep).
     pub fn sweep_table(&self) -> &[u32] {
         self.sweep

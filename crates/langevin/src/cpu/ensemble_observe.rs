@@ -2,7 +2,7 @@
 //! their values into moments in the same order, and bins the histogram component.
 
 use super::moments::{is_finite_f32, merge_moments, moments_of};
-use crate::plan::{Segment, BLOCK_SIZE, FLAG_HISTOGRAM, FLAG_SAVE};
+use crate::plan::{Segment, BLOCK_SIZE, FLAG_HISTOGRAM, FLAG_ORIGIN, FLAG_SAVE};
 use crate::stats::PartialMoments;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,10 +25,11 @@ pub fn histogram_bin(seg: &Segment, v: f32) -> usize {
     (u as u32).min(bins - 1) as usize
 }
 
-/// Twin of the `ensemble_observe` kernel. `partials` holds `blocks * dim` entries when the
-/// segment saves; `histogram` the bins then underflow, overflow and non-finite counts.
-/// `stopped`: the first times of a stopping event (`EVENT_STOPS`), whose trajectories are left
-/// out once they have stopped.
+/// Twin of the `ensemble_observe` kernel. `partials` holds `blocks * width` entries when the
+/// segment saves (`width` is `dim`, or `3 dim` with `FLAG_ORIGIN`: displacements and
+/// products with `origin` follow the state); `histogram` the bins then underflow, overflow
+/// and non-finite counts. `stopped`: the first times of a stopping event (`EVENT_STOPS`),
+/// whose trajectories are left out once they have stopped.
 pub fn ensemble_observe(
     seg: &Segment,
     dim: usize,
@@ -36,7 +37,10 @@ pub fn ensemble_observe(
     partials: &mut [PartialMoments],
     histogram: &[AtomicU32],
     stopped: Option<&[f32]>,
+    origin: Option<&[f32]>,
 ) {
+    let origin = origin.filter(|_| seg.flags & FLAG_ORIGIN != 0);
+    let width = if origin.is_some() { 3 * dim } else { dim };
     // Twin of `running`.
     let running = |j: usize| !stopped.is_some_and(|p| p[j] >= 0.0);
     let n = seg.trajectories as usize;
@@ -45,14 +49,26 @@ pub fn ensemble_observe(
         let first = block * WG;
         let end = (first + WG).min(n);
         if seg.flags & FLAG_SAVE != 0 {
-            for (i, o) in out.iter_mut().enumerate() {
+            for i in 0..dim {
                 let mut m = PartialMoments::default();
+                let mut d = PartialMoments::default();
+                let mut c = PartialMoments::default();
                 for j in first..end {
                     if running(j) {
-                        m = merge_moments(m, moments_of(state[j * dim + i]));
+                        let v = state[j * dim + i];
+                        m = merge_moments(m, moments_of(v));
+                        if let Some(origin) = origin {
+                            let v0 = origin[j * dim + i];
+                            d = merge_moments(d, moments_of(v - v0));
+                            c = merge_moments(c, moments_of(v0 * v));
+                        }
                     }
                 }
-                *o = m;
+                out[i] = m;
+                if origin.is_some() {
+                    out[dim + i] = d;
+                    out[2 * dim + i] = c;
+                }
             }
         }
         if seg.flags & FLAG_HISTOGRAM != 0 {
@@ -65,8 +81,8 @@ pub fn ensemble_observe(
         }
     };
     if seg.flags & FLAG_SAVE != 0 {
-        partials[..blocks * dim]
-            .par_chunks_mut(dim)
+        partials[..blocks * width]
+            .par_chunks_mut(width)
             .enumerate()
             .for_each(|(block, out)| observe_block(block, out));
     } else {

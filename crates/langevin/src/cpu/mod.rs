@@ -6,9 +6,12 @@ pub mod ensemble_observe;
 pub mod moments;
 pub mod ode_adaptive;
 pub mod philox_stream;
+pub mod poisson;
 pub mod schemes;
 pub mod sde_adaptive;
 pub mod sde_ensemble;
+pub mod ssa;
+pub mod tau_leap;
 pub mod trajectory;
 
 use crate::ensemble::BatchOutput;
@@ -22,11 +25,12 @@ use std::sync::atomic::AtomicU32;
 pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;
 
 /// Trajectories per batch within `budget` bytes of host memory.
-pub fn batch_capacity(dim: usize, saves: usize, final_states: bool, budget: u64) -> u64 {
-    let dim = dim as u64;
+pub fn batch_capacity(f: &crate::spec::Footprint, budget: u64) -> u64 {
+    let dim = f.dim as u64;
     let partial = std::mem::size_of::<PartialMoments>() as u64;
-    let per_trajectory =
-        4 * dim * (1 + u64::from(final_states)) + (saves as u64 * dim * partial).div_ceil(64);
+    let per_trajectory = 4 * dim * (1 + u64::from(f.final_states))
+        + f.extra_bytes
+        + (f.saves as u64 * f.observed as u64 * partial).div_ceil(64);
     (budget / per_trajectory).max(1)
 }
 
@@ -44,7 +48,13 @@ pub fn run_sde_batch(
     let blocks = Plan::blocks(batch) as usize;
     let mut state = vec![0.0f32; batch.count as usize * dim];
     let mut passage = vec![-1.0f32; batch.count as usize];
-    let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
+    let mut partials =
+        vec![vec![PartialMoments::default(); blocks * plan.observed()]; plan.saves()];
+    let n = batch.count as usize;
+    let mut origin =
+        (plan.base.flags & crate::plan::FLAG_ORIGIN != 0).then(|| vec![0.0f32; n * dim]);
+    let mut time_sums =
+        (plan.base.flags & crate::plan::FLAG_TIME_AVERAGE != 0).then(|| vec![0.0f32; 4 * n * dim]);
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
         .collect();
@@ -62,6 +72,8 @@ pub fn run_sde_batch(
                     passage: &mut passage,
                     sweep: plan.run.sweep_table(),
                     event: plan.run.event.as_ref(),
+                    origin: origin.as_deref_mut(),
+                    time_sums: time_sums.as_deref_mut(),
                 },
             );
         }
@@ -76,7 +88,15 @@ pub fn run_sde_batch(
                 .as_ref()
                 .is_some_and(crate::event::Event::stops)
                 .then_some(&passage[..]);
-            ensemble_observe::ensemble_observe(&seg, dim, &state, slot, &histogram, stopped);
+            ensemble_observe::ensemble_observe(
+                &seg,
+                dim,
+                &state,
+                slot,
+                &histogram,
+                stopped,
+                origin.as_deref(),
+            );
         }
         progress(segment.step_count);
     }
@@ -86,5 +106,6 @@ pub fn run_sde_batch(
         histogram,
         final_states: final_states.then_some(state),
         first_passage: (plan.base.flags & crate::plan::FLAG_FIRST_PASSAGE != 0).then_some(passage),
+        time_sums,
     }
 }

@@ -113,7 +113,7 @@ pub struct Bindings<'a> {
     /// `clock`: time reached, next step, previous error, and (for `sde_adaptive`) the leaf
     /// reached, per trajectory.
     pub clock: &'a mut [f32],
-    /// `counts`: accepted and rejected steps per trajectory.
+    /// `counts`: accepted and rejected steps per trajectory, then two words of `ssa`'s clock.
     pub counts: &'a mut [u32],
     /// `sweep`.
     pub sweep: &'a [u32],
@@ -121,72 +121,113 @@ pub struct Bindings<'a> {
     pub unfinished: &'a AtomicU32,
 }
 
-/// Twin of the `ode_adaptive` kernel.
-pub fn ode_adaptive<M: Model + ?Sized>(m: &M, b: Bindings<'_>) {
+/// One invocation of a kernel of the adaptive host loop: its global trajectory index, its
+/// parameters (the sweep applied, as `load_params` does) and its words of `state`, `clock`
+/// and `counts`.
+pub struct Invocation<'s> {
+    /// Global trajectory index (low, high).
+    pub trajectory: [u32; 2],
+    /// The trajectory's parameters.
+    pub params: Vec<f32>,
+    /// Its state.
+    pub state: &'s mut [f32],
+    /// Its four `clock` words.
+    pub clock: &'s mut [f32],
+    /// Its four `counts` words.
+    pub counts: &'s mut [u32],
+}
+
+/// Runs `body` for every invocation of the batch, in parallel with rayon; each one for which
+/// it returns true (still short of the target) is counted in `unfinished`.
+pub fn for_each_invocation(
+    b: Bindings<'_>,
+    dim: usize,
+    body: impl Fn(Invocation<'_>) -> bool + Sync,
+) {
     let seg = b.seg;
-    let dim = m.dim();
     let n = seg.trajectories as usize;
-    let (params_in, init, sweep, unfinished) = (b.params, b.init, b.sweep, b.unfinished);
+    let (params_in, sweep, unfinished) = (b.params, b.sweep, b.unfinished);
     b.state[..n * dim]
         .par_chunks_mut(dim)
         .zip(b.clock[..4 * n].par_chunks_mut(4))
-        .zip(b.counts[..2 * n].par_chunks_mut(2))
+        .zip(b.counts[..4 * n].par_chunks_mut(4))
         .enumerate()
-        .for_each(|(local_index, ((xs, clock), counts))| {
+        .for_each(|(local_index, ((state, clock), counts))| {
             let mut params = params_in.to_vec();
             let trajectory = add_index(seg.first_trajectory, local_index as u32);
             apply_sweep(sweep, trajectory, &mut params);
-            let p = &params[..];
-            let mut x = [0.0; MAX_DIM];
-            let (mut t, mut h, mut err_prev, mut accepted, mut rejected);
-            if seg.flags & FLAG_INIT != 0 {
-                x = initial_state(seg.key, init, dim, trajectory);
-                (t, h, err_prev, accepted, rejected) =
-                    (seg.t_start, seg.h_init, 1e-4f32, 0u32, 0u32);
-            } else {
-                x[..dim].copy_from_slice(xs);
-                (t, h, err_prev) = (clock[0], clock[1], clock[2]);
-                (accepted, rejected) = (counts[0], counts[1]);
-            }
-            let mut k1 = m.drift(t, &x, p);
-            for _ in 0..seg.attempts {
-                if t >= seg.t_target || accepted + rejected >= seg.max_steps {
-                    break;
-                }
-                let remaining = seg.t_target - t;
-                let clamped = h >= remaining;
-                let hs = if clamped { remaining } else { h };
-                let a = dopri5_attempt(m, p, seg, t, hs, &x, &k1);
-                if a.err <= 1.0 {
-                    t = if clamped { seg.t_target } else { t + hs };
-                    x = a.y;
-                    k1 = a.k7;
-                    accepted += 1;
-                    let e = a.err.max(1e-10);
-                    let factor = (0.9 * e.powf(-0.17) * err_prev.powf(0.04)).clamp(0.2, 10.0);
-                    err_prev = a.err.max(1e-4);
-                    h = if clamped {
-                        (hs * factor).max(h)
-                    } else {
-                        hs * factor
-                    };
-                } else {
-                    rejected += 1;
-                    let shrink = if a.err.is_nan() {
-                        0.2
-                    } else {
-                        (0.9 * a.err.powf(-0.2)).max(0.2)
-                    };
-                    h = hs * shrink;
-                }
-            }
-            xs.copy_from_slice(&x[..dim]);
-            clock[..3].copy_from_slice(&[t, h, err_prev]);
-            counts.copy_from_slice(&[accepted, rejected]);
-            if t < seg.t_target && accepted + rejected < seg.max_steps {
+            let short = body(Invocation {
+                trajectory,
+                params,
+                state,
+                clock,
+                counts,
+            });
+            if short {
                 unfinished.fetch_add(1, Ordering::Relaxed);
             }
         });
+}
+
+/// Twin of the `ode_adaptive` kernel.
+pub fn ode_adaptive<M: Model + ?Sized>(m: &M, b: Bindings<'_>) {
+    let (seg, init, dim) = (b.seg, b.init, m.dim());
+    for_each_invocation(b, dim, |inv| {
+        let Invocation {
+            trajectory,
+            params,
+            state: xs,
+            clock,
+            counts,
+        } = inv;
+        let p = &params[..];
+        let mut x = [0.0; MAX_DIM];
+        let (mut t, mut h, mut err_prev, mut accepted, mut rejected);
+        if seg.flags & FLAG_INIT != 0 {
+            x = initial_state(seg.key, init, dim, trajectory);
+            (t, h, err_prev, accepted, rejected) = (seg.t_start, seg.h_init, 1e-4f32, 0u32, 0u32);
+        } else {
+            x[..dim].copy_from_slice(xs);
+            (t, h, err_prev) = (clock[0], clock[1], clock[2]);
+            (accepted, rejected) = (counts[0], counts[1]);
+        }
+        let mut k1 = m.drift(t, &x, p);
+        for _ in 0..seg.attempts {
+            if t >= seg.t_target || accepted + rejected >= seg.max_steps {
+                break;
+            }
+            let remaining = seg.t_target - t;
+            let clamped = h >= remaining;
+            let hs = if clamped { remaining } else { h };
+            let a = dopri5_attempt(m, p, seg, t, hs, &x, &k1);
+            if a.err <= 1.0 {
+                t = if clamped { seg.t_target } else { t + hs };
+                x = a.y;
+                k1 = a.k7;
+                accepted += 1;
+                let e = a.err.max(1e-10);
+                let factor = (0.9 * e.powf(-0.17) * err_prev.powf(0.04)).clamp(0.2, 10.0);
+                err_prev = a.err.max(1e-4);
+                h = if clamped {
+                    (hs * factor).max(h)
+                } else {
+                    hs * factor
+                };
+            } else {
+                rejected += 1;
+                let shrink = if a.err.is_nan() {
+                    0.2
+                } else {
+                    (0.9 * a.err.powf(-0.2)).max(0.2)
+                };
+                h = hs * shrink;
+            }
+        }
+        xs.copy_from_slice(&x[..dim]);
+        clock[..3].copy_from_slice(&[t, h, err_prev]);
+        counts[..2].copy_from_slice(&[accepted, rejected]);
+        t < seg.t_target && accepted + rejected < seg.max_steps
+    });
 }
 
 /// A batch on the CPU twin of `ode_adaptive` or `sde_adaptive` (by the scheme): the kernel's
@@ -221,7 +262,7 @@ impl<'a> CpuBatch<'a> {
             sweep,
             state: vec![0.0; n * model.dim()],
             clock: vec![0.0; 4 * n],
-            counts: vec![0; 2 * n],
+            counts: vec![0; 4 * n],
         }
     }
 }
@@ -239,10 +280,14 @@ impl AdaptiveBatch for CpuBatch<'_> {
             sweep: self.sweep,
             unfinished: &unfinished,
         };
-        if self.scheme.on_brownian_tree() {
-            self.model.cpu_sde_adaptive(self.scheme, bindings);
-        } else {
-            self.model.cpu_ode_adaptive(bindings);
+        match self.model.reactions() {
+            Some(network) if self.scheme.kind() == crate::scheme::SchemeKind::Jump => {
+                self.model.cpu_jumps(self.scheme, network, bindings);
+            }
+            _ if self.scheme.on_brownian_tree() => {
+                self.model.cpu_sde_adaptive(self.scheme, bindings);
+            }
+            _ => self.model.cpu_ode_adaptive(bindings),
         }
         Ok(unfinished.load(Ordering::Relaxed))
     }

@@ -240,6 +240,9 @@ pub fn scheme_step<M: Model + ?Sized>(
         Scheme::Heun | Scheme::HeunAdaptive => heun_step(m, p, t, dt, x, dw),
         Scheme::Rk4 => rk4_step(m, p, t, dt, x),
         Scheme::Dopri5 => unreachable!("adaptive runs go through cpu::ode_adaptive"),
+        Scheme::Ssa | Scheme::TauLeap => {
+            unreachable!("jump processes go through cpu::ssa and cpu::tau_leap")
+        }
         Scheme::Baoab => baoab_step(m, &underdamped(m), p, t, dt, x, dw),
         Scheme::Obabo => obabo_step(m, &underdamped(m), p, t, dt, x, dw),
     }

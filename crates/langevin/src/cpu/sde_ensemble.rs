@@ -6,7 +6,7 @@ use super::trajectory::{add_index, initial_state};
 use crate::event::Event;
 use crate::model::{group_steps, Model, State, MAX_DIM};
 use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN};
-use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT};
+use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT, FLAG_TIME_AVERAGE};
 use crate::scheme::Scheme;
 use crate::sweep::apply_sweep;
 use rayon::prelude::*;
@@ -28,6 +28,29 @@ pub struct Bindings<'a> {
     pub sweep: &'a [u32],
     /// The event compiled into the kernel (its module `event`), if any.
     pub event: Option<&'a Event>,
+    /// `origin`, the initial states (`dim` per trajectory), with `FLAG_ORIGIN`.
+    pub origin: Option<&'a mut [f32]>,
+    /// `time_sums` (`4 dim` per trajectory), with `FLAG_TIME_AVERAGE`.
+    pub time_sums: Option<&'a mut [f32]>,
+}
+
+/// Twin of the private sums `sum_x`, `comp_x`, `sum_x2`, `comp_x2`: per component, in the
+/// order of the `time_sums` buffer.
+struct TimeSums<'s> {
+    sums: Option<&'s mut [f32]>,
+}
+
+impl TimeSums<'_> {
+    /// Twin of `kahan_add` on sum `k` (0: x, 1: x^2) of component `i`.
+    fn kahan_add(&mut self, i: usize, k: usize, v: f32) {
+        if let Some(s) = self.sums.as_deref_mut() {
+            let at = 4 * i + 2 * k;
+            let y = v - s[at + 1];
+            let t = s[at] + y;
+            s[at + 1] = (t - s[at]) - y;
+            s[at] = t;
+        }
+    }
 }
 
 struct Invocation<'a, M: Model + ?Sized> {
@@ -70,6 +93,17 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         let t = seg.t0 + steps_done as f32 * seg.dt;
         if seg.flags & FLAG_FIRST_PASSAGE != 0 && *hit < 0.0 && self.watched(t, x) {
             *hit = t;
+        }
+    }
+
+    /// Twin of `average_step`.
+    fn average_step(&self, sums: &mut TimeSums<'_>, x: &State, steps_done: u32) {
+        let seg = self.seg;
+        if seg.flags & FLAG_TIME_AVERAGE != 0 && steps_done > seg.average_from {
+            for (i, v) in x[..self.model.dim()].iter().enumerate() {
+                sums.kahan_add(i, 0, *v);
+                sums.kahan_add(i, 1, v * v);
+            }
         }
     }
 
@@ -125,7 +159,14 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
     }
 
     /// Twin of `step_group`.
-    fn step_group(&self, trajectory: [u32; 2], s: u32, x_in: &State, hit: &mut f32) -> State {
+    fn step_group(
+        &self,
+        trajectory: [u32; 2],
+        s: u32,
+        x_in: &State,
+        hit: &mut f32,
+        sums: &mut TimeSums<'_>,
+    ) -> State {
         let (seg, noise, normals) = (self.seg, self.noise, self.normals);
         let group_normals = self.group_steps as usize * normals;
         let mut z = [0.0f32; 8 * MAX_DIM];
@@ -155,6 +196,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
             }
             x = self.advance(&x, self.step(s + u, &x, &dw, &chi), *hit);
             self.record_passage(hit, &x, s + u + 1);
+            self.average_step(sums, &x, s + u + 1);
         }
         x
     }
@@ -179,11 +221,21 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
     };
     let init = b.init;
     let sweep = b.sweep;
+    let origins: Vec<Option<&mut [f32]>> = match b.origin {
+        Some(o) => o[..n * dim].chunks_mut(dim).map(Some).collect(),
+        None => (0..n).map(|_| None).collect(),
+    };
+    let time_sums: Vec<Option<&mut [f32]>> = match b.time_sums {
+        Some(o) => o[..4 * n * dim].chunks_mut(4 * dim).map(Some).collect(),
+        None => (0..n).map(|_| None).collect(),
+    };
     b.state[..n * dim]
         .par_chunks_mut(dim)
         .zip(b.passage[..n].par_iter_mut())
+        .zip(origins.into_par_iter().zip(time_sums.into_par_iter()))
         .enumerate()
-        .for_each(|(local_index, (xs, passage))| {
+        .for_each(|(local_index, ((xs, passage), (origin, sums)))| {
+            let mut sums = TimeSums { sums };
             let trajectory = add_index(seg.first_trajectory, local_index as u32);
             // Twin of the private `params` and `apply_sweep`: a copy only when something is
             // swept.
@@ -205,6 +257,13 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
             let mut x = if seg.flags & FLAG_INIT != 0 {
                 let x = initial_state(seg.key, init, dim, trajectory);
                 inv.record_passage(&mut hit, &x, 0);
+                if let Some(o) = origin {
+                    o.copy_from_slice(&x[..dim]);
+                }
+                if let Some(s) = sums.sums.as_deref_mut() {
+                    // The kernel's private sums start at zero.
+                    s.fill(0.0);
+                }
                 x
             } else {
                 let mut x = [0.0; MAX_DIM];
@@ -222,9 +281,10 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
                     x = inv.advance(&x, inv.step_by_stream(&mut noise, s, &x), hit);
                     s += 1;
                     inv.record_passage(&mut hit, &x, s);
+                    inv.average_step(&mut sums, &x, s);
                 }
                 while s + inv.group_steps <= end {
-                    x = inv.step_group(trajectory, s, &x, &mut hit);
+                    x = inv.step_group(trajectory, s, &x, &mut hit, &mut sums);
                     s += inv.group_steps;
                 }
             }
@@ -232,6 +292,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
                 x = inv.advance(&x, inv.step_by_stream(&mut noise, s, &x), hit);
                 s += 1;
                 inv.record_passage(&mut hit, &x, s);
+                inv.average_step(&mut sums, &x, s);
             }
             xs.copy_from_slice(&x[..dim]);
             if seg.flags & FLAG_FIRST_PASSAGE != 0 {

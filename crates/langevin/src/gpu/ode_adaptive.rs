@@ -20,6 +20,22 @@ use std::mem::size_of;
 pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<shader::ComposedKernel> {
     let layout = model::wgsl_state_layout(model, 1, false, false);
     let model_module = model::wgsl_module(model);
+    if scheme.kind() == crate::scheme::SchemeKind::Jump {
+        let kernel = scheme.shader_module();
+        let network = model.reactions().ok_or_else(|| crate::Error::Shader {
+            kernel: kernel.into(),
+            message: format!("model `{}` is not a reaction network", model.name()),
+        })?;
+        let reactions = network.wgsl_module()?;
+        return shader::kernel(
+            kernel,
+            &[
+                ("state_layout", &layout),
+                ("model", &model_module),
+                ("reactions", &reactions),
+            ],
+        );
+    }
     if !scheme.on_brownian_tree() {
         return shader::kernel(
             "ode_adaptive",
@@ -105,7 +121,7 @@ impl<'a> GpuBatch<'a> {
         let [params, init, sweep] = run_inputs(ctx, plan);
         let state = ctx.buffer("state", n * dim * 4, storage);
         let clock = ctx.buffer("clock", n * 16, storage);
-        let counts = ctx.buffer("counts", n * 8, storage);
+        let counts = ctx.buffer("counts", n * 16, storage);
         let unfinished = ctx.buffer("unfinished", 4, storage | wgpu::BufferUsages::COPY_DST);
         let staging = ctx.buffer(
             "staging",
@@ -210,7 +226,7 @@ impl AdaptiveBatch for GpuBatch<'_> {
     }
 
     fn counts(&mut self) -> Result<Vec<u32>> {
-        let bytes = self.copy_out(&[(&self.counts, u64::from(self.count) * 8)])?;
+        let bytes = self.copy_out(&[(&self.counts, u64::from(self.count) * 16)])?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 }

@@ -146,6 +146,8 @@ impl SdeKernel {
                 buffer_entry(3, READ_WRITE, false),
                 buffer_entry(4, READ_WRITE, false),
                 buffer_entry(5, READ, false),
+                buffer_entry(6, READ_WRITE, false),
+                buffer_entry(7, READ_WRITE, false),
             ],
         )?;
         let (observe, observe_layout) = pipeline(
@@ -158,6 +160,7 @@ impl SdeKernel {
                 buffer_entry(2, READ_WRITE, true),
                 buffer_entry(3, READ_WRITE, false),
                 buffer_entry(4, READ, false),
+                buffer_entry(5, READ, false),
             ],
         )?;
         Ok(SdeKernel {
@@ -172,21 +175,26 @@ impl SdeKernel {
 }
 
 /// Trajectories per batch that fit the device: bindings, workgroup counts and a memory budget.
-pub fn batch_capacity(
-    ctx: &GpuContext,
-    plan_dim: usize,
-    saves: usize,
-    final_states: bool,
-    budget: u64,
-) -> u64 {
-    let dim = plan_dim as u64;
+pub fn batch_capacity(ctx: &GpuContext, f: &crate::spec::Footprint, budget: u64) -> u64 {
+    let dim = f.dim as u64;
+    let observed = f.observed as u64;
     let binding = ctx.limits.max_storage_buffer_binding_size;
-    let by_state_binding = binding / (4 * dim);
-    let by_partial_binding = binding / (PARTIAL_BYTES * dim) * u64::from(crate::plan::BLOCK_SIZE);
-    // State (and its staging copy when kept), first-passage times and their copy, partials.
-    let bytes_per_trajectory = 4 * dim * (1 + u64::from(final_states))
+    // The time sums are the widest per-trajectory binding: 4 values per component.
+    let per_binding = if f.extra_bytes >= 32 * dim {
+        16 * dim
+    } else {
+        4 * dim
+    };
+    let by_state_binding = binding / per_binding;
+    let by_partial_binding =
+        binding / (PARTIAL_BYTES * observed) * u64::from(crate::plan::BLOCK_SIZE);
+    // State (and its staging copy when kept), first-passage times and their copy, the
+    // optional buffers, partials and their copy.
+    let bytes_per_trajectory = 4 * dim * (1 + u64::from(f.final_states))
         + 8
-        + (2 * saves as u64 * dim * PARTIAL_BYTES).div_ceil(u64::from(crate::plan::BLOCK_SIZE));
+        + f.extra_bytes
+        + (2 * f.saves as u64 * observed * PARTIAL_BYTES)
+            .div_ceil(u64::from(crate::plan::BLOCK_SIZE));
     let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
     let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
     by_state_binding
@@ -210,6 +218,7 @@ pub struct SdeRun<'a> {
     partial_stride: u64,
     histogram: wgpu::Buffer,
     histogram_words: u64,
+    time_sums: Option<wgpu::Buffer>,
     staging: wgpu::Buffer,
     step_group: wgpu::BindGroup,
     observe_group: wgpu::BindGroup,
@@ -243,7 +252,7 @@ impl<'a> SdeRun<'a> {
             state_bytes,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         );
-        let partial_bytes = max_blocks * dim * PARTIAL_BYTES;
+        let partial_bytes = max_blocks * plan.observed() as u64 * PARTIAL_BYTES;
         let partial_stride = partial_bytes.next_multiple_of(storage_align);
         let partials = ctx.buffer(
             "partials",
@@ -269,10 +278,24 @@ impl<'a> SdeRun<'a> {
             passage_bytes,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         );
+        // The optional buffers bind a placeholder word when the run does not use them.
+        let optional = |label: &str, flag: u32, bytes: u64| {
+            let used = plan.base.flags & flag != 0;
+            let buffer = ctx.buffer(
+                label,
+                if used { bytes } else { 4 },
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            );
+            (buffer, used)
+        };
+        let (origin, _) = optional("origin", crate::plan::FLAG_ORIGIN, state_bytes);
+        let (time_sums, averages) =
+            optional("time sums", crate::plan::FLAG_TIME_AVERAGE, 4 * state_bytes);
         let staging_bytes = passage_bytes
             + partial_bytes * plan.saves() as u64
             + histogram_words * 4
-            + if final_states { state_bytes } else { 0 };
+            + if final_states { state_bytes } else { 0 }
+            + if averages { 4 * state_bytes } else { 0 };
         let staging = ctx.buffer(
             "staging",
             staging_bytes,
@@ -313,6 +336,14 @@ impl<'a> SdeRun<'a> {
                     binding: 5,
                     resource: sweep.as_entire_binding(),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: origin.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 7,
+                    resource: time_sums.as_entire_binding(),
+                },
             ],
         });
         let observe_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -343,6 +374,10 @@ impl<'a> SdeRun<'a> {
                     binding: 4,
                     resource: passage.as_entire_binding(),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: origin.as_entire_binding(),
+                },
             ],
         });
         ctx.check()?;
@@ -360,6 +395,7 @@ impl<'a> SdeRun<'a> {
             partial_stride,
             histogram,
             histogram_words,
+            time_sums: averages.then_some(time_sums),
             staging,
             step_group,
             observe_group,
@@ -426,7 +462,7 @@ impl<'a> SdeRun<'a> {
             let done = std::mem::replace(&mut encoder, new_encoder());
             submissions.push((ctx.queue.submit([done.finish()]), segment.step_count));
         }
-        let used_partial = u64::from(blocks) * dim * PARTIAL_BYTES;
+        let used_partial = u64::from(blocks) * plan.observed() as u64 * PARTIAL_BYTES;
         let mut at = 0u64;
         for slot in 0..plan.saves() as u64 {
             encoder.copy_buffer_to_buffer(
@@ -459,6 +495,12 @@ impl<'a> SdeRun<'a> {
             encoder.copy_buffer_to_buffer(&self.passage, 0, &self.staging, at, bytes);
             at += bytes;
         }
+        let sums_at = at;
+        if let Some(sums) = &self.time_sums {
+            let bytes = u64::from(batch.count) * dim * 16;
+            encoder.copy_buffer_to_buffer(sums, 0, &self.staging, at, bytes);
+            at += bytes;
+        }
         ctx.queue.submit([encoder.finish()]);
         for (submission, steps) in submissions {
             ctx.device
@@ -487,12 +529,17 @@ impl<'a> SdeRun<'a> {
             .then(|| bytemuck::pod_collect_to_vec(&bytes[state_at as usize..passage_at as usize]));
         let first_passage = self
             .tracks_passage
-            .then(|| bytemuck::pod_collect_to_vec(&bytes[passage_at as usize..at as usize]));
+            .then(|| bytemuck::pod_collect_to_vec(&bytes[passage_at as usize..sums_at as usize]));
+        let time_sums = self
+            .time_sums
+            .as_ref()
+            .map(|_| bytemuck::pod_collect_to_vec(&bytes[sums_at as usize..at as usize]));
         Ok(BatchOutput {
             partials,
             histogram,
             final_states,
             first_passage,
+            time_sums,
         })
     }
 }

@@ -1,0 +1,155 @@
+// Gillespie's direct method (Gillespie 1977): one invocation per trajectory, integer counts
+// held exactly in f32 (below 2^24). Event k of a trajectory draws its two uniforms from Philox
+// block k / 2 of the jump stream (lanes 2 (k % 2) and 2 (k % 2) + 1): the first sets the
+// waiting time to event k, -log(u) / a0, the second picks the reaction, the first j whose
+// cumulative propensity exceeds u a0. So a trajectory is one seed whatever the dispatches.
+//
+// The state between dispatches is the counts, the time of the next event (an integer count of
+// ticks: SSA times are long sums of short waits), and the events so far. A
+// dispatch fires at most `seg.attempts` events and stops a trajectory at the first event
+// beyond `seg.t_target`, whose time it keeps (the counts hold until then, so they are the
+// counts at t_target). A trajectory that has fired `seg.max_steps` events stops where it is.
+//
+// `state_layout`, `model` (NPARAMS) and `reactions` (REACTIONS, CHANGE, propensities) are
+// supplied when the kernel is composed. CPU twin: crates/langevin/src/cpu/ssa.rs.
+#import segment
+#import state_layout
+#import model
+#import trajectory
+#import adaptive_kernel
+#import reactions
+
+const WORKGROUP_SIZE: u32 = 64u;
+// Philox counter word 3 of the jump stream (the SDE streams use 0 to 2, the Brownian tree 3
+// to 6).
+const STREAM_JUMP: u32 = 16u;
+
+// Per trajectory, `clock`: the time reached (t_target once the next event lies beyond it), then
+// unused words; `counts`: events fired, 1 once a propensity expression has been negative (it
+// was taken as zero), and the next event's tick (low, high words).
+
+// The uniforms of event k: (waiting time, choice).
+fn event_uniforms(trajectory: vec2<u32>, k: u32) -> vec2<f32> {
+    let w = philox4x32_10(vec4<u32>(trajectory.x, trajectory.y, k >> 1u, STREAM_JUMP), seg.key);
+    let lane = 2u * (k & 1u);
+    return vec2<f32>(uniform_open01(w[lane]), uniform_open01(w[lane + 1u]));
+}
+
+// Ticks of the clock per span: 2^48 (keep in sync with SSA_TICKS in adaptive.rs). The clock is
+// an integer (low, high words): a sum of float times would round differently on drivers that
+// simplify `(a + b) - a` to `b` and on those that do not, and f32 alone would lose the
+// waits of late events. A wait in ticks is at most 2^50 (beyond any target).
+const MAX_WAIT_TICKS: f32 = 1125899906842624.0;
+const NEVER: vec2<u32> = vec2<u32>(0u, 0xffffffffu);
+
+// `t + w` for a wait `w` in time units.
+fn add_wait(t: vec2<u32>, w: f32) -> vec2<u32> {
+    let ticks = min(w * seg.tick_rate, MAX_WAIT_TICKS);
+    // Exact: below 2^24 the remainder is ticks itself; above, both are multiples of its ulp.
+    let hi = floor(ticks / 4294967296.0);
+    let lo = u32(round(ticks - hi * 4294967296.0));
+    let sum = t.x + lo;
+    return vec2<u32>(sum, t.y + u32(hi) + select(0u, 1u, sum < t.x));
+}
+
+fn total(a: Rates) -> f32 {
+    var a0 = 0.0;
+    for (var j = 0u; j < REACTIONS; j++) {
+        a0 += a[j];
+    }
+    return a0;
+}
+
+// The tick of the next event after `t`, with event k's waiting-time uniform; never for a0 = 0.
+fn next_time(t: vec2<u32>, a0: f32, u: f32) -> vec2<u32> {
+    if a0 <= 0.0 || t.y == NEVER.y {
+        return NEVER;
+    }
+    return add_wait(t, -log(u) / a0);
+}
+
+// The time of tick `t`.
+fn time_of(t: vec2<u32>) -> f32 {
+    return seg.t_start + (f32(t.y) * 4294967296.0 + f32(t.x)) / seg.tick_rate;
+}
+
+// The first reaction whose cumulative propensity exceeds `level`; the last one with a
+// positive propensity when rounding leaves `level` at the total.
+fn choose(a: Rates, level: f32) -> u32 {
+    var sum = 0.0;
+    var last = 0u;
+    for (var j = 0u; j < REACTIONS; j++) {
+        if a[j] > 0.0 {
+            last = j;
+            sum += a[j];
+            if level < sum {
+                return j;
+            }
+        }
+    }
+    return last;
+}
+
+// Whether tick `t` lies beyond the target.
+fn beyond(t: vec2<u32>) -> bool {
+    return t.y > seg.target_tick_hi || (t.y == seg.target_tick_hi && t.x > seg.target_tick_lo);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn ssa(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let local_index = grid_index(wid, nwg, lid, WORKGROUP_SIZE);
+    if local_index >= seg.trajectories {
+        return;
+    }
+    let trajectory = add_index(seg.first_trajectory, local_index);
+    load_params(trajectory);
+    var x: State;
+    var t_next: vec2<u32>;
+    var events: u32;
+    var negative: bool;
+    var p: Propensities;
+    if (seg.flags & FLAG_INIT) != 0u {
+        x = initial_state(trajectory);
+        events = 0u;
+        p = propensities(seg.t_start, x);
+        negative = p.negative;
+        t_next = next_time(vec2<u32>(0u, 0u), total(p.a), event_uniforms(trajectory, 0u).x);
+    } else {
+        for (var i = 0u; i < DIM; i++) {
+            x[i] = state[local_index * DIM + i];
+        }
+        t_next = vec2<u32>(counts[4u * local_index + 2u], counts[4u * local_index + 3u]);
+        negative = counts[4u * local_index + 1u] != 0u;
+        events = counts[4u * local_index];
+        p = propensities(time_of(t_next), x);
+    }
+    for (var n = 0u; n < seg.attempts; n++) {
+        if beyond(t_next) || events >= seg.max_steps {
+            break;
+        }
+        let j = choose(p.a, event_uniforms(trajectory, events).y * total(p.a));
+        for (var i = 0u; i < DIM; i++) {
+            x[i] += CHANGE[j * DIM + i];
+        }
+        events++;
+        p = propensities(time_of(t_next), x);
+        negative = negative || p.negative;
+        t_next = next_time(t_next, total(p.a), event_uniforms(trajectory, events).x);
+    }
+    for (var i = 0u; i < DIM; i++) {
+        state[local_index * DIM + i] = x[i];
+    }
+    let done = beyond(t_next);
+    clock[4u * local_index] = select(time_of(t_next), seg.t_target, done);
+    counts[4u * local_index] = events;
+    counts[4u * local_index + 1u] = select(0u, 1u, negative);
+    counts[4u * local_index + 2u] = t_next.x;
+    counts[4u * local_index + 3u] = t_next.y;
+    if !done && events < seg.max_steps {
+        atomicAdd(&unfinished, 1u);
+    }
+}

@@ -1,0 +1,383 @@
+//! Reaction networks by Gillespie's direct method against exact laws: birth-death (Binomial +
+//! Poisson at a time, Poisson when stationary) and Schloegl's bistable network (each basin
+//! against the detailed-balance distribution restricted to it), by chi-square over the whole
+//! histogram; the GPU kernel against its CPU twin, trajectory by trajectory.
+
+mod common;
+use langevin::cme::MasterEquation;
+use langevin::reactions::{ReactionNetwork, ReactionSpec};
+use langevin::{Engine, EnsembleSpec, ExprModel, SaveAt, Scheme};
+use std::sync::Arc;
+
+fn reaction(eq: &str, rate: &str) -> ReactionSpec {
+    ReactionSpec {
+        eq: eq.into(),
+        rate: Some(rate.into()),
+        propensity: None,
+    }
+}
+
+fn params(list: &[(&str, f64)]) -> Vec<(String, f64)> {
+    list.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+}
+
+fn network_spec(network: ReactionNetwork, t_end: f64, trajectories: u64) -> EnsembleSpec {
+    let initial: Vec<f64> = network.initial.iter().map(|&c| f64::from(c)).collect();
+    let model = ExprModel::reaction_network("network", network).unwrap();
+    EnsembleSpec::with_model(Arc::new(model))
+        .scheme(Scheme::Ssa)
+        .initial_fixed(&initial)
+        .time_span(0.0, t_end)
+        .dt(t_end / 100.0)
+        .trajectories(trajectories)
+        .seed(17)
+        .save_at(SaveAt::Count(2))
+        .final_states(true)
+}
+
+/// Pearson's chi-square of integer samples against a pmf, pooling bins with expected counts
+/// below 5 (from each end inward); returns (statistic, degrees of freedom).
+fn chi_square(samples: &[f32], pmf: impl Fn(u64) -> f64, support: u64) -> (f64, usize) {
+    let n = samples.len() as f64;
+    let mut observed = vec![0.0f64; support as usize + 1];
+    for &s in samples {
+        assert!(s >= 0.0 && s.fract() == 0.0, "count {s}");
+        let k = (s as u64).min(support);
+        observed[k as usize] += 1.0;
+    }
+    let mut expected: Vec<f64> = (0..=support).map(|k| n * pmf(k)).collect();
+    let tail: f64 = n - expected[..support as usize].iter().sum::<f64>();
+    expected[support as usize] = tail.max(0.0);
+    // Pool neighbouring bins until each expects at least 5.
+    let mut bins: Vec<(f64, f64)> = Vec::new();
+    let (mut o, mut e) = (0.0, 0.0);
+    for (ok, ek) in observed.iter().zip(&expected) {
+        o += ok;
+        e += ek;
+        if e >= 5.0 {
+            bins.push((o, e));
+            o = 0.0;
+            e = 0.0;
+        }
+    }
+    if let Some(last) = bins.last_mut() {
+        last.0 += o;
+        last.1 += e;
+    }
+    let stat = bins.iter().map(|(o, e)| (o - e) * (o - e) / e).sum();
+    (stat, bins.len() - 1)
+}
+
+/// The chi-square statistic stays below its mean plus five standard deviations (k + 5 sqrt(2k)).
+fn assert_chi_square(what: &str, (stat, dof): (f64, usize)) {
+    let k = dof as f64;
+    eprintln!("{what}: chi-square {stat:.1} on {dof} degrees of freedom");
+    assert!(
+        stat <= k + 5.0 * (2.0 * k).sqrt(),
+        "{what}: chi-square {stat:.1} on {dof} degrees of freedom"
+    );
+}
+
+fn ln_factorial(k: u64) -> f64 {
+    (1..=k).map(|i| (i as f64).ln()).sum()
+}
+
+fn poisson(mean: f64, k: u64) -> f64 {
+    (k as f64 * mean.ln() - mean - ln_factorial(k)).exp()
+}
+
+fn binomial(n: u64, p: f64, k: u64) -> f64 {
+    if k > n {
+        return 0.0;
+    }
+    (ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
+        + k as f64 * p.ln()
+        + (n - k) as f64 * (1.0 - p).ln())
+    .exp()
+}
+
+fn birth_death(k: f64, g: f64, n0: u64) -> ReactionNetwork {
+    ReactionNetwork::new(
+        &[("X".to_string(), n0 as i64)],
+        &params(&[("k", k), ("g", g)]),
+        &[reaction("0 -> X", "k"), reaction("X -> 0", "g")],
+    )
+    .unwrap()
+}
+
+/// `0 -> X` at rate k, `X -> 0` at rate g X, from n0: X(t) = Binomial(n0, e^{-g t}) +
+/// Poisson(k / g (1 - e^{-g t})), independent.
+fn birth_death_matches_binomial_plus_poisson(engine: &Engine) {
+    let (k, g, n0) = (20.0, 0.5, 60u64);
+    let network = birth_death(k, g, n0);
+    for t in [1.0, 12.0] {
+        let r = engine
+            .run(&network_spec(network.clone(), t, 1 << 15))
+            .unwrap();
+        let x = r.final_states.unwrap();
+        let survive = (-g * t).exp();
+        let lambda = k / g * (1.0 - survive);
+        let pmf = |m: u64| {
+            (0..=m.min(n0))
+                .map(|j| binomial(n0, survive, j) * poisson(lambda, m - j))
+                .sum::<f64>()
+        };
+        assert_chi_square(&format!("birth-death at t = {t}"), chi_square(&x, pmf, 200));
+        assert_eq!(r.adaptive.unwrap().exhausted, 0);
+    }
+}
+
+fn schloegl(x0: i64) -> ReactionNetwork {
+    ReactionNetwork::new(
+        &[("X".to_string(), x0)],
+        &params(&[
+            ("c1", 3e-7),
+            ("c2", 1e-4),
+            ("c3", 1e-3),
+            ("c4", 3.5),
+            ("A", 1e5),
+            ("B", 2e5),
+        ]),
+        &[
+            reaction("2X -> 3X", "c1*A"),
+            reaction("3X -> 2X", "c2"),
+            ReactionSpec {
+                eq: "0 -> X".into(),
+                rate: None,
+                propensity: Some("c3*B".into()),
+            },
+            reaction("X -> 0", "c4"),
+        ],
+    )
+    .unwrap()
+}
+
+/// Schloegl's stationary law by detailed balance, pi(x + 1) / pi(x) = birth(x) / death(x + 1),
+/// restricted to [lo, hi] and normalised.
+fn schloegl_basin(lo: u64, hi: u64) -> Vec<f64> {
+    let (c1, c2, c3, c4, a, b) = (3e-7, 1e-4, 1e-3, 3.5, 1e5, 2e5);
+    let birth = |x: f64| c1 * a * x * (x - 1.0) / 2.0 + c3 * b;
+    let death = |x: f64| c2 * x * (x - 1.0) * (x - 2.0) / 6.0 + c4 * x;
+    let mut log = vec![0.0f64; hi as usize + 1];
+    for x in 0..hi as usize {
+        log[x + 1] = log[x] + birth(x as f64).ln() - death(x as f64 + 1.0).ln();
+    }
+    let top = log[lo as usize..].iter().cloned().fold(f64::MIN, f64::max);
+    let mut p: Vec<f64> = (0..=hi as usize)
+        .map(|x| {
+            if x < lo as usize {
+                0.0
+            } else {
+                (log[x] - top).exp()
+            }
+        })
+        .collect();
+    let sum: f64 = p.iter().sum();
+    p.iter_mut().for_each(|v| *v /= sum);
+    p
+}
+
+/// The two basins of Schloegl's network (modes near 82 and 563, barrier near 250, switching
+/// time about 4e4) relax within a few time units: started in one, the ensemble takes the
+/// stationary law restricted to it. Parameters of Gillespie's review (2007) and the SSA
+/// benchmarks built on it.
+fn schloegl_basins_take_the_detailed_balance_law(engine: &Engine) {
+    for (x0, lo, hi, t, n) in [
+        (82, 0u64, 250u64, 10.0, 1u64 << 14),
+        (563, 250, 1000, 6.0, 2048),
+    ] {
+        let r = engine.run(&network_spec(schloegl(x0), t, n)).unwrap();
+        let x = r.final_states.unwrap();
+        let p = schloegl_basin(lo, hi);
+        let stat = chi_square(&x, |k| p.get(k as usize).copied().unwrap_or(0.0), hi);
+        assert_chi_square(&format!("Schloegl basin from {x0}"), stat);
+    }
+}
+
+#[test]
+fn gpu_and_cpu_twin_fire_the_same_events() {
+    let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
+    let spec = network_spec(schloegl(250), 2.0, 4096);
+    let a = gpu.run(&spec).unwrap();
+    let b = cpu.run(&spec).unwrap();
+    let (xa, xb) = (a.final_states.unwrap(), b.final_states.unwrap());
+    let differing = xa.iter().zip(&xb).filter(|(p, q)| p != q).count();
+    for (j, (p, q)) in xa
+        .iter()
+        .zip(&xb)
+        .enumerate()
+        .filter(|(_, (p, q))| p != q)
+        .take(8)
+    {
+        eprintln!("trajectory {j}: GPU {p}, CPU {q}");
+    }
+    eprintln!(
+        "{} events on both; {differing} of {} final counts differ",
+        a.adaptive.unwrap().accepted,
+        xa.len()
+    );
+    assert_eq!(a.adaptive.unwrap().accepted, b.adaptive.unwrap().accepted);
+    assert_eq!(differing, 0);
+}
+
+/// The finite state projection of birth-death on [0, 200] against the exact law: every
+/// probability within 1e-12, and a projection error (mass beyond 200) below 1e-12.
+#[test]
+fn the_master_equation_matches_birth_death_exactly() {
+    let (k, g, n0) = (20.0, 0.5, 60u64);
+    let network = birth_death(k, g, n0);
+    let me = MasterEquation::new(&network, &[200]).unwrap();
+    for d in me.solve(&network.initial, &[0.5, 3.0, 12.0]) {
+        let survive = (-g * d.t).exp();
+        let lambda = k / g * (1.0 - survive);
+        let mut worst = 0.0f64;
+        for m in 0..=200u64 {
+            let exact: f64 = (0..=m.min(n0))
+                .map(|j| binomial(n0, survive, j) * poisson(lambda, m - j))
+                .sum();
+            worst = worst.max((d.p[m as usize] - exact).abs());
+        }
+        eprintln!(
+            "t = {}: largest error {worst:.2e}, projection error {:.2e}",
+            d.t, d.error
+        );
+        assert!(
+            worst < 1e-12 && d.error < 1e-12,
+            "t = {}: {worst}, {}",
+            d.t,
+            d.error
+        );
+    }
+}
+
+/// Gene expression: mRNA M made at km and degraded at gm M; protein P made at kp M and
+/// degraded at gp P. SSA's marginals of M and P against the master equation on the box
+/// [0, 25] x [0, 250] (projection error below 1e-9) at two times, by chi-square.
+fn ssa_matches_the_master_equation(engine: &Engine) {
+    let network = ReactionNetwork::new(
+        &[("M".to_string(), 0), ("P".to_string(), 0)],
+        &params(&[("km", 2.0), ("gm", 1.0), ("kp", 10.0), ("gp", 0.5)]),
+        &[
+            reaction("0 -> M", "km"),
+            reaction("M -> 0", "gm"),
+            reaction("M -> M + P", "kp"),
+            reaction("P -> 0", "gp"),
+        ],
+    )
+    .unwrap();
+    let me = MasterEquation::new(&network, &[25, 250]).unwrap();
+    let times = [1.0, 4.0];
+    let exact = me.solve(&network.initial, &times);
+    for (d, t) in exact.iter().zip(times) {
+        assert!(d.error < 1e-9, "projection error {}", d.error);
+        let r = engine
+            .run(&network_spec(network.clone(), t, 1 << 15))
+            .unwrap();
+        let x = r.final_states.unwrap();
+        for (i, name) in ["M", "P"].iter().enumerate() {
+            let samples: Vec<f32> = x.iter().skip(i).step_by(2).copied().collect();
+            let pmf = me.marginal(&d.p, i);
+            let support = pmf.len() as u64 - 1;
+            let stat = chi_square(
+                &samples,
+                |k| pmf.get(k as usize).copied().unwrap_or(0.0),
+                support,
+            );
+            assert_chi_square(&format!("{name} at t = {t}"), stat);
+        }
+    }
+}
+
+/// The chemical Langevin equation of birth-death, dX = (k - g X) dt + sqrt(k) dW1 -
+/// sqrt(g X) dW2, under Euler-Maruyama: its stationary mean is k / g exactly and its variance
+/// that of the EM recursion, (k / g) / (1 - g dt / 2) (the noise variance per step is
+/// (k + g E X) dt = 2 k dt).
+fn langevin_equation_has_the_exact_em_moments(engine: &Engine) {
+    let (k, g, dt) = (20.0, 0.5, 0.01);
+    let spec = network_spec(birth_death(k, g, 40), 30.0, 1 << 16)
+        .scheme(Scheme::EulerMaruyama)
+        .dt(dt);
+    let r = engine.run(&spec).unwrap();
+    let m = r.moments.last().unwrap()[0];
+    let (mean, var) = (k / g, k / g / (1.0 - g * dt / 2.0));
+    common::assert_within("CLE mean", m.mean, mean, (var / m.count as f64).sqrt(), 5.0);
+    let se = var * (2.0 / (m.count as f64 - 1.0)).sqrt();
+    common::assert_within("CLE variance", m.variance(), var, se, 5.0);
+}
+
+/// Tau-leaping on birth-death with mean k / g = 200: explicit leaps of length tau inflate the
+/// stationary variance by 1 / (1 - g tau / 2), and the CGP bound gives g tau = eps^2 x / 2 =
+/// 0.09 at x = 200 and eps = 0.03: within 5% (plus five standard errors) of the exact law's
+/// mean and variance, in under a fifth of the steps SSA takes (its events).
+fn tau_leaping_is_within_its_tolerance(engine: &Engine) {
+    let (k, g, n0, t) = (200.0, 1.0, 0u64, 6.0);
+    let spec = network_spec(birth_death(k, g, n0), t, 1 << 15).scheme(Scheme::TauLeap);
+    let r = engine.run(&spec).unwrap();
+    let m = r.moments.last().unwrap()[0];
+    let survive = (-g * t).exp();
+    let mean = k / g * (1.0 - survive) + n0 as f64 * survive;
+    let var = k / g * (1.0 - survive) + n0 as f64 * survive * (1.0 - survive);
+    let n = m.count as f64;
+    let steps = r.adaptive.unwrap().accepted as f64 / n;
+    eprintln!(
+        "tau-leaping: mean {:.2} (exact {mean:.2}), variance {:.2} (exact {var:.2}), {steps:.0} steps per trajectory (SSA: about {:.0} events)",
+        m.mean,
+        m.variance(),
+        (k + g * mean) * t
+    );
+    assert!(
+        (m.mean - mean).abs() <= 0.05 * mean + 5.0 * (var / n).sqrt(),
+        "mean {} vs {mean}",
+        m.mean
+    );
+    assert!(
+        (m.variance() - var).abs() <= 0.05 * var + 5.0 * var * (2.0 / n).sqrt(),
+        "variance {} vs {var}",
+        m.variance()
+    );
+    assert!(
+        steps < 0.2 * (k + g * mean) * t,
+        "{steps} steps per trajectory"
+    );
+}
+
+/// A network that keeps a species near zero (a few molecules, dimerising away): tau-leaping
+/// never makes a count negative, over 2^20 trajectories.
+#[test]
+fn tau_leaping_never_makes_a_count_negative() {
+    let engine = common::engine(langevin::BackendChoice::Gpu)
+        .unwrap_or_else(|| Engine::new(langevin::BackendChoice::Cpu).unwrap());
+    let network = ReactionNetwork::new(
+        &[("X".to_string(), 8), ("D".to_string(), 0)],
+        &params(&[("s", 3.0), ("k", 0.4), ("g", 1.0)]),
+        &[
+            reaction("0 -> X", "s"),
+            reaction("2X -> D", "k"),
+            reaction("X -> 0", "g"),
+            reaction("D -> 0", "g"),
+        ],
+    )
+    .unwrap();
+    for t in [0.5, 4.0] {
+        let spec = network_spec(network.clone(), t, 1 << 20).scheme(Scheme::TauLeap);
+        let r = engine.run(&spec).unwrap();
+        let x = r.final_states.unwrap();
+        let lowest = x.iter().copied().fold(f32::INFINITY, f32::min);
+        let zeros = x.iter().step_by(2).filter(|v| **v == 0.0).count();
+        eprintln!("t = {t}: lowest count {lowest}, X = 0 in {zeros} trajectories");
+        assert!(lowest >= 0.0, "a negative count: {lowest}");
+        assert!(zeros > 1000, "the test must reach zero often ({zeros})");
+        assert_eq!(r.adaptive.unwrap().exhausted, 0);
+    }
+}
+
+on_every_backend!(
+    tau_leaping_is_within_its_tolerance,
+    langevin_equation_has_the_exact_em_moments,
+    birth_death_matches_binomial_plus_poisson,
+    schloegl_basins_take_the_detailed_balance_law,
+    ssa_matches_the_master_equation,
+);
