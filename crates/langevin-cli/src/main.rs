@@ -1,6 +1,7 @@
 //! `langevin`: runs stochastic-dynamics ensembles headless on any GPU wgpu reaches, or on the
 //! CPU twin when there is none.
 
+mod comparison;
 mod examples;
 mod lyapunov_cmd;
 mod outputs;

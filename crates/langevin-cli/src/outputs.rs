@@ -187,6 +187,13 @@ pub fn write_all(
         }
     }
     written.extend(dynamics(dir, r, &mut summary)?);
+    written.extend(crate::comparison::write(
+        dir,
+        config,
+        spec,
+        r,
+        &mut summary,
+    )?);
     if let Some(sw) = &r.sweep {
         summary["sweep"] = sweep_summary(r, sw);
         if let Some(groups) = &sw.moments {

@@ -292,6 +292,12 @@ pub struct OutputConfig {
     pub displacement: bool,
     /// Per-trajectory time averages from `from` to the end.
     pub time_average: Option<TimeAverageConfig>,
+    /// For `reactions`: moment closures to compare with the run (`normal2`, `zero2`, `zero3`).
+    #[serde(default)]
+    pub closures: Vec<String>,
+    /// For `reactions`: the exact master equation on the box of counts `[0, bound]` per
+    /// species, to compare with the run.
+    pub cme: Option<BTreeMap<String, u32>>,
 }
 
 /// `output.time_average`: `{ from = 10.0 }`.
@@ -321,6 +327,8 @@ impl Default for OutputConfig {
             plots: true,
             displacement: false,
             time_average: None,
+            closures: Vec::new(),
+            cme: None,
         }
     }
 }
@@ -416,6 +424,8 @@ const KEYS: &[&str] = &[
     "displacement",
     "time_average",
     "from",
+    "closures",
+    "cme",
     "var",
     "bins",
     "range",
@@ -726,6 +736,18 @@ impl Config {
         spec.initial = initial;
         spec.adaptive.max_dt = self.solver.max_dt;
         spec.displacement = self.output.displacement;
+        if self.kind != "reactions"
+            && (!self.output.closures.is_empty() || self.output.cme.is_some())
+        {
+            return Err(Error::invalid(
+                "output.closures",
+                "given",
+                "moment closures and the master equation compare with reaction networks (kind = \"reactions\")",
+            ));
+        }
+        for c in &self.output.closures {
+            crate::closure::Closure::parse(c)?;
+        }
         spec.time_average_from = self.output.time_average.as_ref().map(|a| a.from);
         spec.adaptive.brownian_tol = self.solver.brownian_tol;
         let single = self.ensemble.sweep.len() == 1;

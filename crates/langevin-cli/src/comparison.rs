@@ -1,0 +1,143 @@
+//! For reaction networks: the run's means and variances beside the exact master equation and
+//! the moment closures asked for in `[output]` (`comparison.csv`, `comparison.png`, and
+//! `summary.json` `comparison`), so that a user sees where an approximation holds.
+
+use crate::outputs::write_atomic;
+use anyhow::{anyhow, Result};
+use langevin::closure::{Closure, MomentEquations};
+use langevin::cme::MasterEquation;
+use langevin::config::Config;
+use langevin::{EnsembleResult, EnsembleSpec};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Means and variances of one method per save time and species.
+pub struct Series {
+    /// `ssa`, `cme`, or a closure's name.
+    pub name: String,
+    /// Per time and species.
+    pub mean: Vec<Vec<f64>>,
+    /// Per time and species.
+    pub variance: Vec<Vec<f64>>,
+}
+
+/// Computes the comparison when the config asks for one; returns the files written.
+pub fn write(
+    dir: &Path,
+    config: &Config,
+    spec: &EnsembleSpec,
+    r: &EnsembleResult,
+    summary: &mut serde_json::Value,
+) -> Result<Vec<PathBuf>> {
+    let out = &config.output;
+    let Some(network) = spec.model.reactions() else {
+        return Ok(Vec::new());
+    };
+    if out.closures.is_empty() && out.cme.is_none() {
+        return Ok(Vec::new());
+    }
+    let times: Vec<f64> = r.times.iter().map(|t| t - spec.t0).collect();
+    let dim = network.species.len();
+    let mut series = vec![Series {
+        name: spec.scheme.name().to_string(),
+        mean: r
+            .moments
+            .iter()
+            .map(|m| m.iter().map(|v| v.mean).collect())
+            .collect(),
+        variance: r
+            .moments
+            .iter()
+            .map(|m| m.iter().map(|v| v.variance()).collect())
+            .collect(),
+    }];
+    let mut info = serde_json::Map::new();
+    if let Some(bounds) = &out.cme {
+        let b: Vec<u32> = network
+            .species
+            .iter()
+            .map(|s| {
+                bounds.get(s).copied().ok_or_else(|| {
+                    anyhow!("output.cme: give a bound for every species (missing {s})")
+                })
+            })
+            .collect::<Result<_>>()?;
+        let me = MasterEquation::new(network, &b)?;
+        let solved = me.solve(&network.initial, &times);
+        let (mut mean, mut variance) = (Vec::new(), Vec::new());
+        for d in &solved {
+            let (mut m, mut v) = (Vec::new(), Vec::new());
+            for i in 0..dim {
+                let p = me.marginal(&d.p, i);
+                let mu: f64 = p.iter().enumerate().map(|(k, q)| k as f64 * q).sum();
+                let var = p
+                    .iter()
+                    .enumerate()
+                    .map(|(k, q)| (k as f64 - mu).powi(2) * q)
+                    .sum();
+                m.push(mu);
+                v.push(var);
+            }
+            mean.push(m);
+            variance.push(v);
+        }
+        info.insert(
+            "cme".into(),
+            json!({
+                "bounds": bounds,
+                "states": me.states(),
+                "projection_error": solved.iter().map(|d| d.error).collect::<Vec<_>>(),
+            }),
+        );
+        series.push(Series {
+            name: "cme".into(),
+            mean,
+            variance,
+        });
+    }
+    let mut closures = serde_json::Map::new();
+    for name in &out.closures {
+        let closure = Closure::parse(name)?;
+        let s = MomentEquations::new(network, closure)?.solve(&network.initial, &times, 2000);
+        closures.insert(
+            closure.name(),
+            json!({ "unphysical_from": s.unphysical_from.map(|t| t + spec.t0) }),
+        );
+        series.push(Series {
+            name: closure.name(),
+            mean: s.mean,
+            variance: s.variance,
+        });
+    }
+    info.insert("closures".into(), serde_json::Value::Object(closures));
+    summary["comparison"] = serde_json::Value::Object(info);
+
+    let mut csv = String::from("t");
+    for s in &series {
+        for name in &network.species {
+            csv.push_str(&format!(",{0}_mean_{name},{0}_var_{name}", s.name));
+        }
+    }
+    csv.push('\n');
+    for (k, t) in r.times.iter().enumerate() {
+        csv.push_str(&t.to_string());
+        for s in &series {
+            for i in 0..dim {
+                csv.push_str(&format!(",{},{}", s.mean[k][i], s.variance[k][i]));
+            }
+        }
+        csv.push('\n');
+    }
+    let path = dir.join("comparison.csv");
+    write_atomic(&path, csv.as_bytes())?;
+    let mut written = vec![path];
+    if config.output.plots {
+        written.push(crate::plots::comparison(
+            dir,
+            &r.times,
+            &network.species,
+            &series,
+        )?);
+    }
+    Ok(written)
+}
