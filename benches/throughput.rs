@@ -116,7 +116,7 @@ fn workload(name: &str, log2: u32) -> EnsembleSpec {
                 .save_at(SaveAt::Count(11))
         }
         // Schloegl's bistable network by Gillespie's direct method from the barrier, t in
-        // [0, 5] (examples/configs/schloegl.toml): trajectory-events per second.
+        // [0, 1] (examples/configs/schloegl.toml runs to 5): trajectory-events per second.
         "schloegl_ssa" => {
             let reaction = |eq: &str, rate: &str| ReactionSpec {
                 eq: eq.into(),
@@ -150,8 +150,8 @@ fn workload(name: &str, log2: u32) -> EnsembleSpec {
             ))
             .scheme(Scheme::Ssa)
             .initial_fixed(&[250.0])
-            .time_span(0.0, 5.0)
-            .dt(0.05)
+            .time_span(0.0, 1.0)
+            .dt(0.01)
             .max_steps(10_000_000)
             .trajectories(n)
             .seed(1)
