@@ -374,7 +374,69 @@ fn tau_leaping_never_makes_a_count_negative() {
     }
 }
 
+/// A jump process given by its rates (`kind = "jump"`): A -> B (2), B -> C (1), C -> A (3),
+/// B -> A (0.5). Its stationary law solves pi Q = 0; at t = 10 (the slowest relaxation rate is
+/// above 2) the occupation of each state is within five binomial standard errors of it.
+fn jump_process_takes_its_stationary_law(engine: &Engine) {
+    let text = r#"
+        name = "ring"
+        kind = "jump"
+        [model]
+        state = ["A", "B", "C"]
+        init = ["A"]
+        params = { ab = 2.0, bc = 1.0, ca = 3.0, ba = 0.5 }
+        transitions = [
+          { from = "A", to = "B", rate = "ab" },
+          { from = "B", to = "C", rate = "bc" },
+          { from = "C", to = "A", rate = "ca" },
+          { from = "B", to = "A", rate = "ba" },
+        ]
+        [solver]
+        t_end = 10.0
+        [ensemble]
+        trajectories = 65536
+        seed = 5
+        [output]
+        save_times = 2
+    "#;
+    let spec = langevin::config::Config::from_toml("ring.toml", text, &[])
+        .unwrap()
+        .to_spec()
+        .unwrap();
+    let r = engine.run(&spec).unwrap();
+    // pi Q = 0 with Q the generator: balance of A, B and C, normalised.
+    // A: 3 pi_C + 0.5 pi_B = 2 pi_A;  C: 1 pi_B = 3 pi_C.
+    let (pb, pc) = (1.0, 1.0 / 3.0);
+    let pa = (3.0 * pc + 0.5 * pb) / 2.0;
+    let total = pa + pb + pc;
+    let n = r.trajectories as f64;
+    for (i, p) in [pa, pb, pc].iter().map(|p| p / total).enumerate() {
+        let m = r.moments.last().unwrap()[i];
+        common::assert_within(
+            &format!("occupation of state {i}"),
+            m.mean,
+            p,
+            (p * (1.0 - p) / n).sqrt(),
+            5.0,
+        );
+    }
+    let err = langevin::config::Config::from_toml(
+        "ring.toml",
+        &text.replace("to = \"C\"", "to = \"D\""),
+        &[],
+    )
+    .unwrap()
+    .to_spec()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("model.transitions[1]") && err.contains("unknown state `D`"),
+        "{err}"
+    );
+}
+
 on_every_backend!(
+    jump_process_takes_its_stationary_law,
     tau_leaping_is_within_its_tolerance,
     langevin_equation_has_the_exact_em_moments,
     birth_death_matches_binomial_plus_poisson,

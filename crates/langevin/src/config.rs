@@ -86,6 +86,21 @@ pub struct ModelConfig {
     /// The reactions of a `reactions` model.
     #[serde(default)]
     pub reactions: Vec<ReactionConfig>,
+    /// The transitions of a `jump` model between the states named in `state`.
+    #[serde(default)]
+    pub transitions: Vec<TransitionConfig>,
+}
+
+/// One entry of `model.transitions`: `{ from = "A", to = "B", rate = "k1" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionConfig {
+    /// The state left.
+    pub from: String,
+    /// The state entered.
+    pub to: String,
+    /// The rate, an expression in the parameters.
+    pub rate: String,
 }
 
 /// One entry of `model.reactions`: `{ eq = "2X -> 3X", rate = "c1*A" }` (mass action) or
@@ -410,6 +425,8 @@ const KEYS: &[&str] = &[
     "eq",
     "rate",
     "propensity",
+    "transitions",
+    "to",
     "trajectories",
     "seed",
     "sweep",
@@ -593,6 +610,11 @@ impl Config {
                     }
                 }
             }
+            ("jump", _) => {
+                let network = self.jump_network(&params)?;
+                init = network.initial.iter().map(u32::to_string).collect();
+                ExprModel::reaction_network(&self.name, network)?
+            }
             ("reactions", _) => {
                 let given = [
                     ("model.system", m.system.is_some()),
@@ -675,11 +697,85 @@ impl Config {
                 return Err(Error::invalid(
                     "kind",
                     other,
-                    "expected \"sde\", \"ode\", \"langevin\" or \"reactions\"",
+                    "expected \"sde\", \"ode\", \"langevin\", \"reactions\" or \"jump\"",
                 ))
             }
         };
         Ok((model, init))
+    }
+
+    /// A `jump` model as a reaction network: one species per state, holding 1 in the current
+    /// state and 0 elsewhere; each transition `from -> to` at its rate (mass action on the
+    /// indicator of `from`).
+    fn jump_network(&self, params: &[(String, f64)]) -> Result<crate::reactions::ReactionNetwork> {
+        let m = &self.model;
+        let given = [
+            ("model.drift", !m.drift.is_empty()),
+            ("model.diffusion", !m.diffusion.is_empty()),
+            ("model.species", !m.species.is_empty()),
+            ("model.reactions", !m.reactions.is_empty()),
+            ("model.system", m.system.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(Error::invalid(
+                *key,
+                "given",
+                "a jump model is given by its states (model.state), the initial one (model.init) and model.transitions",
+            ));
+        }
+        let start = match m.init.as_slice() {
+            [one] => one,
+            _ => {
+                return Err(Error::invalid(
+                    "model.init",
+                    format!("{} entries", m.init.len()),
+                    "a jump model starts in one state: init = [\"A\"]",
+                ))
+            }
+        };
+        if !m.state.contains(start) {
+            return Err(Error::invalid(
+                "model.init",
+                start,
+                format!("not one of the states {}", m.state.join(", ")),
+            ));
+        }
+        let species: Vec<(String, i64)> = m
+            .state
+            .iter()
+            .map(|s| (s.clone(), i64::from(s == start)))
+            .collect();
+        let reactions: Vec<crate::reactions::ReactionSpec> = m
+            .transitions
+            .iter()
+            .map(|t| crate::reactions::ReactionSpec {
+                eq: format!("{} -> {}", t.from, t.to),
+                rate: Some(t.rate.clone()),
+                propensity: None,
+            })
+            .collect();
+        // The network's errors name reactions and species; here they are transitions and states.
+        let rename = |text: String| {
+            text.replace("model.reactions", "model.transitions")
+                .replace(".eq", "")
+                .replace("species", "state")
+        };
+        crate::reactions::ReactionNetwork::new(&species, params, &reactions).map_err(|e| match e {
+            Error::InvalidInput {
+                field,
+                value,
+                reason,
+            } => Error::InvalidInput {
+                field: rename(field),
+                value,
+                reason: rename(reason),
+            },
+            Error::Expression { field, rendered } => Error::Expression {
+                field: rename(field),
+                rendered: rename(rendered),
+            },
+            other => other,
+        })
     }
 
     /// The step: `solver.dt`, which only a `reactions` model may leave out.
@@ -689,7 +785,7 @@ impl Config {
     pub fn dt(&self) -> Result<f64> {
         match (self.solver.dt, self.kind.as_str()) {
             (Some(dt), _) => Ok(dt),
-            (None, "reactions") => Ok((self.solver.t_end - self.solver.t0) / 1000.0),
+            (None, "reactions" | "jump") => Ok((self.solver.t_end - self.solver.t0) / 1000.0),
             (None, _) => Err(Error::invalid(
                 "solver.dt",
                 "missing",
@@ -703,7 +799,7 @@ impl Config {
             (Some(name), _) => name.parse()?,
             (None, "ode") => Scheme::Rk4,
             (None, "langevin") => Scheme::Baoab,
-            (None, "reactions") => Scheme::Ssa,
+            (None, "reactions" | "jump") => Scheme::Ssa,
             (None, _) => Scheme::EulerMaruyama,
         };
         let state_names = model.state_names();
@@ -736,7 +832,7 @@ impl Config {
         spec.initial = initial;
         spec.adaptive.max_dt = self.solver.max_dt;
         spec.displacement = self.output.displacement;
-        if self.kind != "reactions"
+        if !matches!(self.kind.as_str(), "reactions" | "jump")
             && (!self.output.closures.is_empty() || self.output.cme.is_some())
         {
             return Err(Error::invalid(
