@@ -6,7 +6,6 @@
 //! workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
 //! trajectory is printed).
 
-use langevin::reactions::{ReactionNetwork, ReactionSpec};
 use langevin::{
     BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
 };
@@ -118,33 +117,7 @@ fn workload(name: &str, log2: u32) -> EnsembleSpec {
         // Schloegl's bistable network by Gillespie's direct method from the barrier, t in
         // [0, 1] (examples/configs/schloegl.toml runs to 5): trajectory-events per second.
         "schloegl_ssa" => {
-            let reaction = |eq: &str, rate: &str| ReactionSpec {
-                eq: eq.into(),
-                rate: Some(rate.into()),
-                propensity: None,
-            };
-            let params: Vec<(String, f64)> = [
-                ("c1", 3e-7),
-                ("c2", 1e-4),
-                ("c3", 1e-3),
-                ("c4", 3.5),
-                ("A", 1e5),
-                ("B", 2e5),
-            ]
-            .iter()
-            .map(|(n, v)| (n.to_string(), *v))
-            .collect();
-            let network = ReactionNetwork::new(
-                &[("X".into(), 250)],
-                &params,
-                &[
-                    reaction("2X -> 3X", "c1*A"),
-                    reaction("3X -> 2X", "c2"),
-                    reaction("0 -> X", "c3*B"),
-                    reaction("X -> 0", "c4"),
-                ],
-            )
-            .expect("Schloegl");
+            let network = langevin::reactions::schloegl(250);
             EnsembleSpec::with_model(Arc::new(
                 ExprModel::reaction_network("schloegl", network).expect("Schloegl"),
             ))

@@ -127,31 +127,6 @@ fn birth_death_matches_binomial_plus_poisson(engine: &Engine) {
     }
 }
 
-fn schloegl(x0: i64) -> ReactionNetwork {
-    ReactionNetwork::new(
-        &[("X".to_string(), x0)],
-        &params(&[
-            ("c1", 3e-7),
-            ("c2", 1e-4),
-            ("c3", 1e-3),
-            ("c4", 3.5),
-            ("A", 1e5),
-            ("B", 2e5),
-        ]),
-        &[
-            reaction("2X -> 3X", "c1*A"),
-            reaction("3X -> 2X", "c2"),
-            ReactionSpec {
-                eq: "0 -> X".into(),
-                rate: None,
-                propensity: Some("c3*B".into()),
-            },
-            reaction("X -> 0", "c4"),
-        ],
-    )
-    .unwrap()
-}
-
 /// Schloegl's stationary law by detailed balance, pi(x + 1) / pi(x) = birth(x) / death(x + 1),
 /// restricted to [lo, hi] and normalised.
 fn schloegl_basin(lo: u64, hi: u64) -> Vec<f64> {
@@ -186,7 +161,9 @@ fn schloegl_basins_take_the_detailed_balance_law(engine: &Engine) {
         (82, 0u64, 250u64, 10.0, 1u64 << 14),
         (563, 250, 1000, 6.0, 2048),
     ] {
-        let r = engine.run(&network_spec(schloegl(x0), t, n)).unwrap();
+        let r = engine
+            .run(&network_spec(langevin::reactions::schloegl(x0), t, n))
+            .unwrap();
         let x = r.final_states.unwrap();
         let p = schloegl_basin(lo, hi);
         let stat = chi_square(&x, |k| p.get(k as usize).copied().unwrap_or(0.0), hi);
@@ -200,7 +177,7 @@ fn gpu_and_cpu_twin_fire_the_same_events() {
         return;
     };
     let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
-    let spec = network_spec(schloegl(250), 2.0, 4096);
+    let spec = network_spec(langevin::reactions::schloegl(250), 2.0, 4096);
     let a = gpu.run(&spec).unwrap();
     let b = cpu.run(&spec).unwrap();
     let (xa, xb) = (a.final_states.unwrap(), b.final_states.unwrap());

@@ -66,18 +66,7 @@ pub fn write(
         let solved = me.solve(&network.initial, &times);
         let (mut mean, mut variance) = (Vec::new(), Vec::new());
         for d in &solved {
-            let (mut m, mut v) = (Vec::new(), Vec::new());
-            for i in 0..dim {
-                let p = me.marginal(&d.p, i);
-                let mu: f64 = p.iter().enumerate().map(|(k, q)| k as f64 * q).sum();
-                let var = p
-                    .iter()
-                    .enumerate()
-                    .map(|(k, q)| (k as f64 - mu).powi(2) * q)
-                    .sum();
-                m.push(mu);
-                v.push(var);
-            }
+            let (m, v): (Vec<f64>, Vec<f64>) = (0..dim).map(|i| me.mean_variance(&d.p, i)).unzip();
             mean.push(m);
             variance.push(v);
         }

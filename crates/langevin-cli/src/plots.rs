@@ -149,6 +149,29 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
     Ok(written)
 }
 
+/// A panel of values over time with its caption and mesh.
+fn time_axes<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    caption: String,
+    t: (f64, f64),
+    y: (f64, f64),
+) -> Result<Chart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FAMILY, 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(t.0..t.1, y.0..y.1)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("t")
+        .label_style((FAMILY, 13))
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
 /// Colours of the methods of `comparison.png`, in order (the run first).
 const METHODS: [RGBColor; 5] = [
     RGBColor(20, 20, 20),
@@ -190,19 +213,12 @@ pub fn comparison(
                     .collect();
                 let (y0, y1) = padded_range(scale.iter().copied());
                 let what = if variance { "variance" } else { "mean" };
-                let mut chart = ChartBuilder::on(&panels[2 * i + column])
-                    .caption(format!("{name}: {what}"), (FAMILY, 16))
-                    .margin(12)
-                    .x_label_area_size(36)
-                    .y_label_area_size(64)
-                    .build_cartesian_2d(t0..t1, y0..y1)
-                    .map_err(plot_error)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("t")
-                    .label_style((FAMILY, 13))
-                    .draw()
-                    .map_err(plot_error)?;
+                let mut chart = time_axes(
+                    &panels[2 * i + column],
+                    format!("{name}: {what}"),
+                    (t0, t1),
+                    (y0, y1),
+                )?;
                 for (n, s) in series.iter().enumerate() {
                     let colour = METHODS[n % METHODS.len()];
                     let points: Vec<(f64, f64)> = (0..times.len())
@@ -263,19 +279,7 @@ fn displacement(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                     points.into_iter().filter(|(_, v)| v.is_finite()).collect();
                 let (t0, t1) = padded_range(points.iter().map(|p| p.0));
                 let (y0, y1) = padded_range(points.iter().map(|p| p.1));
-                let mut chart = ChartBuilder::on(area)
-                    .caption(caption, (FAMILY, 16))
-                    .margin(12)
-                    .x_label_area_size(36)
-                    .y_label_area_size(64)
-                    .build_cartesian_2d(t0..t1, y0..y1)
-                    .map_err(plot_error)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("t")
-                    .label_style((FAMILY, 13))
-                    .draw()
-                    .map_err(plot_error)?;
+                let mut chart = time_axes(area, caption, (t0, t1), (y0, y1))?;
                 chart
                     .draw_series(LineSeries::new(
                         points.iter().copied(),

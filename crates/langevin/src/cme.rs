@@ -193,6 +193,18 @@ impl MasterEquation {
         *p = acc;
     }
 
+    /// The mean and variance of species `i` under `p`.
+    pub fn mean_variance(&self, p: &[f64], i: usize) -> (f64, f64) {
+        let m = self.marginal(p, i);
+        let mean: f64 = m.iter().enumerate().map(|(k, q)| k as f64 * q).sum();
+        let variance = m
+            .iter()
+            .enumerate()
+            .map(|(k, q)| (k as f64 - mean).powi(2) * q)
+            .sum();
+        (mean, variance)
+    }
+
     /// The marginal distribution of species `i` from `p`.
     pub fn marginal(&self, p: &[f64], i: usize) -> Vec<f64> {
         let mut m = vec![0.0; self.bounds[i] as usize + 1];

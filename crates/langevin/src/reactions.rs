@@ -21,6 +21,39 @@ use crate::model::MAX_DIM;
 /// reaction).
 pub const MAX_REACTIONS: usize = MAX_DIM;
 
+/// Schloegl's bistable network (Schloegl 1972) with the parameters of Gillespie's review of
+/// stochastic chemical kinetics (2007): `2X -> 3X` at c1 A, `3X -> 2X` at c2, `0 -> X` at c3 B,
+/// `X -> 0` at c4 (mass action), modes near 82 and 563 molecules, started from `x0`.
+pub fn schloegl(x0: u32) -> ReactionNetwork {
+    let params: Vec<(String, f64)> = [
+        ("c1", 3e-7),
+        ("c2", 1e-4),
+        ("c3", 1e-3),
+        ("c4", 3.5),
+        ("A", 1e5),
+        ("B", 2e5),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), *v))
+    .collect();
+    let reaction = |eq: &str, rate: &str| ReactionSpec {
+        eq: eq.into(),
+        rate: Some(rate.into()),
+        propensity: None,
+    };
+    ReactionNetwork::new(
+        &[("X".into(), i64::from(x0))],
+        &params,
+        &[
+            reaction("2X -> 3X", "c1*A"),
+            reaction("3X -> 2X", "c2"),
+            reaction("0 -> X", "c3*B"),
+            reaction("X -> 0", "c4"),
+        ],
+    )
+    .expect("Schloegl's network is well formed")
+}
+
 /// The default `eps` of tau-leaping (`solver.rtol`): the relative change of any propensity a
 /// leap may cause in expectation (Cao, Gillespie and Petzold's recommended 0.03).
 pub const TAU_LEAP_EPSILON: f64 = 0.03;
