@@ -18,6 +18,7 @@
 #import trajectory
 #import adaptive_kernel
 #import reactions
+#import jump_clock
 
 const WORKGROUP_SIZE: u32 = 64u;
 // Philox counter word 3 of the jump stream (the SDE streams use 0 to 2, the Brownian tree 3
@@ -35,64 +36,17 @@ fn event_uniforms(trajectory: vec2<u32>, k: u32) -> vec2<f32> {
     return vec2<f32>(uniform_open01(w[lane]), uniform_open01(w[lane + 1u]));
 }
 
-// Ticks of the clock per span: 2^48 (keep in sync with SSA_TICKS in adaptive.rs). The clock is
-// an integer (low, high words): a sum of float times would round differently on drivers that
-// simplify `(a + b) - a` to `b` and on those that do not, and f32 alone would lose the
-// waits of late events. A wait in ticks is at most 2^50 (beyond any target).
-const MAX_WAIT_TICKS: f32 = 1125899906842624.0;
-const NEVER: vec2<u32> = vec2<u32>(0u, 0xffffffffu);
-
-// `t + w` for a wait `w` in time units.
-fn add_wait(t: vec2<u32>, w: f32) -> vec2<u32> {
-    let ticks = min(w * seg.tick_rate, MAX_WAIT_TICKS);
-    // Exact: below 2^24 the remainder is ticks itself; above, both are multiples of its ulp.
-    let hi = floor(ticks / 4294967296.0);
-    let lo = u32(round(ticks - hi * 4294967296.0));
-    let sum = t.x + lo;
-    return vec2<u32>(sum, t.y + u32(hi) + select(0u, 1u, sum < t.x));
-}
-
-fn total(a: Rates) -> f32 {
-    var a0 = 0.0;
-    for (var j = 0u; j < REACTIONS; j++) {
-        a0 += a[j];
-    }
-    return a0;
-}
-
 // The tick of the next event after `t`, with event k's waiting-time uniform; never for a0 = 0.
 fn next_time(t: vec2<u32>, a0: f32, u: f32) -> vec2<u32> {
     if a0 <= 0.0 || t.y == NEVER.y {
         return NEVER;
     }
-    return add_wait(t, -log(u) / a0);
-}
-
-// The time of tick `t`.
-fn time_of(t: vec2<u32>) -> f32 {
-    return seg.t_start + (f32(t.y) * 4294967296.0 + f32(t.x)) / seg.tick_rate;
-}
-
-// The first reaction whose cumulative propensity exceeds `level`; the last one with a
-// positive propensity when rounding leaves `level` at the total.
-fn choose(a: Rates, level: f32) -> u32 {
-    var sum = 0.0;
-    var last = 0u;
-    for (var j = 0u; j < REACTIONS; j++) {
-        if a[j] > 0.0 {
-            last = j;
-            sum += a[j];
-            if level < sum {
-                return j;
-            }
-        }
-    }
-    return last;
+    return add_ticks(t, ticks_of(-log(u) / a0));
 }
 
 // Whether tick `t` lies beyond the target.
 fn beyond(t: vec2<u32>) -> bool {
-    return t.y > seg.target_tick_hi || (t.y == seg.target_tick_hi && t.x > seg.target_tick_lo);
+    return before(target_tick(), t);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

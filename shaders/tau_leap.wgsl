@@ -21,6 +21,7 @@
 #import adaptive_kernel
 #import reactions
 #import poisson
+#import jump_clock
 
 // Per trajectory, `clock`: the time reached, the SSA steps left to take, the leap cap after a
 // rejection (0: none), unused; `counts`: steps (leaps, rejected leaps and SSA steps), 1 once a
@@ -33,50 +34,6 @@ const WORD_POISSON: u32 = 32u;
 const N_CRITICAL: f32 = 10.0;
 const SSA_THRESHOLD: f32 = 10.0;
 const SSA_RUN: f32 = 100.0;
-const MAX_WAIT_TICKS: f32 = 1125899906842624.0;
-
-fn total(a: Rates) -> f32 {
-    var a0 = 0.0;
-    for (var j = 0u; j < REACTIONS; j++) {
-        a0 += a[j];
-    }
-    return a0;
-}
-
-fn choose(a: Rates, level: f32) -> u32 {
-    var sum = 0.0;
-    var last = 0u;
-    for (var j = 0u; j < REACTIONS; j++) {
-        if a[j] > 0.0 {
-            last = j;
-            sum += a[j];
-            if level < sum {
-                return j;
-            }
-        }
-    }
-    return last;
-}
-
-fn ticks_of(w: f32) -> vec2<u32> {
-    let ticks = min(w * seg.tick_rate, MAX_WAIT_TICKS);
-    let hi = floor(ticks / 4294967296.0);
-    return vec2<u32>(u32(round(ticks - hi * 4294967296.0)), u32(hi));
-}
-
-fn add_ticks(t: vec2<u32>, w: vec2<u32>) -> vec2<u32> {
-    let sum = t.x + w.x;
-    return vec2<u32>(sum, t.y + w.y + select(0u, 1u, sum < t.x));
-}
-
-fn target_tick() -> vec2<u32> {
-    return vec2<u32>(seg.target_tick_lo, seg.target_tick_hi);
-}
-
-fn before(a: vec2<u32>, b: vec2<u32>) -> bool {
-    return a.y < b.y || (a.y == b.y && a.x < b.x);
-}
-
 // Time from tick t to the target.
 fn remaining(t: vec2<u32>) -> f32 {
     let b = target_tick();
@@ -84,9 +41,6 @@ fn remaining(t: vec2<u32>) -> f32 {
     return (f32(b.y - t.y - borrow) * 4294967296.0 + f32(b.x - t.x)) / seg.tick_rate;
 }
 
-fn time_of(t: vec2<u32>) -> f32 {
-    return seg.t_start + (f32(t.y) * 4294967296.0 + f32(t.x)) / seg.tick_rate;
-}
 
 // CGP's g_i for species i at count x.
 fn g_factor(i: u32, x: f32) -> f32 {

@@ -31,6 +31,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         "sde_adaptive",
         include_str!("../../../shaders/sde_adaptive.wgsl"),
     ),
+    (
+        "jump_clock",
+        include_str!("../../../shaders/lib/jump_clock.wgsl"),
+    ),
     ("ssa", include_str!("../../../shaders/ssa.wgsl")),
     ("tau_leap", include_str!("../../../shaders/tau_leap.wgsl")),
     (

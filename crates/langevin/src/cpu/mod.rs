@@ -3,6 +3,7 @@
 
 pub mod brownian_tree;
 pub mod ensemble_observe;
+pub mod jump_clock;
 pub mod moments;
 pub mod ode_adaptive;
 pub mod philox_stream;

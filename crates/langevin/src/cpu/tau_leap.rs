@@ -2,6 +2,7 @@
 //! critical reactions fired one at a time and SSA runs when leaps would be short, one
 //! invocation per trajectory (in parallel with rayon), written as in the shader.
 
+use super::jump_clock::{add_ticks, before, choose, ticks_of, time_of, total, Rates};
 use super::ode_adaptive::{for_each_invocation, Bindings, Invocation};
 use super::poisson::poisson;
 use super::trajectory::initial_state;
@@ -16,53 +17,6 @@ const WORD_POISSON: u32 = 32;
 const N_CRITICAL: f32 = 10.0;
 const SSA_THRESHOLD: f32 = 10.0;
 const SSA_RUN: f32 = 100.0;
-const MAX_WAIT_TICKS: f32 = 1_125_899_906_842_624.0;
-
-type Rates = [f32; MAX_REACTIONS];
-
-/// Twin of `total`.
-fn total(a: &Rates, r: usize) -> f32 {
-    let mut a0 = 0.0f32;
-    for v in &a[..r] {
-        a0 += v;
-    }
-    a0
-}
-
-/// Twin of `choose`.
-fn choose(a: &Rates, r: usize, level: f32) -> usize {
-    let mut sum = 0.0f32;
-    let mut last = 0;
-    for (j, v) in a[..r].iter().enumerate() {
-        if *v > 0.0 {
-            last = j;
-            sum += v;
-            if level < sum {
-                return j;
-            }
-        }
-    }
-    last
-}
-
-/// Twin of `ticks_of`.
-fn ticks_of(seg: &AdaptiveSegment, w: f32) -> [u32; 2] {
-    let ticks = (w * seg.tick_rate).min(MAX_WAIT_TICKS);
-    let hi = (ticks / 4_294_967_296.0).floor();
-    [(ticks - hi * 4_294_967_296.0).round() as u32, hi as u32]
-}
-
-/// Twin of `add_ticks`.
-fn add_ticks(t: [u32; 2], w: [u32; 2]) -> [u32; 2] {
-    let (sum, carry) = t[0].overflowing_add(w[0]);
-    [sum, t[1] + w[1] + u32::from(carry)]
-}
-
-/// Twin of `before`.
-fn before(a: [u32; 2], b: [u32; 2]) -> bool {
-    a[1] < b[1] || (a[1] == b[1] && a[0] < b[0])
-}
-
 /// Twin of `remaining`.
 fn remaining(seg: &AdaptiveSegment, t: [u32; 2]) -> f32 {
     let b = [seg.target_tick_lo, seg.target_tick_hi];
@@ -71,17 +25,12 @@ fn remaining(seg: &AdaptiveSegment, t: [u32; 2]) -> f32 {
         / seg.tick_rate
 }
 
-/// Twin of `time_of`.
-fn time_of(seg: &AdaptiveSegment, t: [u32; 2]) -> f32 {
-    seg.t_start + (t[1] as f32 * 4_294_967_296.0 + t[0] as f32) / seg.tick_rate
-}
-
 /// Twin of the `tau_leap` kernel for the network of `m`.
 pub fn tau_leap<M: Model + ?Sized>(m: &M, network: &ReactionNetwork, b: Bindings<'_>) {
     let (seg, init, dim) = (b.seg, b.init, m.dim());
     let r = network.reactions.len();
     let orders = network.highest_orders();
-    let target = [seg.target_tick_lo, seg.target_tick_hi];
+    let target = super::jump_clock::target_tick(seg);
     let change = |j: usize, i: usize| network.reactions[j].change[i] as f32;
     for_each_invocation(b, dim, |inv| {
         let Invocation {
