@@ -2,10 +2,12 @@
 //! steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
-//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa` chooses
-//! workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
-//! trajectory is printed).
+//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto`
+//! chooses workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
+//! trajectory is printed). `kuramoto` (4096 oscillators x 256 replicas, 200 steps) counts
+//! oscillator-steps.
 
+use langevin::interacting::kuramoto::{self, KuramotoSpec};
 use langevin::{
     BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
 };
@@ -19,6 +21,28 @@ fn median_rate(engine: &Engine, spec: &EnsembleSpec) -> (f64, u32) {
         .collect();
     rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (rates[1], steps)
+}
+
+/// Kuramoto with Lorentzian quantile frequencies and phase noise, 4096 oscillators x 256
+/// replicas, 200 steps: the median oscillator-steps per second of 3 runs after a warm-up.
+fn kuramoto_rate(engine: &Engine) -> f64 {
+    let mut spec = KuramotoSpec::new(4096);
+    spec.replicas = 256;
+    spec.noise = 0.1;
+    spec.dt = 0.01;
+    spec.t_end = 2.0;
+    spec.saves = 2;
+    spec.average_from = 0.0;
+    kuramoto::run(engine, &spec).expect("warm-up run");
+    let mut rates: Vec<f64> = (0..3)
+        .map(|_| {
+            kuramoto::run(engine, &spec)
+                .expect("run")
+                .oscillator_steps_per_second()
+        })
+        .collect();
+    rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    rates[1]
 }
 
 /// DiffEqGPU's Lorenz workload: f32, t in [0, 1], rho over linspace(0, 21) with a value per
@@ -152,7 +176,7 @@ fn main() {
         .collect();
     let workloads = list(
         "LANGEVIN_BENCH_WORKLOADS",
-        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa",
+        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto",
     );
     let gpu = Engine::new(BackendChoice::Gpu).ok();
     let cpu = Engine::new(BackendChoice::Cpu).expect("CPU twin");
@@ -166,6 +190,20 @@ fn main() {
         "workload", "trajectories", "steps", "GPU traj-steps/s", "CPU traj-steps/s", "GPU/CPU"
     );
     for name in &workloads {
+        if name == "kuramoto" {
+            let g = gpu.as_ref().map(kuramoto_rate);
+            let c = kuramoto_rate(&cpu);
+            println!(
+                "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                name,
+                "4096x256",
+                200,
+                g.map_or("-".into(), |g| format!("{g:.3e}")),
+                c,
+                g.map_or("-".into(), |g| format!("{:.2}", g / c)),
+            );
+            continue;
+        }
         for &log2 in &sizes {
             let spec = workload(name, log2);
             let g = gpu.as_ref().map(|g| median_rate(g, &spec).0);

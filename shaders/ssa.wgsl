@@ -25,8 +25,8 @@ const WORKGROUP_SIZE: u32 = 64u;
 // to 6).
 const STREAM_JUMP: u32 = 16u;
 
-// Per trajectory, `clock`: the time reached (t_target once the next event lies beyond it), then
-// unused words; `counts`: events fired, 1 once a propensity expression has been negative (it
+// Per trajectory, `clock`: the time reached (t_target once the next event lies beyond it), two
+// unused words, and 1 when no reaction can fire (absorbed), else 0; `counts`: events fired, 1 once a propensity expression has been negative (it
 // was taken as zero), and the next event's tick (low, high words).
 
 // The uniforms of event k: (waiting time, choice).
@@ -99,6 +99,7 @@ fn ssa(
     }
     let done = beyond(t_next);
     clock[4u * local_index] = select(time_of(t_next), seg.t_target, done);
+    clock[4u * local_index + 3u] = select(0.0, 1.0, t_next.y == NEVER.y);
     counts[4u * local_index] = events;
     counts[4u * local_index + 1u] = select(0u, 1u, negative);
     counts[4u * local_index + 2u] = t_next.x;

@@ -9,7 +9,7 @@
 //
 // Randomness is keyed by the trajectory's step counter s (every leap attempt and every SSA
 // step counts): Philox counter (trajectory, s, w) with w = 24 for the critical draws, 25 for
-// an SSA step, 32 + j + 8 m for reaction j's Poisson draws. Times are integer ticks as in
+// an SSA step, 32 + j + 32 m for reaction j's Poisson draws. Times are integer ticks as in
 // `ssa`, and a leap that reaches the target lands on it exactly.
 //
 // `state_layout`, `model` and `reactions` are supplied when the kernel is composed. CPU twin:
@@ -24,7 +24,8 @@
 #import jump_clock
 
 // Per trajectory, `clock`: the time reached, the SSA steps left to take, the leap cap after a
-// rejection (0: none), unused; `counts`: steps (leaps, rejected leaps and SSA steps), 1 once a
+// rejection (0: none), and 1 when no reaction can fire at the time reached (absorbed), else 0;
+// `counts`: steps (leaps, rejected leaps and SSA steps), 1 once a
 // propensity expression has been negative (taken as zero), the tick reached (low, high).
 
 const WORKGROUP_SIZE: u32 = 64u;
@@ -135,7 +136,7 @@ fn tau_leap(
             var firings = 1e30;
             for (var i = 0u; i < DIM; i++) {
                 let c = CHANGE[j * DIM + i];
-                if c < 0.0 {
+                if c < 0.0 && HIGHEST_ORDER[i] > 0u {
                     firings = min(firings, floor(x[i] / -c));
                 }
             }
@@ -156,7 +157,7 @@ fn tau_leap(
                     reactant = reactant || c < 0.0;
                 }
             }
-            if reactant {
+            if reactant && HIGHEST_ORDER[i] > 0u {
                 let bound = max(seg.rtol * x[i] / g_factor(i, x[i]), 1.0);
                 tau1 = min(tau1, min(bound / max(abs(mu), 1e-30), bound * bound / max(s2, 1e-30)));
             }
@@ -195,7 +196,7 @@ fn tau_leap(
         steps++;
         var ok = true;
         for (var i = 0u; i < DIM; i++) {
-            ok = ok && y[i] >= 0.0;
+            ok = ok && (y[i] >= 0.0 || HIGHEST_ORDER[i] == 0u);
         }
         if !ok {
             cap = 0.5 * tau;
@@ -212,7 +213,7 @@ fn tau_leap(
     clock[4u * local_index] = select(time_of(t), seg.t_target, done);
     clock[4u * local_index + 1u] = ssa_left;
     clock[4u * local_index + 2u] = cap;
-    clock[4u * local_index + 3u] = 0.0;
+    clock[4u * local_index + 3u] = select(0.0, 1.0, total(propensities(time_of(t), x).a) <= 0.0);
     counts[4u * local_index] = steps;
     counts[4u * local_index + 1u] = select(0u, 1u, negative);
     counts[4u * local_index + 2u] = t.x;

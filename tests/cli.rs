@@ -89,6 +89,12 @@ fn every_example_config_runs() {
             continue;
         }
         let out = scratch(path.file_stem().unwrap().to_str().unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("kind = \"kuramoto\"") || text.contains("kind = \"chain\"") {
+            interacting_example_runs(&path, &out);
+            seen += 1;
+            continue;
+        }
         let o = langevin(&[
             "--backend",
             "cpu",
@@ -123,6 +129,14 @@ fn every_example_config_runs() {
             let (mean, median) = (fp["mean"].as_f64().unwrap(), fp["median"].as_f64().unwrap());
             assert!(median > 0.0 && mean > 0.0, "{fp}");
         }
+        if let Some(j) = s.get("jumps") {
+            assert!(out.join("extinction.csv").exists(), "{}", path.display());
+            let text = std::fs::read_to_string(&path).unwrap();
+            let asked = text.contains("distributions =");
+            assert_eq!(out.join("distributions.csv").exists(), asked);
+            assert_eq!(out.join("distributions.png").exists(), asked);
+            assert!(j["mean_events"].as_f64().unwrap() > 0.0, "{j}");
+        }
         assert_eq!(s["diverged"], 0, "{}", path.display());
         assert!(out.join("stats.csv").exists());
         assert_png(
@@ -141,6 +155,50 @@ fn every_example_config_runs() {
         seen += 1;
     }
     assert!(seen >= 7, "{seen} example configs");
+}
+
+/// An interacting-ensemble example (Kuramoto or a chain), cut to a short run: 36 replicas (a
+/// multiple of every example's sweep points) to t = 0.5.
+fn interacting_example_runs(path: &Path, out: &Path) {
+    let o = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        path.to_str().unwrap(),
+        "--trajectories",
+        "36",
+        "--set",
+        "solver.t_end=0.5",
+        "--set",
+        "output.time_average.from=0.25",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = summary(out);
+    assert_eq!(s["trajectories"], 36);
+    if s["kind"] == "kuramoto" {
+        for point in s["points"].as_array().unwrap() {
+            let r = point["r"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&r), "{point}");
+        }
+        assert!(out.join("order.csv").exists());
+        assert_png(&out.join("order.png"), 900, 640);
+    } else {
+        let w2 = s["w2"].as_array().unwrap();
+        assert!(
+            w2.iter().skip(1).all(|w| w.as_f64().unwrap() > 0.0),
+            "{w2:?}"
+        );
+        assert!(out.join("roughness.csv").exists());
+        assert_png(&out.join("roughness.png"), 900, 640);
+    }
 }
 
 #[test]

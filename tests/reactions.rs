@@ -35,67 +35,6 @@ fn network_spec(network: ReactionNetwork, t_end: f64, trajectories: u64) -> Ense
         .final_states(true)
 }
 
-/// Pearson's chi-square of integer samples against a pmf, pooling bins with expected counts
-/// below 5 (from each end inward); returns (statistic, degrees of freedom).
-fn chi_square(samples: &[f32], pmf: impl Fn(u64) -> f64, support: u64) -> (f64, usize) {
-    let n = samples.len() as f64;
-    let mut observed = vec![0.0f64; support as usize + 1];
-    for &s in samples {
-        assert!(s >= 0.0 && s.fract() == 0.0, "count {s}");
-        let k = (s as u64).min(support);
-        observed[k as usize] += 1.0;
-    }
-    let mut expected: Vec<f64> = (0..=support).map(|k| n * pmf(k)).collect();
-    let tail: f64 = n - expected[..support as usize].iter().sum::<f64>();
-    expected[support as usize] = tail.max(0.0);
-    // Pool neighbouring bins until each expects at least 5.
-    let mut bins: Vec<(f64, f64)> = Vec::new();
-    let (mut o, mut e) = (0.0, 0.0);
-    for (ok, ek) in observed.iter().zip(&expected) {
-        o += ok;
-        e += ek;
-        if e >= 5.0 {
-            bins.push((o, e));
-            o = 0.0;
-            e = 0.0;
-        }
-    }
-    if let Some(last) = bins.last_mut() {
-        last.0 += o;
-        last.1 += e;
-    }
-    let stat = bins.iter().map(|(o, e)| (o - e) * (o - e) / e).sum();
-    (stat, bins.len() - 1)
-}
-
-/// The chi-square statistic stays below its mean plus five standard deviations (k + 5 sqrt(2k)).
-fn assert_chi_square(what: &str, (stat, dof): (f64, usize)) {
-    let k = dof as f64;
-    eprintln!("{what}: chi-square {stat:.1} on {dof} degrees of freedom");
-    assert!(
-        stat <= k + 5.0 * (2.0 * k).sqrt(),
-        "{what}: chi-square {stat:.1} on {dof} degrees of freedom"
-    );
-}
-
-fn ln_factorial(k: u64) -> f64 {
-    (1..=k).map(|i| (i as f64).ln()).sum()
-}
-
-fn poisson(mean: f64, k: u64) -> f64 {
-    (k as f64 * mean.ln() - mean - ln_factorial(k)).exp()
-}
-
-fn binomial(n: u64, p: f64, k: u64) -> f64 {
-    if k > n {
-        return 0.0;
-    }
-    (ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
-        + k as f64 * p.ln()
-        + (n - k) as f64 * (1.0 - p).ln())
-    .exp()
-}
-
 fn birth_death(k: f64, g: f64, n0: u64) -> ReactionNetwork {
     ReactionNetwork::new(
         &[("X".to_string(), n0 as i64)],
@@ -119,10 +58,13 @@ fn birth_death_matches_binomial_plus_poisson(engine: &Engine) {
         let lambda = k / g * (1.0 - survive);
         let pmf = |m: u64| {
             (0..=m.min(n0))
-                .map(|j| binomial(n0, survive, j) * poisson(lambda, m - j))
+                .map(|j| common::binomial(n0, survive, j) * common::poisson(lambda, m - j))
                 .sum::<f64>()
         };
-        assert_chi_square(&format!("birth-death at t = {t}"), chi_square(&x, pmf, 200));
+        common::assert_chi_square(
+            &format!("birth-death at t = {t}"),
+            common::chi_square(&x, pmf, 200),
+        );
         assert_eq!(r.adaptive.unwrap().exhausted, 0);
     }
 }
@@ -166,8 +108,8 @@ fn schloegl_basins_take_the_detailed_balance_law(engine: &Engine) {
             .unwrap();
         let x = r.final_states.unwrap();
         let p = schloegl_basin(lo, hi);
-        let stat = chi_square(&x, |k| p.get(k as usize).copied().unwrap_or(0.0), hi);
-        assert_chi_square(&format!("Schloegl basin from {x0}"), stat);
+        let stat = common::chi_square(&x, |k| p.get(k as usize).copied().unwrap_or(0.0), hi);
+        common::assert_chi_square(&format!("Schloegl basin from {x0}"), stat);
     }
 }
 
@@ -213,7 +155,7 @@ fn the_master_equation_matches_birth_death_exactly() {
         let mut worst = 0.0f64;
         for m in 0..=200u64 {
             let exact: f64 = (0..=m.min(n0))
-                .map(|j| binomial(n0, survive, j) * poisson(lambda, m - j))
+                .map(|j| common::binomial(n0, survive, j) * common::poisson(lambda, m - j))
                 .sum();
             worst = worst.max((d.p[m as usize] - exact).abs());
         }
@@ -258,12 +200,12 @@ fn ssa_matches_the_master_equation(engine: &Engine) {
             let samples: Vec<f32> = x.iter().skip(i).step_by(2).copied().collect();
             let pmf = me.marginal(&d.p, i);
             let support = pmf.len() as u64 - 1;
-            let stat = chi_square(
+            let stat = common::chi_square(
                 &samples,
                 |k| pmf.get(k as usize).copied().unwrap_or(0.0),
                 support,
             );
-            assert_chi_square(&format!("{name} at t = {t}"), stat);
+            common::assert_chi_square(&format!("{name} at t = {t}"), stat);
         }
     }
 }

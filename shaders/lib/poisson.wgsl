@@ -3,7 +3,7 @@
 // rejection method for generating Poisson random variables", Insurance: Mathematics and
 // Economics 12, 1993) above, with its acceptance test written without the cancellation that
 // f32 would otherwise suffer for large means. Draw m of a sampler keyed (trajectory, c, w)
-// uses Philox counter (trajectory, c, w + 8 m); the caller keeps w + 8 m clear of its other
+// uses Philox counter (trajectory, c, w + 32 m); the caller keeps w + 32 m clear of its other
 // streams. CPU twin: crates/langevin/src/cpu/poisson.rs.
 #import normal
 
@@ -30,7 +30,8 @@ fn poisson_log_pmf(k: f32, lam: f32) -> f32 {
     return k * log1p_minus(d) - d - 0.5 * log(n) - HALF_LN_TWO_PI - correction;
 }
 
-// A Poisson variate of mean lam >= 0 from the words of counter (trajectory, c, w + 8 m).
+// A Poisson variate of mean lam >= 0 from the words of counter (trajectory, c, w + 32 m): up
+// to 32 callers (one per reaction) share a counter c with words w = w0 + j.
 fn poisson(key: vec2<u32>, trajectory: vec2<u32>, c: u32, w: u32, lam: f32) -> f32 {
     if lam <= 0.0 {
         return 0.0;
@@ -58,7 +59,7 @@ fn poisson(key: vec2<u32>, trajectory: vec2<u32>, c: u32, w: u32, lam: f32) -> f
     let vr = 0.9277 - 3.6224 / (b - 2.0);
     // Acceptance is about 0.9 per attempt; 64 attempts fail with probability below 1e-60.
     for (var m = 0u; m < 32u; m++) {
-        let words = philox4x32_10(vec4<u32>(trajectory.x, trajectory.y, c, w + 8u * m), key);
+        let words = philox4x32_10(vec4<u32>(trajectory.x, trajectory.y, c, w + 32u * m), key);
         for (var half = 0u; half < 2u; half++) {
             let u = uniform_open01(words[2u * half]) - 0.5;
             let v = uniform_open01(words[2u * half + 1u]);

@@ -248,3 +248,71 @@ pub fn small_grid() -> PathGrid {
         trajectories: 1 << 13,
     }
 }
+
+/// Pearson's chi-square of integer samples against a pmf, pooling bins with expected counts
+/// below 5 (from each end inward); returns (statistic, degrees of freedom).
+pub fn chi_square(samples: &[f32], pmf: impl Fn(u64) -> f64, support: u64) -> (f64, usize) {
+    let mut observed = vec![0.0f64; support as usize + 1];
+    for &s in samples {
+        assert!(s >= 0.0 && s.fract() == 0.0, "count {s}");
+        let k = (s as u64).min(support);
+        observed[k as usize] += 1.0;
+    }
+    chi_square_counts(&observed, pmf)
+}
+
+/// [`chi_square`] of the counts `observed[k]` of each value `k`, the last bin holding every
+/// value from its own up.
+pub fn chi_square_counts(observed: &[f64], pmf: impl Fn(u64) -> f64) -> (f64, usize) {
+    let support = observed.len() as u64 - 1;
+    let n: f64 = observed.iter().sum();
+    let mut expected: Vec<f64> = (0..=support).map(|k| n * pmf(k)).collect();
+    let tail: f64 = n - expected[..support as usize].iter().sum::<f64>();
+    expected[support as usize] = tail.max(0.0);
+    // Pool neighbouring bins until each expects at least 5.
+    let mut bins: Vec<(f64, f64)> = Vec::new();
+    let (mut o, mut e) = (0.0, 0.0);
+    for (ok, ek) in observed.iter().zip(&expected) {
+        o += ok;
+        e += ek;
+        if e >= 5.0 {
+            bins.push((o, e));
+            o = 0.0;
+            e = 0.0;
+        }
+    }
+    if let Some(last) = bins.last_mut() {
+        last.0 += o;
+        last.1 += e;
+    }
+    let stat = bins.iter().map(|(o, e)| (o - e) * (o - e) / e).sum();
+    (stat, bins.len() - 1)
+}
+
+/// The chi-square statistic stays below its mean plus five standard deviations (k + 5 sqrt(2k)).
+pub fn assert_chi_square(what: &str, (stat, dof): (f64, usize)) {
+    let k = dof as f64;
+    eprintln!("{what}: chi-square {stat:.1} on {dof} degrees of freedom");
+    assert!(
+        stat <= k + 5.0 * (2.0 * k).sqrt(),
+        "{what}: chi-square {stat:.1} on {dof} degrees of freedom"
+    );
+}
+
+pub fn ln_factorial(k: u64) -> f64 {
+    (1..=k).map(|i| (i as f64).ln()).sum()
+}
+
+pub fn poisson(mean: f64, k: u64) -> f64 {
+    (k as f64 * mean.ln() - mean - ln_factorial(k)).exp()
+}
+
+pub fn binomial(n: u64, p: f64, k: u64) -> f64 {
+    if k > n {
+        return 0.0;
+    }
+    (ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
+        + k as f64 * p.ln()
+        + (n - k) as f64 * (1.0 - p).ln())
+    .exp()
+}

@@ -1,6 +1,8 @@
 //! For reaction networks: the run's means and variances beside the exact master equation and
 //! the moment closures asked for in `[output]` (`comparison.csv`, `comparison.png`, and
-//! `summary.json` `comparison`), so that a user sees where an approximation holds.
+//! `summary.json` `comparison`), so that a user sees where an approximation holds: for each
+//! closure, when it turns unphysical, when its means leave the run's five-standard-error band
+//! (`departs_at`), and which species it makes oscillate where the run does not.
 
 use crate::outputs::write_atomic;
 use anyhow::{anyhow, Result};
@@ -88,9 +90,18 @@ pub fn write(
     for name in &out.closures {
         let closure = Closure::parse(name)?;
         let s = MomentEquations::new(network, closure)?.solve(&network.initial, &times, 2000);
+        let verdict = s.verdict(&series[0].mean, &series[0].variance, r.trajectories);
         closures.insert(
             closure.name(),
-            json!({ "unphysical_from": s.unphysical_from.map(|t| t + spec.t0) }),
+            json!({
+                "unphysical_from": s.unphysical_from.map(|t| t + spec.t0),
+                "departs_at": verdict.departs_at.map(|(t, i)| json!({
+                    "t": t + spec.t0,
+                    "species": network.species[i],
+                })),
+                "oscillates_alone": verdict.oscillates_alone.iter()
+                    .map(|i| network.species[*i].clone()).collect::<Vec<_>>(),
+            }),
         );
         series.push(Series {
             name: closure.name(),

@@ -1,8 +1,11 @@
 //! `langevin`: runs stochastic-dynamics ensembles headless on any GPU wgpu reaches, or on the
 //! CPU twin when there is none.
 
+mod chain_outputs;
 mod comparison;
 mod examples;
+mod jump_outputs;
+mod kuramoto_outputs;
 mod lyapunov_cmd;
 mod outputs;
 mod plots;
@@ -200,10 +203,14 @@ fn run_cli() -> Result<()> {
             quiet,
         } => {
             let cfg = load_config(&config, &set, trajectories, seed)?;
+            match cfg.kind.as_str() {
+                "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
+                "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
+                _ => {}
+            }
             let spec = cfg.to_spec()?;
             spec.resolve()?;
-            let dir = out.unwrap_or_else(|| PathBuf::from("runs").join(&cfg.name));
-            outputs::check_writable(&dir)?;
+            let dir = outputs::run_dir(&cfg.name, out)?;
             let engine = engine(cli.backend, quiet)?;
             let mut bar = progress::Bar::new(quiet);
             let result = engine.run_with_progress(&spec, &mut |p| bar.update(p))?;

@@ -9,6 +9,13 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The folder a run writes into: `out`, else `runs/<name>`, checked writable before any work.
+pub fn run_dir(name: &str, out: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = out.unwrap_or_else(|| PathBuf::from("runs").join(name));
+    check_writable(&dir)?;
+    Ok(dir)
+}
+
 /// Creates `dir` and proves it writable before any work, so that a run never ends unable to
 /// save what it computed.
 pub fn check_writable(dir: &Path) -> Result<()> {
@@ -56,19 +63,34 @@ fn finite_or_null(v: f64) -> serde_json::Value {
 
 /// A little-endian float32 NPY array of shape `(rows, cols)`.
 pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
-    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut out = npy_header("<f4", &format!("({rows}, {cols})"), 4 * data.len());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// A little-endian uint32 NPY vector.
+pub fn npy_u32(data: &[u32]) -> Vec<u8> {
+    let mut out = npy_header("<u4", &format!("({},)", data.len()), 4 * data.len());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// The NPY 1.0 preamble of an array of type `descr` and `shape`, with room for `payload` bytes.
+fn npy_header(descr: &str, shape: &str, payload: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     let mut header = dict.into_bytes();
     // Magic (6) + version (2) + length (2) + header, padded with spaces to 64 bytes, '\n' last.
     let total = (10 + header.len() + 1).next_multiple_of(64);
     header.resize(total - 10 - 1, b' ');
     header.push(b'\n');
-    let mut out = Vec::with_capacity(total + 4 * data.len());
+    let mut out = Vec::with_capacity(total + payload);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(&header);
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
     out
 }
 
@@ -157,15 +179,8 @@ pub fn write_all(
             "survival": e.survival,
         });
     }
-    if let (Some(a), langevin::SchemeKind::Jump) = (&r.adaptive, spec.scheme.kind()) {
-        summary["jumps"] = json!({
-            "events": a.accepted,
-            "mean_events": a.accepted as f64 / r.trajectories as f64,
-            "max_events": a.max_accepted,
-            "max_events_allowed": spec.adaptive.max_steps,
-            "budget_exhausted": a.exhausted,
-            "negative_propensity": a.rejected,
-        });
+    if let Some(j) = &r.jumps {
+        written.extend(crate::jump_outputs::write(dir, spec, r, j, &mut summary)?);
     } else if let Some(a) = &r.adaptive {
         summary["adaptive"] = json!({
             "rtol": spec.adaptive.rtol,

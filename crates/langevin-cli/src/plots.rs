@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-subset.ttf");
-const FAMILY: &str = "sans-serif";
-const WIDTH: u32 = 900;
-const PANEL_HEIGHT: u32 = 320;
+pub(crate) const FAMILY: &str = "sans-serif";
+pub(crate) const WIDTH: u32 = 900;
+pub(crate) const PANEL_HEIGHT: u32 = 320;
 const BAND: RGBColor = RGBColor(70, 120, 200);
 const CURVE: RGBColor = RGBColor(200, 60, 40);
 
-fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
@@ -29,13 +29,13 @@ fn register_font() -> Result<()> {
     result
 }
 
-fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
+pub(crate) fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("cannot draw a plot: {e}")
 }
 
 /// Draws into `dir/name` through a temporary file that is renamed when complete (the image
 /// encoder picks the format from the extension, so the temporary name ends in `.png` too).
-fn draw_png(
+pub(crate) fn draw_png(
     dir: &Path,
     name: &str,
     size: (u32, u32),
@@ -55,14 +55,14 @@ fn draw_png(
 }
 
 /// A chart with f64 axes on a bitmap.
-type Chart<'a, 'b> = ChartContext<
+pub(crate) type Chart<'a, 'b> = ChartContext<
     'a,
     BitMapBackend<'b>,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
 /// A chart of bars and curves over `x` by `[0, 1.08 top]`, with its caption and axis labels.
-fn bar_chart<'a, 'b>(
+pub(crate) fn bar_chart<'a, 'b>(
     root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
     caption: String,
     x: (f64, f64),
@@ -88,7 +88,14 @@ fn bar_chart<'a, 'b>(
 }
 
 /// The legend of a chart's labelled series, on a translucent white box.
-fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Result<()> {
+pub(crate) fn draw_legend<'a, 'b: 'a, X, Y>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<()>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+{
     chart
         .configure_series_labels()
         .position(position)
@@ -113,7 +120,7 @@ fn bars<'a>(
 }
 
 /// A range that contains every finite value, padded by 5%, never empty.
-fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -146,11 +153,14 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
     if r.displacement.is_some() {
         written.push(displacement(dir, r)?);
     }
+    if let Some(j) = &r.jumps {
+        written.extend(crate::jump_outputs::plots(dir, &r.state_names, j)?);
+    }
     Ok(written)
 }
 
 /// A panel of values over time with its caption and mesh.
-fn time_axes<'a, 'b>(
+pub(crate) fn time_axes<'a, 'b>(
     area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
     caption: String,
     t: (f64, f64),
@@ -173,7 +183,7 @@ fn time_axes<'a, 'b>(
 }
 
 /// Colours of the methods of `comparison.png`, in order (the run first).
-const METHODS: [RGBColor; 5] = [
+pub(crate) const METHODS: [RGBColor; 5] = [
     RGBColor(20, 20, 20),
     CURVE,
     BAND,

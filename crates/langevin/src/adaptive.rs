@@ -13,6 +13,7 @@
 use crate::cpu::ensemble_observe::ensemble_observe;
 use crate::ensemble::BatchOutput;
 use crate::error::{Error, Result};
+use crate::jump_observe::JumpObservables;
 use crate::plan::{Batch, Plan, FLAG_HISTOGRAM, FLAG_INIT, FLAG_SAVE};
 use crate::stats::PartialMoments;
 use bytemuck::{Pod, Zeroable};
@@ -222,7 +223,8 @@ pub trait AdaptiveBatch {
     /// # Errors
     /// [`Error::Device`] for a device failure.
     fn dispatch(&mut self, seg: &AdaptiveSegment) -> Result<u32>;
-    /// The batch's states (trajectory-major) and times reached.
+    /// The batch's states (trajectory-major) and clocks (four words per trajectory, the
+    /// first the time reached; for the jump kernels the fourth is 1 when absorbed).
     ///
     /// # Errors
     /// [`Error::Device`] for a failed readback.
@@ -272,6 +274,7 @@ pub fn run_batch(
     tree: Option<&TreeGrid>,
     attempts: u32,
     final_states: bool,
+    mut jumps: Option<&mut JumpObservables>,
     progress: &mut dyn FnMut(u32),
 ) -> Result<(BatchOutput, AdaptiveStats)> {
     let dim = plan.run.dim;
@@ -313,14 +316,18 @@ pub fn run_batch(
             seg.flags = 0;
         }
         seg.flags = 0;
-        let (mut observed, times) = backend.read()?;
-        reached = times;
+        let (mut observed, clock) = backend.read()?;
+        reached = clock.chunks(4).map(|c| c[0]).collect();
         // A trajectory short of the save time has used up its attempts: a NaN leaves it out
         // of the statistics and counts it among the non-finite.
         for (j, r) in reached.iter().enumerate() {
             if *r < seg.t_target {
                 observed[j * dim..(j + 1) * dim].fill(f32::NAN);
             }
+        }
+        if let Some(j) = jumps.as_deref_mut() {
+            let absorbed: Vec<bool> = clock.chunks(4).map(|c| c[3] != 0.0).collect();
+            j.observe(slot, &observed, &absorbed);
         }
         let mut obs = plan.base;
         obs.trajectories = batch.count;
@@ -342,6 +349,10 @@ pub fn run_batch(
         state = observed;
     }
     let counts = backend.counts()?;
+    if let Some(j) = jumps {
+        let events: Vec<u32> = counts.chunks(4).map(|c| c[0]).collect();
+        j.add_events(&events);
+    }
     let t_end = plan.run.times.last().copied().unwrap_or(0.0) as f32;
     let mut stats = AdaptiveStats::default();
     for (j, c) in counts.chunks(4).enumerate() {

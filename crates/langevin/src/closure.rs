@@ -190,6 +190,58 @@ pub struct ClosureSolution {
     pub unphysical_from: Option<f64>,
 }
 
+/// How a closure's means compare with an ensemble's (a run, or the master equation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The first time at which the closure's mean of a species (the second value) lies more
+    /// than five standard errors of the ensemble's mean from it.
+    pub departs_at: Option<(f64, usize)>,
+    /// The species whose closure mean oscillates over the second half of the times where the
+    /// ensemble's does not: it turns at least twice, and its range there exceeds twice the
+    /// ensemble mean's range plus ten standard errors.
+    pub oscillates_alone: Vec<usize>,
+}
+
+impl ClosureSolution {
+    /// Compares the closure's means with an ensemble's `mean` and `variance` (per time of
+    /// `self.times` and species) over `n` trajectories.
+    pub fn verdict(&self, mean: &[Vec<f64>], variance: &[Vec<f64>], n: u64) -> Verdict {
+        let se = |k: usize, i: usize| (variance[k][i].max(0.0) / n.max(1) as f64).sqrt();
+        let species = self.mean.first().map_or(0, Vec::len);
+        let departs_at = (0..self.times.len()).find_map(|k| {
+            (0..species)
+                .find(|&i| {
+                    let gap = (self.mean[k][i] - mean[k][i]).abs();
+                    gap > 5.0 * se(k, i) || gap.is_nan()
+                })
+                .map(|i| (self.times[k], i))
+        });
+        let late = self.times.len() / 2..self.times.len();
+        let range = |v: &mut dyn Iterator<Item = f64>| {
+            v.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            })
+        };
+        let oscillates_alone = (0..species)
+            .filter(|&i| {
+                let closed: Vec<f64> = late.clone().map(|k| self.mean[k][i]).collect();
+                let turns = closed
+                    .windows(3)
+                    .filter(|w| (w[1] - w[0]) * (w[2] - w[1]) < 0.0)
+                    .count();
+                let (lo, hi) = range(&mut closed.iter().copied());
+                let (rlo, rhi) = range(&mut late.clone().map(|k| mean[k][i]));
+                let noise = late.clone().map(|k| se(k, i)).fold(0.0, f64::max);
+                turns >= 2 && hi - lo > 2.0 * (rhi - rlo) + 10.0 * noise
+            })
+            .collect();
+        Verdict {
+            departs_at,
+            oscillates_alone,
+        }
+    }
+}
+
 impl MomentEquations {
     /// The closed moment equations of `network`.
     ///

@@ -89,6 +89,47 @@ pub struct ModelConfig {
     /// The transitions of a `jump` model between the states named in `state`.
     #[serde(default)]
     pub transitions: Vec<TransitionConfig>,
+    /// Counters of a `jump` model: integer variables, 0 at the start, that transitions add to
+    /// (`add = { x = 1 }`), e.g. the displacement of a particle whose state is its site modulo
+    /// a period. They follow the states in the state vector.
+    #[serde(default)]
+    pub counters: Vec<String>,
+    /// Oscillators per replica of a `kuramoto` model.
+    pub oscillators: Option<u32>,
+    /// The coupling K of a `kuramoto` model (the phase noise D is `noise`).
+    pub coupling: Option<f64>,
+    /// The natural frequencies of a `kuramoto` model.
+    pub frequencies: Option<FrequenciesConfig>,
+    /// The coupling of a `chain` model: `ew`, `kpz` or `phase`.
+    pub equation: Option<String>,
+    /// Sites per replica of a `chain` model.
+    pub sites: Option<u32>,
+    /// nu of a `chain` model (K for `phase`).
+    pub nu: Option<f64>,
+    /// lambda of a `chain` model (`kpz`; the weight of `1 - cos` for `phase`).
+    pub lambda: Option<f64>,
+    /// The standard deviation of a `chain` model's quenched rates.
+    pub disorder: Option<f64>,
+}
+
+/// `model.frequencies` of a `kuramoto` model:
+/// `{ law = "lorentzian", gamma = 0.5, sampling = "quantiles" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrequenciesConfig {
+    /// `lorentzian` (with `gamma`), `gaussian` (with `sd`) or `uniform` (with `half_width`).
+    pub law: String,
+    /// Half-width of a Lorentzian.
+    pub gamma: Option<f64>,
+    /// Standard deviation of a Gaussian.
+    pub sd: Option<f64>,
+    /// Half-width of a uniform law.
+    pub half_width: Option<f64>,
+    /// `quantiles` (default) or `random`.
+    pub sampling: Option<String>,
+    /// The centre of the law (0 unless given).
+    #[serde(default)]
+    pub mean: f64,
 }
 
 /// One entry of `model.transitions`: `{ from = "A", to = "B", rate = "k1" }`.
@@ -101,6 +142,9 @@ pub struct TransitionConfig {
     pub to: String,
     /// The rate, an expression in the parameters.
     pub rate: String,
+    /// What the transition adds to counters (`model.counters`), by name.
+    #[serde(default)]
+    pub add: BTreeMap<String, i64>,
 }
 
 /// One entry of `model.reactions`: `{ eq = "2X -> 3X", rate = "c1*A" }` (mass action) or
@@ -218,7 +262,7 @@ pub struct SweepConfig {
 }
 
 impl SweepConfig {
-    fn to_sweep(&self, param: &str, single: bool, trajectories: u64) -> Result<Sweep> {
+    pub(crate) fn to_sweep(&self, param: &str, single: bool, trajectories: u64) -> Result<Sweep> {
         let field = format!("ensemble.sweep.{param}");
         let count = || -> Result<usize> {
             match self.count {
@@ -313,6 +357,18 @@ pub struct OutputConfig {
     /// For `reactions`: the exact master equation on the box of counts `[0, bound]` per
     /// species, to compare with the run.
     pub cme: Option<BTreeMap<String, u32>>,
+    /// For `reactions` and `jump`: save times at which to record every component's
+    /// distribution, one bin per count.
+    #[serde(default)]
+    pub distributions: Vec<f64>,
+    /// For `reactions` and `jump`: write each trajectory's events (`events.npy`).
+    #[serde(default)]
+    pub events: bool,
+    /// For `chain`: space the save times evenly in log t.
+    #[serde(default)]
+    pub log_times: bool,
+    /// For `chain`: the window `[t1, t2]` over which to fit the growth exponent.
+    pub fit: Option<[f64; 2]>,
 }
 
 /// `output.time_average`: `{ from = 10.0 }`.
@@ -344,6 +400,10 @@ impl Default for OutputConfig {
             time_average: None,
             closures: Vec::new(),
             cme: None,
+            distributions: Vec::new(),
+            events: false,
+            log_times: false,
+            fit: None,
         }
     }
 }
@@ -427,6 +487,24 @@ const KEYS: &[&str] = &[
     "propensity",
     "transitions",
     "to",
+    "counters",
+    "add",
+    "oscillators",
+    "coupling",
+    "frequencies",
+    "law",
+    "gamma",
+    "sd",
+    "half_width",
+    "sampling",
+    "mean",
+    "equation",
+    "sites",
+    "nu",
+    "lambda",
+    "disorder",
+    "log_times",
+    "fit",
     "trajectories",
     "seed",
     "sweep",
@@ -442,6 +520,8 @@ const KEYS: &[&str] = &[
     "time_average",
     "from",
     "closures",
+    "distributions",
+    "events",
     "cme",
     "var",
     "bins",
@@ -740,10 +820,20 @@ impl Config {
                 format!("not one of the states {}", m.state.join(", ")),
             ));
         }
+        for (k, c) in m.counters.iter().enumerate() {
+            if m.state.contains(c) || m.counters[..k].contains(c) {
+                return Err(Error::invalid(
+                    format!("model.counters[{k}]"),
+                    c,
+                    "a counter's name must differ from the states and the other counters",
+                ));
+            }
+        }
         let species: Vec<(String, i64)> = m
             .state
             .iter()
             .map(|s| (s.clone(), i64::from(s == start)))
+            .chain(m.counters.iter().map(|c| (c.clone(), 0)))
             .collect();
         let reactions: Vec<crate::reactions::ReactionSpec> = m
             .transitions
@@ -760,32 +850,68 @@ impl Config {
                 .replace(".eq", "")
                 .replace("species", "state")
         };
-        crate::reactions::ReactionNetwork::new(&species, params, &reactions).map_err(|e| match e {
-            Error::InvalidInput {
-                field,
-                value,
-                reason,
-            } => Error::InvalidInput {
-                field: rename(field),
-                value,
-                reason: rename(reason),
-            },
-            Error::Expression { field, rendered } => Error::Expression {
-                field: rename(field),
-                rendered: rename(rendered),
-            },
-            other => other,
-        })
+        let mut network = crate::reactions::ReactionNetwork::new(&species, params, &reactions)
+            .map_err(|e| match e {
+                Error::InvalidInput {
+                    field,
+                    value,
+                    reason,
+                } => Error::InvalidInput {
+                    field: rename(field),
+                    value,
+                    reason: rename(reason),
+                },
+                Error::Expression { field, rendered } => Error::Expression {
+                    field: rename(field),
+                    rendered: rename(rendered),
+                },
+                other => other,
+            })?;
+        let n_states = m.state.len();
+        for (k, t) in m.transitions.iter().enumerate() {
+            for (name, step) in &t.add {
+                let field = format!("model.transitions[{k}].add.{name}");
+                let Some(c) = m.counters.iter().position(|c| c == name) else {
+                    return Err(Error::invalid(
+                        field,
+                        name,
+                        format!(
+                            "not a counter (model.counters = [{}])",
+                            m.counters.join(", ")
+                        ),
+                    ));
+                };
+                if *step == 0 || step.abs() > 1 << 20 {
+                    return Err(Error::invalid(
+                        field,
+                        step,
+                        "a counter's step is a nonzero integer of at most 2^20",
+                    ));
+                }
+                network.reactions[k].change[n_states + c] += *step as i32;
+            }
+        }
+        Ok(network)
     }
 
-    /// The step: `solver.dt`, which only a `reactions` model may leave out.
+    /// The step: `solver.dt`, which only a `reactions` or `jump` model may leave out (it then
+    /// sets only the grid of save times).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when it is missing.
     pub fn dt(&self) -> Result<f64> {
         match (self.solver.dt, self.kind.as_str()) {
             (Some(dt), _) => Ok(dt),
-            (None, "reactions" | "jump") => Ok((self.solver.t_end - self.solver.t0) / 1000.0),
+            (None, "reactions" | "jump") => {
+                // At least 1000 steps, a whole number between evenly spaced save times, so that
+                // those fall on the grid exactly.
+                let intervals = match self.output.save_times {
+                    SaveTimes::Count(n) if n > 1 => (n - 1) as f64,
+                    _ => 1.0,
+                };
+                let per = (1000.0 / intervals).ceil();
+                Ok((self.solver.t_end - self.solver.t0) / (intervals * per))
+            }
             (None, _) => Err(Error::invalid(
                 "solver.dt",
                 "missing",
@@ -845,6 +971,8 @@ impl Config {
             crate::closure::Closure::parse(c)?;
         }
         spec.time_average_from = self.output.time_average.as_ref().map(|a| a.from);
+        spec.count_distributions = self.output.distributions.clone();
+        spec.keep_events = self.output.events;
         spec.adaptive.brownian_tol = self.solver.brownian_tol;
         let single = self.ensemble.sweep.len() == 1;
         for (param, sweep) in &self.ensemble.sweep {

@@ -272,6 +272,7 @@ impl Engine {
             displacement,
             origin_product,
             time_average,
+            jumps: None,
         })
     }
 
@@ -333,6 +334,21 @@ impl Engine {
         let setup_time = setup_start.elapsed();
         let run_start = Instant::now();
         let mut acc = Accumulator::new(&plan, histogram, spec.final_states, None);
+        let mut jumps = (spec.scheme.kind() == crate::SchemeKind::Jump)
+            .then(|| {
+                let slots = crate::spec::save_slots(
+                    &spec.count_distributions,
+                    &plan.run.times,
+                    plan.run.dt,
+                )?;
+                Ok::<_, crate::Error>(crate::jump_observe::JumpObservables::new(
+                    &plan.run.times,
+                    plan.run.dim,
+                    &slots,
+                    spec.keep_events,
+                ))
+            })
+            .transpose()?;
         for &batch in &plan.batches {
             let mut buffers: Box<dyn crate::adaptive::AdaptiveBatch + '_> =
                 match (&self.backend, &kernel) {
@@ -360,6 +376,7 @@ impl Engine {
                 tree.as_ref(),
                 attempts,
                 spec.final_states,
+                jumps.as_mut(),
                 &mut tick,
             )?;
             stats = stats.merged(s);
@@ -395,6 +412,7 @@ impl Engine {
             displacement: None,
             origin_product: None,
             time_average: None,
+            jumps,
         })
     }
 

@@ -67,6 +67,8 @@ pub struct EnsembleResult {
     pub origin_product: Option<Vec<Vec<Moments>>>,
     /// Per-trajectory time averages and their ensemble statistics, when asked for.
     pub time_average: Option<TimeAverages>,
+    /// Jump schemes: extinction, absorption, count distributions and events per trajectory.
+    pub jumps: Option<crate::jump_observe::JumpObservables>,
 }
 
 /// Time averages of each trajectory over a window of the step grid (iterate averaging), and

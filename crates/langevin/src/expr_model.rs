@@ -347,7 +347,19 @@ impl ExprModel {
         name: &str,
         network: crate::reactions::ReactionNetwork,
     ) -> Result<Self> {
-        let mut model = network.langevin_model(name)?;
+        // A network of more reactions than noises a model may have runs on the jump schemes
+        // only (`Scheme::check_model` says so); its drift is still the rate equations.
+        let mut model = if network.reactions.len() <= MAX_DIM {
+            network.langevin_model(name)?
+        } else {
+            ExprModel::new(
+                name,
+                &network.species,
+                &network.params,
+                &network.rate_equations(),
+                &[],
+            )?
+        };
         model.reactions = Some(std::sync::Arc::new(network));
         Ok(model)
     }

@@ -52,6 +52,8 @@ pub mod event;
 pub mod expr;
 pub mod expr_model;
 pub mod gpu;
+pub mod interacting;
+pub mod jump_observe;
 pub mod lyapunov;
 pub mod model;
 pub mod philox;

@@ -17,9 +17,10 @@ use crate::expr::{self, Node, Program, Scope};
 use crate::expr_model::ExprModel;
 use crate::model::MAX_DIM;
 
-/// The most reactions a network may have (the chemical Langevin equation has one noise per
-/// reaction).
-pub const MAX_REACTIONS: usize = MAX_DIM;
+/// The most reactions a network may have (tau-leaping's Poisson draws give each reaction one
+/// of 32 Philox words; the chemical Langevin equation has one noise per reaction and takes at
+/// most [`MAX_DIM`]).
+pub const MAX_REACTIONS: usize = 32;
 
 /// Schloegl's bistable network (Schloegl 1972) with the parameters of Gillespie's review of
 /// stochastic chemical kinetics (2007): `2X -> 3X` at c1 A, `3X -> 2X` at c2, `0 -> X` at c3 B,
@@ -304,7 +305,11 @@ impl ReactionNetwork {
         let mut negative = false;
         for (j, (r, program)) in self.reactions.iter().zip(&self.propensities).enumerate() {
             let a = program.eval(t, x, p);
-            let ready = r.reactants.iter().zip(x).all(|(k, v)| *v >= *k as f32);
+            let ready = r
+                .reactants
+                .iter()
+                .zip(x)
+                .all(|(k, v)| *k == 0 || *v >= *k as f32);
             negative |= a < 0.0;
             out[j] = if ready && a > 0.0 { a } else { 0.0 };
         }
@@ -317,7 +322,11 @@ impl ReactionNetwork {
         let p: Vec<f64> = self.params.iter().map(|(_, v)| *v).collect();
         for (j, (r, node)) in self.reactions.iter().zip(&self.nodes).enumerate() {
             let a = expr::eval_f64(node, 0.0, x, &p);
-            let ready = r.reactants.iter().zip(x).all(|(k, v)| *v >= f64::from(*k));
+            let ready = r
+                .reactants
+                .iter()
+                .zip(x)
+                .all(|(k, v)| *k == 0 || *v >= f64::from(*k));
             out[j] = if ready && a > 0.0 { a } else { 0.0 };
         }
     }
@@ -404,7 +413,7 @@ impl ReactionNetwork {
              const HIGHEST_ORDER = array<u32, {s}>({});\nconst ORDER_TAKES = array<u32, {s}>({});\n\
              alias Rates = array<f32, {r}>;\n\
              // Net change of species i by reaction j at [j * DIM + i].\n\
-             const CHANGE = array<f32, {}>({});\n\
+             var<private> CHANGE: array<f32, {}> = array({});\n\
              struct Propensities {{\n    a: Rates,\n    negative: bool,\n}}\n\
              fn propensities(t: f32, x: State) -> Propensities {{\n    var r: Propensities;\n\
              {body}    return r;\n}}\n",
@@ -419,9 +428,26 @@ impl ReactionNetwork {
     /// drift `sum_j nu_j a_j(X)`, noise column `j` equal to `nu_j sqrt(max(a_j(X), 0))`.
     ///
     /// # Errors
-    /// From [`ExprModel::with_noise_matrix`].
+    /// From [`ExprModel::with_noise_matrix`]: at most [`MAX_DIM`] reactions (noises).
     pub fn langevin_model(&self, name: &str) -> Result<ExprModel> {
-        let drift: Vec<String> = (0..self.species.len())
+        let drift = self.rate_equations();
+        let matrix: Vec<Vec<String>> = (0..self.species.len())
+            .map(|i| {
+                self.reactions
+                    .iter()
+                    .map(|r| match r.change[i] {
+                        0 => "0".to_string(),
+                        c => format!("{c} * sqrt(max({}, 0))", r.propensity),
+                    })
+                    .collect()
+            })
+            .collect();
+        ExprModel::with_noise_matrix(name, &self.species, &self.params, &drift, &matrix)
+    }
+
+    /// The reaction-rate equations `dX_i/dt = sum_j nu_ij a_j(X)`, one expression per species.
+    pub fn rate_equations(&self) -> Vec<String> {
+        (0..self.species.len())
             .map(|i| {
                 let terms: Vec<String> = self
                     .reactions
@@ -435,19 +461,7 @@ impl ReactionNetwork {
                     terms.join(" + ")
                 }
             })
-            .collect();
-        let matrix: Vec<Vec<String>> = (0..self.species.len())
-            .map(|i| {
-                self.reactions
-                    .iter()
-                    .map(|r| match r.change[i] {
-                        0 => "0".to_string(),
-                        c => format!("{c} * sqrt(max({}, 0))", r.propensity),
-                    })
-                    .collect()
-            })
-            .collect();
-        ExprModel::with_noise_matrix(name, &self.species, &self.params, &drift, &matrix)
+            .collect()
     }
 }
 

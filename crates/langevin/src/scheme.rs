@@ -229,6 +229,16 @@ impl Scheme {
                 }
             };
         }
+        if let Some(network) = model.reactions() {
+            if network.reactions.len() > crate::model::MAX_DIM {
+                return refuse(&format!(
+                    "cannot run the chemical Langevin equation of {} reactions (one noise each, \
+                     at most {}); use ssa or tau_leap",
+                    network.reactions.len(),
+                    crate::model::MAX_DIM
+                ));
+            }
+        }
         let fixed = self.fixed_step();
         if fixed == Scheme::Sra1 && !model.additive_noise() {
             return refuse("needs additive noise (a diffusion that does not depend on the state)");

@@ -85,6 +85,9 @@ pub const SOURCES: &[(&str, &str)] = &[
         "normal_fill",
         include_str!("../../../shaders/normal_fill.wgsl"),
     ),
+    ("kuramoto", include_str!("../../../shaders/kuramoto.wgsl")),
+    ("chain", include_str!("../../../shaders/chain.wgsl")),
+    ("replica", include_str!("../../../shaders/lib/replica.wgsl")),
 ];
 
 /// The source of a shipped WGSL file, by import name.

@@ -165,6 +165,11 @@ pub struct EnsembleSpec {
     /// Average each trajectory's states over the step ends after this time up to `t_end`
     /// (iterate averaging), and report the averages' ensemble statistics.
     pub time_average_from: Option<f64>,
+    /// Jump schemes: the times (save times) at which to record the distribution of every
+    /// integer component, one bin per value.
+    pub count_distributions: Vec<f64>,
+    /// Jump schemes: return every trajectory's events (SSA) or steps (tau-leaping).
+    pub keep_events: bool,
 }
 
 impl EnsembleSpec {
@@ -197,6 +202,8 @@ impl EnsembleSpec {
             event: None,
             displacement: false,
             time_average_from: None,
+            count_distributions: Vec::new(),
+            keep_events: false,
         }
     }
 
@@ -323,6 +330,20 @@ impl EnsembleSpec {
     /// Averages each trajectory over the step ends after `from` (up to `t_end`).
     pub fn time_average(mut self, from: f64) -> Self {
         self.time_average_from = Some(from);
+        self
+    }
+
+    /// Records, for a jump scheme, the distribution of every component's count at each of
+    /// `times` (each a save time).
+    pub fn count_distributions(mut self, times: &[f64]) -> Self {
+        self.count_distributions = times.to_vec();
+        self
+    }
+
+    /// Keeps, for a jump scheme, each trajectory's number of events (SSA) or steps
+    /// (tau-leaping).
+    pub fn keep_events(mut self, keep: bool) -> Self {
+        self.keep_events = keep;
         self
     }
 
@@ -513,7 +534,7 @@ impl EnsembleSpec {
         }
 
         let save_steps = self.save_steps(n_steps, dt)?;
-        let times = save_steps
+        let times: Vec<f64> = save_steps
             .iter()
             .map(|&s| self.t0 + f64::from(s) * dt)
             .collect();
@@ -591,6 +612,23 @@ impl EnsembleSpec {
                 ),
             ));
         }
+        let jump = self.scheme.kind() == crate::scheme::SchemeKind::Jump;
+        for (field, asked) in [
+            ("output.distributions", !self.count_distributions.is_empty()),
+            ("output.events", self.keep_events),
+        ] {
+            if asked && !jump {
+                return Err(Error::invalid(
+                    field,
+                    "given",
+                    format!(
+                        "recorded by the jump schemes (ssa, tau_leap), not {}",
+                        self.scheme
+                    ),
+                ));
+            }
+        }
+        save_slots(&self.count_distributions, &times, dt)?;
         let param_names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
         let event = self
             .event
@@ -767,4 +805,35 @@ impl ResolvedRun {
             .as_ref()
             .map_or(&crate::sweep::NO_SWEEP[..], |s| &s.table[..])
     }
+}
+
+/// The index among the save times `times` of each of `wanted`: the nearest save time, which
+/// may lie up to half a step `dt` away (save times are snapped to the step grid).
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming `output.distributions[i]` for a time that is not a save
+/// time, with the nearest one.
+pub fn save_slots(wanted: &[f64], times: &[f64], dt: f64) -> Result<Vec<usize>> {
+    let tolerance = 0.5 * dt * (1.0 + 1e-9);
+    wanted
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let nearest = (0..times.len())
+                .min_by(|a, b| (times[*a] - t).abs().total_cmp(&(times[*b] - t).abs()))
+                .expect("a run has a save time");
+            if (times[nearest] - t).abs() <= tolerance {
+                Ok(nearest)
+            } else {
+                Err(Error::invalid(
+                    format!("output.distributions[{i}]"),
+                    t,
+                    format!(
+                        "not a save time (the nearest is {}; see output.save_times)",
+                        times[nearest]
+                    ),
+                ))
+            }
+        })
+        .collect()
 }

@@ -186,6 +186,76 @@ impl Histogram {
     }
 }
 
+/// The distribution of an integer-valued component (a species' count, a counter): trajectories
+/// per value, one bin per integer from `lo`, grown as values arrive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntHistogram {
+    /// The value of the first bin.
+    pub lo: i64,
+    /// Trajectories at `lo`, `lo + 1`, ...
+    pub counts: Vec<u64>,
+    /// Trajectories left out (not finite, or short of the time).
+    pub missing: u64,
+}
+
+impl IntHistogram {
+    /// Counts one value; a value that is not a finite integer counts as missing.
+    pub fn add(&mut self, value: f32) {
+        if value.is_finite() && value.fract() == 0.0 {
+            *self.slot(value as i64) += 1;
+        } else {
+            self.missing += 1;
+        }
+    }
+
+    /// Adds another histogram's counts.
+    pub fn merge(&mut self, other: &IntHistogram) {
+        for (v, c) in other.values().filter(|(_, c)| *c > 0) {
+            *self.slot(v) += c;
+        }
+        self.missing += other.missing;
+    }
+
+    /// The bin of `v`, made when needed.
+    fn slot(&mut self, v: i64) -> &mut u64 {
+        if self.counts.is_empty() {
+            self.lo = v;
+        }
+        if v < self.lo {
+            let grow = (self.lo - v) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.lo = v;
+        }
+        let k = (v - self.lo) as usize;
+        if k >= self.counts.len() {
+            self.counts.resize(k + 1, 0);
+        }
+        &mut self.counts[k]
+    }
+
+    /// The trajectories counted at a value.
+    pub fn count(&self, value: i64) -> u64 {
+        usize::try_from(value - self.lo)
+            .ok()
+            .and_then(|k| self.counts.get(k))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The trajectories counted at some value.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// `(value, trajectories)` for every bin.
+    pub fn values(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (self.lo + k as i64, *c))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +274,24 @@ mod tests {
         assert_eq!(merged.count, 1000);
         assert!((merged.mean - mean).abs() < 1e-9);
         assert!((merged.m2 - m2).abs() < 1e-6 * m2);
+    }
+
+    #[test]
+    fn integer_histogram_grows_both_ways_and_merges() {
+        let mut a = IntHistogram::default();
+        for v in [3.0, 5.0, 3.0, -2.0, f32::NAN, 2.5] {
+            a.add(v);
+        }
+        assert_eq!((a.lo, a.counts.len(), a.missing), (-2, 8, 2));
+        assert_eq!(
+            (a.count(3), a.count(5), a.count(-2), a.count(4)),
+            (2, 1, 1, 0)
+        );
+        let mut b = IntHistogram::default();
+        b.add(9.0);
+        b.add(3.0);
+        b.merge(&a);
+        assert_eq!((b.lo, b.total(), b.count(3), b.count(9)), (-2, 6, 3, 1));
+        assert_eq!(b.missing, 2);
     }
 }

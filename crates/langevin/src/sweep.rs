@@ -21,6 +21,14 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// The values given.
+    pub fn new(param: &str, values: &[f64]) -> Sweep {
+        Sweep {
+            param: param.to_string(),
+            values: values.to_vec(),
+        }
+    }
+
     /// `count` values evenly spaced from `a` to `b` inclusive.
     pub fn linspace(param: &str, a: f64, b: f64, count: usize) -> Sweep {
         let values = match count {
@@ -89,6 +97,27 @@ impl ResolvedSweep {
         trajectories: u64,
         first_trajectory: u64,
     ) -> Result<Option<ResolvedSweep>> {
+        Self::resolve_in_blocks(
+            sweeps,
+            params,
+            trajectories,
+            first_trajectory,
+            u64::from(BLOCK_SIZE),
+        )
+    }
+
+    /// [`ResolvedSweep::resolve`] for statistics folded in blocks of `block` trajectories
+    /// (a point holds one trajectory or whole blocks).
+    ///
+    /// # Errors
+    /// As [`ResolvedSweep::resolve`].
+    pub fn resolve_in_blocks(
+        sweeps: &[Sweep],
+        params: &[(String, f64)],
+        trajectories: u64,
+        first_trajectory: u64,
+        block: u64,
+    ) -> Result<Option<ResolvedSweep>> {
         if sweeps.is_empty() {
             return Ok(None);
         }
@@ -140,7 +169,6 @@ impl ResolvedSweep {
                 first_trajectory + trajectories
             )));
         }
-        let block = u64::from(BLOCK_SIZE);
         if trajectories % points != 0 {
             return Err(Error::invalid(
                 "ensemble.trajectories",

@@ -2,12 +2,15 @@
 //! read like the shader. It is the oracle of the GPU tests and the `cpu` backend.
 
 pub mod brownian_tree;
+pub mod chain;
 pub mod ensemble_observe;
 pub mod jump_clock;
+pub mod kuramoto;
 pub mod moments;
 pub mod ode_adaptive;
 pub mod philox_stream;
 pub mod poisson;
+pub mod replica;
 pub mod schemes;
 pub mod sde_adaptive;
 pub mod sde_ensemble;

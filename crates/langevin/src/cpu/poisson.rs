@@ -62,7 +62,7 @@ pub fn poisson(key: [u32; 2], trajectory: [u32; 2], c: u32, w: u32, lam: f32) ->
     let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
     let vr = 0.9277 - 3.6224 / (b - 2.0);
     for m in 0..32u32 {
-        let words = philox4x32_10([trajectory[0], trajectory[1], c, w + 8 * m], key);
+        let words = philox4x32_10([trajectory[0], trajectory[1], c, w + 32 * m], key);
         for half in 0..2 {
             let u = uniform_open01(words[2 * half]) - 0.5;
             let v = uniform_open01(words[2 * half + 1]);

@@ -85,6 +85,7 @@ pub fn ssa<M: Model + ?Sized>(m: &M, network: &ReactionNetwork, b: Bindings<'_>)
         } else {
             time_of(seg, t_next)
         };
+        clock[3] = if t_next[1] == NEVER[1] { 1.0 } else { 0.0 };
         counts.copy_from_slice(&[events, u32::from(negative), t_next[0], t_next[1]]);
         !done && events < seg.max_steps
     });

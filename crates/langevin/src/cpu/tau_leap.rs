@@ -87,7 +87,7 @@ pub fn tau_leap<M: Model + ?Sized>(m: &M, network: &ReactionNetwork, b: Bindings
                 let mut firings = 1e30f32;
                 for (i, v) in x[..dim].iter().enumerate() {
                     let c = change(j, i);
-                    if c < 0.0 {
+                    if c < 0.0 && orders[i].0 > 0 {
                         firings = firings.min((v / -c).floor());
                     }
                 }
@@ -105,7 +105,7 @@ pub fn tau_leap<M: Model + ?Sized>(m: &M, network: &ReactionNetwork, b: Bindings
                         reactant = reactant || c < 0.0;
                     }
                 }
-                if reactant {
+                if reactant && orders[i].0 > 0 {
                     let g = ReactionNetwork::g_factor(orders[i], *v);
                     let bound = (seg.rtol * v / g).max(1.0);
                     tau1 =
@@ -159,7 +159,7 @@ pub fn tau_leap<M: Model + ?Sized>(m: &M, network: &ReactionNetwork, b: Bindings
                 }
             }
             steps += 1;
-            if y[..dim].iter().any(|v| *v < 0.0) {
+            if (0..dim).any(|i| y[i] < 0.0 && orders[i].0 > 0) {
                 cap = 0.5 * tau;
                 continue;
             }
@@ -173,11 +173,13 @@ pub fn tau_leap<M: Model + ?Sized>(m: &M, network: &ReactionNetwork, b: Bindings
         }
         xs.copy_from_slice(&x[..dim]);
         let done = !before(t, target);
+        network.propensities(time_of(seg, t), &x[..dim], p, &mut a);
+        let absorbed = total(&a, r) <= 0.0;
         clock.copy_from_slice(&[
             if done { seg.t_target } else { time_of(seg, t) },
             ssa_left,
             cap,
-            0.0,
+            if absorbed { 1.0 } else { 0.0 },
         ]);
         counts.copy_from_slice(&[steps, u32::from(negative), t[0], t[1]]);
         !done && steps < seg.max_steps

@@ -4,6 +4,7 @@ pub mod context;
 pub mod expr_eval;
 pub mod ode_adaptive;
 pub mod philox_stream;
+pub mod replicas;
 pub mod sde_ensemble;
 
 pub use context::GpuContext;

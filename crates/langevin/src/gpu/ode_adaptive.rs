@@ -218,10 +218,9 @@ impl AdaptiveBatch for GpuBatch<'_> {
         let state_bytes = n * self.dim * 4;
         let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, n * 16)])?;
         let (state, clock) = bytes.split_at(state_bytes as usize);
-        let clock: Vec<f32> = bytemuck::pod_collect_to_vec(clock);
         Ok((
             bytemuck::pod_collect_to_vec(state),
-            clock.chunks(4).map(|c| c[0]).collect(),
+            bytemuck::pod_collect_to_vec(clock),
         ))
     }
 

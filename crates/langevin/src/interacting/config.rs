@@ -1,0 +1,267 @@
+//! Configs of interacting ensembles: `kind = "kuramoto"` to a [`KuramotoSpec`],
+//! `kind = "chain"` to a [`ChainSpec`] (`equation = "ew" | "kpz" | "phase"`, `sites`, `nu`,
+//! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`). A replica is the
+//! ensemble's trajectory: `[ensemble] trajectories` counts replicas.
+//!
+//!
+//! ```toml
+//! kind = "kuramoto"
+//! [model]
+//! oscillators = 4096
+//! coupling = 2.0                    # K (sweepable as K)
+//! noise = 0.0                       # phase noise D (sweepable as D)
+//! frequencies = { law = "lorentzian", gamma = 0.5, sampling = "quantiles" }
+//! [solver]
+//! dt = 0.01
+//! t_end = 100.0
+//! [ensemble]
+//! trajectories = 64                 # replicas
+//! [ensemble.sweep]
+//! K = { linspace = [0.5, 3.0], count = 8 }
+//! [output]
+//! save_times = 101
+//! time_average = { from = 50.0 }    # the window of the averaged order parameter
+//! ```
+
+use super::chain::{ChainModel, ChainSpec};
+use super::kuramoto::{FrequencyLaw, KuramotoSpec, Sampling};
+use crate::config::{Config, NoiseConfig, SaveTimes};
+use crate::error::{Error, Result};
+
+impl Config {
+    /// The Kuramoto run of a `kind = "kuramoto"` config.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn to_kuramoto(&self) -> Result<KuramotoSpec> {
+        let m = &self.model;
+        if self.kind != "kuramoto" {
+            return Err(Error::invalid("kind", &self.kind, "expected \"kuramoto\""));
+        }
+        let given = [
+            ("model.state", !m.state.is_empty()),
+            ("model.drift", !m.drift.is_empty()),
+            ("model.diffusion", !m.diffusion.is_empty()),
+            ("model.species", !m.species.is_empty()),
+            ("model.reactions", !m.reactions.is_empty()),
+            ("model.transitions", !m.transitions.is_empty()),
+            ("model.system", m.system.is_some()),
+            ("model.params", !m.params.is_empty()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(Error::invalid(
+                *key,
+                "given",
+                "a kuramoto model is given by oscillators, coupling, noise and frequencies",
+            ));
+        }
+        self.refuse_chain_keys("a kuramoto model")?;
+        let oscillators = m.oscillators.ok_or_else(|| {
+            Error::invalid(
+                "model.oscillators",
+                "missing",
+                "the oscillators per replica",
+            )
+        })?;
+        let coupling = m
+            .coupling
+            .ok_or_else(|| Error::invalid("model.coupling", "missing", "the coupling K"))?;
+        let noise = self.noise_strength()?;
+        let f = m.frequencies.as_ref().ok_or_else(|| {
+            Error::invalid(
+                "model.frequencies",
+                "missing",
+                "e.g. { law = \"lorentzian\", gamma = 0.5 }",
+            )
+        })?;
+        let width = |key: &str, v: Option<f64>| {
+            v.ok_or_else(|| {
+                Error::invalid(
+                    format!("model.frequencies.{key}"),
+                    "missing",
+                    format!("a {} law needs it", f.law),
+                )
+            })
+        };
+        let law = match f.law.as_str() {
+            "lorentzian" => FrequencyLaw::Lorentzian {
+                gamma: width("gamma", f.gamma)?,
+            },
+            "gaussian" => FrequencyLaw::Gaussian {
+                sd: width("sd", f.sd)?,
+            },
+            "uniform" => FrequencyLaw::Uniform {
+                half_width: width("half_width", f.half_width)?,
+            },
+            other => {
+                return Err(Error::invalid(
+                    "model.frequencies.law",
+                    other,
+                    "expected \"lorentzian\", \"gaussian\" or \"uniform\"",
+                ))
+            }
+        };
+        let sampling = match f.sampling.as_deref() {
+            None | Some("quantiles") => Sampling::Quantiles,
+            Some("random") => Sampling::Random,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "model.frequencies.sampling",
+                    other,
+                    "expected \"quantiles\" or \"random\"",
+                ))
+            }
+        };
+        let saves = self.even_saves()?;
+        let replicas = self.replicas()?;
+        let single = self.ensemble.sweep.len() == 1;
+        let sweeps = self
+            .ensemble
+            .sweep
+            .iter()
+            .map(|(param, s)| s.to_sweep(param, single, self.ensemble.trajectories))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(KuramotoSpec {
+            oscillators,
+            coupling,
+            noise,
+            law,
+            sampling,
+            mean_frequency: f.mean,
+            t_end: self.solver.t_end,
+            dt: self.dt()?,
+            replicas,
+            seed: self.ensemble.seed,
+            saves,
+            sweeps,
+            average_from: self
+                .output
+                .time_average
+                .as_ref()
+                .map_or(self.solver.t_end / 2.0, |a| a.from),
+        })
+    }
+
+    /// The noise strength D: `model.noise`, a number (0 unless given).
+    fn noise_strength(&self) -> Result<f64> {
+        match &self.model.noise {
+            None => Ok(0.0),
+            Some(NoiseConfig::Amplitude(d)) => Ok(*d),
+            Some(NoiseConfig::Kind(k)) => Err(Error::invalid(
+                "model.noise",
+                k,
+                "the noise strength D, a number",
+            )),
+        }
+    }
+
+    /// The number of evenly spaced save times of a run from t = 0.
+    fn even_saves(&self) -> Result<usize> {
+        if self.solver.t0 != 0.0 {
+            return Err(Error::invalid(
+                "solver.t0",
+                self.solver.t0,
+                "interacting ensembles start at 0",
+            ));
+        }
+        match &self.output.save_times {
+            SaveTimes::Count(n) => Ok(*n),
+            SaveTimes::List(_) => Err(Error::invalid(
+                "output.save_times",
+                "a list",
+                "interacting ensembles save at evenly spaced times: give their number",
+            )),
+        }
+    }
+
+    /// The replicas: `ensemble.trajectories`.
+    fn replicas(&self) -> Result<u32> {
+        u32::try_from(self.ensemble.trajectories).map_err(|_| {
+            Error::invalid(
+                "ensemble.trajectories",
+                self.ensemble.trajectories,
+                "the replicas, at most 2^32 - 1",
+            )
+        })
+    }
+
+    fn refuse_chain_keys(&self, what: &str) -> Result<()> {
+        let m = &self.model;
+        let given = [
+            ("model.equation", m.equation.is_some()),
+            ("model.sites", m.sites.is_some()),
+            ("model.nu", m.nu.is_some()),
+            ("model.lambda", m.lambda.is_some()),
+            ("model.disorder", m.disorder.is_some()),
+        ];
+        match given.iter().find(|(_, g)| *g) {
+            Some((key, _)) => Err(Error::invalid(
+                *key,
+                "given",
+                format!("not a key of {what}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The chain run of a `kind = "chain"` config.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn to_chain(&self) -> Result<ChainSpec> {
+        let m = &self.model;
+        if self.kind != "chain" {
+            return Err(Error::invalid("kind", &self.kind, "expected \"chain\""));
+        }
+        let given = [
+            ("model.state", !m.state.is_empty()),
+            ("model.drift", !m.drift.is_empty()),
+            ("model.species", !m.species.is_empty()),
+            ("model.system", m.system.is_some()),
+            ("model.params", !m.params.is_empty()),
+            ("model.oscillators", m.oscillators.is_some()),
+            ("model.coupling", m.coupling.is_some()),
+            ("model.frequencies", m.frequencies.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(Error::invalid(
+                *key,
+                "given",
+                "a chain is given by equation, sites, nu, lambda, noise and disorder",
+            ));
+        }
+        let model: ChainModel = m
+            .equation
+            .as_deref()
+            .ok_or_else(|| {
+                Error::invalid("model.equation", "missing", "\"ew\", \"kpz\" or \"phase\"")
+            })?
+            .parse()?;
+        let sites = m
+            .sites
+            .ok_or_else(|| Error::invalid("model.sites", "missing", "the sites per replica"))?;
+        let noise = self.noise_strength()?;
+        let saves = self.even_saves()?;
+        if !self.ensemble.sweep.is_empty() {
+            return Err(Error::invalid(
+                "ensemble.sweep",
+                "given",
+                "chains are not swept yet: run one config per value",
+            ));
+        }
+        Ok(ChainSpec {
+            model,
+            sites,
+            nu: m.nu.unwrap_or(1.0),
+            lambda: m.lambda.unwrap_or(0.0),
+            noise,
+            disorder: m.disorder.unwrap_or(0.0),
+            t_end: self.solver.t_end,
+            dt: self.dt()?,
+            replicas: self.replicas()?,
+            seed: self.ensemble.seed,
+            saves,
+            log_saves: self.output.log_times,
+        })
+    }
+}
