@@ -2,11 +2,13 @@
 //! steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
-//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto`
+//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo`
 //! chooses workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
 //! trajectory is printed). `kuramoto` (4096 oscillators x 256 replicas, 200 steps) counts
-//! oscillator-steps.
+//! oscillator-steps, `cbo` (Rastrigin, d = 20, 1000 particles x 100 runs, 50 steps)
+//! particle-steps.
 
+use langevin::interacting::cbo::{self, CboSpec, Objective};
 use langevin::interacting::kuramoto::{self, KuramotoSpec};
 use langevin::{
     BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
@@ -33,16 +35,36 @@ fn kuramoto_rate(engine: &Engine) -> f64 {
     spec.t_end = 2.0;
     spec.saves = 2;
     spec.average_from = 0.0;
-    kuramoto::run(engine, &spec).expect("warm-up run");
-    let mut rates: Vec<f64> = (0..3)
-        .map(|_| {
-            kuramoto::run(engine, &spec)
-                .expect("run")
-                .oscillator_steps_per_second()
-        })
-        .collect();
+    median_after_warm_up(|| {
+        kuramoto::run(engine, &spec)
+            .expect("run")
+            .oscillator_steps_per_second()
+    })
+}
+
+/// A workload's rate on an engine.
+type RateOf = fn(&Engine) -> f64;
+
+/// The median of 3 calls of `rate` after one call to warm up.
+fn median_after_warm_up(rate: impl Fn() -> f64) -> f64 {
+    rate();
+    let mut rates: Vec<f64> = (0..3).map(|_| rate()).collect();
     rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
     rates[1]
+}
+
+/// CBO on Rastrigin in 20 dimensions, 1000 particles x 100 runs, 50 steps: the median
+/// particle-steps per second of 3 runs after a warm-up.
+fn cbo_rate(engine: &Engine) -> f64 {
+    let mut spec = CboSpec::new(Objective::Rastrigin, 20);
+    spec.particles = 1000;
+    spec.steps = 50;
+    spec.saves = 2;
+    median_after_warm_up(|| {
+        cbo::run(engine, &spec)
+            .expect("run")
+            .particle_steps_per_second()
+    })
 }
 
 /// DiffEqGPU's Lorenz workload: f32, t in [0, 1], rho over linspace(0, 21) with a value per
@@ -176,7 +198,7 @@ fn main() {
         .collect();
     let workloads = list(
         "LANGEVIN_BENCH_WORKLOADS",
-        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto",
+        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo",
     );
     let gpu = Engine::new(BackendChoice::Gpu).ok();
     let cpu = Engine::new(BackendChoice::Cpu).expect("CPU twin");
@@ -190,14 +212,19 @@ fn main() {
         "workload", "trajectories", "steps", "GPU traj-steps/s", "CPU traj-steps/s", "GPU/CPU"
     );
     for name in &workloads {
-        if name == "kuramoto" {
-            let g = gpu.as_ref().map(kuramoto_rate);
-            let c = kuramoto_rate(&cpu);
+        let interacting: Option<(RateOf, &str, u32)> = match name.as_str() {
+            "kuramoto" => Some((kuramoto_rate, "4096x256", 200)),
+            "cbo" => Some((cbo_rate, "1000x100", 50)),
+            _ => None,
+        };
+        if let Some((rate, size, steps)) = interacting {
+            let g = gpu.as_ref().map(rate);
+            let c = rate(&cpu);
             println!(
                 "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
                 name,
-                "4096x256",
-                200,
+                size,
+                steps,
                 g.map_or("-".into(), |g| format!("{g:.3e}")),
                 c,
                 g.map_or("-".into(), |g| format!("{:.2}", g / c)),

@@ -90,7 +90,10 @@ fn every_example_config_runs() {
         }
         let out = scratch(path.file_stem().unwrap().to_str().unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
-        if text.contains("kind = \"kuramoto\"") || text.contains("kind = \"chain\"") {
+        if ["kuramoto", "chain", "cbo"]
+            .iter()
+            .any(|k| text.contains(&format!("kind = \"{k}\"")))
+        {
             interacting_example_runs(&path, &out);
             seen += 1;
             continue;
@@ -157,7 +160,7 @@ fn every_example_config_runs() {
     assert!(seen >= 7, "{seen} example configs");
 }
 
-/// An interacting-ensemble example (Kuramoto or a chain), cut to a short run: 36 replicas (a
+/// An interacting-ensemble example (Kuramoto, a chain or CBO), cut to a short run: 36 replicas (a
 /// multiple of every example's sweep points) to t = 0.5.
 fn interacting_example_runs(path: &Path, out: &Path) {
     let o = langevin(&[
@@ -190,6 +193,11 @@ fn interacting_example_runs(path: &Path, out: &Path) {
         }
         assert!(out.join("order.csv").exists());
         assert_png(&out.join("order.png"), 900, 640);
+    } else if s["kind"] == "cbo" {
+        let rate = s["success_rate"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&rate), "{rate}");
+        assert!(out.join("consensus.csv").exists());
+        assert_png(&out.join("success.png"), 900, 640);
     } else {
         let w2 = s["w2"].as_array().unwrap();
         assert!(

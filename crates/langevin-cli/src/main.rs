@@ -1,6 +1,7 @@
 //! `langevin`: runs stochastic-dynamics ensembles headless on any GPU wgpu reaches, or on the
 //! CPU twin when there is none.
 
+mod cbo_outputs;
 mod chain_outputs;
 mod comparison;
 mod examples;
@@ -206,6 +207,7 @@ fn run_cli() -> Result<()> {
             match cfg.kind.as_str() {
                 "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
                 "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
+                "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, quiet),
                 _ => {}
             }
             let spec = cfg.to_spec()?;

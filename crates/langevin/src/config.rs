@@ -110,6 +110,25 @@ pub struct ModelConfig {
     pub lambda: Option<f64>,
     /// The standard deviation of a `chain` model's quenched rates.
     pub disorder: Option<f64>,
+    /// The objective of a `cbo` model: `sphere`, `rastrigin` or `ackley`.
+    pub objective: Option<String>,
+    /// Coordinates of a `cbo` model.
+    pub dim: Option<u32>,
+    /// Particles per run of a `cbo` model.
+    pub particles: Option<u32>,
+    /// Noise of a `cbo` model.
+    pub sigma: Option<f64>,
+    /// Initial alpha of a `cbo` model.
+    pub alpha: Option<f64>,
+    /// alpha's factor per step of a `cbo` model.
+    pub alpha_growth: Option<f64>,
+    /// alpha's cap of a `cbo` model.
+    pub alpha_max: Option<f64>,
+    /// Where a `cbo` objective's minimum lies, in every coordinate.
+    pub shift: Option<f64>,
+    /// The initial box `[lo, hi]` of a `cbo` model's particles, per coordinate.
+    #[serde(rename = "box")]
+    pub init_box: Option<[f64; 2]>,
 }
 
 /// `model.frequencies` of a `kuramoto` model:
@@ -505,6 +524,15 @@ const KEYS: &[&str] = &[
     "disorder",
     "log_times",
     "fit",
+    "objective",
+    "dim",
+    "particles",
+    "sigma",
+    "alpha",
+    "alpha_growth",
+    "alpha_max",
+    "shift",
+    "box",
     "trajectories",
     "seed",
     "sweep",

@@ -87,6 +87,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("kuramoto", include_str!("../../../shaders/kuramoto.wgsl")),
     ("chain", include_str!("../../../shaders/chain.wgsl")),
+    ("cbo", include_str!("../../../shaders/cbo.wgsl")),
     ("replica", include_str!("../../../shaders/lib/replica.wgsl")),
 ];
 

@@ -2,6 +2,7 @@
 //! read like the shader. It is the oracle of the GPU tests and the `cpu` backend.
 
 pub mod brownian_tree;
+pub mod cbo;
 pub mod chain;
 pub mod ensemble_observe;
 pub mod jump_clock;

@@ -1,7 +1,9 @@
 //! Configs of interacting ensembles: `kind = "kuramoto"` to a [`KuramotoSpec`],
 //! `kind = "chain"` to a [`ChainSpec`] (`equation = "ew" | "kpz" | "phase"`, `sites`, `nu`,
-//! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`). A replica is the
-//! ensemble's trajectory: `[ensemble] trajectories` counts replicas.
+//! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`), `kind = "cbo"` to a
+//! [`CboSpec`] (`objective`, `dim`, `particles`, `lambda`, `sigma`, `alpha`, `alpha_growth`,
+//! `alpha_max`, `noise = "anisotropic" | "isotropic"`, `box`, `shift`; steps `t_end / dt`). A
+//! replica is the ensemble's trajectory: `[ensemble] trajectories` counts replicas (runs).
 //!
 //!
 //! ```toml
@@ -23,6 +25,7 @@
 //! time_average = { from = 50.0 }    # the window of the averaged order parameter
 //! ```
 
+use super::cbo::{CboSpec, Objective};
 use super::chain::{ChainModel, ChainSpec};
 use super::kuramoto::{FrequencyLaw, KuramotoSpec, Sampling};
 use crate::config::{Config, NoiseConfig, SaveTimes};
@@ -48,13 +51,10 @@ impl Config {
             ("model.system", m.system.is_some()),
             ("model.params", !m.params.is_empty()),
         ];
-        if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
-            return Err(Error::invalid(
-                *key,
-                "given",
-                "a kuramoto model is given by oscillators, coupling, noise and frequencies",
-            ));
-        }
+        refuse_given(
+            &given,
+            "a kuramoto model is given by oscillators, coupling, noise and frequencies",
+        )?;
         self.refuse_chain_keys("a kuramoto model")?;
         let oscillators = m.oscillators.ok_or_else(|| {
             Error::invalid(
@@ -194,14 +194,7 @@ impl Config {
             ("model.lambda", m.lambda.is_some()),
             ("model.disorder", m.disorder.is_some()),
         ];
-        match given.iter().find(|(_, g)| *g) {
-            Some((key, _)) => Err(Error::invalid(
-                *key,
-                "given",
-                format!("not a key of {what}"),
-            )),
-            None => Ok(()),
-        }
+        refuse_given(&given, &format!("not a key of {what}"))
     }
 
     /// The chain run of a `kind = "chain"` config.
@@ -223,13 +216,10 @@ impl Config {
             ("model.coupling", m.coupling.is_some()),
             ("model.frequencies", m.frequencies.is_some()),
         ];
-        if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
-            return Err(Error::invalid(
-                *key,
-                "given",
-                "a chain is given by equation, sites, nu, lambda, noise and disorder",
-            ));
-        }
+        refuse_given(
+            &given,
+            "a chain is given by equation, sites, nu, lambda, noise and disorder",
+        )?;
         let model: ChainModel = m
             .equation
             .as_deref()
@@ -263,5 +253,89 @@ impl Config {
             saves,
             log_saves: self.output.log_times,
         })
+    }
+
+    /// The CBO runs of a `kind = "cbo"` config.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn to_cbo(&self) -> Result<CboSpec> {
+        let m = &self.model;
+        if self.kind != "cbo" {
+            return Err(Error::invalid("kind", &self.kind, "expected \"cbo\""));
+        }
+        let given = [
+            ("model.state", !m.state.is_empty()),
+            ("model.drift", !m.drift.is_empty()),
+            ("model.species", !m.species.is_empty()),
+            ("model.system", m.system.is_some()),
+            ("model.params", !m.params.is_empty()),
+            ("model.oscillators", m.oscillators.is_some()),
+            ("model.sites", m.sites.is_some()),
+        ];
+        refuse_given(
+            &given,
+            "a cbo model is given by objective, dim, particles and the CBO parameters",
+        )?;
+        let objective: Objective = m
+            .objective
+            .as_deref()
+            .ok_or_else(|| {
+                Error::invalid(
+                    "model.objective",
+                    "missing",
+                    "\"sphere\", \"rastrigin\" or \"ackley\"",
+                )
+            })?
+            .parse()?;
+        let dim = m
+            .dim
+            .ok_or_else(|| Error::invalid("model.dim", "missing", "the coordinates"))?;
+        let mut spec = CboSpec::new(objective, dim);
+        let anisotropic = match &m.noise {
+            None => true,
+            Some(NoiseConfig::Kind(k)) if k == "anisotropic" => true,
+            Some(NoiseConfig::Kind(k)) if k == "isotropic" => false,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "model.noise",
+                    format!("{other:?}"),
+                    "\"anisotropic\" or \"isotropic\"",
+                ))
+            }
+        };
+        let saves = self.even_saves()?;
+        let dt = self.dt()?;
+        let steps = (self.solver.t_end / dt).round();
+        if !(steps >= 1.0 && steps <= f64::from(u32::MAX / 2)) {
+            return Err(Error::invalid(
+                "solver.t_end",
+                self.solver.t_end,
+                "t_end / dt is the number of steps: at least 1, at most 2^31",
+            ));
+        }
+        spec.particles = m.particles.unwrap_or(spec.particles);
+        spec.lambda = m.lambda.unwrap_or(spec.lambda);
+        spec.sigma = m.sigma.unwrap_or(spec.sigma);
+        spec.alpha = m.alpha.unwrap_or(spec.alpha);
+        spec.alpha_growth = m.alpha_growth.unwrap_or(spec.alpha_growth);
+        spec.alpha_max = m.alpha_max.unwrap_or(spec.alpha_max);
+        spec.shift = m.shift.unwrap_or(spec.shift);
+        spec.init = m.init_box.map_or(spec.init, |[lo, hi]| (lo, hi));
+        spec.anisotropic = anisotropic;
+        spec.dt = dt;
+        spec.steps = steps as u32;
+        spec.replicas = self.replicas()?;
+        spec.seed = self.ensemble.seed;
+        spec.saves = saves;
+        Ok(spec)
+    }
+}
+
+/// Refuses the first key of `given` that is set, saying `why`.
+fn refuse_given(given: &[(&str, bool)], why: &str) -> Result<()> {
+    match given.iter().find(|(_, g)| *g) {
+        Some((key, _)) => Err(Error::invalid(*key, "given", why)),
+        None => Ok(()),
     }
 }

@@ -4,6 +4,7 @@
 //! dispatch with barriers, never a round trip to the host per step. The host only cuts the
 //! run into dispatches that end at the save times ([`drive`]).
 
+pub mod cbo;
 pub mod chain;
 pub mod config;
 pub mod kuramoto;
