@@ -2,14 +2,15 @@
 //! steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
-//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo`
+//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek`
 //! chooses workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
 //! trajectory is printed). `kuramoto` (4096 oscillators x 256 replicas, 200 steps) counts
 //! oscillator-steps, `cbo` (Rastrigin, d = 20, 1000 particles x 100 runs, 50 steps)
-//! particle-steps.
+//! particle-steps, `vicsek` (65,536 particles at density 2, 50 steps) particle-steps.
 
 use langevin::interacting::cbo::{self, CboSpec, Objective};
 use langevin::interacting::kuramoto::{self, KuramotoSpec};
+use langevin::interacting::vicsek::{self, VicsekSpec};
 use langevin::{
     BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
 };
@@ -62,6 +63,21 @@ fn cbo_rate(engine: &Engine) -> f64 {
     spec.saves = 2;
     median_after_warm_up(|| {
         cbo::run(engine, &spec)
+            .expect("run")
+            .particle_steps_per_second()
+    })
+}
+
+/// Vicsek, 65,536 particles at density 2 (L = 181), r = 1, v0 = 0.5, eta = 1, 50 steps:
+/// the median particle-steps per second of 3 runs after a warm-up.
+fn vicsek_rate(engine: &Engine) -> f64 {
+    let mut spec = VicsekSpec::new(65_536);
+    spec.box_len = (65_536.0f64 / 2.0).sqrt();
+    spec.steps = 50;
+    spec.saves = 2;
+    spec.average_from = 0;
+    median_after_warm_up(|| {
+        vicsek::run(engine, &spec)
             .expect("run")
             .particle_steps_per_second()
     })
@@ -198,7 +214,7 @@ fn main() {
         .collect();
     let workloads = list(
         "LANGEVIN_BENCH_WORKLOADS",
-        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo",
+        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek",
     );
     let gpu = Engine::new(BackendChoice::Gpu).ok();
     let cpu = Engine::new(BackendChoice::Cpu).expect("CPU twin");
@@ -215,6 +231,7 @@ fn main() {
         let interacting: Option<(RateOf, &str, u32)> = match name.as_str() {
             "kuramoto" => Some((kuramoto_rate, "4096x256", 200)),
             "cbo" => Some((cbo_rate, "1000x100", 50)),
+            "vicsek" => Some((vicsek_rate, "65536", 50)),
             _ => None,
         };
         if let Some((rate, size, steps)) = interacting {

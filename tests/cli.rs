@@ -90,7 +90,7 @@ fn every_example_config_runs() {
         }
         let out = scratch(path.file_stem().unwrap().to_str().unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
-        if ["kuramoto", "chain", "cbo"]
+        if ["kuramoto", "chain", "cbo", "vicsek"]
             .iter()
             .any(|k| text.contains(&format!("kind = \"{k}\"")))
         {
@@ -160,10 +160,19 @@ fn every_example_config_runs() {
     assert!(seen >= 7, "{seen} example configs");
 }
 
-/// An interacting-ensemble example (Kuramoto, a chain or CBO), cut to a short run: 36 replicas (a
-/// multiple of every example's sweep points) to t = 0.5.
+/// An interacting-ensemble example (Kuramoto, a chain, CBO or Vicsek), cut to a short run: 36
+/// replicas (a multiple of every example's sweep points) to t = 0.5 (Vicsek: 512 particles,
+/// 20 steps of its dt = 1).
 fn interacting_example_runs(path: &Path, out: &Path) {
-    let o = langevin(&[
+    let vicsek = std::fs::read_to_string(path)
+        .unwrap()
+        .contains("kind = \"vicsek\"");
+    let (t_end, from) = if vicsek {
+        ("solver.t_end=20", "output.time_average.from=10")
+    } else {
+        ("solver.t_end=0.5", "output.time_average.from=0.25")
+    };
+    let mut args = vec![
         "--backend",
         "cpu",
         "run",
@@ -171,13 +180,22 @@ fn interacting_example_runs(path: &Path, out: &Path) {
         "--trajectories",
         "36",
         "--set",
-        "solver.t_end=0.5",
+        t_end,
         "--set",
-        "output.time_average.from=0.25",
+        from,
         "--out",
         out.to_str().unwrap(),
         "--quiet",
-    ]);
+    ];
+    if vicsek {
+        args.extend([
+            "--set",
+            "model.particles=512",
+            "--set",
+            "output.save_times=5",
+        ]);
+    }
+    let o = langevin(&args);
     assert!(
         o.status.success(),
         "{}: {}",
@@ -193,6 +211,16 @@ fn interacting_example_runs(path: &Path, out: &Path) {
         }
         assert!(out.join("order.csv").exists());
         assert_png(&out.join("order.png"), 900, 640);
+    } else if s["kind"] == "vicsek" {
+        let points = s["points"].as_array().unwrap();
+        assert_eq!(points.len(), 3 * 6, "three densities x six values of eta");
+        for point in points {
+            let va = point["va"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&va), "{point}");
+        }
+        assert!(out.join("eta.csv").exists() && out.join("final.npy").exists());
+        assert_png(&out.join("eta.png"), 900, 640);
+        assert_png(&out.join("snapshot.png"), 640, 640);
     } else if s["kind"] == "cbo" {
         let rate = s["success_rate"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&rate), "{rate}");

@@ -4,6 +4,7 @@
 use langevin::adaptive::AdaptiveSegment;
 use langevin::cpu::philox_stream::NormalFill;
 use langevin::gpu::sde_ensemble::compose;
+use langevin::interacting::vicsek::VicsekParams;
 use langevin::plan::Segment;
 use langevin::reactions::{ReactionNetwork, ReactionSpec};
 use langevin::stats::PartialMoments;
@@ -217,6 +218,25 @@ fn host_structs_match_wgsl_layout() {
             ]
         );
     }
+    let vicsek = shader::compose("vicsek", &[]).unwrap();
+    shader::validate("vicsek", &vicsek, false).unwrap();
+    assert_layout!(
+        &vicsek,
+        VicsekParams,
+        [
+            key,
+            particles,
+            replicas,
+            cells_per_side,
+            box_len,
+            inv_cell_len,
+            radius2,
+            step_len,
+            pad0,
+            pad1,
+            pad2,
+        ]
+    );
     let fill = shader::kernel("normal_fill", &[]).unwrap();
     assert_layout!(
         &fill.wgsl,

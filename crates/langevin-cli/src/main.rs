@@ -12,6 +12,7 @@ mod outputs;
 mod plots;
 mod progress;
 mod report;
+mod vicsek_outputs;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -208,6 +209,7 @@ fn run_cli() -> Result<()> {
                 "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
                 "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
                 "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, quiet),
+                "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, quiet),
                 _ => {}
             }
             let spec = cfg.to_spec()?;

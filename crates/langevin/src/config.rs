@@ -129,6 +129,12 @@ pub struct ModelConfig {
     /// The initial box `[lo, hi]` of a `cbo` model's particles, per coordinate.
     #[serde(rename = "box")]
     pub init_box: Option<[f64; 2]>,
+    /// Particles per unit area of a `vicsek` model (the box side is `sqrt(particles / density)`).
+    pub density: Option<f64>,
+    /// The interaction radius of a `vicsek` model (1 unless given).
+    pub radius: Option<f64>,
+    /// The speed v0 of a `vicsek` model (0.5 unless given).
+    pub speed: Option<f64>,
 }
 
 /// `model.frequencies` of a `kuramoto` model:

@@ -88,6 +88,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("kuramoto", include_str!("../../../shaders/kuramoto.wgsl")),
     ("chain", include_str!("../../../shaders/chain.wgsl")),
     ("cbo", include_str!("../../../shaders/cbo.wgsl")),
+    ("vicsek", include_str!("../../../shaders/vicsek.wgsl")),
     ("replica", include_str!("../../../shaders/lib/replica.wgsl")),
 ];
 

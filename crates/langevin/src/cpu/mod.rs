@@ -18,6 +18,7 @@ pub mod sde_ensemble;
 pub mod ssa;
 pub mod tau_leap;
 pub mod trajectory;
+pub mod vicsek;
 
 use crate::ensemble::BatchOutput;
 use crate::model::Model;

@@ -6,5 +6,6 @@ pub mod ode_adaptive;
 pub mod philox_stream;
 pub mod replicas;
 pub mod sde_ensemble;
+pub mod vicsek;
 
 pub use context::GpuContext;

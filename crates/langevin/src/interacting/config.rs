@@ -2,7 +2,9 @@
 //! `kind = "chain"` to a [`ChainSpec`] (`equation = "ew" | "kpz" | "phase"`, `sites`, `nu`,
 //! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`), `kind = "cbo"` to a
 //! [`CboSpec`] (`objective`, `dim`, `particles`, `lambda`, `sigma`, `alpha`, `alpha_growth`,
-//! `alpha_max`, `noise = "anisotropic" | "isotropic"`, `box`, `shift`; steps `t_end / dt`). A
+//! `alpha_max`, `noise = "anisotropic" | "isotropic"`, `box`, `shift`; steps `t_end / dt`),
+//! `kind = "vicsek"` to a [`VicsekSpec`] (`particles`, `density`, `radius`, `speed`,
+//! `noise` = eta; steps `t_end / dt`, dt 1 unless given; `eta` and `density` sweepable). A
 //! replica is the ensemble's trajectory: `[ensemble] trajectories` counts replicas (runs).
 //!
 //!
@@ -28,6 +30,7 @@
 use super::cbo::{CboSpec, Objective};
 use super::chain::{ChainModel, ChainSpec};
 use super::kuramoto::{FrequencyLaw, KuramotoSpec, Sampling};
+use super::vicsek::VicsekSpec;
 use crate::config::{Config, NoiseConfig, SaveTimes};
 use crate::error::{Error, Result};
 
@@ -329,6 +332,87 @@ impl Config {
         spec.seed = self.ensemble.seed;
         spec.saves = saves;
         Ok(spec)
+    }
+}
+
+impl Config {
+    /// The Vicsek run of a `kind = "vicsek"` config, and the densities of a density sweep
+    /// (one run each; empty without one). A sweep of `eta` spreads over the replicas.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn to_vicsek(&self) -> Result<(VicsekSpec, Vec<f64>)> {
+        let m = &self.model;
+        if self.kind != "vicsek" {
+            return Err(Error::invalid("kind", &self.kind, "expected \"vicsek\""));
+        }
+        let given = [
+            ("model.state", !m.state.is_empty()),
+            ("model.drift", !m.drift.is_empty()),
+            ("model.species", !m.species.is_empty()),
+            ("model.system", m.system.is_some()),
+            ("model.params", !m.params.is_empty()),
+            ("model.oscillators", m.oscillators.is_some()),
+            ("model.objective", m.objective.is_some()),
+            ("model.box", m.init_box.is_some()),
+        ];
+        refuse_given(
+            &given,
+            "a vicsek model is given by particles, density, radius, speed and noise (eta)",
+        )?;
+        self.refuse_chain_keys("a vicsek model")?;
+        let particles = m
+            .particles
+            .ok_or_else(|| Error::invalid("model.particles", "missing", "particles per replica"))?;
+        let density = m
+            .density
+            .ok_or_else(|| Error::invalid("model.density", "missing", "particles per unit area"))?;
+        if !(density.is_finite() && density > 0.0) {
+            return Err(Error::invalid("model.density", density, "must be positive"));
+        }
+        let mut spec = VicsekSpec::new(particles);
+        spec.box_len = (f64::from(particles) / density).sqrt();
+        spec.radius = m.radius.unwrap_or(spec.radius);
+        spec.speed = m.speed.unwrap_or(spec.speed);
+        spec.noise = self.noise_strength()?;
+        spec.dt = self.solver.dt.unwrap_or(1.0);
+        let steps = (self.solver.t_end / spec.dt).round();
+        if !(steps >= 1.0 && steps <= f64::from(u32::MAX / 2)) {
+            return Err(Error::invalid(
+                "solver.t_end",
+                self.solver.t_end,
+                "t_end / dt is the number of steps: at least 1, at most 2^31",
+            ));
+        }
+        spec.steps = steps as u32;
+        spec.saves = self.even_saves()?;
+        spec.replicas = self.replicas()?;
+        spec.seed = self.ensemble.seed;
+        spec.average_from = self
+            .output
+            .time_average
+            .as_ref()
+            .map_or(spec.steps / 2, |a| {
+                (a.from / spec.dt).round().clamp(0.0, f64::from(u32::MAX)) as u32
+            });
+        let mut densities = Vec::new();
+        for (param, s) in &self.ensemble.sweep {
+            match param.as_str() {
+                "eta" => {
+                    spec.sweeps
+                        .push(s.to_sweep(param, true, self.ensemble.trajectories)?);
+                }
+                "density" => densities = s.to_sweep(param, false, 1)?.values,
+                other => {
+                    return Err(Error::invalid(
+                        format!("ensemble.sweep.{other}"),
+                        "given",
+                        "a vicsek run sweeps eta (across replicas) and density (one run each)",
+                    ))
+                }
+            }
+        }
+        Ok((spec, densities))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cbo;
 pub mod chain;
 pub mod config;
 pub mod kuramoto;
+pub mod vicsek;
 
 use crate::error::{Error, Result};
 use crate::Engine;
