@@ -5,7 +5,13 @@
 // d + 1 sums), then
 //   x_i <- x_i - lambda dt (x_i - c) + sigma sqrt(dt) |x_i - c| xi_i,
 // with |x_i - c| the Euclidean norm (isotropic) or taken per coordinate (anisotropic), and
-// alpha multiplied by `alpha_growth` per step up to `alpha_max` (CBXpy's schedule).
+// alpha multiplied by `alpha_growth` per step up to `alpha_max` (CBXpy's schedule). A run
+// stops (its particles stay where they are) at the first step whose consensus has an
+// objective below `energy_tol`, or moved less than `diff_tol` in every coordinate since the
+// step before; `halt` keeps the previous consensus and that step across dispatches.
+//
+// The objective is built in (sphere, Rastrigin, Ackley) or an expression compiled into
+// `objective_expr` (the virtual module `cbo_objective`).
 //
 // Randomness: Philox counter (run, particle * ceil(d / 4) + j, step, STREAM_CBO) gives the
 // particle's normals 4j to 4j + 3 of that step; the initial positions are uniform in
@@ -13,6 +19,7 @@
 // twin: crates/langevin/src/cpu/cbo.rs.
 #import normal
 #import replica
+#import cbo_objective
 
 const STREAM_CBO: u32 = 45u;
 const STREAM_CBO_INIT: u32 = 46u;
@@ -20,6 +27,7 @@ const MAX_DIM_CBO: u32 = 32u;
 const OBJECTIVE_SPHERE: u32 = 0u;
 const OBJECTIVE_RASTRIGIN: u32 = 1u;
 const OBJECTIVE_ACKLEY: u32 = 2u;
+const OBJECTIVE_EXPR: u32 = 3u;
 
 // Keep in sync with `CboSegment` in crates/langevin/src/interacting/cbo.rs.
 struct CboSegment {
@@ -43,9 +51,9 @@ struct CboSegment {
     init_lo: f32,
     init_hi: f32,
     shift: f32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    energy_tol: f32,
+    diff_tol: f32,
+    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> seg: CboSegment;
@@ -53,8 +61,12 @@ struct CboSegment {
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 // Per run and particle: the objective at the last step.
 @group(0) @binding(2) var<storage, read_write> fx: array<f32>;
-// Per run and save time: the consensus (d values) and the objective there.
-@group(0) @binding(3) var<storage, read_write> consensus: array<f32>;
+// Per run: the consensus of the last step taken (MAX_DIM_CBO values), then the step at which
+// the run stopped plus 1 (0 while it runs; the u32's bits).
+@group(0) @binding(3) var<storage, read_write> halt: array<f32>;
+// Per run and save time: the consensus (d values), the objective there, the stopping step
+// plus 1 (bits).
+@group(0) @binding(4) var<storage, read_write> consensus: array<f32>;
 
 var<workgroup> lowest: array<f32, WORKGROUP_SIZE>;
 var<workgroup> sums: array<f32, 2112>; // WORKGROUP_SIZE * (MAX_DIM_CBO + 1)
@@ -75,6 +87,13 @@ fn objective_of(sum_sq: f32, sum_cos: f32) -> f32 {
 
 // The objective at the particle whose coordinates start at `at`.
 fn objective(at: u32) -> f32 {
+    if seg.objective == OBJECTIVE_EXPR {
+        var v: array<f32, 32>;
+        for (var k = 0u; k < seg.dim; k++) {
+            v[k] = x[at + k] - seg.shift;
+        }
+        return objective_expr(&v);
+    }
     var sum_sq = 0.0;
     var sum_cos = 0.0;
     for (var k = 0u; k < seg.dim; k++) {
@@ -87,6 +106,13 @@ fn objective(at: u32) -> f32 {
 
 // The objective at the consensus `c`.
 fn objective_at_consensus() -> f32 {
+    if seg.objective == OBJECTIVE_EXPR {
+        var v: array<f32, 32>;
+        for (var k = 0u; k < seg.dim; k++) {
+            v[k] = c[k] - seg.shift;
+        }
+        return objective_expr(&v);
+    }
     var sum_sq = 0.0;
     var sum_cos = 0.0;
     for (var k = 0u; k < seg.dim; k++) {
@@ -187,12 +213,34 @@ fn cbo(
             }
         }
     }
+    let kept = run * (MAX_DIM_CBO + 1u);
+    var stopped_at = 0u;
+    var previous: array<f32, 32>;
+    if (seg.flags & FLAG_INIT) == 0u {
+        stopped_at = bitcast<u32>(halt[kept + MAX_DIM_CBO]);
+        for (var k = 0u; k < d; k++) {
+            previous[k] = halt[kept + k];
+        }
+    }
     for (var step = 0u; step < seg.steps; step++) {
         let s = seg.first_step + step;
         consensus_of(lid, run, base, alpha_at(s));
+        if stopped_at == 0u {
+            // Every invocation holds the same consensus, so all take the same decision.
+            var moved = 0.0;
+            for (var k = 0u; k < d; k++) {
+                moved = max(moved, abs(c[k] - previous[k]));
+                previous[k] = c[k];
+            }
+            if objective_at_consensus() < seg.energy_tol || (s > 0u && moved < seg.diff_tol) {
+                stopped_at = s + 1u;
+            }
+        }
         let drift = seg.lambda * seg.dt;
         let kick = seg.sigma * sqrt(seg.dt);
-        for (var i = lid; i < n; i += WORKGROUP_SIZE) {
+        // A stopped run's invocations skip the moves (no barrier in there).
+        let first = select(lid, n, stopped_at != 0u);
+        for (var i = first; i < n; i += WORKGROUP_SIZE) {
             let at = base + i * d;
             var norm = 0.0;
             for (var k = 0u; k < d; k++) {
@@ -211,15 +259,22 @@ fn cbo(
             }
         }
     }
+    if lid == 0u {
+        for (var k = 0u; k < d; k++) {
+            halt[kept + k] = previous[k];
+        }
+        halt[kept + MAX_DIM_CBO] = bitcast<f32>(stopped_at);
+    }
     if (seg.flags & FLAG_SAVE) != 0u {
         // The consensus of the positions reached, at the next step's alpha.
         consensus_of(lid, run, base, alpha_at(seg.first_step + seg.steps));
         if lid == 0u {
-            let at = (run * seg.saves + seg.slot) * (d + 1u);
+            let at = (run * seg.saves + seg.slot) * (d + 2u);
             for (var k = 0u; k < d; k++) {
                 consensus[at + k] = c[k];
             }
             consensus[at + d] = objective_at_consensus();
+            consensus[at + d + 1u] = bitcast<f32>(stopped_at);
         }
     }
 }

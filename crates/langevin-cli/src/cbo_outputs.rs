@@ -1,6 +1,7 @@
 //! `langevin run` for `kind = "cbo"`: runs the independent CBO runs and writes
 //! `summary.json` (the success rate at every save, the best point and value),
-//! `consensus.csv` (each run's final consensus and objective) and `success.png`.
+//! `consensus.csv` (each run's final consensus and objective, and the step at which it met a
+//! tolerance and stopped) and `success.png`.
 
 use crate::outputs::{run_dir, write_atomic};
 use crate::plots::{draw_png, plot_error, register_font, time_axes, METHODS, PANEL_HEIGHT, WIDTH};
@@ -34,7 +35,7 @@ pub fn run(
     let summary = json!({
         "name": cfg.name,
         "kind": "cbo",
-        "objective": format!("{:?}", spec.objective).to_lowercase(),
+        "objective": spec.objective.name(),
         "backend": format!("{:?}", r.device.kind).to_lowercase(),
         "adapter": r.device.name,
         "trajectories": r.consensus.len(),
@@ -52,6 +53,10 @@ pub fn run(
         "best_run": best_run,
         "best_value": best_value,
         "best_point": best_point,
+        "energy_tol": spec.energy_tol,
+        "diff_tol": spec.diff_tol,
+        "stopped_fraction": r.stopped_fraction(),
+        "stopped_at": r.stopped.iter().map(|run| *run.last().expect("a save")).collect::<Vec<_>>(),
         "elapsed_s": r.run_time.as_secs_f64(),
         "particle_steps_per_s": r.particle_steps_per_second(),
     });
@@ -60,7 +65,7 @@ pub fn run(
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     let d = spec.dim as usize;
-    let mut csv = String::from("run,objective,success");
+    let mut csv = String::from("run,objective,success,stopped_at_step");
     for k in 0..d {
         csv.push_str(&format!(",c{k}"));
     }
@@ -70,7 +75,13 @@ pub fn run(
         let hit = last[..d]
             .iter()
             .all(|c| (f64::from(*c) - spec.shift).abs() < SUCCESS_TOLERANCE);
-        csv.push_str(&format!("{q},{},{}", last[d], u8::from(hit)));
+        let stopped = r.stopped[q].last().copied().flatten();
+        csv.push_str(&format!(
+            "{q},{},{},{}",
+            last[d],
+            u8::from(hit),
+            stopped.map_or(String::new(), |s| s.to_string())
+        ));
         for c in &last[..d] {
             csv.push_str(&format!(",{c}"));
         }

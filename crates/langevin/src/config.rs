@@ -110,7 +110,8 @@ pub struct ModelConfig {
     pub lambda: Option<f64>,
     /// The standard deviation of a `chain` model's quenched rates.
     pub disorder: Option<f64>,
-    /// The objective of a `cbo` model: `sphere`, `rastrigin` or `ackley`.
+    /// The objective of a `cbo` model: `sphere`, `rastrigin`, `ackley`, or an expression with
+    /// `sum_i(...)` and `prod_i(...)` over the coordinates `x_i`.
     pub objective: Option<String>,
     /// Coordinates of a `cbo` model.
     pub dim: Option<u32>,
@@ -129,6 +130,10 @@ pub struct ModelConfig {
     /// The initial box `[lo, hi]` of a `cbo` model's particles, per coordinate.
     #[serde(rename = "box")]
     pub init_box: Option<[f64; 2]>,
+    /// A `cbo` run stops once the objective at its consensus falls below this.
+    pub energy_tol: Option<f64>,
+    /// A `cbo` run stops once its consensus moves less than this in every coordinate.
+    pub diff_tol: Option<f64>,
     /// Particles per unit area of a `vicsek` model (the box side is `sqrt(particles / density)`).
     pub density: Option<f64>,
     /// The interaction radius of a `vicsek` model (1 unless given).

@@ -4,7 +4,8 @@
 
 use super::replica::WORKGROUP_SIZE;
 use crate::error::Result;
-use crate::interacting::cbo::CboSegment;
+use crate::interacting::cbo::{CboSegment, MAX_DIM_CBO};
+use crate::interacting::cbo_objective::ObjectiveExpr;
 use crate::interacting::{ReplicaBackend, FLAG_INIT, FLAG_SAVE};
 use crate::philox::{box_muller4, philox4x32_10, uniform_open01};
 use rayon::prelude::*;
@@ -25,8 +26,13 @@ fn objective_of(seg: &CboSegment, sum_sq: f32, sum_cos: f32) -> f32 {
     }
 }
 
-/// Twin of `objective` and `objective_at_consensus`: the objective at point `p`.
-fn objective(seg: &CboSegment, p: &[f32]) -> f32 {
+/// Twin of `objective` and `objective_at_consensus`: the objective at point `p` (`expr`
+/// for an expression objective).
+fn objective(seg: &CboSegment, expr: Option<&ObjectiveExpr>, p: &[f32]) -> f32 {
+    if let Some(e) = expr.filter(|_| seg.objective == 3) {
+        let v: Vec<f32> = p.iter().map(|x| x - seg.shift).collect();
+        return e.value_f32(&v);
+    }
     let (mut sum_sq, mut sum_cos) = (0.0f32, 0.0f32);
     for v in p {
         let v = v - seg.shift;
@@ -43,13 +49,19 @@ fn alpha_at(seg: &CboSegment, s: u32) -> f32 {
 
 /// Twin of `consensus_of` (with `tree_min` and `reduce_consensus`): the consensus of the run
 /// whose positions are `x` (particle-major) at weight `alpha`.
-fn consensus_of(seg: &CboSegment, x: &[f32], fx: &mut [f32], alpha: f32) -> Vec<f32> {
+fn consensus_of(
+    seg: &CboSegment,
+    expr: Option<&ObjectiveExpr>,
+    x: &[f32],
+    fx: &mut [f32],
+    alpha: f32,
+) -> Vec<f32> {
     let (n, d) = (seg.particles as usize, seg.dim as usize);
     let mut lowest = [f32::MAX; WORKGROUP_SIZE];
     for (lid, low) in lowest.iter_mut().enumerate() {
         let mut mine = 3.4e38f32;
         for i in (lid..n).step_by(WORKGROUP_SIZE) {
-            let f = objective(seg, &x[i * d..(i + 1) * d]);
+            let f = objective(seg, expr, &x[i * d..(i + 1) * d]);
             fx[i] = f;
             mine = mine.min(f);
         }
@@ -85,9 +97,22 @@ fn consensus_of(seg: &CboSegment, x: &[f32], fx: &mut [f32], alpha: f32) -> Vec<
     (0..d).map(|k| sums[0][k] / sums[0][d]).collect()
 }
 
-/// Twin of the kernel `cbo` for one run: `x` its positions, `fx` its objectives, `out` its
-/// save slots (d + 1 values each).
-pub fn cbo(seg: &CboSegment, run: u32, x: &mut [f32], fx: &mut [f32], out: &mut [f32]) {
+/// The buffers of one run: positions, objectives, what `halt` keeps, save slots (d + 2
+/// values each).
+pub struct CboRun<'a> {
+    /// Positions, particle-major.
+    pub x: &'a mut [f32],
+    /// Objectives.
+    pub fx: &'a mut [f32],
+    /// The previous consensus and the stopping step + 1 (bits).
+    pub halt: &'a mut [f32],
+    /// Save slots.
+    pub out: &'a mut [f32],
+}
+
+/// Twin of the kernel `cbo` for one run.
+pub fn cbo(seg: &CboSegment, expr: Option<&ObjectiveExpr>, run: u32, b: CboRun<'_>) {
+    let CboRun { x, fx, halt, out } = b;
     let (n, d) = (seg.particles as usize, seg.dim as usize);
     let blocks = d.div_ceil(4);
     if seg.flags & FLAG_INIT != 0 {
@@ -101,9 +126,29 @@ pub fn cbo(seg: &CboSegment, run: u32, x: &mut [f32], fx: &mut [f32], out: &mut 
             }
         }
     }
+    let max_dim = MAX_DIM_CBO as usize;
+    let mut stopped_at = 0u32;
+    let mut previous = [0.0f32; MAX_DIM_CBO as usize];
+    if seg.flags & FLAG_INIT == 0 {
+        stopped_at = halt[max_dim].to_bits();
+        previous[..d].copy_from_slice(&halt[..d]);
+    }
     for step in 0..seg.steps {
         let s = seg.first_step + step;
-        let c = consensus_of(seg, x, fx, alpha_at(seg, s));
+        let c = consensus_of(seg, expr, x, fx, alpha_at(seg, s));
+        if stopped_at == 0 {
+            let mut moved = 0.0f32;
+            for (p, ck) in previous.iter_mut().zip(&c) {
+                moved = moved.max((ck - *p).abs());
+                *p = *ck;
+            }
+            if objective(seg, expr, &c) < seg.energy_tol || (s > 0 && moved < seg.diff_tol) {
+                stopped_at = s + 1;
+            }
+        }
+        if stopped_at != 0 {
+            continue;
+        }
         let drift = seg.lambda * seg.dt;
         let kick = seg.sigma * seg.dt.sqrt();
         for i in 0..n {
@@ -132,11 +177,14 @@ pub fn cbo(seg: &CboSegment, run: u32, x: &mut [f32], fx: &mut [f32], out: &mut 
             }
         }
     }
+    halt[..d].copy_from_slice(&previous[..d]);
+    halt[max_dim] = f32::from_bits(stopped_at);
     if seg.flags & FLAG_SAVE != 0 {
-        let c = consensus_of(seg, x, fx, alpha_at(seg, seg.first_step + seg.steps));
-        let at = seg.slot as usize * (d + 1);
+        let c = consensus_of(seg, expr, x, fx, alpha_at(seg, seg.first_step + seg.steps));
+        let at = seg.slot as usize * (d + 2);
         out[at..at + d].copy_from_slice(&c);
-        out[at + d] = objective(seg, &c);
+        out[at + d] = objective(seg, expr, &c);
+        out[at + d + 1] = f32::from_bits(stopped_at);
     }
 }
 
@@ -147,12 +195,21 @@ pub struct CpuCbo {
     saves: usize,
     x: Vec<f32>,
     fx: Vec<f32>,
+    halt: Vec<f32>,
     out: Vec<f32>,
+    expr: Option<ObjectiveExpr>,
 }
 
 impl CpuCbo {
-    /// Buffers for `runs` runs of `particles` in `dim` dimensions.
-    pub fn new(runs: u32, particles: u32, dim: u32, saves: usize) -> Self {
+    /// Buffers for `runs` runs of `particles` in `dim` dimensions; `expr` for an expression
+    /// objective.
+    pub fn new(
+        runs: u32,
+        particles: u32,
+        dim: u32,
+        saves: usize,
+        expr: Option<ObjectiveExpr>,
+    ) -> Self {
         let (n, d, m) = (particles as usize, dim as usize, runs as usize);
         CpuCbo {
             particles: n,
@@ -160,7 +217,9 @@ impl CpuCbo {
             saves,
             x: vec![0.0; n * d * m],
             fx: vec![0.0; n * m],
-            out: vec![0.0; (d + 1) * saves * m],
+            halt: vec![0.0; (MAX_DIM_CBO as usize + 1) * m],
+            out: vec![0.0; (d + 2) * saves * m],
+            expr,
         }
     }
 }
@@ -168,12 +227,16 @@ impl CpuCbo {
 impl ReplicaBackend<CboSegment> for CpuCbo {
     fn dispatch(&mut self, seg: &CboSegment) -> Result<()> {
         let (n, d) = (self.particles, self.dim);
+        let expr = self.expr.as_ref();
         self.x
             .par_chunks_mut(n * d)
             .zip(self.fx.par_chunks_mut(n))
-            .zip(self.out.par_chunks_mut((d + 1) * self.saves))
+            .zip(self.halt.par_chunks_mut(MAX_DIM_CBO as usize + 1))
+            .zip(self.out.par_chunks_mut((d + 2) * self.saves))
             .enumerate()
-            .for_each(|(r, ((x, fx), out))| cbo(seg, r as u32, x, fx, out));
+            .for_each(|(r, (((x, fx), halt), out))| {
+                cbo(seg, expr, r as u32, CboRun { x, fx, halt, out });
+            });
         Ok(())
     }
 

@@ -30,7 +30,7 @@ pub struct GpuReplicas<'a> {
 impl<'a> GpuReplicas<'a> {
     /// Compiles kernel `name` and makes its buffers: the uniform of `uniform_bytes`,
     /// `storage` in binding order, then the output of `output_bytes`; one workgroup per
-    /// replica.
+    /// replica; `virtual_modules` supply the kernel's generated imports.
     ///
     /// # Errors
     /// [`crate::Error::Shader`], [`crate::Error::Limit`] or [`crate::Error::Device`].
@@ -41,8 +41,9 @@ impl<'a> GpuReplicas<'a> {
         storage: &[Storage<'_>],
         output_bytes: u64,
         replicas: u32,
+        virtual_modules: &[(&str, &str)],
     ) -> Result<Self> {
-        let kernel = shader::kernel(name, &[])?;
+        let kernel = shader::kernel(name, virtual_modules)?;
         let pipeline = ctx.compute_pipeline(name, &kernel.wgsl, &kernel.entry_point, None)?;
         let uniform = ctx.buffer(
             name,

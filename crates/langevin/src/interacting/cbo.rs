@@ -11,6 +11,7 @@
 //! its final consensus lies within 0.25 of the minimiser in every coordinate (the criterion
 //! of the CBO literature).
 
+use super::cbo_objective::{ObjectiveExpr, NO_OBJECTIVE_EXPR};
 use super::ReplicaBackend;
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -22,8 +23,9 @@ use std::time::{Duration, Instant};
 /// The most coordinates (the kernel's workgroup memory holds d + 1 sums per invocation).
 pub const MAX_DIM_CBO: u32 = 32;
 
-/// A built-in objective, each with its minimum 0 at `x = shift` in every coordinate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The objective: a built-in one, each with its minimum 0 at `x = shift` in every
+/// coordinate, or an expression in `v = x - shift` ([`ObjectiveExpr`]).
+#[derive(Clone, Debug)]
 pub enum Objective {
     /// `sum v^2`.
     Sphere,
@@ -31,19 +33,34 @@ pub enum Objective {
     Rastrigin,
     /// `-20 exp(-0.2 sqrt(sum v^2 / d)) - exp(sum cos(2 pi v) / d) + 20 + e`.
     Ackley,
+    /// An expression with reductions over the coordinates, e.g.
+    /// `1 + sum_i(x_i^2) / 4000 - prod_i(cos(x_i / sqrt(i)))` (Griewank).
+    Expr(Box<ObjectiveExpr>),
 }
 
 impl Objective {
-    fn code(self) -> u32 {
+    fn code(&self) -> u32 {
         match self {
             Objective::Sphere => 0,
             Objective::Rastrigin => 1,
             Objective::Ackley => 2,
+            Objective::Expr(_) => 3,
+        }
+    }
+
+    /// The name of a built-in objective, or the expression.
+    pub fn name(&self) -> String {
+        match self {
+            Objective::Expr(e) => e.text.clone(),
+            other => format!("{other:?}").to_lowercase(),
         }
     }
 
     /// The objective at `v = x - shift` in f64.
-    pub fn value(self, v: &[f64]) -> f64 {
+    pub fn value(&self, v: &[f64]) -> f64 {
+        if let Objective::Expr(e) = self {
+            return e.value(v);
+        }
         let d = v.len() as f64;
         let sum_sq: f64 = v.iter().map(|a| a * a).sum();
         let sum_cos: f64 = v
@@ -58,6 +75,7 @@ impl Objective {
                     + 20.0
                     + std::f64::consts::E
             }
+            Objective::Expr(_) => unreachable!("handled above"),
         }
     }
 }
@@ -69,11 +87,18 @@ impl std::str::FromStr for Objective {
             "sphere" => Ok(Objective::Sphere),
             "rastrigin" => Ok(Objective::Rastrigin),
             "ackley" => Ok(Objective::Ackley),
-            other => Err(Error::invalid(
+            name if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                Err(Error::invalid(
+                    "model.objective",
+                    name,
+                    "expected \"sphere\", \"rastrigin\", \"ackley\" or an expression such as \
+                     \"sum_i(x_i^2)\"",
+                ))
+            }
+            text => Ok(Objective::Expr(Box::new(ObjectiveExpr::parse(
                 "model.objective",
-                other,
-                "expected \"sphere\", \"rastrigin\" or \"ackley\"",
-            )),
+                text,
+            )?))),
         }
     }
 }
@@ -113,6 +138,12 @@ pub struct CboSpec {
     pub seed: u64,
     /// Evenly spaced save steps, at least 2.
     pub saves: usize,
+    /// Stop a run once the objective at its consensus falls below this (CBXpy's
+    /// `energy_tol`).
+    pub energy_tol: Option<f64>,
+    /// Stop a run once its consensus moves less than this in every coordinate in one step
+    /// (CBXpy's `diff_tol`, in the max norm).
+    pub diff_tol: Option<f64>,
 }
 
 impl CboSpec {
@@ -136,6 +167,8 @@ impl CboSpec {
             replicas: 100,
             seed: 0,
             saves: 11,
+            energy_tol: None,
+            diff_tol: None,
         }
     }
 
@@ -175,6 +208,14 @@ impl CboSpec {
                 "model.alpha_max",
             ],
         )?;
+        for (field, tol) in [
+            ("model.energy_tol", self.energy_tol),
+            ("model.diff_tol", self.diff_tol),
+        ] {
+            if tol.is_some_and(|t| !t.is_finite()) {
+                return Err(Error::invalid(field, tol.unwrap_or(0.0), "must be finite"));
+            }
+        }
         if self.init.1 <= self.init.0 {
             return Err(Error::invalid(
                 "model.init",
@@ -243,8 +284,12 @@ pub struct CboSegment {
     pub init_hi: f32,
     /// The minimiser's coordinate.
     pub shift: f32,
+    /// A run stops once the objective at its consensus falls below this.
+    pub energy_tol: f32,
+    /// A run stops once its consensus moves less than this in every coordinate.
+    pub diff_tol: f32,
     /// Padding to 16 bytes.
-    pub pad: [u32; 3],
+    pub pad: u32,
 }
 
 /// The consensus of every run.
@@ -256,6 +301,8 @@ pub struct CboResult {
     pub dim: u32,
     /// Per run and save: the consensus, then the objective there (d + 1 values).
     pub consensus: Vec<Vec<Vec<f32>>>,
+    /// Per run and save: the step at which the run met a tolerance and stopped, if it had.
+    pub stopped: Vec<Vec<Option<u32>>>,
     /// The minimiser's coordinate.
     pub shift: f64,
     /// What ran it.
@@ -304,6 +351,16 @@ impl CboResult {
             .expect("a run")
     }
 
+    /// The fraction of runs that met a tolerance and stopped by the end.
+    pub fn stopped_fraction(&self) -> f64 {
+        let stopped = self
+            .stopped
+            .iter()
+            .filter(|run| run.last().is_some_and(Option::is_some))
+            .count();
+        stopped as f64 / self.stopped.len() as f64
+    }
+
     /// Particle-steps per second of the stepping.
     pub fn particle_steps_per_second(&self) -> f64 {
         f64::from(self.particles)
@@ -327,21 +384,38 @@ pub fn run(engine: &Engine, spec: &CboSpec) -> Result<CboResult> {
         u64::from(spec.dim),
         u64::from(spec.replicas),
     );
-    let out_len = (d + 1) * saves as u64 * m;
+    // Per run and save: the consensus, the objective there, the stopping step + 1 (0 while
+    // running; the f32's bits).
+    let out_len = (d + 2) * saves as u64 * m;
     let mut backend: Box<dyn ReplicaBackend<CboSegment> + '_> = match engine.gpu() {
         Some(ctx) => Box::new(GpuReplicas::new(
             ctx,
             "cbo",
             std::mem::size_of::<CboSegment>() as u64,
-            &[Storage::Scratch(4 * n * d * m), Storage::Scratch(4 * n * m)],
+            &[
+                Storage::Scratch(4 * n * d * m),
+                Storage::Scratch(4 * n * m),
+                Storage::Scratch(4 * (u64::from(MAX_DIM_CBO) + 1) * m),
+            ],
             4 * out_len,
             spec.replicas,
+            &[(
+                "cbo_objective",
+                &match &spec.objective {
+                    Objective::Expr(e) => e.wgsl(),
+                    _ => NO_OBJECTIVE_EXPR.to_string(),
+                },
+            )],
         )?),
         None => Box::new(crate::cpu::cbo::CpuCbo::new(
             spec.replicas,
             spec.particles,
             spec.dim,
             saves,
+            match &spec.objective {
+                Objective::Expr(e) => Some((**e).clone()),
+                _ => None,
+            },
         )),
     };
     // A step costs about d units per particle.
@@ -371,18 +445,32 @@ pub fn run(engine: &Engine, spec: &CboSpec) -> Result<CboResult> {
             init_lo: spec.init.0 as f32,
             init_hi: spec.init.1 as f32,
             shift: spec.shift as f32,
-            pad: [0; 3],
+            energy_tol: spec.energy_tol.map_or(f32::NEG_INFINITY, |t| t as f32),
+            diff_tol: spec.diff_tol.map_or(-1.0, |t| t as f32),
+            pad: 0,
         }
     })?;
     let flat = backend.output()?;
     let run_time = run_start.elapsed();
-    let per_save = spec.dim as usize + 1;
+    let per_save = spec.dim as usize + 2;
+    let runs = flat.chunks(per_save * saves);
     Ok(CboResult {
         steps: save_steps,
         dim: spec.dim,
-        consensus: flat
-            .chunks(per_save * saves)
-            .map(|r| r.chunks(per_save).map(<[f32]>::to_vec).collect())
+        consensus: runs
+            .clone()
+            .map(|r| {
+                r.chunks(per_save)
+                    .map(|s| s[..per_save - 1].to_vec())
+                    .collect()
+            })
+            .collect(),
+        stopped: runs
+            .map(|r| {
+                r.chunks(per_save)
+                    .map(|s| s[per_save - 1].to_bits().checked_sub(1))
+                    .collect()
+            })
             .collect(),
         shift: spec.shift,
         device: engine.device().clone(),

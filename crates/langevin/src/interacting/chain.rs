@@ -322,6 +322,7 @@ pub fn run(engine: &Engine, spec: &ChainSpec) -> Result<ChainResult> {
             ],
             8 * saves as u64 * u64::from(spec.replicas),
             spec.replicas,
+            &[],
         )?),
         None => Box::new(crate::cpu::chain::CpuChain::new(
             spec.replicas,

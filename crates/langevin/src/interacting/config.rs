@@ -2,7 +2,9 @@
 //! `kind = "chain"` to a [`ChainSpec`] (`equation = "ew" | "kpz" | "phase"`, `sites`, `nu`,
 //! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`), `kind = "cbo"` to a
 //! [`CboSpec`] (`objective`, `dim`, `particles`, `lambda`, `sigma`, `alpha`, `alpha_growth`,
-//! `alpha_max`, `noise = "anisotropic" | "isotropic"`, `box`, `shift`; steps `t_end / dt`),
+//! `alpha_max`, `noise = "anisotropic" | "isotropic"`, `box`, `shift`, `energy_tol`,
+//! `diff_tol`; the objective a built-in name or an expression with `sum_i(...)` and
+//! `prod_i(...)`; steps `t_end / dt`),
 //! `kind = "vicsek"` to a [`VicsekSpec`] (`particles`, `density`, `radius`, `speed`,
 //! `noise` = eta; steps `t_end / dt`, dt 1 unless given; `eta` and `density` sweepable). A
 //! replica is the ensemble's trajectory: `[ensemble] trajectories` counts replicas (runs).
@@ -287,7 +289,7 @@ impl Config {
                 Error::invalid(
                     "model.objective",
                     "missing",
-                    "\"sphere\", \"rastrigin\" or \"ackley\"",
+                    "\"sphere\", \"rastrigin\", \"ackley\" or an expression in sum_i(...)",
                 )
             })?
             .parse()?;
@@ -324,6 +326,8 @@ impl Config {
         spec.alpha_growth = m.alpha_growth.unwrap_or(spec.alpha_growth);
         spec.alpha_max = m.alpha_max.unwrap_or(spec.alpha_max);
         spec.shift = m.shift.unwrap_or(spec.shift);
+        spec.energy_tol = m.energy_tol;
+        spec.diff_tol = m.diff_tol;
         spec.init = m.init_box.map_or(spec.init, |[lo, hi]| (lo, hi));
         spec.anisotropic = anisotropic;
         spec.dt = dt;

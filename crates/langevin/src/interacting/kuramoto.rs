@@ -456,6 +456,7 @@ pub fn run(engine: &Engine, spec: &KuramotoSpec) -> Result<KuramotoResult> {
                 ],
                 8 * spec.saves as u64 * u64::from(spec.replicas),
                 spec.replicas,
+                &[],
             )?)
         }
         None => Box::new(crate::cpu::kuramoto::CpuKuramoto::new(

@@ -5,6 +5,7 @@
 //! run into dispatches that end at the save times ([`drive`]).
 
 pub mod cbo;
+pub mod cbo_objective;
 pub mod chain;
 pub mod config;
 pub mod kuramoto;
