@@ -369,3 +369,59 @@ pub fn run(engine: &Engine, spec: &ChainSpec) -> Result<ChainResult> {
         sites: spec.sites,
     })
 }
+
+/// The parameters a chain sweep may change, one run per value.
+pub const SWEEPABLE: [&str; 5] = ["nu", "lambda", "D", "disorder", "sites"];
+
+impl ChainSpec {
+    /// This spec with `param` (one of [`SWEEPABLE`]) set to `value`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming `ensemble.sweep.<param>` for another name, or a site
+    /// count that is not a whole number.
+    pub fn with(&self, param: &str, value: f64) -> Result<ChainSpec> {
+        let mut s = self.clone();
+        match param {
+            "nu" => s.nu = value,
+            "lambda" => s.lambda = value,
+            "D" => s.noise = value,
+            "disorder" => s.disorder = value,
+            "sites" if value.fract() == 0.0 && value >= 0.0 && value <= f64::from(u32::MAX) => {
+                s.sites = value as u32;
+            }
+            "sites" => {
+                return Err(Error::invalid(
+                    "ensemble.sweep.sites",
+                    value,
+                    "site counts are whole numbers",
+                ))
+            }
+            other => {
+                return Err(Error::invalid(
+                    format!("ensemble.sweep.{other}"),
+                    "given",
+                    format!("a chain sweeps one of {}", SWEEPABLE.join(", ")),
+                ))
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// Runs `spec` once per value of `sweep` (a parameter of [`SWEEPABLE`]): the runs differ
+/// in that parameter only, and each has all the replicas. Changing the sites changes the
+/// lattice, so every value is its own run.
+///
+/// # Errors
+/// As [`run`], and [`ChainSpec::with`] for the parameter.
+pub fn run_sweep(
+    engine: &Engine,
+    spec: &ChainSpec,
+    sweep: &crate::Sweep,
+) -> Result<Vec<ChainResult>> {
+    sweep
+        .values
+        .iter()
+        .map(|v| run(engine, &spec.with(&sweep.param, *v)?))
+        .collect()
+}

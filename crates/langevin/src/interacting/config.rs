@@ -1,6 +1,7 @@
 //! Configs of interacting ensembles: `kind = "kuramoto"` to a [`KuramotoSpec`],
 //! `kind = "chain"` to a [`ChainSpec`] (`equation = "ew" | "kpz" | "phase"`, `sites`, `nu`,
-//! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`), `kind = "cbo"` to a
+//! `lambda`, `noise`, `disorder`; `[output] log_times`, `fit = [t1, t2]`; a sweep of one of
+//! `nu`, `lambda`, `D`, `disorder`, `sites`, one run per value), `kind = "cbo"` to a
 //! [`CboSpec`] (`objective`, `dim`, `particles`, `lambda`, `sigma`, `alpha`, `alpha_growth`,
 //! `alpha_max`, `noise = "anisotropic" | "isotropic"`, `box`, `shift`, `energy_tol`,
 //! `diff_tol`; the objective a built-in name or an expression with `sum_i(...)` and
@@ -237,13 +238,6 @@ impl Config {
             .ok_or_else(|| Error::invalid("model.sites", "missing", "the sites per replica"))?;
         let noise = self.noise_strength()?;
         let saves = self.even_saves()?;
-        if !self.ensemble.sweep.is_empty() {
-            return Err(Error::invalid(
-                "ensemble.sweep",
-                "given",
-                "chains are not swept yet: run one config per value",
-            ));
-        }
         Ok(ChainSpec {
             model,
             sites,
@@ -258,6 +252,36 @@ impl Config {
             saves,
             log_saves: self.output.log_times,
         })
+    }
+
+    /// The sweep of a `kind = "chain"` config: one of `nu`, `lambda`, `D`, `disorder`,
+    /// `sites`, one run per value ([`super::chain::run_sweep`]); `None` without one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field: more than one parameter, or another name.
+    pub fn chain_sweep(&self) -> Result<Option<crate::Sweep>> {
+        let mut sweeps = self.ensemble.sweep.iter();
+        let Some((param, s)) = sweeps.next() else {
+            return Ok(None);
+        };
+        if let Some((second, _)) = sweeps.next() {
+            return Err(Error::invalid(
+                format!("ensemble.sweep.{second}"),
+                "given",
+                "a chain sweeps one parameter (one run per value)",
+            ));
+        }
+        if !super::chain::SWEEPABLE.contains(&param.as_str()) {
+            return Err(Error::invalid(
+                format!("ensemble.sweep.{param}"),
+                "given",
+                format!(
+                    "a chain sweeps one of {}",
+                    super::chain::SWEEPABLE.join(", ")
+                ),
+            ));
+        }
+        Ok(Some(s.to_sweep(param, false, 1)?))
     }
 
     /// The CBO runs of a `kind = "cbo"` config.
