@@ -2,12 +2,16 @@
 //! steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
-//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek`
+//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg`
 //! chooses workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
 //! trajectory is printed). `kuramoto` (4096 oscillators x 256 replicas, 200 steps) counts
 //! oscillator-steps, `cbo` (Rastrigin, d = 20, 1000 particles x 100 runs, 50 steps)
-//! particle-steps, `vicsek` (65,536 particles at density 2, 50 steps) particle-steps.
+//! particle-steps, `vicsek` (65,536 particles at density 2, 50 steps) particle-steps, `fft`
+//! complex points per second (2^16 x 1 and x 256, 2^20, 1024^2; forward and inverse), `kg`
+//! (sine-Gordon, 2^16 points, 64 steps) point-steps.
 
+use langevin::fft::{self, FftShape};
+use langevin::field::{self as fields, profiles, FieldSpec, Potential};
 use langevin::interacting::cbo::{self, CboSpec, Objective};
 use langevin::interacting::kuramoto::{self, KuramotoSpec};
 use langevin::interacting::vicsek::{self, VicsekSpec};
@@ -81,6 +85,47 @@ fn vicsek_rate(engine: &Engine) -> f64 {
             .expect("run")
             .particle_steps_per_second()
     })
+}
+
+/// Complex FFT throughput of `shape`: points transformed per second (forward and inverse
+/// each count), the median of 3 timings of 4 round trips after a warm-up.
+fn fft_rate(engine: &Engine, shape: FftShape) -> f64 {
+    median_after_warm_up(|| {
+        let t = fft::time_round_trips(engine, shape, 4).expect("FFT");
+        8.0 * shape.points() as f64 / t.as_secs_f64()
+    })
+}
+
+/// Klein-Gordon (sine-Gordon breather), 2^16 points on one field, 64 steps: point-steps per
+/// second (each step one forward and one inverse FFT and two pointwise kernels).
+fn kg_rate(engine: &Engine) -> f64 {
+    let mut spec = FieldSpec::new(
+        1 << 16,
+        2000.0,
+        Potential::new(profiles::SINE_GORDON, &[]).unwrap(),
+    );
+    (spec.init_phi, spec.init_pi) = profiles::breather(0.5);
+    spec.dt = Some(0.01);
+    spec.t_end = 0.64;
+    spec.saves = 2;
+    median_after_warm_up(|| {
+        fields::run(engine, &spec)
+            .expect("run")
+            .point_steps_per_second()
+    })
+}
+
+fn fft_16x1(e: &Engine) -> f64 {
+    fft_rate(e, FftShape::one_d(1 << 16, 1))
+}
+fn fft_16x256(e: &Engine) -> f64 {
+    fft_rate(e, FftShape::one_d(1 << 16, 256))
+}
+fn fft_20x1(e: &Engine) -> f64 {
+    fft_rate(e, FftShape::one_d(1 << 20, 1))
+}
+fn fft_1024sq(e: &Engine) -> f64 {
+    fft_rate(e, FftShape::two_d(1024, 1024, 1))
 }
 
 /// DiffEqGPU's Lorenz workload: f32, t in [0, 1], rho over linspace(0, 21) with a value per
@@ -214,7 +259,7 @@ fn main() {
         .collect();
     let workloads = list(
         "LANGEVIN_BENCH_WORKLOADS",
-        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek",
+        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg",
     );
     let gpu = Engine::new(BackendChoice::Gpu).ok();
     let cpu = Engine::new(BackendChoice::Cpu).expect("CPU twin");
@@ -232,8 +277,31 @@ fn main() {
             "kuramoto" => Some((kuramoto_rate, "4096x256", 200)),
             "cbo" => Some((cbo_rate, "1000x100", 50)),
             "vicsek" => Some((vicsek_rate, "65536", 50)),
+            "kg" => Some((kg_rate, "2^16", 64)),
             _ => None,
         };
+        if name == "fft" {
+            let shapes: [(RateOf, &str); 4] = [
+                (fft_16x1, "2^16 x 1"),
+                (fft_16x256, "2^16 x 256"),
+                (fft_20x1, "2^20 x 1"),
+                (fft_1024sq, "1024^2 x 1"),
+            ];
+            for (rate, size) in shapes {
+                let g = gpu.as_ref().map(rate);
+                let c = rate(&cpu);
+                println!(
+                    "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                    "fft points/s",
+                    size,
+                    "-",
+                    g.map_or("-".into(), |g| format!("{g:.3e}")),
+                    c,
+                    g.map_or("-".into(), |g| format!("{:.2}", g / c)),
+                );
+            }
+            continue;
+        }
         if let Some((rate, size, steps)) = interacting {
             let g = gpu.as_ref().map(rate);
             let c = rate(&cpu);

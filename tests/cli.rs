@@ -90,6 +90,11 @@ fn every_example_config_runs() {
         }
         let out = scratch(path.file_stem().unwrap().to_str().unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("kind = \"field\"") {
+            field_example_runs(&path, &out);
+            seen += 1;
+            continue;
+        }
         if ["kuramoto", "chain", "cbo", "vicsek"]
             .iter()
             .any(|k| text.contains(&format!("kind = \"{k}\"")))
@@ -158,6 +163,44 @@ fn every_example_config_runs() {
         seen += 1;
     }
     assert!(seen >= 7, "{seen} example configs");
+}
+
+/// A field example cut to a short run (2 fields, t = 1): its summary, energies and plot.
+fn field_example_runs(path: &Path, out: &Path) {
+    let o = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        path.to_str().unwrap(),
+        "--trajectories",
+        "2",
+        "--set",
+        "solver.t_end=1.0",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = summary(out);
+    assert_eq!(s["kind"], "field");
+    assert_eq!(s["trajectories"], 2);
+    let energy = s["energy"].as_array().unwrap();
+    assert!(
+        energy.iter().all(|e| e.as_f64().unwrap().is_finite()),
+        "{energy:?}"
+    );
+    assert!(out.join("energy.csv").exists() && out.join("snapshots.npy").exists());
+    let two_d = s["points"][1].as_u64().unwrap() > 1;
+    if two_d {
+        assert_png(&out.join("final.png"), 640, 640);
+    } else {
+        assert_png(&out.join("spacetime.png"), 900, 640);
+    }
 }
 
 /// An interacting-ensemble example (Kuramoto, a chain, CBO or Vicsek), cut to a short run: 36

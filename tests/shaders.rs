@@ -3,6 +3,8 @@
 
 use langevin::adaptive::AdaptiveSegment;
 use langevin::cpu::philox_stream::NormalFill;
+use langevin::fft::FftPass;
+use langevin::field::FieldParams;
 use langevin::gpu::sde_ensemble::compose;
 use langevin::interacting::vicsek::VicsekParams;
 use langevin::plan::Segment;
@@ -236,6 +238,35 @@ fn host_structs_match_wgsl_layout() {
             pad1,
             pad2,
         ]
+    );
+    let fft = shader::compose("fft", &[]).unwrap();
+    shader::validate("fft", &fft, false).unwrap();
+    assert_layout!(
+        &fft,
+        FftPass,
+        [
+            n,
+            p,
+            lines,
+            lines_per_field,
+            field_size,
+            line_stride,
+            elem_stride,
+            twiddle_offset,
+            conj,
+            scale,
+            pad0,
+            pad1,
+        ]
+    );
+    let potential =
+        langevin::field::Potential::new("(phi^2 - 1)^2 / 4 + a * phi", &[("a", 0.1)]).unwrap();
+    let field = shader::compose("field", &[("potential", &potential.wgsl())]).unwrap();
+    shader::validate("field", &field, false).unwrap();
+    assert_layout!(
+        &field,
+        FieldParams,
+        [key, nx, ny, fields, dt, kx_unit, ky_unit, mu, noise, pad0, pad1]
     );
     let fill = shader::kernel("normal_fill", &[]).unwrap();
     assert_layout!(

@@ -5,6 +5,7 @@ mod cbo_outputs;
 mod chain_outputs;
 mod comparison;
 mod examples;
+mod field_outputs;
 mod jump_outputs;
 mod kuramoto_outputs;
 mod lyapunov_cmd;
@@ -210,6 +211,7 @@ fn run_cli() -> Result<()> {
                 "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
                 "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, quiet),
                 "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, quiet),
+                "field" => return field_outputs::run(&cfg, cli.backend, out, quiet),
                 _ => {}
             }
             let spec = cfg.to_spec()?;

@@ -34,6 +34,37 @@ pub struct Config {
     /// What to save.
     #[serde(default)]
     pub output: OutputConfig,
+    /// The grid of a `field` run.
+    pub grid: Option<GridConfig>,
+}
+
+/// `[grid]` of a `field` run: points per axis (powers of two; one entry for 1-D, two for
+/// 2-D) and the domain's side per axis.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridConfig {
+    /// Points per axis.
+    pub points: Vec<u32>,
+    /// The side per axis (one value for every axis, or one per axis).
+    pub length: Vec<f64>,
+}
+
+/// `model.profile` of a `field` run: a built-in initial condition.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// `gaussian`, `breather`, `kink_antikink`.
+    pub name: String,
+    /// The breather's frequency.
+    pub omega: Option<f64>,
+    /// The kinks' speed.
+    pub velocity: Option<f64>,
+    /// Half the kinks' initial separation.
+    pub position: Option<f64>,
+    /// The pulse's height.
+    pub amplitude: Option<f64>,
+    /// The pulse's width.
+    pub width: Option<f64>,
 }
 
 fn default_kind() -> String {
@@ -140,6 +171,8 @@ pub struct ModelConfig {
     pub radius: Option<f64>,
     /// The speed v0 of a `vicsek` model (0.5 unless given).
     pub speed: Option<f64>,
+    /// A built-in initial condition of a `field` model.
+    pub profile: Option<ProfileConfig>,
 }
 
 /// `model.frequencies` of a `kuramoto` model:
@@ -259,6 +292,9 @@ pub struct SolverConfig {
     pub max_dt: Option<f64>,
     /// The time resolution of the Brownian tree of an adaptive SDE scheme (default dt / 1024).
     pub brownian_tol: Option<f64>,
+    /// A `field` run's step as a fraction of the stability bound 2 / omega_max (0.5 unless
+    /// given; `dt` overrides).
+    pub safety: Option<f64>,
 }
 
 /// `[ensemble]`.
@@ -571,6 +607,21 @@ const KEYS: &[&str] = &[
     "action",
     "level",
     "direction",
+    "energy_tol",
+    "diff_tol",
+    "density",
+    "radius",
+    "speed",
+    "grid",
+    "points",
+    "length",
+    "profile",
+    "omega",
+    "velocity",
+    "position",
+    "amplitude",
+    "width",
+    "safety",
 ];
 
 impl Config {

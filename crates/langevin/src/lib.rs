@@ -51,6 +51,8 @@ pub mod error;
 pub mod event;
 pub mod expr;
 pub mod expr_model;
+pub mod fft;
+pub mod field;
 pub mod gpu;
 pub mod interacting;
 pub mod jump_observe;

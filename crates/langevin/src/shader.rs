@@ -89,6 +89,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("chain", include_str!("../../../shaders/chain.wgsl")),
     ("cbo", include_str!("../../../shaders/cbo.wgsl")),
     ("vicsek", include_str!("../../../shaders/vicsek.wgsl")),
+    ("fft", include_str!("../../../shaders/fft.wgsl")),
+    ("field", include_str!("../../../shaders/field.wgsl")),
     ("replica", include_str!("../../../shaders/lib/replica.wgsl")),
 ];
 

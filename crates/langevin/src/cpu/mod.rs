@@ -5,6 +5,8 @@ pub mod brownian_tree;
 pub mod cbo;
 pub mod chain;
 pub mod ensemble_observe;
+pub mod fft;
+pub mod field;
 pub mod jump_clock;
 pub mod kuramoto;
 pub mod moments;

@@ -2,6 +2,8 @@
 
 pub mod context;
 pub mod expr_eval;
+pub mod fft;
+pub mod field;
 pub mod ode_adaptive;
 pub mod philox_stream;
 pub mod replicas;

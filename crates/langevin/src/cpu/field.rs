@@ -1,0 +1,247 @@
+//! Twin of `shaders/field.wgsl`: the same buffers and kernels by name, each a loop over the
+//! points, with the FFT through [`crate::cpu::fft`]. The f32 arithmetic is the kernels'; the
+//! device's exp, sin, cos and the FFT's rounding may differ.
+
+use crate::error::Result;
+use crate::fft::{Direction, FftShape};
+use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState, Potential};
+use crate::philox::{box_muller4, philox4x32_10};
+use rayon::prelude::*;
+
+/// Twin of `STREAM_FIELD_NOISE`.
+const STREAM_FIELD_NOISE: u32 = 49;
+
+/// The buffers, as bound.
+pub struct FieldBuffers {
+    /// The uniform.
+    pub params: FieldParams,
+    /// phi per point.
+    pub phi: Vec<f32>,
+    /// pi per point.
+    pub momentum: Vec<f32>,
+    /// The force per point.
+    pub force: Vec<f32>,
+    /// The complex work buffer.
+    pub work: Vec<[f32; 2]>,
+    /// Model A's state.
+    pub phi_hat: Vec<[f32; 2]>,
+    /// (step, next).
+    pub clock: [u32; 2],
+}
+
+impl FieldBuffers {
+    /// Twin of `k_squared`.
+    fn k_squared(&self, j: usize) -> f32 {
+        let p = &self.params;
+        let (nx, ny) = (p.nx as usize, p.ny as usize);
+        let within = j % (nx * ny);
+        let (ix, iy) = (within % nx, within / nx);
+        let signed = |i: usize, n: usize| {
+            if n > 1 && i >= n / 2 {
+                i as f32 - n as f32
+            } else {
+                i as f32
+            }
+        };
+        let kx = p.kx_unit * signed(ix, nx);
+        let ky = p.ky_unit * signed(iy, ny);
+        kx * kx + ky * ky
+    }
+
+    /// Twin of `mirror`.
+    fn mirror(&self, j: usize) -> usize {
+        let (nx, ny) = (self.params.nx as usize, self.params.ny as usize);
+        let n = nx * ny;
+        let (base, within) = (j - j % n, j % n);
+        let (ix, iy) = (within % nx, within / nx);
+        base + ((ny - iy) % ny) * nx + (nx - ix) % nx
+    }
+
+    fn shape(&self) -> FftShape {
+        FftShape::two_d(self.params.nx, self.params.ny, self.params.fields)
+    }
+}
+
+/// Twin of the kernel `spectral_laplacian`.
+pub fn spectral_laplacian(b: &mut FieldBuffers) {
+    for j in 0..b.work.len() {
+        let k2 = b.k_squared(j);
+        b.work[j] = [-k2 * b.work[j][0], -k2 * b.work[j][1]];
+    }
+}
+
+/// Twin of the kernel `kg_drift`.
+pub fn kg_drift(b: &mut FieldBuffers) {
+    let dt = b.params.dt;
+    for j in 0..b.phi.len() {
+        let p = b.momentum[j] + 0.5 * dt * b.force[j];
+        let f = b.phi[j] + dt * p;
+        b.momentum[j] = p;
+        b.phi[j] = f;
+        b.work[j] = [f, 0.0];
+    }
+}
+
+/// Twin of the kernel `kg_kick`.
+pub fn kg_kick(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
+    let dt = b.params.dt;
+    for j in 0..b.phi.len() {
+        let f = b.work[j][0] - potential.dv_f32(b.phi[j], params);
+        b.force[j] = f;
+        b.momentum[j] += 0.5 * dt * f;
+    }
+}
+
+/// Twin of the kernel `kg_load`.
+pub fn kg_load(b: &mut FieldBuffers) {
+    for j in 0..b.phi.len() {
+        b.work[j] = [b.phi[j], 0.0];
+    }
+}
+
+/// Twin of the kernel `kg_force`.
+pub fn kg_force(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
+    for j in 0..b.phi.len() {
+        b.force[j] = b.work[j][0] - potential.dv_f32(b.phi[j], params);
+    }
+}
+
+/// Twin of the kernel `a_load`.
+pub fn a_load(b: &mut FieldBuffers) {
+    b.clock[0] = b.clock[1];
+    b.clock[1] = b.clock[1].wrapping_add(1);
+    b.work.copy_from_slice(&b.phi_hat);
+}
+
+/// Twin of the kernel `a_prepare`.
+pub fn a_prepare(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
+    let p = b.params;
+    let n = (p.nx * p.ny) as usize;
+    let step = b.clock[0];
+    b.work.par_iter_mut().enumerate().for_each(|(j, w)| {
+        let f = w[0];
+        let (field, within) = ((j / n) as u32, (j % n) as u32);
+        let xi = box_muller4(philox4x32_10(
+            [field, within / 4, step, STREAM_FIELD_NOISE],
+            p.key,
+        ));
+        *w = [
+            p.mu * f - potential.dv_f32(f, params),
+            xi[(within % 4) as usize],
+        ];
+    });
+}
+
+/// Twin of the kernel `a_update`.
+pub fn a_update(b: &mut FieldBuffers) {
+    let p = b.params;
+    for j in 0..b.work.len() {
+        let z = b.work[j];
+        let zm = b.work[b.mirror(j)];
+        let nonlinear = [0.5 * (z[0] + zm[0]), 0.5 * (z[1] - zm[1])];
+        let xi = [0.5 * (z[1] + zm[1]), 0.5 * (zm[0] - z[0])];
+        let c = b.k_squared(j) + p.mu;
+        let cdt = c * p.dt;
+        let decay = (-cdt).exp();
+        let (gain, spread) = if cdt.abs() > 1e-4 {
+            ((1.0 - decay) / c, (1.0 - decay * decay) / (2.0 * c))
+        } else {
+            (p.dt * (1.0 - 0.5 * cdt), p.dt * (1.0 - cdt))
+        };
+        let amp = p.noise * spread.sqrt();
+        let h = b.phi_hat[j];
+        b.phi_hat[j] = [
+            decay * h[0] + gain * nonlinear[0] + amp * xi[0],
+            decay * h[1] + gain * nonlinear[1] + amp * xi[1],
+        ];
+    }
+}
+
+/// The CPU backend of a field run.
+pub struct CpuField {
+    buffers: FieldBuffers,
+    potential: Potential,
+    params: Vec<f32>,
+    equation: FieldEquation,
+}
+
+impl CpuField {
+    /// The buffers of `spec` from the initial `phi` and `pi` of every field.
+    pub fn new(spec: &FieldSpec, params: FieldParams, phi: Vec<f32>, pi: Vec<f32>) -> Self {
+        let n = phi.len();
+        let mut b = FieldBuffers {
+            params,
+            phi,
+            momentum: pi,
+            force: vec![0.0; n],
+            work: vec![[0.0; 2]; n],
+            phi_hat: vec![[0.0; 2]; n],
+            clock: [0; 2],
+        };
+        let potential = spec.potential.clone();
+        let values = potential.params_f32();
+        let shape = b.shape();
+        match spec.equation {
+            FieldEquation::KleinGordon => {
+                kg_load(&mut b);
+                laplacian(&mut b, shape);
+                kg_force(&mut b, &potential, &values);
+            }
+            FieldEquation::ModelA { .. } => {
+                kg_load(&mut b);
+                super::fft::fft(&mut b.work, shape, Direction::Forward);
+                b.phi_hat.copy_from_slice(&b.work);
+            }
+        }
+        CpuField {
+            buffers: b,
+            potential,
+            params: values,
+            equation: spec.equation,
+        }
+    }
+}
+
+/// The spectral Laplacian of `work` in place: FFT, `spectral_laplacian`, inverse FFT.
+fn laplacian(b: &mut FieldBuffers, shape: FftShape) {
+    super::fft::fft(&mut b.work, shape, Direction::Forward);
+    spectral_laplacian(b);
+    super::fft::fft(&mut b.work, shape, Direction::Inverse);
+}
+
+impl FieldBackend for CpuField {
+    fn steps(&mut self, steps: u32) -> Result<()> {
+        let b = &mut self.buffers;
+        let shape = b.shape();
+        for _ in 0..steps {
+            match self.equation {
+                FieldEquation::KleinGordon => {
+                    kg_drift(b);
+                    laplacian(b, shape);
+                    kg_kick(b, &self.potential, &self.params);
+                }
+                FieldEquation::ModelA { .. } => {
+                    a_load(b);
+                    super::fft::fft(&mut b.work, shape, Direction::Inverse);
+                    a_prepare(b, &self.potential, &self.params);
+                    super::fft::fft(&mut b.work, shape, Direction::Forward);
+                    a_update(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self) -> Result<FieldState> {
+        let b = &self.buffers;
+        Ok(match self.equation {
+            FieldEquation::KleinGordon => FieldState::KleinGordon {
+                phi: b.phi.clone(),
+                momentum: b.momentum.clone(),
+            },
+            FieldEquation::ModelA { .. } => FieldState::ModelA {
+                phi_hat: b.phi_hat.clone(),
+            },
+        })
+    }
+}

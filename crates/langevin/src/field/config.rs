@@ -1,0 +1,155 @@
+//! Configs of `kind = "field"` runs to a [`FieldSpec`]:
+//!
+//! ```toml
+//! kind = "field"
+//! [grid]
+//! points = [512]                     # or [nx, ny] for 2-D; powers of two
+//! length = [60.0]
+//! [model]
+//! equation = "klein-gordon"          # or "model-a" (with kT)
+//! potential = "1 - cos(phi)"         # V(phi); V' by symbolic differentiation
+//! profile = { name = "breather", omega = 0.5 }   # or init = ["..."], init_momentum = ["..."]
+//! [solver]
+//! t_end = 25.0                       # dt = safety * 2 / omega_max unless given
+//! [ensemble]
+//! trajectories = 1                   # fields in the batch
+//! ```
+
+use super::{profiles, FieldEquation, FieldSpec, Potential};
+use crate::config::{Config, SaveTimes};
+use crate::error::{Error, Result};
+
+impl Config {
+    /// The field run of a `kind = "field"` config.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Expression`] naming the field.
+    pub fn to_field(&self) -> Result<FieldSpec> {
+        let m = &self.model;
+        if self.kind != "field" {
+            return Err(Error::invalid("kind", &self.kind, "expected \"field\""));
+        }
+        let grid = self
+            .grid
+            .as_ref()
+            .ok_or_else(|| Error::invalid("grid", "missing", "points and length per axis"))?;
+        let points: [u32; 2] = match grid.points.as_slice() {
+            [n] => [*n, 1],
+            [nx, ny] => [*nx, *ny],
+            _ => {
+                return Err(Error::invalid(
+                    "grid.points",
+                    format!("{:?}", grid.points),
+                    "one entry (1-D) or two (2-D)",
+                ))
+            }
+        };
+        let length = match grid.length.as_slice() {
+            [l] => [*l, *l],
+            [lx, ly] if points[1] > 1 => [*lx, *ly],
+            _ => {
+                return Err(Error::invalid(
+                    "grid.length",
+                    format!("{:?}", grid.length),
+                    "one side for every axis, or one per axis",
+                ))
+            }
+        };
+        let equation = match m.equation.as_deref() {
+            None | Some("klein-gordon") => FieldEquation::KleinGordon,
+            Some("model-a") => FieldEquation::ModelA {
+                temperature: m.kt.ok_or_else(|| {
+                    Error::invalid("model.kT", "missing", "model A needs the temperature")
+                })?,
+            },
+            Some(other) => {
+                return Err(Error::invalid(
+                    "model.equation",
+                    other,
+                    "\"klein-gordon\" or \"model-a\"",
+                ))
+            }
+        };
+        let profile = m.profile.as_ref();
+        let default_potential = match profile.map(|p| p.name.as_str()) {
+            Some("breather") => Some(profiles::SINE_GORDON),
+            Some("kink_antikink") => Some(profiles::PHI4),
+            _ => None,
+        };
+        let text = m
+            .potential
+            .as_deref()
+            .or(default_potential)
+            .ok_or_else(|| {
+                Error::invalid("model.potential", "missing", "V(phi), e.g. \"phi^2 / 2\"")
+            })?;
+        let params: Vec<(&str, f64)> = m.params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let potential = Potential::new(text, &params)?;
+        let mut spec = FieldSpec::new(points[0], length[0], potential);
+        spec.points = points;
+        spec.length = length;
+        spec.equation = equation;
+        let need = |key: &str, v: Option<f64>| {
+            v.ok_or_else(|| {
+                Error::invalid(
+                    format!("model.profile.{key}"),
+                    "missing",
+                    "this profile needs it",
+                )
+            })
+        };
+        (spec.init_phi, spec.init_pi) = match profile {
+            Some(p) => match p.name.as_str() {
+                "breather" => profiles::breather(need("omega", p.omega)?),
+                "kink_antikink" => profiles::kink_antikink(
+                    need("velocity", p.velocity)?,
+                    need("position", p.position)?,
+                ),
+                "gaussian" => {
+                    profiles::gaussian_pulse(p.amplitude.unwrap_or(1.0), p.width.unwrap_or(1.0))
+                }
+                other => {
+                    return Err(Error::invalid(
+                        "model.profile.name",
+                        other,
+                        "\"gaussian\", \"breather\" or \"kink_antikink\"",
+                    ))
+                }
+            },
+            None => (
+                m.init.first().cloned().unwrap_or_else(|| "0".into()),
+                m.init_momentum
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "0".into()),
+            ),
+        };
+        spec.fields = u32::try_from(self.ensemble.trajectories).map_err(|_| {
+            Error::invalid(
+                "ensemble.trajectories",
+                self.ensemble.trajectories,
+                "the fields, at most 2^32 - 1",
+            )
+        })?;
+        spec.seed = self.ensemble.seed;
+        spec.dt = self.solver.dt;
+        spec.safety = self.solver.safety.unwrap_or(spec.safety);
+        spec.t_end = self.solver.t_end;
+        spec.saves = match &self.output.save_times {
+            SaveTimes::Count(n) => *n,
+            SaveTimes::List(_) => {
+                return Err(Error::invalid(
+                    "output.save_times",
+                    "a list",
+                    "field runs save at evenly spaced times: give their number",
+                ))
+            }
+        };
+        spec.average_from = self
+            .output
+            .time_average
+            .as_ref()
+            .map_or(self.solver.t_end / 2.0, |a| a.from);
+        Ok(spec)
+    }
+}

@@ -1,0 +1,256 @@
+//! Runs the field kernels of `shaders/field.wgsl` with the FFT of [`super::fft::GpuFft`] on the
+//! same pair of work buffers: one module composed with the potential's `dv`, one pipeline per
+//! entry point, one bind group layout; bind group `w` gives the pointwise kernels work buffer
+//! `w`, so a kernel can follow the FFT into whichever buffer holds its result. A forward and
+//! an inverse transform together end where they started, so every step ends in buffer 0.
+
+use super::context::GpuContext;
+use super::fft::GpuFft;
+use crate::error::Result;
+use crate::fft::Direction;
+use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState};
+use crate::shader;
+
+/// Twin of `WORKGROUP_SIZE_FIELD`.
+const WORKGROUP_SIZE_FIELD: u64 = 64;
+/// Steps per submitted command buffer.
+const STEPS_PER_SUBMIT: u32 = 16;
+
+const KERNELS: [&str; 8] = [
+    "spectral_laplacian",
+    "kg_drift",
+    "kg_kick",
+    "kg_load",
+    "kg_force",
+    "a_load",
+    "a_prepare",
+    "a_update",
+];
+
+/// The device side of a field run.
+pub struct GpuField<'a> {
+    ctx: &'a GpuContext,
+    pipelines: Vec<wgpu::ComputePipeline>,
+    groups: [wgpu::BindGroup; 2],
+    fft: GpuFft,
+    phi: wgpu::Buffer,
+    momentum: wgpu::Buffer,
+    phi_hat: wgpu::Buffer,
+    workgroups: (u32, u32),
+    points: u64,
+    equation: FieldEquation,
+}
+
+impl<'a> GpuField<'a> {
+    /// Compiles the kernels for `spec`'s potential, uploads the initial fields and computes
+    /// the first force (Klein-Gordon) or transform (model A).
+    ///
+    /// # Errors
+    /// [`crate::Error::Shader`], [`crate::Error::Limit`] or [`crate::Error::Device`].
+    pub fn new(
+        ctx: &'a GpuContext,
+        spec: &FieldSpec,
+        params: FieldParams,
+        phi: &[f32],
+        pi: &[f32],
+    ) -> Result<Self> {
+        let potential = spec.potential.wgsl();
+        let wgsl = shader::compose("field", &[("potential", &potential)])?;
+        shader::validate("field", &wgsl, false)?;
+        let points = phi.len() as u64;
+        let storage = wgpu::BufferUsages::STORAGE;
+        let uniform = ctx.buffer(
+            "field_params",
+            std::mem::size_of::<FieldParams>() as u64,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
+        ctx.queue
+            .write_buffer(&uniform, 0, bytemuck::bytes_of(&params));
+        let phi_buf = ctx.storage_with(
+            "field_phi",
+            bytemuck::cast_slice(phi),
+            wgpu::BufferUsages::COPY_SRC,
+        );
+        let momentum = ctx.storage_with(
+            "field_momentum",
+            bytemuck::cast_slice(pi),
+            wgpu::BufferUsages::COPY_SRC,
+        );
+        let force = ctx.buffer("field_force", 4 * points, storage);
+        let work = [0, 1].map(|_| ctx.buffer("field_work", 8 * points, storage));
+        let initial_hat: Vec<[f32; 2]> = match spec.equation {
+            FieldEquation::ModelA { .. } => {
+                let mut z: Vec<[f32; 2]> = phi.iter().map(|v| [*v, 0.0]).collect();
+                crate::cpu::fft::fft(&mut z, spec.shape(), Direction::Forward);
+                z
+            }
+            FieldEquation::KleinGordon => vec![[0.0; 2]; 1],
+        };
+        let phi_hat = ctx.storage_with(
+            "field_phi_hat",
+            bytemuck::cast_slice(&initial_hat),
+            wgpu::BufferUsages::COPY_SRC,
+        );
+        let clock = ctx.storage_with("field_clock", &[0u8; 8], wgpu::BufferUsages::empty());
+        let entry = |binding: u32, ty| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+        entries.extend(
+            (1..=6).map(|b| entry(b, wgpu::BufferBindingType::Storage { read_only: false })),
+        );
+        let layout = ctx
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("field"),
+                entries: &entries,
+            });
+        let pipeline_layout = ctx
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("field"),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let groups = [0usize, 1].map(|w| {
+            let buffers = [
+                &uniform, &phi_buf, &momentum, &force, &work[w], &phi_hat, &clock,
+            ];
+            let entries: Vec<wgpu::BindGroupEntry> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.as_entire_binding(),
+                })
+                .collect();
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("field"),
+                layout: &layout,
+                entries: &entries,
+            })
+        });
+        let pipelines = KERNELS
+            .iter()
+            .map(|k| ctx.compute_pipeline(k, &wgsl, k, Some(&pipeline_layout)))
+            .collect::<Result<Vec<_>>>()?;
+        let fft = GpuFft::new(ctx, spec.shape(), [&work[0], &work[1]])?;
+        let gpu = GpuField {
+            ctx,
+            pipelines,
+            groups,
+            fft,
+            phi: phi_buf,
+            momentum,
+            phi_hat,
+            workgroups: ctx.dispatch_size(points.div_ceil(WORKGROUP_SIZE_FIELD) as u32)?,
+            points,
+            equation: spec.equation,
+        };
+        if spec.equation == FieldEquation::KleinGordon {
+            gpu.submit(|g, pass| {
+                g.kernel(pass, "kg_load", 0);
+                g.laplacian(pass);
+                g.kernel(pass, "kg_force", 0);
+            })?;
+        }
+        Ok(gpu)
+    }
+
+    fn kernel(&self, pass: &mut wgpu::ComputePass<'_>, name: &str, work: usize) {
+        let k = KERNELS
+            .iter()
+            .position(|n| *n == name)
+            .expect("a field kernel");
+        pass.set_pipeline(&self.pipelines[k]);
+        pass.set_bind_group(0, &self.groups[work], &[]);
+        pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
+    }
+
+    /// Work buffer 0 through the FFT, times -|k|^2, and back.
+    fn laplacian(&self, pass: &mut wgpu::ComputePass<'_>) {
+        let spectrum = self.fft.record(pass, Direction::Forward, 0);
+        self.kernel(pass, "spectral_laplacian", spectrum);
+        self.fft.record(pass, Direction::Inverse, spectrum);
+    }
+
+    fn submit(&self, record: impl FnOnce(&Self, &mut wgpu::ComputePass<'_>)) -> Result<()> {
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            record(self, &mut pass);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.check()
+    }
+
+    fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let staging = self.ctx.buffer(
+            "field_staging",
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.read_back(&staging, bytes)
+    }
+}
+
+impl FieldBackend for GpuField<'_> {
+    fn steps(&mut self, steps: u32) -> Result<()> {
+        let mut left = steps;
+        while left > 0 {
+            let chunk = left.min(STEPS_PER_SUBMIT);
+            self.submit(|g, pass| {
+                for _ in 0..chunk {
+                    match g.equation {
+                        FieldEquation::KleinGordon => {
+                            g.kernel(pass, "kg_drift", 0);
+                            g.laplacian(pass);
+                            g.kernel(pass, "kg_kick", 0);
+                        }
+                        FieldEquation::ModelA { .. } => {
+                            g.kernel(pass, "a_load", 0);
+                            let space = g.fft.record(pass, Direction::Inverse, 0);
+                            g.kernel(pass, "a_prepare", space);
+                            g.fft.record(pass, Direction::Forward, space);
+                            g.kernel(pass, "a_update", 0);
+                        }
+                    }
+                }
+            })?;
+            left -= chunk;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self) -> Result<FieldState> {
+        Ok(match self.equation {
+            FieldEquation::KleinGordon => FieldState::KleinGordon {
+                phi: bytemuck::pod_collect_to_vec(&self.read_buffer(&self.phi, 4 * self.points)?),
+                momentum: bytemuck::pod_collect_to_vec(
+                    &self.read_buffer(&self.momentum, 4 * self.points)?,
+                ),
+            },
+            FieldEquation::ModelA { .. } => FieldState::ModelA {
+                phi_hat: bytemuck::pod_collect_to_vec(
+                    &self.read_buffer(&self.phi_hat, 8 * self.points)?,
+                ),
+            },
+        })
+    }
+}

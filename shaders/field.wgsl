@@ -1,0 +1,226 @@
+// Pseudo-spectral field updates on periodic grids of nx x ny points (ny = 1 in 1-D), a batch
+// of independent fields side by side. The Laplacian is spectral: the field goes through the
+// FFT (shaders/fft.wgsl) in the complex work buffer, is multiplied by -|k|^2
+// (`spectral_laplacian`) and comes back through the inverse (which carries the 1 / N).
+//
+// Nonlinear Klein-Gordon, phi_tt = Laplacian phi - V'(phi), by Stormer-Verlet (kick-drift-kick)
+// with the force of the last step reused (one Laplacian per step):
+//   kg_drift:  pi += dt/2 f;  phi += dt pi;  work = phi            (then FFT, Laplacian, FFT^-1)
+//   kg_kick:   f = Re(work) - V'(phi);  pi += dt/2 f
+// kg_force sets f alone, once, before the first step.
+//
+// Model A (Allen-Cahn) Langevin dynamics, d phi = (Laplacian phi - V'(phi)) dt + sqrt(2T) dW,
+// kept in Fourier space (phi_hat), by exponential time differencing: with c_k = |k|^2 + mu
+// (mu = V''(0), the linear part) and N(phi) = mu phi - V'(phi),
+//   phi_hat <- e^{-c dt} phi_hat + (1 - e^{-c dt}) / c * N_hat + sqrt(2T/dV (1 - e^{-2c dt}) / (2c)) Xi,
+// Xi the transform of independent standard normals per point (dV the cell volume), exact for
+// the linear part: the stationary spectrum of V = mu phi^2 / 2 is <|phi_hat_k|^2> = T N / (dV c_k)
+// at any dt. A step: a_load (work = phi_hat), FFT^-1, a_prepare (work = N(phi) + i xi), FFT,
+// a_update (unpacks N_hat and Xi from Z_k and conj Z_{-k}, since both are transforms of real
+// fields).
+//
+// Randomness: Philox counter (field, group of 4 points, step, STREAM_FIELD_NOISE). CPU twin:
+// crates/langevin/src/cpu/field.rs.
+#import normal
+#import potential
+
+const WORKGROUP_SIZE_FIELD: u32 = 64u;
+const STREAM_FIELD_NOISE: u32 = 49u;
+
+// Keep in sync with `FieldParams` in crates/langevin/src/field/mod.rs.
+struct FieldParams {
+    key: vec2<u32>,
+    nx: u32,
+    ny: u32,
+    fields: u32,
+    dt: f32,
+    kx_unit: f32,
+    ky_unit: f32,
+    mu: f32,
+    // sqrt(2 T / dV): the noise amplitude per point and unit time.
+    noise: f32,
+    pad0: u32,
+    pad1: u32,
+}
+
+// The step being taken (advanced by a_load) and the next one.
+struct FieldClock {
+    step: u32,
+    next: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: FieldParams;
+@group(0) @binding(1) var<storage, read_write> phi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> momentum: array<f32>;
+@group(0) @binding(3) var<storage, read_write> force: array<f32>;
+// The complex buffer the FFT has left its result in (or is to start from).
+@group(0) @binding(4) var<storage, read_write> work: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read_write> phi_hat: array<vec2<f32>>;
+@group(0) @binding(6) var<storage, read_write> clock: FieldClock;
+
+fn flat_index_field(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE_FIELD + lid;
+}
+
+fn total_points() -> u32 {
+    return params.nx * params.ny * params.fields;
+}
+
+// |k|^2 of entry j of a field's transform (wave numbers 0, 1, .., n/2 - 1, -n/2, .., -1 in
+// units of 2 pi / L per axis).
+fn k_squared(j: u32) -> f32 {
+    let within = j % (params.nx * params.ny);
+    let ix = within % params.nx;
+    let iy = within / params.nx;
+    let kx = params.kx_unit * (f32(ix) - select(0.0, f32(params.nx), ix >= params.nx / 2u && params.nx > 1u));
+    let ky = params.ky_unit * (f32(iy) - select(0.0, f32(params.ny), iy >= params.ny / 2u && params.ny > 1u));
+    return kx * kx + ky * ky;
+}
+
+// The entry of -k in the same field.
+fn mirror(j: u32) -> u32 {
+    let n = params.nx * params.ny;
+    let base = j - j % n;
+    let within = j % n;
+    let ix = within % params.nx;
+    let iy = within / params.nx;
+    return base + ((params.ny - iy) % params.ny) * params.nx + (params.nx - ix) % params.nx;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn spectral_laplacian(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    work[j] = -k_squared(j) * work[j];
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn kg_drift(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    let p = momentum[j] + 0.5 * params.dt * force[j];
+    let f = phi[j] + params.dt * p;
+    momentum[j] = p;
+    phi[j] = f;
+    work[j] = vec2<f32>(f, 0.0);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn kg_kick(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    let f = work[j].x - dv(phi[j]);
+    force[j] = f;
+    momentum[j] = momentum[j] + 0.5 * params.dt * f;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn kg_load(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    work[j] = vec2<f32>(phi[j], 0.0);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn kg_force(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    force[j] = work[j].x - dv(phi[j]);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn a_load(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j == 0u {
+        clock.step = clock.next;
+        clock.next = clock.next + 1u;
+    }
+    if j >= total_points() {
+        return;
+    }
+    work[j] = phi_hat[j];
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn a_prepare(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    let f = work[j].x;
+    let n = params.nx * params.ny;
+    let field = j / n;
+    let within = j % n;
+    let xi = box_muller4(philox4x32_10(vec4<u32>(field, within / 4u, clock.step, STREAM_FIELD_NOISE), params.key));
+    work[j] = vec2<f32>(params.mu * f - dv(f), xi[within % 4u]);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn a_update(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    let z = work[j];
+    let zm = work[mirror(j)];
+    // Z = A + i B with A, B transforms of real fields: A = (Z + conj Z_-k) / 2,
+    // B = (Z - conj Z_-k) / (2i).
+    let nonlinear = 0.5 * vec2<f32>(z.x + zm.x, z.y - zm.y);
+    let xi = 0.5 * vec2<f32>(z.y + zm.y, zm.x - z.x);
+    let c = k_squared(j) + params.mu;
+    let cdt = c * params.dt;
+    let decay = exp(-cdt);
+    // (1 - e^{-c dt}) / c and (1 - e^{-2 c dt}) / (2 c), with their limits dt as c -> 0.
+    var gain = params.dt;
+    var spread = params.dt;
+    if abs(cdt) > 1e-4 {
+        gain = (1.0 - decay) / c;
+        spread = (1.0 - decay * decay) / (2.0 * c);
+    } else {
+        gain = params.dt * (1.0 - 0.5 * cdt);
+        spread = params.dt * (1.0 - cdt);
+    }
+    phi_hat[j] = decay * phi_hat[j] + gain * nonlinear + params.noise * sqrt(spread) * xi;
+}
