@@ -19,6 +19,12 @@
 // a_update (unpacks N_hat and Xi from Z_k and conj Z_{-k}, since both are transforms of real
 // fields).
 //
+// KPZ, dh = (nu Laplacian h + (lambda / 2) |grad h|^2) dt + sqrt(D) dW, on the same machinery
+// with c_k = nu |k|^2 and N = (lambda / 2) |grad h|^2, dealiased by the 2/3 rule: only wave
+// numbers |m| < n/3 per axis enter the gradient and receive N, so the product is exact for
+// them. A step: kpz_load (work = i kx h_hat - ky h_hat, masked), FFT^-1 (work = (h_x, h_y)),
+// kpz_prepare (work = N + i xi), FFT, a_update.
+//
 // Randomness: Philox counter (field, group of 4 points, step, STREAM_FIELD_NOISE). CPU twin:
 // crates/langevin/src/cpu/field.rs.
 #import normal
@@ -39,8 +45,13 @@ struct FieldParams {
     mu: f32,
     // sqrt(2 T / dV): the noise amplitude per point and unit time.
     noise: f32,
+    // The linear part's factor on |k|^2 (1 for model A).
+    nu: f32,
+    // KPZ's lambda.
+    lambda: f32,
+    // 1: the nonlinear term is dealiased (KPZ).
+    dealias: u32,
     pad0: u32,
-    pad1: u32,
 }
 
 // The step being taken (advanced by a_load) and the next one.
@@ -66,15 +77,46 @@ fn total_points() -> u32 {
     return params.nx * params.ny * params.fields;
 }
 
-// |k|^2 of entry j of a field's transform (wave numbers 0, 1, .., n/2 - 1, -n/2, .., -1 in
+// (kx, ky) of entry j of a field's transform (wave numbers 0, 1, .., n/2 - 1, -n/2, .., -1 in
 // units of 2 pi / L per axis).
-fn k_squared(j: u32) -> f32 {
+fn wave_vector(j: u32) -> vec2<f32> {
     let within = j % (params.nx * params.ny);
     let ix = within % params.nx;
     let iy = within / params.nx;
     let kx = params.kx_unit * (f32(ix) - select(0.0, f32(params.nx), ix >= params.nx / 2u && params.nx > 1u));
     let ky = params.ky_unit * (f32(iy) - select(0.0, f32(params.ny), iy >= params.ny / 2u && params.ny > 1u));
-    return kx * kx + ky * ky;
+    return vec2<f32>(kx, ky);
+}
+
+fn k_squared(j: u32) -> f32 {
+    let k = wave_vector(j);
+    return k.x * k.x + k.y * k.y;
+}
+
+// Invocation 0 of a step's first kernel advances the step (nothing else reads it there).
+fn tick(j: u32) {
+    if j == 0u {
+        clock.step = clock.next;
+        clock.next = clock.next + 1u;
+    }
+}
+
+// The standard normal of point j at this step.
+fn point_noise(j: u32) -> f32 {
+    let n = params.nx * params.ny;
+    let within = j % n;
+    let xi = box_muller4(philox4x32_10(vec4<u32>(j / n, within / 4u, clock.step, STREAM_FIELD_NOISE), params.key));
+    return xi[within % 4u];
+}
+
+// Whether entry j survives the 2/3 rule: |m| < n/3 along every axis.
+fn kept(j: u32) -> bool {
+    let within = j % (params.nx * params.ny);
+    let ix = within % params.nx;
+    let iy = within / params.nx;
+    let mx = min(ix, params.nx - ix);
+    let my = min(iy, params.ny - iy);
+    return 3u * mx < params.nx && (params.ny == 1u || 3u * my < params.ny);
 }
 
 // The entry of -k in the same field.
@@ -165,10 +207,7 @@ fn a_load(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let j = flat_index_field(lid, wid, nwg);
-    if j == 0u {
-        clock.step = clock.next;
-        clock.next = clock.next + 1u;
-    }
+    tick(j);
     if j >= total_points() {
         return;
     }
@@ -186,11 +225,7 @@ fn a_prepare(
         return;
     }
     let f = work[j].x;
-    let n = params.nx * params.ny;
-    let field = j / n;
-    let within = j % n;
-    let xi = box_muller4(philox4x32_10(vec4<u32>(field, within / 4u, clock.step, STREAM_FIELD_NOISE), params.key));
-    work[j] = vec2<f32>(params.mu * f - dv(f), xi[within % 4u]);
+    work[j] = vec2<f32>(params.mu * f - dv(f), point_noise(j));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -207,9 +242,12 @@ fn a_update(
     let zm = work[mirror(j)];
     // Z = A + i B with A, B transforms of real fields: A = (Z + conj Z_-k) / 2,
     // B = (Z - conj Z_-k) / (2i).
-    let nonlinear = 0.5 * vec2<f32>(z.x + zm.x, z.y - zm.y);
+    var nonlinear = 0.5 * vec2<f32>(z.x + zm.x, z.y - zm.y);
+    if params.dealias != 0u && !kept(j) {
+        nonlinear = vec2<f32>(0.0);
+    }
     let xi = 0.5 * vec2<f32>(z.y + zm.y, zm.x - z.x);
-    let c = k_squared(j) + params.mu;
+    let c = params.nu * k_squared(j) + params.mu;
     let cdt = c * params.dt;
     let decay = exp(-cdt);
     // (1 - e^{-c dt}) / c and (1 - e^{-2 c dt}) / (2 c), with their limits dt as c -> 0.
@@ -223,4 +261,39 @@ fn a_update(
         spread = params.dt * (1.0 - cdt);
     }
     phi_hat[j] = decay * phi_hat[j] + gain * nonlinear + params.noise * sqrt(spread) * xi;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn kpz_load(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    tick(j);
+    if j >= total_points() {
+        return;
+    }
+    let k = wave_vector(j);
+    let h = phi_hat[j];
+    // i kx h_hat + i (i ky h_hat): the transforms of h_x and h_y as real and imaginary parts.
+    var g = vec2<f32>(-k.x * h.y - k.y * h.x, k.x * h.x - k.y * h.y);
+    if !kept(j) {
+        g = vec2<f32>(0.0);
+    }
+    work[j] = g;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn kpz_prepare(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() {
+        return;
+    }
+    let g = work[j];
+    work[j] = vec2<f32>(0.5 * params.lambda * dot(g, g), point_noise(j));
 }

@@ -1,9 +1,9 @@
 //! `langevin run` for `kind = "field"`: runs the batch and writes `summary.json` (energies,
 //! their relative drift, the step and its stability bound; for phi^4 kink pairs the outcome;
-//! for model A the spectrum against the Gaussian law T / (k^2 + V''(0))), `energy.csv`,
+//! for model A and KPZ the spectrum against its stationary law where known), `energy.csv`,
 //! `snapshots.npy` (field 0 at every save: `(saves, points)`), and the plots `spacetime.png`
 //! (1-D: field 0 over x and t) or `final.png` (2-D: field 0 at the end), `energy.png`, and for
-//! model A `spectrum.csv` and `spectrum.png`.
+//! model A and KPZ `spectrum.csv` and `spectrum.png`.
 
 use crate::outputs::{npy_f32, run_dir, write_atomic};
 use crate::plots::{
@@ -46,7 +46,7 @@ pub fn run(
     if !quiet {
         let drift = match spec.equation {
             FieldEquation::KleinGordon => format!("; energy drift {:.2e}", r.energy_drift(0)),
-            FieldEquation::ModelA { .. } => String::new(),
+            FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => String::new(),
         };
         println!(
             "{}: {} field(s) x {} points x {} steps of {:.4e} on {} in {:.3} s ({:.3e} point-steps/s){drift}; wrote {}",
@@ -64,7 +64,8 @@ pub fn run(
     Ok(())
 }
 
-/// Radially binned spectrum: (|k|, mean S, Gaussian law), over bins of width 2 pi / L.
+/// Radially binned spectrum: (|k|, mean S, the stationary law where known, else NaN), over
+/// bins of width 2 pi / L.
 fn binned_spectrum(spec: &FieldSpec, s: &[f64]) -> Vec<(f64, f64, f64)> {
     let unit = 2.0 * std::f64::consts::PI / spec.length[0];
     let bins = (spec.k_max_squared().sqrt() / unit).ceil() as usize + 1;
@@ -76,16 +77,15 @@ fn binned_spectrum(spec: &FieldSpec, s: &[f64]) -> Vec<(f64, f64, f64)> {
         sum[b].1 += v;
         sum[b].2 += 1;
     }
-    let temperature = match spec.equation {
-        FieldEquation::ModelA { temperature } => temperature,
-        FieldEquation::KleinGordon => 0.0,
-    };
-    let mu = spec.potential.second_derivative(0.0);
     sum.iter()
         .filter(|b| b.2 > 0)
         .map(|&(k, v, c)| {
             let k = k / c as f64;
-            (k, v / c as f64, temperature / (k * k + mu))
+            (
+                k,
+                v / c as f64,
+                spec.stationary_spectrum(k * k).unwrap_or(f64::NAN),
+            )
         })
         .collect()
 }
@@ -124,11 +124,12 @@ fn write_files(dir: &Path, cfg: &Config, spec: &FieldSpec, r: &FieldResult) -> R
         "energy": r.energy[0],
         "energy_drift": (0..r.energy.len()).map(|f| r.energy_drift(f)).collect::<Vec<_>>(),
         "momentum": r.momentum[0],
+        "roughness": r.roughness[0],
         "zero_crossings_at_end": crossings,
         "outcome": outcome,
         "spectrum": r.spectrum.as_ref().map(|s| binned_spectrum(spec, s)
             .iter()
-            .map(|(k, v, law)| json!({"k": k, "S": v, "gaussian_law": law}))
+            .map(|(k, v, law)| json!({"k": k, "S": v, "stationary_law": law.is_finite().then_some(*law)}))
             .collect::<Vec<_>>()),
     });
     write_atomic(
@@ -158,8 +159,13 @@ fn write_files(dir: &Path, cfg: &Config, spec: &FieldSpec, r: &FieldResult) -> R
         &npy_f32(&flat, r.snapshots.len(), n),
     )?;
     if let Some(s) = &r.spectrum {
-        let mut csv = String::from("k,S,gaussian_law\n");
+        let mut csv = String::from("k,S,stationary_law\n");
         for (k, v, law) in binned_spectrum(spec, s) {
+            let law = if law.is_finite() {
+                law.to_string()
+            } else {
+                String::new()
+            };
             csv.push_str(&format!("{k},{v},{law}\n"));
         }
         write_atomic(&dir.join("spectrum.csv"), csv.as_bytes())?;
@@ -304,9 +310,19 @@ fn final_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathBuf> 
 }
 
 fn spectrum_plot(dir: &Path, spec: &FieldSpec, s: &[f64]) -> Result<PathBuf> {
-    let bins = binned_spectrum(spec, s);
+    // Without k = 0: the mean drifts (KPZ) or carries no law.
+    let bins: Vec<_> = binned_spectrum(spec, s)
+        .into_iter()
+        .filter(|b| b.0 > 0.0)
+        .collect();
     draw_png(dir, "spectrum.png", (WIDTH, 2 * PANEL_HEIGHT), |root| {
-        let (k0, k1) = padded_range(bins.iter().map(|b| b.0));
+        let k0 = 0.8
+            * bins
+                .iter()
+                .map(|b| b.0)
+                .fold(f64::INFINITY, f64::min)
+                .min(1.0);
+        let k1 = 1.25 * bins.iter().map(|b| b.0).fold(k0, f64::max);
         let top = bins.iter().map(|b| b.1.max(b.2)).fold(1e-12, f64::max);
         let low = bins
             .iter()
@@ -318,7 +334,7 @@ fn spectrum_plot(dir: &Path, spec: &FieldSpec, s: &[f64]) -> Result<PathBuf> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(64)
-            .build_cartesian_2d(k0.max(0.0)..k1, (0.8 * low..1.25 * top).log_scale())
+            .build_cartesian_2d((k0..k1).log_scale(), (0.8 * low..1.25 * top).log_scale())
             .map_err(plot_error)?;
         chart
             .configure_mesh()
@@ -340,11 +356,13 @@ fn spectrum_plot(dir: &Path, spec: &FieldSpec, s: &[f64]) -> Result<PathBuf> {
         let law = METHODS[1];
         chart
             .draw_series(LineSeries::new(
-                bins.iter().filter(|b| b.2 > 0.0).map(|b| (b.0, b.2)),
+                bins.iter()
+                    .filter(|b| b.2.is_finite() && b.2 > 0.0)
+                    .map(|b| (b.0, b.2)),
                 law.stroke_width(2),
             ))
             .map_err(plot_error)?
-            .label("T / (k^2 + V''(0))")
+            .label("stationary law (model A: T / (k^2 + V''(0)); KPZ 1-D: D / (2 nu k^2))")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], law.stroke_width(2)));
         crate::plots::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())

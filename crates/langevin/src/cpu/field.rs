@@ -32,6 +32,12 @@ pub struct FieldBuffers {
 impl FieldBuffers {
     /// Twin of `k_squared`.
     fn k_squared(&self, j: usize) -> f32 {
+        let [kx, ky] = self.wave_vector(j);
+        kx * kx + ky * ky
+    }
+
+    /// Twin of `wave_vector`.
+    fn wave_vector(&self, j: usize) -> [f32; 2] {
         let p = &self.params;
         let (nx, ny) = (p.nx as usize, p.ny as usize);
         let within = j % (nx * ny);
@@ -43,9 +49,16 @@ impl FieldBuffers {
                 i as f32
             }
         };
-        let kx = p.kx_unit * signed(ix, nx);
-        let ky = p.ky_unit * signed(iy, ny);
-        kx * kx + ky * ky
+        [p.kx_unit * signed(ix, nx), p.ky_unit * signed(iy, ny)]
+    }
+
+    /// Twin of `kept`.
+    fn kept(&self, j: usize) -> bool {
+        let (nx, ny) = (self.params.nx as usize, self.params.ny as usize);
+        let within = j % (nx * ny);
+        let (ix, iy) = (within % nx, within / nx);
+        let (mx, my) = (ix.min(nx - ix), iy.min(ny - iy));
+        3 * mx < nx && (ny == 1 || 3 * my < ny)
     }
 
     /// Twin of `mirror`.
@@ -60,6 +73,22 @@ impl FieldBuffers {
     fn shape(&self) -> FftShape {
         FftShape::two_d(self.params.nx, self.params.ny, self.params.fields)
     }
+}
+
+/// Twin of `tick`.
+fn tick(b: &mut FieldBuffers) {
+    b.clock[0] = b.clock[1];
+    b.clock[1] = b.clock[1].wrapping_add(1);
+}
+
+/// Twin of `point_noise`.
+fn point_noise(p: &FieldParams, step: u32, j: usize) -> f32 {
+    let n = (p.nx * p.ny) as usize;
+    let (field, within) = ((j / n) as u32, (j % n) as u32);
+    box_muller4(philox4x32_10(
+        [field, within / 4, step, STREAM_FIELD_NOISE],
+        p.key,
+    ))[(within % 4) as usize]
 }
 
 /// Twin of the kernel `spectral_laplacian`.
@@ -108,8 +137,7 @@ pub fn kg_force(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
 
 /// Twin of the kernel `a_load`.
 pub fn a_load(b: &mut FieldBuffers) {
-    b.clock[0] = b.clock[1];
-    b.clock[1] = b.clock[1].wrapping_add(1);
+    tick(b);
     b.work.copy_from_slice(&b.phi_hat);
 }
 
@@ -138,9 +166,13 @@ pub fn a_update(b: &mut FieldBuffers) {
     for j in 0..b.work.len() {
         let z = b.work[j];
         let zm = b.work[b.mirror(j)];
-        let nonlinear = [0.5 * (z[0] + zm[0]), 0.5 * (z[1] - zm[1])];
+        let nonlinear = if p.dealias != 0 && !b.kept(j) {
+            [0.0, 0.0]
+        } else {
+            [0.5 * (z[0] + zm[0]), 0.5 * (z[1] - zm[1])]
+        };
         let xi = [0.5 * (z[1] + zm[1]), 0.5 * (zm[0] - z[0])];
-        let c = b.k_squared(j) + p.mu;
+        let c = p.nu * b.k_squared(j) + p.mu;
         let cdt = c * p.dt;
         let decay = (-cdt).exp();
         let (gain, spread) = if cdt.abs() > 1e-4 {
@@ -155,6 +187,32 @@ pub fn a_update(b: &mut FieldBuffers) {
             decay * h[1] + gain * nonlinear[1] + amp * xi[1],
         ];
     }
+}
+
+/// Twin of the kernel `kpz_load`.
+pub fn kpz_load(b: &mut FieldBuffers) {
+    tick(b);
+    for j in 0..b.work.len() {
+        let [kx, ky] = b.wave_vector(j);
+        let h = b.phi_hat[j];
+        b.work[j] = if b.kept(j) {
+            [-kx * h[1] - ky * h[0], kx * h[0] - ky * h[1]]
+        } else {
+            [0.0, 0.0]
+        };
+    }
+}
+
+/// Twin of the kernel `kpz_prepare`.
+pub fn kpz_prepare(b: &mut FieldBuffers) {
+    let p = b.params;
+    let step = b.clock[0];
+    b.work.par_iter_mut().enumerate().for_each(|(j, w)| {
+        *w = [
+            0.5 * p.lambda * (w[0] * w[0] + w[1] * w[1]),
+            point_noise(&p, step, j),
+        ];
+    });
 }
 
 /// The CPU backend of a field run.
@@ -187,7 +245,7 @@ impl CpuField {
                 laplacian(&mut b, shape);
                 kg_force(&mut b, &potential, &values);
             }
-            FieldEquation::ModelA { .. } => {
+            FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
                 kg_load(&mut b);
                 super::fft::fft(&mut b.work, shape, Direction::Forward);
                 b.phi_hat.copy_from_slice(&b.work);
@@ -220,10 +278,19 @@ impl FieldBackend for CpuField {
                     laplacian(b, shape);
                     kg_kick(b, &self.potential, &self.params);
                 }
-                FieldEquation::ModelA { .. } => {
-                    a_load(b);
+                FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
+                    let kpz = matches!(self.equation, FieldEquation::Kpz { .. });
+                    if kpz {
+                        kpz_load(b)
+                    } else {
+                        a_load(b)
+                    }
                     super::fft::fft(&mut b.work, shape, Direction::Inverse);
-                    a_prepare(b, &self.potential, &self.params);
+                    if kpz {
+                        kpz_prepare(b);
+                    } else {
+                        a_prepare(b, &self.potential, &self.params);
+                    }
                     super::fft::fft(&mut b.work, shape, Direction::Forward);
                     a_update(b);
                 }
@@ -239,7 +306,7 @@ impl FieldBackend for CpuField {
                 phi: b.phi.clone(),
                 momentum: b.momentum.clone(),
             },
-            FieldEquation::ModelA { .. } => FieldState::ModelA {
+            FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => FieldState::Spectral {
                 phi_hat: b.phi_hat.clone(),
             },
         })

@@ -6,7 +6,7 @@
 //! points = [512]                     # or [nx, ny] for 2-D; powers of two
 //! length = [60.0]
 //! [model]
-//! equation = "klein-gordon"          # or "model-a" (with kT)
+//! equation = "klein-gordon"          # or "model-a" (with kT), or "kpz" (nu, lambda, noise)
 //! potential = "1 - cos(phi)"         # V(phi); V' by symbolic differentiation
 //! profile = { name = "breather", omega = 0.5 }   # or init = ["..."], init_momentum = ["..."]
 //! [solver]
@@ -57,6 +57,21 @@ impl Config {
         };
         let equation = match m.equation.as_deref() {
             None | Some("klein-gordon") => FieldEquation::KleinGordon,
+            Some("kpz") => FieldEquation::Kpz {
+                nu: m.nu.unwrap_or(1.0),
+                lambda: m.lambda.unwrap_or(0.0),
+                noise: match &m.noise {
+                    Some(crate::config::NoiseConfig::Amplitude(d)) => *d,
+                    None => 1.0,
+                    Some(other) => {
+                        return Err(Error::invalid(
+                            "model.noise",
+                            format!("{other:?}"),
+                            "KPZ's noise strength D, a number",
+                        ))
+                    }
+                },
+            },
             Some("model-a") => FieldEquation::ModelA {
                 temperature: m.kt.ok_or_else(|| {
                     Error::invalid("model.kT", "missing", "model A needs the temperature")
@@ -66,7 +81,7 @@ impl Config {
                 return Err(Error::invalid(
                     "model.equation",
                     other,
-                    "\"klein-gordon\" or \"model-a\"",
+                    "\"klein-gordon\", \"model-a\" or \"kpz\"",
                 ))
             }
         };
@@ -76,10 +91,12 @@ impl Config {
             Some("kink_antikink") => Some(profiles::PHI4),
             _ => None,
         };
+        let kpz = matches!(equation, FieldEquation::Kpz { .. });
         let text = m
             .potential
             .as_deref()
             .or(default_potential)
+            .or(kpz.then_some("0"))
             .ok_or_else(|| {
                 Error::invalid("model.potential", "missing", "V(phi), e.g. \"phi^2 / 2\"")
             })?;

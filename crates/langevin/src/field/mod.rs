@@ -1,6 +1,7 @@
 //! Pseudo-spectral fields on periodic grids (1-D or 2-D, a batch of independent fields): the
-//! nonlinear Klein-Gordon equation `phi_tt = Laplacian phi - V'(phi)` by Stormer-Verlet, and
-//! model A Langevin dynamics `d phi = (Laplacian phi - V'(phi)) dt + sqrt(2T) dW` by
+//! nonlinear Klein-Gordon equation `phi_tt = Laplacian phi - V'(phi)` by Stormer-Verlet,
+//! model A Langevin dynamics `d phi = (Laplacian phi - V'(phi)) dt + sqrt(2T) dW` and the KPZ
+//! equation `dh = (nu Laplacian h + (lambda/2) |grad h|^2) dt + sqrt(D) dW` (dealiased) by
 //! exponential time differencing (kernels `shaders/field.wgsl` with the FFT of
 //! `shaders/fft.wgsl`; CPU twin [`crate::cpu::field`]).
 //!
@@ -41,6 +42,23 @@ pub enum FieldEquation {
         /// The temperature T.
         temperature: f64,
     },
+    /// `dh = (nu Laplacian h + (lambda / 2) |grad h|^2) dt + sqrt(D) dW`, exponential time
+    /// differencing with the nonlinearity dealiased by the 2/3 rule (the potential is unused).
+    Kpz {
+        /// nu.
+        nu: f64,
+        /// lambda.
+        lambda: f64,
+        /// D.
+        noise: f64,
+    },
+}
+
+impl FieldEquation {
+    /// Whether the state is kept in Fourier space (model A, KPZ).
+    pub fn is_spectral(&self) -> bool {
+        !matches!(self, FieldEquation::KleinGordon)
+    }
 }
 
 /// A field run.
@@ -159,6 +177,22 @@ impl FieldSpec {
                 0.0
             },
         ]
+    }
+
+    /// The exact stationary spectrum `<|phi(k)|^2> / V` at `|k|^2 = k2` where it is known:
+    /// model A linearised about 0, `T / (k^2 + V''(0))` (exact for a quadratic V); KPZ in 1-D,
+    /// `D / (2 nu k^2)` for k != 0 (its stationary measure is Edwards-Wilkinson's).
+    pub fn stationary_spectrum(&self, k2: f64) -> Option<f64> {
+        match self.equation {
+            FieldEquation::ModelA { temperature } => {
+                let c = k2 + self.potential.second_derivative(0.0);
+                (c > 0.0).then(|| temperature / c)
+            }
+            FieldEquation::Kpz { nu, noise, .. } if self.points[1] == 1 && k2 > 0.0 => {
+                Some(noise / (2.0 * nu * k2))
+            }
+            _ => None,
+        }
     }
 
     /// The largest `|k|^2` of the grid (both Nyquist wave numbers).
@@ -294,12 +328,16 @@ pub struct FieldParams {
     pub ky_unit: f32,
     /// V''(0), model A's linear part.
     pub mu: f32,
-    /// sqrt(2 T / dV).
+    /// sqrt(2 T / dV) (model A) or sqrt(D / dV) (KPZ).
     pub noise: f32,
+    /// The factor on |k|^2 in the linear part (1 for model A).
+    pub nu: f32,
+    /// KPZ's lambda.
+    pub lambda: f32,
+    /// 1: dealias the nonlinear term (KPZ).
+    pub dealias: u32,
     /// Padding.
     pub pad0: u32,
-    /// Padding.
-    pub pad1: u32,
 }
 
 /// What a backend holds between steps, read back at save times.
@@ -311,8 +349,8 @@ pub enum FieldState {
         /// pi.
         momentum: Vec<f32>,
     },
-    /// Model A: the transform of every field.
-    ModelA {
+    /// Model A and KPZ: the transform of every field.
+    Spectral {
         /// phi_hat.
         phi_hat: Vec<[f32; 2]>,
     },
@@ -345,9 +383,11 @@ pub struct FieldResult {
     pub energy: Vec<Vec<f64>>,
     /// Per field and save: the x-momentum (Klein-Gordon).
     pub momentum: Vec<Vec<f64>>,
+    /// Per field and save: the roughness, the variance of the field over the grid.
+    pub roughness: Vec<Vec<f64>>,
     /// Per save: field 0's phi (all fields' with `keep_snapshots`).
     pub snapshots: Vec<Vec<f32>>,
-    /// Model A: per entry of a field's transform, `<|phi_k|^2> dV / N` (the continuum
+    /// Model A and KPZ: per entry of a field's transform, `<|phi_k|^2> dV / N` (the continuum
     /// structure factor `<|phi(k)|^2> / V`) averaged over the fields and the saves from
     /// `average_from`.
     pub spectrum: Option<Vec<f64>>,
@@ -422,6 +462,13 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
     let (phi0, pi0) = spec.initial()?;
     let bound = spec.stability_bound(&phi0);
     let dt = match (spec.dt, spec.equation) {
+        (None, FieldEquation::Kpz { .. }) => {
+            return Err(Error::invalid(
+                "solver.dt",
+                "missing",
+                "a KPZ run needs its step (its nonlinearity is explicit)",
+            ))
+        }
         (Some(dt), FieldEquation::KleinGordon) if dt >= bound => {
             return Err(Error::invalid(
                 "solver.dt",
@@ -448,9 +495,15 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
     let shape = spec.shape();
     let n = shape.field_size() as usize;
     let fields = spec.fields as usize;
-    let temperature = match spec.equation {
-        FieldEquation::ModelA { temperature } => temperature,
-        FieldEquation::KleinGordon => 0.0,
+    let (noise, nu, lambda, mu) = match spec.equation {
+        FieldEquation::ModelA { temperature } => (
+            (2.0 * temperature / spec.cell()).sqrt(),
+            1.0,
+            0.0,
+            spec.potential.second_derivative(0.0),
+        ),
+        FieldEquation::Kpz { nu, lambda, noise } => ((noise / spec.cell()).sqrt(), nu, lambda, 0.0),
+        FieldEquation::KleinGordon => (0.0, 1.0, 0.0, 0.0),
     };
     let params = FieldParams {
         key: crate::philox::key_of_seed(spec.seed),
@@ -460,10 +513,12 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
         dt: dt as f32,
         kx_unit: (2.0 * std::f64::consts::PI / spec.length[0]) as f32,
         ky_unit: (2.0 * std::f64::consts::PI / spec.length[1]) as f32,
-        mu: spec.potential.second_derivative(0.0) as f32,
-        noise: (2.0 * temperature / spec.cell()).sqrt() as f32,
+        mu: mu as f32,
+        noise: noise as f32,
+        nu: nu as f32,
+        lambda: lambda as f32,
+        dealias: u32::from(matches!(spec.equation, FieldEquation::Kpz { .. })),
         pad0: 0,
-        pad1: 0,
     };
     let phi: Vec<f32> = (0..fields)
         .flat_map(|_| phi0.iter().map(|v| *v as f32))
@@ -481,6 +536,7 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
     let run_start = Instant::now();
     let mut energy = vec![Vec::new(); fields];
     let mut momentum = vec![Vec::new(); fields];
+    let mut roughness = vec![Vec::new(); fields];
     let mut snapshots = Vec::new();
     let mut spectrum_sum = vec![0.0f64; n];
     let mut averaged = 0usize;
@@ -495,7 +551,7 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
                 phi.iter().map(|v| f64::from(*v)).collect(),
                 Some(momentum.iter().map(|v| f64::from(*v)).collect()),
             ),
-            FieldState::ModelA { phi_hat } => {
+            FieldState::Spectral { phi_hat } => {
                 let mut z: Vec<Complex64> = phi_hat
                     .iter()
                     .map(|c| Complex64::new(f64::from(c[0]), f64::from(c[1])))
@@ -521,9 +577,10 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
             );
             energy[f].push(e);
             momentum[f].push(p);
-            if matches!(spec.equation, FieldEquation::ModelA { .. })
-                && t >= spec.average_from - 1e-9
-            {
+            let values = &phi_now[f * n..(f + 1) * n];
+            let mean = values.iter().sum::<f64>() / n as f64;
+            roughness[f].push(values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64);
+            if spec.equation.is_spectral() && t >= spec.average_from - 1e-9 {
                 for (s, q) in spectrum_sum.iter_mut().zip(&power) {
                     *s += q;
                 }
@@ -544,6 +601,7 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
         stability_bound: bound,
         energy,
         momentum,
+        roughness,
         snapshots,
         spectrum,
         device: engine.device().clone(),

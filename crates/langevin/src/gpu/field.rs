@@ -16,7 +16,7 @@ const WORKGROUP_SIZE_FIELD: u64 = 64;
 /// Steps per submitted command buffer.
 const STEPS_PER_SUBMIT: u32 = 16;
 
-const KERNELS: [&str; 8] = [
+const KERNELS: [&str; 10] = [
     "spectral_laplacian",
     "kg_drift",
     "kg_kick",
@@ -25,6 +25,8 @@ const KERNELS: [&str; 8] = [
     "a_load",
     "a_prepare",
     "a_update",
+    "kpz_load",
+    "kpz_prepare",
 ];
 
 /// The device side of a field run.
@@ -79,7 +81,7 @@ impl<'a> GpuField<'a> {
         let force = ctx.buffer("field_force", 4 * points, storage);
         let work = [0, 1].map(|_| ctx.buffer("field_work", 8 * points, storage));
         let initial_hat: Vec<[f32; 2]> = match spec.equation {
-            FieldEquation::ModelA { .. } => {
+            FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
                 let mut z: Vec<[f32; 2]> = phi.iter().map(|v| [*v, 0.0]).collect();
                 crate::cpu::fft::fft(&mut z, spec.shape(), Direction::Forward);
                 z
@@ -223,10 +225,14 @@ impl FieldBackend for GpuField<'_> {
                             g.laplacian(pass);
                             g.kernel(pass, "kg_kick", 0);
                         }
-                        FieldEquation::ModelA { .. } => {
-                            g.kernel(pass, "a_load", 0);
+                        FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
+                            let (load, prepare) = match g.equation {
+                                FieldEquation::Kpz { .. } => ("kpz_load", "kpz_prepare"),
+                                _ => ("a_load", "a_prepare"),
+                            };
+                            g.kernel(pass, load, 0);
                             let space = g.fft.record(pass, Direction::Inverse, 0);
-                            g.kernel(pass, "a_prepare", space);
+                            g.kernel(pass, prepare, space);
                             g.fft.record(pass, Direction::Forward, space);
                             g.kernel(pass, "a_update", 0);
                         }
@@ -246,7 +252,7 @@ impl FieldBackend for GpuField<'_> {
                     &self.read_buffer(&self.momentum, 4 * self.points)?,
                 ),
             },
-            FieldEquation::ModelA { .. } => FieldState::ModelA {
+            FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => FieldState::Spectral {
                 phi_hat: bytemuck::pod_collect_to_vec(
                     &self.read_buffer(&self.phi_hat, 8 * self.points)?,
                 ),
