@@ -51,7 +51,8 @@ struct FieldParams {
     lambda: f32,
     // 1: the nonlinear term is dealiased (KPZ).
     dealias: u32,
-    pad0: u32,
+    // 1: antiperiodic along x, phi(x + L) = -phi(x) (Klein-Gordon in 1-D).
+    twist: u32,
 }
 
 // The step being taken (advanced by a_load) and the next one.
@@ -83,9 +84,37 @@ fn wave_vector(j: u32) -> vec2<f32> {
     let within = j % (params.nx * params.ny);
     let ix = within % params.nx;
     let iy = within / params.nx;
-    let kx = params.kx_unit * (f32(ix) - select(0.0, f32(params.nx), ix >= params.nx / 2u && params.nx > 1u));
+    let kx = params.kx_unit * (f32(ix) - select(0.0, f32(params.nx), ix >= params.nx / 2u && params.nx > 1u) + 0.5 * f32(params.twist));
     let ky = params.ky_unit * (f32(iy) - select(0.0, f32(params.ny), iy >= params.ny / 2u && params.ny > 1u));
     return vec2<f32>(kx, ky);
+}
+
+// An antiperiodic field is carried as psi = phi e^{-i pi x / L}, which is periodic; its
+// wave numbers are shifted by pi / L (`wave_vector`). The phase e^{i pi x_j / L} of point j,
+// x_j = -L/2 + j L / n.
+fn twist_phase(j: u32) -> vec2<f32> {
+    let ix = (j % (params.nx * params.ny)) % params.nx;
+    let a = 3.14159265 * (f32(ix) / f32(params.nx) - 0.5);
+    return vec2<f32>(cos(a), sin(a));
+}
+
+// A real field value into the work buffer (twisted when antiperiodic).
+fn twisted(j: u32, f: f32) -> vec2<f32> {
+    if params.twist == 0u {
+        return vec2<f32>(f, 0.0);
+    }
+    let e = twist_phase(j);
+    return vec2<f32>(f * e.x, -f * e.y);
+}
+
+// The real field value of the work buffer's entry j (untwisted when antiperiodic).
+fn untwisted(j: u32) -> f32 {
+    let w = work[j];
+    if params.twist == 0u {
+        return w.x;
+    }
+    let e = twist_phase(j);
+    return w.x * e.x - w.y * e.y;
 }
 
 fn k_squared(j: u32) -> f32 {
@@ -156,7 +185,7 @@ fn kg_drift(
     let f = phi[j] + params.dt * p;
     momentum[j] = p;
     phi[j] = f;
-    work[j] = vec2<f32>(f, 0.0);
+    work[j] = twisted(j, f);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -169,7 +198,7 @@ fn kg_kick(
     if j >= total_points() {
         return;
     }
-    let f = work[j].x - dv(phi[j]);
+    let f = untwisted(j) - dv(phi[j]);
     force[j] = f;
     momentum[j] = momentum[j] + 0.5 * params.dt * f;
 }
@@ -184,7 +213,7 @@ fn kg_load(
     if j >= total_points() {
         return;
     }
-    work[j] = vec2<f32>(phi[j], 0.0);
+    work[j] = twisted(j, phi[j]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -197,7 +226,7 @@ fn kg_force(
     if j >= total_points() {
         return;
     }
-    force[j] = work[j].x - dv(phi[j]);
+    force[j] = untwisted(j) - dv(phi[j]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)

@@ -295,7 +295,38 @@ fn kpz_without_noise_follows_cole_hopf(engine: &Engine) {
     assert!(worst < 1e-3, "{worst}");
 }
 
+/// A single phi^4 kink on an antiperiodic line (512 points on L = 60) moving at v = 0.5:
+/// its energy is gamma 2 sqrt(2) / 3 (gamma = 1 / sqrt(1 - v^2)) to 1e-5, and its zero
+/// crossing is at v t to 1e-3 at t = 20 (a Lorentz-contracted kink moves rigidly).
+fn antiperiodic_kink_moves_rigidly(engine: &Engine) {
+    let v = 0.5;
+    let mut spec = FieldSpec::new(512, 60.0, Potential::new(profiles::PHI4, &[]).unwrap());
+    spec.antiperiodic = true;
+    (spec.init_phi, spec.init_pi) = profiles::kink(v, 0.0);
+    spec.dt = Some(0.005);
+    spec.t_end = 20.0;
+    spec.saves = 5;
+    let r = field::run(engine, &spec).unwrap();
+    let exact = profiles::phi4_kink_energy() / (1.0 - v * v).sqrt();
+    let last = r.snapshots.last().unwrap();
+    let crossings: Vec<f64> =
+        profiles::zero_crossings(last, spec.coordinates(0)[0], spec.spacing()[0])
+            .into_iter()
+            .filter(|x| x.abs() < 25.0)
+            .collect();
+    eprintln!(
+        "antiperiodic kink: energy {:.7} against {exact:.7}, crossing {crossings:?} against {}",
+        r.energy[0][0],
+        v * 20.0
+    );
+    assert!(((r.energy[0][0] - exact) / exact).abs() < 1e-5);
+    assert!(r.energy_drift(0) < 1e-5, "{}", r.energy_drift(0));
+    assert_eq!(crossings.len(), 1, "{crossings:?}");
+    assert!((crossings[0] - v * 20.0).abs() < 1e-3, "{crossings:?}");
+}
+
 on_every_backend!(
+    antiperiodic_kink_moves_rigidly,
     kpz_without_noise_follows_cole_hopf,
     kpz_stationary_spectrum_is_edwards_wilkinsons,
     kink_antikink_outcomes,

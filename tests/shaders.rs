@@ -266,7 +266,7 @@ fn host_structs_match_wgsl_layout() {
     assert_layout!(
         &field,
         FieldParams,
-        [key, nx, ny, fields, dt, kx_unit, ky_unit, mu, noise, nu, lambda, dealias, pad0]
+        [key, nx, ny, fields, dt, kx_unit, ky_unit, mu, noise, nu, lambda, dealias, twist]
     );
     let fill = shader::kernel("normal_fill", &[]).unwrap();
     assert_layout!(

@@ -47,13 +47,15 @@ pub struct GridConfig {
     pub points: Vec<u32>,
     /// The side per axis (one value for every axis, or one per axis).
     pub length: Vec<f64>,
+    /// `periodic` (the default) or `antiperiodic` along x (1-D Klein-Gordon).
+    pub boundary: Option<String>,
 }
 
 /// `model.profile` of a `field` run: a built-in initial condition.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
-    /// `gaussian`, `breather`, `kink_antikink`.
+    /// `gaussian`, `breather`, `kink` (antiperiodic), `kink_antikink`.
     pub name: String,
     /// The breather's frequency.
     pub omega: Option<f64>,
@@ -622,6 +624,7 @@ const KEYS: &[&str] = &[
     "amplitude",
     "width",
     "safety",
+    "boundary",
 ];
 
 impl Config {

@@ -49,7 +49,37 @@ impl FieldBuffers {
                 i as f32
             }
         };
-        [p.kx_unit * signed(ix, nx), p.ky_unit * signed(iy, ny)]
+        [
+            p.kx_unit * (signed(ix, nx) + 0.5 * p.twist as f32),
+            p.ky_unit * signed(iy, ny),
+        ]
+    }
+
+    /// Twin of `twist_phase`.
+    fn twist_phase(&self, j: usize) -> [f32; 2] {
+        let nx = self.params.nx as usize;
+        let ix = (j % (nx * self.params.ny as usize)) % nx;
+        let a = std::f32::consts::PI * (ix as f32 / nx as f32 - 0.5);
+        [a.cos(), a.sin()]
+    }
+
+    /// Twin of `twisted`.
+    fn twisted(&self, j: usize, f: f32) -> [f32; 2] {
+        if self.params.twist == 0 {
+            return [f, 0.0];
+        }
+        let e = self.twist_phase(j);
+        [f * e[0], -f * e[1]]
+    }
+
+    /// Twin of `untwisted`.
+    fn untwisted(&self, j: usize) -> f32 {
+        let w = self.work[j];
+        if self.params.twist == 0 {
+            return w[0];
+        }
+        let e = self.twist_phase(j);
+        w[0] * e[0] - w[1] * e[1]
     }
 
     /// Twin of `kept`.
@@ -107,7 +137,7 @@ pub fn kg_drift(b: &mut FieldBuffers) {
         let f = b.phi[j] + dt * p;
         b.momentum[j] = p;
         b.phi[j] = f;
-        b.work[j] = [f, 0.0];
+        b.work[j] = b.twisted(j, f);
     }
 }
 
@@ -115,7 +145,7 @@ pub fn kg_drift(b: &mut FieldBuffers) {
 pub fn kg_kick(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
     let dt = b.params.dt;
     for j in 0..b.phi.len() {
-        let f = b.work[j][0] - potential.dv_f32(b.phi[j], params);
+        let f = b.untwisted(j) - potential.dv_f32(b.phi[j], params);
         b.force[j] = f;
         b.momentum[j] += 0.5 * dt * f;
     }
@@ -124,14 +154,14 @@ pub fn kg_kick(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
 /// Twin of the kernel `kg_load`.
 pub fn kg_load(b: &mut FieldBuffers) {
     for j in 0..b.phi.len() {
-        b.work[j] = [b.phi[j], 0.0];
+        b.work[j] = b.twisted(j, b.phi[j]);
     }
 }
 
 /// Twin of the kernel `kg_force`.
 pub fn kg_force(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
     for j in 0..b.phi.len() {
-        b.force[j] = b.work[j][0] - potential.dv_f32(b.phi[j], params);
+        b.force[j] = b.untwisted(j) - potential.dv_f32(b.phi[j], params);
     }
 }
 

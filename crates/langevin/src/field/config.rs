@@ -88,7 +88,7 @@ impl Config {
         let profile = m.profile.as_ref();
         let default_potential = match profile.map(|p| p.name.as_str()) {
             Some("breather") => Some(profiles::SINE_GORDON),
-            Some("kink_antikink") => Some(profiles::PHI4),
+            Some("kink_antikink" | "kink") => Some(profiles::PHI4),
             _ => None,
         };
         let kpz = matches!(equation, FieldEquation::Kpz { .. });
@@ -118,6 +118,7 @@ impl Config {
         (spec.init_phi, spec.init_pi) = match profile {
             Some(p) => match p.name.as_str() {
                 "breather" => profiles::breather(need("omega", p.omega)?),
+                "kink" => profiles::kink(p.velocity.unwrap_or(0.0), p.position.unwrap_or(0.0)),
                 "kink_antikink" => profiles::kink_antikink(
                     need("velocity", p.velocity)?,
                     need("position", p.position)?,
@@ -129,7 +130,7 @@ impl Config {
                     return Err(Error::invalid(
                         "model.profile.name",
                         other,
-                        "\"gaussian\", \"breather\" or \"kink_antikink\"",
+                        "\"gaussian\", \"breather\", \"kink\" or \"kink_antikink\"",
                     ))
                 }
             },
@@ -140,6 +141,17 @@ impl Config {
                     .cloned()
                     .unwrap_or_else(|| "0".into()),
             ),
+        };
+        spec.antiperiodic = match grid.boundary.as_deref() {
+            None | Some("periodic") => false,
+            Some("antiperiodic") => true,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "grid.boundary",
+                    other,
+                    "\"periodic\" or \"antiperiodic\"",
+                ))
+            }
         };
         spec.fields = u32::try_from(self.ensemble.trajectories).map_err(|_| {
             Error::invalid(

@@ -92,6 +92,9 @@ pub struct FieldSpec {
     pub average_from: f64,
     /// Keep every field at every save (else only field 0's).
     pub keep_snapshots: bool,
+    /// Antiperiodic along x, `phi(x + L) = -phi(x)` (Klein-Gordon in 1-D): room for a
+    /// single kink.
+    pub antiperiodic: bool,
 }
 
 impl FieldSpec {
@@ -113,6 +116,7 @@ impl FieldSpec {
             seed: 0,
             average_from: 0.0,
             keep_snapshots: false,
+            antiperiodic: false,
         }
     }
 
@@ -157,7 +161,8 @@ impl FieldSpec {
         self.wave_vector(j).iter().map(|k| k * k).sum()
     }
 
-    /// `(kx, ky)` of entry `j` of a field's transform.
+    /// `(kx, ky)` of entry `j` of a field's transform (of `phi e^{-i pi x / L}` when
+    /// antiperiodic: kx shifted by `pi / L`).
     pub fn wave_vector(&self, j: usize) -> [f64; 2] {
         let nx = self.points[0] as usize;
         let ny = self.points[1] as usize;
@@ -169,8 +174,9 @@ impl FieldSpec {
             }
         };
         let tau = 2.0 * std::f64::consts::PI;
+        let shift = if self.antiperiodic { 0.5 } else { 0.0 };
         [
-            tau / self.length[0] * signed(j % nx, nx),
+            tau / self.length[0] * (signed(j % nx, nx) + shift),
             if ny > 1 {
                 tau / self.length[1] * signed(j / nx, ny)
             } else {
@@ -295,14 +301,32 @@ impl FieldSpec {
                 "must lie in (0, 1)",
             ));
         }
-        if let FieldEquation::ModelA { temperature } = self.equation {
-            if !(temperature.is_finite() && temperature >= 0.0) {
-                return Err(Error::invalid(
-                    "model.temperature",
-                    temperature,
-                    "at least 0",
-                ));
+        if self.antiperiodic && (self.equation != FieldEquation::KleinGordon || self.points[1] > 1)
+        {
+            return Err(Error::invalid(
+                "grid.boundary",
+                "antiperiodic",
+                "antiperiodic boundaries are for 1-D Klein-Gordon runs",
+            ));
+        }
+        match self.equation {
+            FieldEquation::ModelA { temperature }
+                if !(temperature.is_finite() && temperature >= 0.0) =>
+            {
+                return Err(Error::invalid("model.kT", temperature, "at least 0"));
             }
+            FieldEquation::Kpz { nu, lambda, noise } => {
+                if !(nu.is_finite() && nu > 0.0) {
+                    return Err(Error::invalid("model.nu", nu, "must be positive"));
+                }
+                if !lambda.is_finite() {
+                    return Err(Error::invalid("model.lambda", lambda, "must be finite"));
+                }
+                if !(noise.is_finite() && noise >= 0.0) {
+                    return Err(Error::invalid("model.noise", noise, "at least 0"));
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -336,8 +360,8 @@ pub struct FieldParams {
     pub lambda: f32,
     /// 1: dealias the nonlinear term (KPZ).
     pub dealias: u32,
-    /// Padding.
-    pub pad0: u32,
+    /// 1: antiperiodic along x.
+    pub twist: u32,
 }
 
 /// What a backend holds between steps, read back at save times.
@@ -425,7 +449,22 @@ impl FieldResult {
 fn observe(spec: &FieldSpec, phi: &[f64], pi: Option<&[f64]>) -> (f64, f64, Vec<f64>) {
     let (nx, ny) = (spec.points[0] as usize, spec.points[1] as usize);
     let n = nx * ny;
-    let mut hat: Vec<Complex64> = phi.iter().map(|v| Complex64::new(*v, 0.0)).collect();
+    // An antiperiodic field is transformed as phi e^{-i pi x / L} (`wave_vector` shifts k).
+    let phase = |j: usize| {
+        if spec.antiperiodic {
+            Complex64::from_polar(
+                1.0,
+                std::f64::consts::PI * spec.coordinates(j)[0] / spec.length[0],
+            )
+        } else {
+            Complex64::new(1.0, 0.0)
+        }
+    };
+    let mut hat: Vec<Complex64> = phi
+        .iter()
+        .enumerate()
+        .map(|(j, v)| v * phase(j).conj())
+        .collect();
     crate::cpu::fft::fft64(&mut hat, nx, ny, false);
     let dv = spec.cell();
     let power: Vec<f64> = hat.iter().map(Complex64::norm_sqr).collect();
@@ -446,7 +485,12 @@ fn observe(spec: &FieldSpec, phi: &[f64], pi: Option<&[f64]>) -> (f64, f64, Vec<
             .map(|(j, h)| Complex64::new(0.0, spec.wave_vector(j)[0]) * h)
             .collect();
         crate::cpu::fft::fft64(&mut d, nx, ny, true);
-        -p.iter().zip(&d).map(|(a, b)| a * b.re).sum::<f64>() * dv
+        -p.iter()
+            .enumerate()
+            .zip(&d)
+            .map(|((j, a), b)| a * (b * phase(j)).re)
+            .sum::<f64>()
+            * dv
     });
     (kinetic + gradient + potential, momentum, power)
 }
@@ -518,7 +562,7 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
         nu: nu as f32,
         lambda: lambda as f32,
         dealias: u32::from(matches!(spec.equation, FieldEquation::Kpz { .. })),
-        pad0: 0,
+        twist: u32::from(spec.antiperiodic),
     };
     let phi: Vec<f32> = (0..fields)
         .flat_map(|_| phi0.iter().map(|v| *v as f32))

@@ -46,6 +46,16 @@ pub fn kink_antikink(v: f64, x0: f64) -> (String, String) {
     (phi, pi)
 }
 
+/// A phi^4 kink at `x0` moving at speed v (it needs antiperiodic boundaries):
+/// `phi = tanh(gamma (x - x0 - v t) / sqrt 2)`, energy `gamma 2 sqrt(2) / 3`: `(phi, pi)`.
+pub fn kink(v: f64, x0: f64) -> (String, String) {
+    let a = 1.0 / (1.0 - v * v).sqrt() / std::f64::consts::SQRT_2;
+    (
+        format!("tanh({a:?} * (x - {x0:?}))"),
+        format!("-{av:?} / cosh({a:?} * (x - {x0:?}))^2", av = a * v),
+    )
+}
+
 /// A Gaussian pulse `amplitude exp(-x^2 / (2 width^2))` at rest: `(phi, pi)`.
 pub fn gaussian_pulse(amplitude: f64, width: f64) -> (String, String) {
     (
