@@ -183,6 +183,69 @@ impl GpuContext {
         Ok(pipeline)
     }
 
+    /// The bind group layout of kernels whose binding 0 is a uniform and bindings 1 to
+    /// `storage` read-write storage buffers, with its pipeline layout: for a module whose
+    /// entry points share one set of bindings.
+    pub fn uniform_and_storage_layout(
+        &self,
+        label: &str,
+        storage: u32,
+    ) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        let entry = |binding: u32, ty| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let entries: Vec<wgpu::BindGroupLayoutEntry> =
+            std::iter::once(entry(0, wgpu::BufferBindingType::Uniform))
+                .chain(
+                    (1..=storage)
+                        .map(|b| entry(b, wgpu::BufferBindingType::Storage { read_only: false })),
+                )
+                .collect();
+        let layout = self
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(label),
+                entries: &entries,
+            });
+        let pipeline_layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(label),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        (layout, pipeline_layout)
+    }
+
+    /// A bind group of `buffers` bound whole, binding `i` to `buffers[i]`.
+    pub fn bind_buffers(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout,
+            entries: &entries,
+        })
+    }
+
     /// A buffer of `size` bytes (rounded up to 4) with `usage`.
     pub fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {

@@ -94,50 +94,12 @@ impl<'a> GpuField<'a> {
             wgpu::BufferUsages::COPY_SRC,
         );
         let clock = ctx.storage_with("field_clock", &[0u8; 8], wgpu::BufferUsages::empty());
-        let entry = |binding: u32, ty| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
-        entries.extend(
-            (1..=6).map(|b| entry(b, wgpu::BufferBindingType::Storage { read_only: false })),
-        );
-        let layout = ctx
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("field"),
-                entries: &entries,
-            });
-        let pipeline_layout = ctx
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("field"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
+        let (layout, pipeline_layout) = ctx.uniform_and_storage_layout("field", 6);
         let groups = [0usize, 1].map(|w| {
             let buffers = [
                 &uniform, &phi_buf, &momentum, &force, &work[w], &phi_hat, &clock,
             ];
-            let entries: Vec<wgpu::BindGroupEntry> = buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: b.as_entire_binding(),
-                })
-                .collect();
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("field"),
-                layout: &layout,
-                entries: &entries,
-            })
+            ctx.bind_buffers("field", &layout, &buffers)
         });
         let pipelines = KERNELS
             .iter()

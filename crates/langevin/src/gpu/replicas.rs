@@ -62,20 +62,8 @@ impl<'a> GpuReplicas<'a> {
             output_bytes,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         ));
-        let layout = pipeline.get_bind_group_layout(0);
-        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&uniform)
-            .chain(&buffers)
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(name),
-            layout: &layout,
-            entries: &entries,
-        });
+        let whole: Vec<&wgpu::Buffer> = std::iter::once(&uniform).chain(&buffers).collect();
+        let bind_group = ctx.bind_buffers(name, &pipeline.get_bind_group_layout(0), &whole);
         let groups = ctx.dispatch_size(replicas)?;
         ctx.check()?;
         Ok(GpuReplicas {

@@ -100,33 +100,7 @@ impl<'a> GpuVicsek<'a> {
             8 * blocks * u64::from(saves),
             wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
         );
-        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
-        entries.extend(
-            (1..=8).map(|b| entry(b, wgpu::BufferBindingType::Storage { read_only: false })),
-        );
-        let layout = ctx
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("vicsek"),
-                entries: &entries,
-            });
-        let pipeline_layout = ctx
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("vicsek"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
+        let (layout, pipeline_layout) = ctx.uniform_and_storage_layout("vicsek", 8);
         let pipeline =
             |entry: &str| ctx.compute_pipeline(entry, &wgsl, entry, Some(&pipeline_layout));
         let groups = [0usize, 1].map(|read| {
@@ -141,19 +115,7 @@ impl<'a> GpuVicsek<'a> {
                 &sorted,
                 &partials,
             ];
-            let entries: Vec<wgpu::BindGroupEntry> = buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: b.as_entire_binding(),
-                })
-                .collect();
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("vicsek"),
-                layout: &layout,
-                entries: &entries,
-            })
+            ctx.bind_buffers("vicsek", &layout, &buffers)
         });
         let gpu = GpuVicsek {
             ctx,
