@@ -7,14 +7,16 @@
 //! trajectory is printed). `kuramoto` (4096 oscillators x 256 replicas, 200 steps) counts
 //! oscillator-steps, `cbo` (Rastrigin, d = 20, 1000 particles x 100 runs, 50 steps)
 //! particle-steps, `vicsek` (65,536 particles at density 2, 50 steps) particle-steps, `fft`
-//! complex points per second (2^16 x 1 and x 256, 2^20, 1024^2; forward and inverse), `kg`
-//! (sine-Gordon, 2^16 points, 64 steps) point-steps.
+//! complex points per second (2^16 x 1 and x 256, 2^20, 1024^2 in f32 and f64; forward and
+//! inverse), `kg` (sine-Gordon, 2^16 points x 1 and x 256, 1024^2 x 1 and x 16, 2^16 in f64)
+//! point-steps.
 
 use langevin::fft::{self, FftShape};
 use langevin::field::{self as fields, profiles, FieldSpec, Potential};
 use langevin::interacting::cbo::{self, CboSpec, Objective};
 use langevin::interacting::kuramoto::{self, KuramotoSpec};
 use langevin::interacting::vicsek::{self, VicsekSpec};
+use langevin::real::Precision;
 use langevin::{
     BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
 };
@@ -87,26 +89,36 @@ fn vicsek_rate(engine: &Engine) -> f64 {
     })
 }
 
-/// Complex FFT throughput of `shape`: points transformed per second (forward and inverse
-/// each count), the median of 3 timings of 4 round trips after a warm-up.
-fn fft_rate(engine: &Engine, shape: FftShape) -> f64 {
+/// Complex FFT throughput of `shape` in `precision`: points transformed per second (forward
+/// and inverse each count), the median of 3 timings of 4 round trips after a warm-up.
+fn fft_rate(engine: &Engine, shape: FftShape, precision: Precision) -> f64 {
     median_after_warm_up(|| {
-        let t = fft::time_round_trips(engine, shape, 4).expect("FFT");
+        let t = fft::time_round_trips(engine, shape, 4, precision).expect("FFT");
         8.0 * shape.points() as f64 / t.as_secs_f64()
     })
 }
 
-/// Klein-Gordon (sine-Gordon breather), 2^16 points on one field, 64 steps: point-steps per
-/// second (each step one forward and one inverse FFT and two pointwise kernels).
-fn kg_rate(engine: &Engine) -> f64 {
+/// Klein-Gordon (sine-Gordon, a breather along x), `points` per field (`[n, 1]` in 1-D) x
+/// `fields`, `steps` steps in `precision`: point-steps per second (each step one forward and
+/// one inverse FFT and two pointwise kernels).
+fn kg_rate(
+    engine: &Engine,
+    points: [u32; 2],
+    fields: u32,
+    steps: u32,
+    precision: Precision,
+) -> f64 {
     let mut spec = FieldSpec::new(
-        1 << 16,
+        points[0],
         2000.0,
         Potential::new(profiles::SINE_GORDON, &[]).unwrap(),
     );
+    spec.points = points;
+    spec.fields = fields;
+    spec.precision = precision;
     (spec.init_phi, spec.init_pi) = profiles::breather(0.5);
     spec.dt = Some(0.01);
-    spec.t_end = 0.64;
+    spec.t_end = 0.01 * f64::from(steps);
     spec.saves = 2;
     median_after_warm_up(|| {
         fields::run(engine, &spec)
@@ -115,18 +127,24 @@ fn kg_rate(engine: &Engine) -> f64 {
     })
 }
 
-fn fft_16x1(e: &Engine) -> f64 {
-    fft_rate(e, FftShape::one_d(1 << 16, 1))
-}
-fn fft_16x256(e: &Engine) -> f64 {
-    fft_rate(e, FftShape::one_d(1 << 16, 256))
-}
-fn fft_20x1(e: &Engine) -> f64 {
-    fft_rate(e, FftShape::one_d(1 << 20, 1))
-}
-fn fft_1024sq(e: &Engine) -> f64 {
-    fft_rate(e, FftShape::two_d(1024, 1024, 1))
-}
+/// The FFT shapes measured: (name, shape, precision).
+const FFT_SHAPES: [(&str, u32, u32, u32, Precision); 5] = [
+    ("2^16 x 1", 1 << 16, 1, 1, Precision::F32),
+    ("2^16 x 256", 1 << 16, 1, 256, Precision::F32),
+    ("2^20 x 1", 1 << 20, 1, 1, Precision::F32),
+    ("1024^2 x 1", 1024, 1024, 1, Precision::F32),
+    ("1024^2 f64", 1024, 1024, 1, Precision::F64),
+];
+
+/// The field runs measured: (name, points, fields, steps, precision). A batch holds at most
+/// 2^24 points, so 1024^2 fields go 16 at a time.
+const KG_RUNS: [(&str, [u32; 2], u32, u32, Precision); 5] = [
+    ("2^16 x 1", [1 << 16, 1], 1, 64, Precision::F32),
+    ("2^16 x 256", [1 << 16, 1], 256, 2, Precision::F32),
+    ("1024^2 x 1", [1024, 1024], 1, 8, Precision::F32),
+    ("1024^2 x 16", [1024, 1024], 16, 2, Precision::F32),
+    ("2^16 x 1 f64", [1 << 16, 1], 1, 64, Precision::F64),
+];
 
 /// DiffEqGPU's Lorenz workload: f32, t in [0, 1], rho over linspace(0, 21) with a value per
 /// trajectory.
@@ -277,28 +295,38 @@ fn main() {
             "kuramoto" => Some((kuramoto_rate, "4096x256", 200)),
             "cbo" => Some((cbo_rate, "1000x100", 50)),
             "vicsek" => Some((vicsek_rate, "65536", 50)),
-            "kg" => Some((kg_rate, "2^16", 64)),
             _ => None,
         };
+        let row = |what: &str, size: &str, steps: String, g: Option<f64>, c: f64| {
+            println!(
+                "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                what,
+                size,
+                steps,
+                g.map_or("-".into(), |g| format!("{g:.3e}")),
+                c,
+                g.map_or("-".into(), |g| format!("{:.2}", g / c)),
+            );
+        };
         if name == "fft" {
-            let shapes: [(RateOf, &str); 4] = [
-                (fft_16x1, "2^16 x 1"),
-                (fft_16x256, "2^16 x 256"),
-                (fft_20x1, "2^20 x 1"),
-                (fft_1024sq, "1024^2 x 1"),
-            ];
-            for (rate, size) in shapes {
-                let g = gpu.as_ref().map(rate);
-                let c = rate(&cpu);
-                println!(
-                    "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+            for (size, nx, ny, batch, precision) in FFT_SHAPES {
+                let shape = FftShape::two_d(nx, ny, batch);
+                let g = gpu.as_ref().map(|e| fft_rate(e, shape, precision));
+                row(
                     "fft points/s",
                     size,
-                    "-",
-                    g.map_or("-".into(), |g| format!("{g:.3e}")),
-                    c,
-                    g.map_or("-".into(), |g| format!("{:.2}", g / c)),
+                    "-".into(),
+                    g,
+                    fft_rate(&cpu, shape, precision),
                 );
+            }
+            continue;
+        }
+        if name == "kg" {
+            for (size, points, batch, steps, precision) in KG_RUNS {
+                let rate = |e: &Engine| kg_rate(e, points, batch, steps, precision);
+                let g = gpu.as_ref().map(rate);
+                row("kg", size, steps.to_string(), g, rate(&cpu));
             }
             continue;
         }

@@ -25,8 +25,11 @@
 // them. A step: kpz_load (work = i kx h_hat - ky h_hat, masked), FFT^-1 (work = (h_x, h_y)),
 // kpz_prepare (work = N + i xi), FFT, a_update.
 //
-// Randomness: Philox counter (field, group of 4 points, step, STREAM_FIELD_NOISE). CPU twin:
-// crates/langevin/src/cpu/field.rs.
+// Randomness: Philox counter (field in the run, group of 4 points, step, STREAM_FIELD_NOISE); the normals
+// are f32 in either precision. Written over `real` (the virtual module `precision`: f32, or f64
+// where the adapter has SHADER_F64); the real-valued parameters come as f32 pairs widened to
+// `real`. CPU twin: crates/langevin/src/cpu/field.rs.
+#import precision
 #import normal
 #import potential
 
@@ -39,20 +42,23 @@ struct FieldParams {
     nx: u32,
     ny: u32,
     fields: u32,
-    dt: f32,
-    kx_unit: f32,
-    ky_unit: f32,
-    mu: f32,
-    // sqrt(2 T / dV): the noise amplitude per point and unit time.
-    noise: f32,
-    // The linear part's factor on |k|^2 (1 for model A).
-    nu: f32,
-    // KPZ's lambda.
-    lambda: f32,
     // 1: the nonlinear term is dealiased (KPZ).
     dealias: u32,
     // 1: antiperiodic along x, phi(x + L) = -phi(x) (Klein-Gordon in 1-D).
     twist: u32,
+    // The batch's first field in the whole run: the noise's counter uses the run's index.
+    first_field: u32,
+    // Each an f32 pair (hi, lo) with hi + lo the f64 value (`widen`).
+    dt: vec2<f32>,
+    kx_unit: vec2<f32>,
+    ky_unit: vec2<f32>,
+    mu: vec2<f32>,
+    // sqrt(2 T / dV): the noise amplitude per point and unit time.
+    noise: vec2<f32>,
+    // The linear part's factor on |k|^2 (1 for model A).
+    nu: vec2<f32>,
+    // KPZ's lambda.
+    lambda: vec2<f32>,
 }
 
 // The step being taken (advanced by a_load) and the next one.
@@ -62,12 +68,12 @@ struct FieldClock {
 }
 
 @group(0) @binding(0) var<uniform> params: FieldParams;
-@group(0) @binding(1) var<storage, read_write> phi: array<f32>;
-@group(0) @binding(2) var<storage, read_write> momentum: array<f32>;
-@group(0) @binding(3) var<storage, read_write> force: array<f32>;
+@group(0) @binding(1) var<storage, read_write> phi: array<real>;
+@group(0) @binding(2) var<storage, read_write> momentum: array<real>;
+@group(0) @binding(3) var<storage, read_write> force: array<real>;
 // The complex buffer the FFT has left its result in (or is to start from).
-@group(0) @binding(4) var<storage, read_write> work: array<vec2<f32>>;
-@group(0) @binding(5) var<storage, read_write> phi_hat: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> work: array<vec2<real>>;
+@group(0) @binding(5) var<storage, read_write> phi_hat: array<vec2<real>>;
 @group(0) @binding(6) var<storage, read_write> clock: FieldClock;
 
 fn flat_index_field(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -80,35 +86,35 @@ fn total_points() -> u32 {
 
 // (kx, ky) of entry j of a field's transform (wave numbers 0, 1, .., n/2 - 1, -n/2, .., -1 in
 // units of 2 pi / L per axis).
-fn wave_vector(j: u32) -> vec2<f32> {
+fn wave_vector(j: u32) -> vec2<real> {
     let within = j % (params.nx * params.ny);
     let ix = within % params.nx;
     let iy = within / params.nx;
-    let kx = params.kx_unit * (f32(ix) - select(0.0, f32(params.nx), ix >= params.nx / 2u && params.nx > 1u) + 0.5 * f32(params.twist));
-    let ky = params.ky_unit * (f32(iy) - select(0.0, f32(params.ny), iy >= params.ny / 2u && params.ny > 1u));
-    return vec2<f32>(kx, ky);
+    let kx = widen(params.kx_unit) * (real(ix) - select(0.0, real(params.nx), ix >= params.nx / 2u && params.nx > 1u) + 0.5 * real(params.twist));
+    let ky = widen(params.ky_unit) * (real(iy) - select(0.0, real(params.ny), iy >= params.ny / 2u && params.ny > 1u));
+    return vec2<real>(kx, ky);
 }
 
 // An antiperiodic field is carried as psi = phi e^{-i pi x / L}, which is periodic; its
 // wave numbers are shifted by pi / L (`wave_vector`). The phase e^{i pi x_j / L} of point j,
 // x_j = -L/2 + j L / n.
-fn twist_phase(j: u32) -> vec2<f32> {
+fn twist_phase(j: u32) -> vec2<real> {
     let ix = (j % (params.nx * params.ny)) % params.nx;
-    let a = 3.14159265 * (f32(ix) / f32(params.nx) - 0.5);
-    return vec2<f32>(cos(a), sin(a));
+    let a = 3.141592653589793 * (real(ix) / real(params.nx) - 0.5);
+    return vec2<real>(r_cos(a), r_sin(a));
 }
 
 // A real field value into the work buffer (twisted when antiperiodic).
-fn twisted(j: u32, f: f32) -> vec2<f32> {
+fn twisted(j: u32, f: real) -> vec2<real> {
     if params.twist == 0u {
-        return vec2<f32>(f, 0.0);
+        return vec2<real>(f, 0.0);
     }
     let e = twist_phase(j);
-    return vec2<f32>(f * e.x, -f * e.y);
+    return vec2<real>(f * e.x, -f * e.y);
 }
 
 // The real field value of the work buffer's entry j (untwisted when antiperiodic).
-fn untwisted(j: u32) -> f32 {
+fn untwisted(j: u32) -> real {
     let w = work[j];
     if params.twist == 0u {
         return w.x;
@@ -117,7 +123,7 @@ fn untwisted(j: u32) -> f32 {
     return w.x * e.x - w.y * e.y;
 }
 
-fn k_squared(j: u32) -> f32 {
+fn k_squared(j: u32) -> real {
     let k = wave_vector(j);
     return k.x * k.x + k.y * k.y;
 }
@@ -131,11 +137,11 @@ fn tick(j: u32) {
 }
 
 // The standard normal of point j at this step.
-fn point_noise(j: u32) -> f32 {
+fn point_noise(j: u32) -> real {
     let n = params.nx * params.ny;
     let within = j % n;
-    let xi = box_muller4(philox4x32_10(vec4<u32>(j / n, within / 4u, clock.step, STREAM_FIELD_NOISE), params.key));
-    return xi[within % 4u];
+    let xi = box_muller4(philox4x32_10(vec4<u32>(params.first_field + j / n, within / 4u, clock.step, STREAM_FIELD_NOISE), params.key));
+    return real(xi[within % 4u]);
 }
 
 // Whether entry j survives the 2/3 rule: |m| < n/3 along every axis.
@@ -181,8 +187,9 @@ fn kg_drift(
     if j >= total_points() {
         return;
     }
-    let p = momentum[j] + 0.5 * params.dt * force[j];
-    let f = phi[j] + params.dt * p;
+    let dt = widen(params.dt);
+    let p = momentum[j] + 0.5 * dt * force[j];
+    let f = phi[j] + dt * p;
     momentum[j] = p;
     phi[j] = f;
     work[j] = twisted(j, f);
@@ -200,7 +207,7 @@ fn kg_kick(
     }
     let f = untwisted(j) - dv(phi[j]);
     force[j] = f;
-    momentum[j] = momentum[j] + 0.5 * params.dt * f;
+    momentum[j] = momentum[j] + 0.5 * widen(params.dt) * f;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -254,7 +261,7 @@ fn a_prepare(
         return;
     }
     let f = work[j].x;
-    work[j] = vec2<f32>(params.mu * f - dv(f), point_noise(j));
+    work[j] = vec2<real>(widen(params.mu) * f - dv(f), point_noise(j));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -271,25 +278,26 @@ fn a_update(
     let zm = work[mirror(j)];
     // Z = A + i B with A, B transforms of real fields: A = (Z + conj Z_-k) / 2,
     // B = (Z - conj Z_-k) / (2i).
-    var nonlinear = 0.5 * vec2<f32>(z.x + zm.x, z.y - zm.y);
+    var nonlinear = 0.5 * vec2<real>(z.x + zm.x, z.y - zm.y);
     if params.dealias != 0u && !kept(j) {
-        nonlinear = vec2<f32>(0.0);
+        nonlinear = vec2<real>(0.0);
     }
-    let xi = 0.5 * vec2<f32>(z.y + zm.y, zm.x - z.x);
-    let c = params.nu * k_squared(j) + params.mu;
-    let cdt = c * params.dt;
-    let decay = exp(-cdt);
+    let xi = 0.5 * vec2<real>(z.y + zm.y, zm.x - z.x);
+    let dt = widen(params.dt);
+    let c = widen(params.nu) * k_squared(j) + widen(params.mu);
+    let cdt = c * dt;
+    let decay = r_exp(-cdt);
     // (1 - e^{-c dt}) / c and (1 - e^{-2 c dt}) / (2 c), with their limits dt as c -> 0.
-    var gain = params.dt;
-    var spread = params.dt;
+    var gain = dt;
+    var spread = dt;
     if abs(cdt) > 1e-4 {
         gain = (1.0 - decay) / c;
         spread = (1.0 - decay * decay) / (2.0 * c);
     } else {
-        gain = params.dt * (1.0 - 0.5 * cdt);
-        spread = params.dt * (1.0 - cdt);
+        gain = dt * (1.0 - 0.5 * cdt);
+        spread = dt * (1.0 - cdt);
     }
-    phi_hat[j] = decay * phi_hat[j] + gain * nonlinear + params.noise * sqrt(spread) * xi;
+    phi_hat[j] = decay * phi_hat[j] + gain * nonlinear + widen(params.noise) * sqrt(spread) * xi;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -306,9 +314,9 @@ fn kpz_load(
     let k = wave_vector(j);
     let h = phi_hat[j];
     // i kx h_hat + i (i ky h_hat): the transforms of h_x and h_y as real and imaginary parts.
-    var g = vec2<f32>(-k.x * h.y - k.y * h.x, k.x * h.x - k.y * h.y);
+    var g = vec2<real>(-k.x * h.y - k.y * h.x, k.x * h.x - k.y * h.y);
     if !kept(j) {
-        g = vec2<f32>(0.0);
+        g = vec2<real>(0.0);
     }
     work[j] = g;
 }
@@ -324,5 +332,5 @@ fn kpz_prepare(
         return;
     }
     let g = work[j];
-    work[j] = vec2<f32>(0.5 * params.lambda * dot(g, g), point_noise(j));
+    work[j] = vec2<real>(0.5 * widen(params.lambda) * dot(g, g), point_noise(j));
 }

@@ -5,6 +5,7 @@
 
 mod common;
 use langevin::field::{self, profiles, FieldEquation, FieldSpec, Potential};
+use langevin::real::Precision;
 use langevin::Engine;
 use rustfft::num_complex::Complex64;
 
@@ -115,6 +116,16 @@ fn breather_keeps_its_energy_and_shape(engine: &Engine) {
     }
 }
 
+/// The largest relative energy error over the first 21 saves and over the other 20.
+fn halves(e: &[f64]) -> (f64, f64) {
+    let dev = |range: std::ops::Range<usize>| {
+        range
+            .map(|k| ((e[k] - e[0]) / e[0]).abs())
+            .fold(0.0, f64::max)
+    };
+    (dev(0..21), dev(21..e.len()))
+}
+
 /// Stormer-Verlet's energy error stays bounded: a breather (omega = 0.5, 128 points on
 /// L = 40, dt = 0.015, so (m dt)^2 / 4 = 5.6e-5) over `steps` steps stays within 1e-4
 /// relative in f32, and the error of the second half is no larger than 1.5x that of the
@@ -130,13 +141,7 @@ fn energy_error_stays_bounded(engine: &Engine, steps: u32) {
     spec.t_end = 0.015 * f64::from(steps);
     spec.saves = 41;
     let r = field::run(engine, &spec).unwrap();
-    let e = &r.energy[0];
-    let dev = |range: std::ops::Range<usize>| {
-        range
-            .map(|k| ((e[k] - e[0]) / e[0]).abs())
-            .fold(0.0, f64::max)
-    };
-    let (first, second) = (dev(0..21), dev(21..41));
+    let (first, second) = halves(&r.energy[0]);
     eprintln!(
         "{} steps of {:.4}: energy error {first:e} then {second:e}",
         r.steps, r.dt
@@ -325,7 +330,73 @@ fn antiperiodic_kink_moves_rigidly(engine: &Engine) {
     assert!((crossings[0] - v * 20.0).abs() < 1e-3, "{crossings:?}");
 }
 
+/// In f64 (on the CPU twin, and on the device with SHADER_F64): a breather (omega = 0.5, 128
+/// points on L = 40) at dt = 5e-5, where Stormer-Verlet's O(dt^2) energy oscillation is
+/// below 1e-9 (measured 1.5e-8 at dt = 2.5e-4), keeps its energy within 1e-9 relative over
+/// `steps` steps and, over 10^5 steps (t = 5, once the error has settled), with no growth from
+/// the first half to the second. The same run in f32 is bounded by its rounding instead
+/// (measured 2e-6 after 10^4 steps, 2e-5 after 10^5).
+fn energy_error_in_f64(engine: &Engine, steps: u32) {
+    let mut spec = FieldSpec::new(
+        128,
+        40.0,
+        Potential::new(profiles::SINE_GORDON, &[]).unwrap(),
+    );
+    (spec.init_phi, spec.init_pi) = profiles::breather(0.5);
+    spec.dt = Some(5e-5);
+    spec.t_end = 5e-5 * f64::from(steps);
+    spec.saves = 41;
+    spec.precision = Precision::F64;
+    let r = field::run(engine, &spec).unwrap();
+    let (first, second) = halves(&r.energy[0]);
+    spec.precision = Precision::F32;
+    let single = field::run(engine, &spec).unwrap().energy_drift(0);
+    eprintln!(
+        "{} steps of {:.1e}: energy error in f64 {first:e} then {second:e}; in f32 {single:e}",
+        r.steps, r.dt
+    );
+    assert!(r.energy_drift(0) < 1e-9, "{}", r.energy_drift(0));
+    if steps >= 100_000 {
+        assert!(second < 1.5 * first, "{first} {second}");
+    }
+}
+
+fn energy_error_in_f64_short(engine: &Engine) {
+    energy_error_in_f64(engine, 10_000);
+}
+
+/// Fields run in batches give the fields of one batch, to the bit: model A (noise drawn by the
+/// field's index in the run) and Klein-Gordon from thermal draws, 5 fields in batches of 2.
+fn batches_equal_one_batch(engine: &Engine) {
+    let mut model_a = FieldSpec::new(
+        64,
+        16.0,
+        Potential::new("phi^2 / 2 + phi^4 / 4", &[]).unwrap(),
+    );
+    model_a.equation = FieldEquation::ModelA { temperature: 0.3 };
+    model_a.dt = Some(0.05);
+    let mut kg = model_a.clone();
+    kg.equation = FieldEquation::KleinGordon;
+    kg.thermal = Some(0.3);
+    kg.dt = None;
+    for mut spec in [model_a, kg] {
+        spec.fields = 5;
+        spec.t_end = 2.0;
+        spec.saves = 3;
+        spec.keep_snapshots = true;
+        let whole = field::run(engine, &spec).unwrap();
+        spec.batch_fields = Some(2);
+        let parts = field::run(engine, &spec).unwrap();
+        assert_eq!(whole.final_phi, parts.final_phi);
+        assert_eq!(whole.energy, parts.energy);
+        assert_eq!(whole.snapshots, parts.snapshots);
+        assert_eq!(whole.final_phi.len(), 5 * 64);
+    }
+}
+
 on_every_backend!(
+    batches_equal_one_batch,
+    energy_error_in_f64_short,
     antiperiodic_kink_moves_rigidly,
     kpz_without_noise_follows_cole_hopf,
     kpz_stationary_spectrum_is_edwards_wilkinsons,
@@ -342,6 +413,134 @@ on_every_backend!(
 fn energy_error_stays_bounded_over_1e5_steps() {
     let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
     energy_error_stays_bounded(&cpu, 100_000);
+}
+
+/// The ratios `|phi(k)|^2 / V / (T / (k^2 + m^2))` and `|pi(k)|^2 / V / T` of every wave
+/// vector of every field of a thermal batch, with whether the mode is real (k = -k).
+fn thermal_ratios(spec: &FieldSpec, t: f64, m2: f64) -> Vec<(usize, f64, f64, bool)> {
+    let (phi, pi) = spec.initial_batch().unwrap();
+    let (nx, ny) = (spec.points[0] as usize, spec.points[1] as usize);
+    let n = nx * ny;
+    let mut out = Vec::new();
+    for f in 0..spec.fields as usize {
+        let hat = |v: &[f64]| {
+            let mut z: Vec<Complex64> = v.iter().map(|x| Complex64::new(*x, 0.0)).collect();
+            langevin::cpu::fft::fft64(&mut z, nx, ny, false);
+            z
+        };
+        let (a, b) = (hat(&phi[f * n..(f + 1) * n]), hat(&pi[f * n..(f + 1) * n]));
+        for j in 0..n {
+            let (ix, iy) = (j % nx, j / nx);
+            let real = (ix == 0 || 2 * ix == nx) && (ny == 1 || iy == 0 || 2 * iy == ny);
+            let scale = spec.cell() / n as f64;
+            out.push((
+                j,
+                a[j].norm_sqr() * scale / (t / (spec.k_squared(j) + m2)),
+                b[j].norm_sqr() * scale / t,
+                real,
+            ));
+        }
+    }
+    out
+}
+
+/// The thermal profile (T = 0.5, V = m^2 phi^2 / 2 with m = 1.5), 1-D: 64 fields of 256
+/// points on L = 64; per wave number the mean over the fields of |phi(k)|^2 / L is within 5
+/// standard errors of T / (k^2 + m^2) and that of |pi(k)|^2 / L of T (a complex mode's
+/// |.|^2 is exponential, standard deviation = mean; a real one's chi-squared with one degree,
+/// sqrt 2 x mean). 2-D, 32 fields of 32 x 16 on 20 x 10: the same, pooled over all modes.
+#[test]
+fn thermal_fields_have_the_equilibrium_spectrum() {
+    let m2 = 2.25;
+    let mut spec = FieldSpec::new(
+        256,
+        64.0,
+        Potential::new("m^2 * phi^2 / 2", &[("m", 1.5)]).unwrap(),
+    );
+    spec.thermal = Some(0.5);
+    spec.fields = 64;
+    spec.seed = 3;
+    let ratios = thermal_ratios(&spec, 0.5, m2);
+    for j in 0..=128usize {
+        let picked: Vec<_> = ratios.iter().filter(|r| r.0 == j).collect();
+        let count = picked.len() as f64;
+        let sd = if picked[0].3 { 2f64.sqrt() } else { 1.0 };
+        for (what, mean) in [
+            ("phi", picked.iter().map(|r| r.1).sum::<f64>() / count),
+            ("pi", picked.iter().map(|r| r.2).sum::<f64>() / count),
+        ] {
+            common::assert_within(
+                &format!("{what} mode {j}"),
+                mean,
+                1.0,
+                sd / count.sqrt(),
+                5.0,
+            );
+        }
+    }
+    let mut plane = FieldSpec::new(32, 20.0, spec.potential.clone());
+    plane.points = [32, 16];
+    plane.length = [20.0, 10.0];
+    plane.thermal = Some(0.5);
+    plane.fields = 32;
+    let ratios = thermal_ratios(&plane, 0.5, m2);
+    let count = ratios.len() as f64;
+    for (what, mean) in [
+        ("2-D phi", ratios.iter().map(|r| r.1).sum::<f64>() / count),
+        ("2-D pi", ratios.iter().map(|r| r.2).sum::<f64>() / count),
+    ] {
+        common::assert_within(what, mean, 1.0, 2f64.sqrt() / count.sqrt(), 5.0);
+    }
+    // Refused where the k = 0 mode has no equilibrium.
+    let mut well = FieldSpec::new(64, 10.0, Potential::new(profiles::PHI4, &[]).unwrap());
+    well.thermal = Some(0.5);
+    let e = well.initial_batch().unwrap_err().to_string();
+    assert!(e.contains("model.profile") && e.contains("V''(0)"), "{e}");
+}
+
+/// 10^5 steps in f64 on the CPU twin (the device runs 10^4 above): below 1e-9.
+#[test]
+fn energy_error_in_f64_over_1e5_steps() {
+    let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
+    energy_error_in_f64(&cpu, 100_000);
+}
+
+/// The f64 kernels and their twin from a kink-antikink pair (phi^4, v = 0.3), and a breather
+/// (sine-Gordon: the f64 sin of `real_f64.wgsl` against Rust's), 200 steps: the same fields to
+/// 1e-12, where f32 agrees to 1e-5.
+#[test]
+fn gpu_and_cpu_twin_agree_in_f64() {
+    let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
+    let mut kinks = FieldSpec::new(512, 80.0, Potential::new(profiles::PHI4, &[]).unwrap());
+    (kinks.init_phi, kinks.init_pi) = profiles::kink_antikink(0.3, 10.0);
+    let mut breather = FieldSpec::new(
+        256,
+        40.0,
+        Potential::new(profiles::SINE_GORDON, &[]).unwrap(),
+    );
+    (breather.init_phi, breather.init_pi) = profiles::breather(0.5);
+    for mut spec in [kinks, breather] {
+        spec.dt = Some(0.02);
+        spec.t_end = 4.0;
+        spec.saves = 2;
+        spec.precision = Precision::F64;
+        let (a, b) = (
+            field::run(&gpu, &spec).unwrap(),
+            field::run(&cpu, &spec).unwrap(),
+        );
+        let worst = a
+            .final_phi
+            .iter()
+            .zip(&b.final_phi)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f64, f64::max);
+        eprintln!("f64: GPU against twin after {} steps: {worst:e}", a.steps);
+        assert!(worst < 1e-12, "{worst}");
+        assert!((a.energy[0][1] - b.energy[0][1]).abs() < 1e-12 * b.energy[0][1].abs());
+    }
 }
 
 /// The kernels and their twin from the same kink-antikink pair (phi^4, v = 0.3), 100 steps:

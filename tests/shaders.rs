@@ -9,6 +9,7 @@ use langevin::gpu::sde_ensemble::compose;
 use langevin::interacting::vicsek::VicsekParams;
 use langevin::plan::Segment;
 use langevin::reactions::{ReactionNetwork, ReactionSpec};
+use langevin::real::Precision;
 use langevin::stats::PartialMoments;
 use langevin::{
     shader, CoxIngersollRoss, DoubleWell, ExprModel, GeometricBrownianMotion, Model,
@@ -239,7 +240,7 @@ fn host_structs_match_wgsl_layout() {
             pad2,
         ]
     );
-    let fft = shader::compose("fft", &[]).unwrap();
+    let fft = shader::compose("fft", &[("precision", Precision::F32.wgsl())]).unwrap();
     shader::validate("fft", &fft, false).unwrap();
     assert_layout!(
         &fft,
@@ -261,12 +262,34 @@ fn host_structs_match_wgsl_layout() {
     );
     let potential =
         langevin::field::Potential::new("(phi^2 - 1)^2 / 4 + a * phi", &[("a", 0.1)]).unwrap();
-    let field = shader::compose("field", &[("potential", &potential.wgsl())]).unwrap();
+    let field = shader::compose(
+        "field",
+        &[
+            ("potential", &potential.wgsl(Precision::F32)),
+            ("precision", Precision::F32.wgsl()),
+        ],
+    )
+    .unwrap();
     shader::validate("field", &field, false).unwrap();
     assert_layout!(
         &field,
         FieldParams,
-        [key, nx, ny, fields, dt, kx_unit, ky_unit, mu, noise, nu, lambda, dealias, twist]
+        [
+            key,
+            nx,
+            ny,
+            fields,
+            dealias,
+            twist,
+            first_field,
+            dt,
+            kx_unit,
+            ky_unit,
+            mu,
+            noise,
+            nu,
+            lambda
+        ]
     );
     let fill = shader::kernel("normal_fill", &[]).unwrap();
     assert_layout!(
@@ -281,4 +304,31 @@ fn host_structs_match_wgsl_layout() {
             _pad
         ]
     );
+}
+
+/// The f64 kernels (FFT and fields) validate with naga's FLOAT64 capability, with a potential
+/// that needs every `r_*` function of the f64 precision module, and not without it.
+#[test]
+fn f64_kernels_validate_with_float64_only() {
+    let potential = langevin::field::Potential::new(
+        "exp(-phi^2) + phi * log(2 + phi^2) + sin(phi) * cos(phi) + tan(phi / 4) \
+         + phi * atan(phi) + tanh(phi) + sinh(phi / 3) + abs(phi)^1.5 + sqrt(1 + phi^2)",
+        &[],
+    )
+    .unwrap();
+    let wgsl = potential.wgsl(Precision::F64);
+    for f in [
+        "r_exp(", "r_log(", "r_sin(", "r_cos(", "r_tan(", "r_atan(", "r_tanh(", "r_cosh(", "r_pow(",
+    ] {
+        assert!(wgsl.contains(f), "{f} missing from {wgsl}");
+    }
+    let field = shader::compose(
+        "field",
+        &[("potential", &wgsl), ("precision", Precision::F64.wgsl())],
+    )
+    .unwrap();
+    shader::validate("field", &field, true).unwrap();
+    assert!(shader::validate("field", &field, false).is_err());
+    let fft = shader::compose("fft", &[("precision", Precision::F64.wgsl())]).unwrap();
+    shader::validate("fft", &fft, true).unwrap();
 }

@@ -115,6 +115,7 @@ fn write_files(dir: &Path, cfg: &Config, spec: &FieldSpec, r: &FieldResult) -> R
         "points": spec.points,
         "length": spec.length,
         "dt": r.dt,
+        "precision": spec.precision.name(),
         "stability_bound": r.stability_bound,
         "steps": r.steps,
         "elapsed_s": r.run_time.as_secs_f64(),

@@ -55,7 +55,7 @@ pub struct GridConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
-    /// `gaussian`, `breather`, `kink` (antiperiodic), `kink_antikink`.
+    /// `gaussian`, `breather`, `kink` (antiperiodic), `kink_antikink`, `thermal`.
     pub name: String,
     /// The breather's frequency.
     pub omega: Option<f64>,
@@ -67,6 +67,8 @@ pub struct ProfileConfig {
     pub amplitude: Option<f64>,
     /// The pulse's width.
     pub width: Option<f64>,
+    /// A thermal field's temperature.
+    pub temperature: Option<f64>,
 }
 
 fn default_kind() -> String {
@@ -297,6 +299,9 @@ pub struct SolverConfig {
     /// A `field` run's step as a fraction of the stability bound 2 / omega_max (0.5 unless
     /// given; `dt` overrides).
     pub safety: Option<f64>,
+    /// A `field` run's precision, `"f32"` (the default) or `"f64"` (on the CPU backend, or an
+    /// adapter with `SHADER_F64`).
+    pub precision: Option<String>,
 }
 
 /// `[ensemble]`.
@@ -625,6 +630,8 @@ const KEYS: &[&str] = &[
     "width",
     "safety",
     "boundary",
+    "precision",
+    "temperature",
 ];
 
 impl Config {

@@ -6,8 +6,12 @@
 //! with no factor, the inverse carries `1 / n` (per dimension), so `inverse(forward(x)) = x`.
 //! A 2-D field of `nx x ny` is stored row by row (x fastest); its transform is the rows' then
 //! the columns'. A batch is `fields` such arrays one after the other.
+//!
+//! Transforms run in f32, or in f64 ([`Precision`]) on adapters with `SHADER_F64` and on the
+//! CPU twin: [`transform`] takes `[f32; 2]` or `[f64; 2]` values.
 
 use crate::error::{Error, Result};
+use crate::real::{Precision, Real};
 use crate::Engine;
 use bytemuck::{Pod, Zeroable};
 
@@ -89,6 +93,29 @@ impl FftShape {
     }
 }
 
+impl FftShape {
+    /// Checks a shape for the real transforms: [`FftShape::check`] and `nx >= 2`.
+    ///
+    /// # Errors
+    /// As [`FftShape::check`]; [`Error::InvalidInput`] for `nx < 2`.
+    pub fn check_real(&self) -> Result<()> {
+        self.check()?;
+        if self.nx < 2 {
+            return Err(Error::invalid(
+                "grid.points[0]",
+                self.nx,
+                "at least 2 for a real transform",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Coefficients per field of the real transform: `(nx / 2 + 1) ny`.
+    pub fn half_spectrum(&self) -> u64 {
+        u64::from(self.nx / 2 + 1) * u64::from(self.ny)
+    }
+}
+
 /// The uniform of one FFT pass (keep in sync with `shaders/fft.wgsl`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
@@ -130,72 +157,241 @@ pub fn radices(n: u32) -> Vec<u32> {
     r
 }
 
-/// The passes of one direction of `shape`'s transform, with each pass's radix: the rows',
-/// then (2-D) the columns'. `offsets` are where the x and y twiddles start in the table.
-pub fn passes(shape: FftShape, direction: Direction, offsets: [u32; 2]) -> Vec<(u32, FftPass)> {
-    let field = shape.field_size() as u32;
-    let conj = if direction == Direction::Forward {
-        1.0
-    } else {
-        -1.0
-    };
-    let mut out = Vec::new();
-    // (length, lines per field, line stride, element stride, twiddle offset)
-    let mut axes = vec![(shape.nx, shape.ny, shape.nx, 1, offsets[0])];
-    if shape.ny > 1 {
-        axes.push((shape.ny, shape.nx, 1, shape.nx, offsets[1]));
+/// What one dispatch of a transform runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FftKernel {
+    /// A Stockham pass of radix 2 (`fft_radix2`).
+    Radix2,
+    /// A Stockham pass of radix 4 (`fft_radix4`).
+    Radix4,
+    /// Real-to-complex: the half-length transform of a real line into its `n / 2 + 1`
+    /// coefficients (`rfft_post`).
+    RealPost,
+    /// Complex-to-real: `n / 2 + 1` coefficients into the half-length line whose inverse is
+    /// the real line (`irfft_pre`).
+    RealPre,
+}
+
+impl FftKernel {
+    /// The entry point.
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            FftKernel::Radix2 => "fft_radix2",
+            FftKernel::Radix4 => "fft_radix4",
+            FftKernel::RealPost => "rfft_post",
+            FftKernel::RealPre => "irfft_pre",
+        }
     }
-    for (n, lines_per_field, line_stride, elem_stride, twiddle_offset) in axes {
-        let rs = radices(n);
+
+    /// Invocations of a dispatch of `pass`.
+    pub fn invocations(self, pass: &FftPass) -> u64 {
+        let per_line = match self {
+            FftKernel::Radix2 => pass.n / 2,
+            FftKernel::Radix4 => pass.n / 4,
+            FftKernel::RealPost => pass.n / 2 + 1,
+            FftKernel::RealPre => pass.n / 2,
+        };
+        u64::from(pass.lines) * u64::from(per_line)
+    }
+}
+
+/// One axis of a batch: `n` points per line, `lines_per_field` lines per field of
+/// `field_size` values, lines `line_stride` and elements `elem_stride` apart.
+#[derive(Clone, Copy, Debug)]
+pub struct FftAxis {
+    /// Points per line.
+    pub n: u32,
+    /// Lines per field.
+    pub lines_per_field: u32,
+    /// Between the first elements of neighbouring lines.
+    pub line_stride: u32,
+    /// Between neighbouring elements of a line.
+    pub elem_stride: u32,
+    /// Complex values per field.
+    pub field_size: u32,
+}
+
+impl FftAxis {
+    /// The Stockham passes of this axis over `fields` fields, twiddles from `twiddle_offset`.
+    pub fn passes(
+        self,
+        fields: u32,
+        direction: Direction,
+        twiddle_offset: u32,
+    ) -> Vec<(FftKernel, FftPass)> {
+        let rs = radices(self.n);
         let mut p = 1;
+        let mut out = Vec::new();
         for (k, &r) in rs.iter().enumerate() {
             let last = k + 1 == rs.len();
+            let mut pass = self.pass(fields, direction, twiddle_offset);
+            pass.p = p;
+            if last && direction == Direction::Inverse {
+                pass.scale = 1.0 / self.n as f32;
+            }
             out.push((
-                r,
-                FftPass {
-                    n,
-                    p,
-                    lines: lines_per_field * shape.fields,
-                    lines_per_field,
-                    field_size: field,
-                    line_stride,
-                    elem_stride,
-                    twiddle_offset,
-                    conj,
-                    scale: if last && direction == Direction::Inverse {
-                        1.0 / n as f32
-                    } else {
-                        1.0
-                    },
-                    pad0: 0,
-                    pad1: 0,
+                if r == 4 {
+                    FftKernel::Radix4
+                } else {
+                    FftKernel::Radix2
                 },
+                pass,
             ));
             p *= r;
         }
+        out
     }
-    out
+
+    /// The uniform of a dispatch over this axis (p = 1, scale 1).
+    pub fn pass(self, fields: u32, direction: Direction, twiddle_offset: u32) -> FftPass {
+        FftPass {
+            n: self.n,
+            p: 1,
+            lines: self.lines_per_field * fields,
+            lines_per_field: self.lines_per_field,
+            field_size: self.field_size,
+            line_stride: self.line_stride,
+            elem_stride: self.elem_stride,
+            twiddle_offset,
+            conj: if direction == Direction::Forward {
+                1.0
+            } else {
+                -1.0
+            },
+            scale: 1.0,
+            pad0: 0,
+            pad1: 0,
+        }
+    }
 }
 
-/// The twiddle table `exp(-2 pi i t / n)`, t < n, computed in f64.
-pub fn twiddles(n: u32) -> Vec<[f32; 2]> {
+/// The dispatches of a transform in both directions and the twiddle table they read (as
+/// `f64` values, rounded to the run's precision on upload).
+#[derive(Clone, Debug)]
+pub struct FftPlan {
+    /// Forward dispatches in order.
+    pub forward: Vec<(FftKernel, FftPass)>,
+    /// Inverse dispatches in order.
+    pub inverse: Vec<(FftKernel, FftPass)>,
+    /// The lengths whose twiddles are tabulated, one after the other.
+    pub tables: Vec<u32>,
+    /// Complex values each of the two buffers holds.
+    pub buffer_len: u64,
+}
+
+impl FftPlan {
+    /// The complex transform of `shape`: the rows' passes, then (2-D) the columns'.
+    pub fn complex(shape: FftShape) -> FftPlan {
+        let field = shape.field_size() as u32;
+        let rows = FftAxis {
+            n: shape.nx,
+            lines_per_field: shape.ny,
+            line_stride: shape.nx,
+            elem_stride: 1,
+            field_size: field,
+        };
+        let columns = FftAxis {
+            n: shape.ny,
+            lines_per_field: shape.nx,
+            line_stride: 1,
+            elem_stride: shape.nx,
+            field_size: field,
+        };
+        let direction = |d: Direction| {
+            let mut out = rows.passes(shape.fields, d, 0);
+            if shape.ny > 1 {
+                out.extend(columns.passes(shape.fields, d, shape.nx));
+            }
+            out
+        };
+        FftPlan {
+            forward: direction(Direction::Forward),
+            inverse: direction(Direction::Inverse),
+            tables: vec![shape.nx, shape.ny],
+            buffer_len: shape.points(),
+        }
+    }
+
+    /// The real transform of `shape` (`nx >= 2`): forward, the `nx` reals of a row read as
+    /// `nx / 2` complex values go through the half-length passes and `rfft_post` into the
+    /// row's `nx / 2 + 1` coefficients, then (2-D) the columns' passes over rows of that
+    /// width; the inverse undoes it (columns, `irfft_pre`, half-length inverse passes).
+    pub fn real(shape: FftShape) -> FftPlan {
+        let half = shape.nx / 2;
+        let width = half + 1;
+        let rows = FftAxis {
+            n: half,
+            lines_per_field: shape.ny,
+            line_stride: half,
+            elem_stride: 1,
+            field_size: half * shape.ny,
+        };
+        let columns = FftAxis {
+            n: shape.ny,
+            lines_per_field: width,
+            line_stride: 1,
+            elem_stride: width,
+            field_size: width * shape.ny,
+        };
+        // The pre/post kernels run over rows of the full length: n = nx, the output (post) or
+        // input (pre) rows `width` apart, the half-length rows `half` apart (line_stride).
+        let real_rows = |d: Direction| FftPass {
+            n: shape.nx,
+            line_stride: half,
+            elem_stride: width,
+            ..rows.pass(shape.fields, d, half + shape.ny)
+        };
+        let columns_at = half;
+        let mut forward = rows.passes(shape.fields, Direction::Forward, 0);
+        forward.push((FftKernel::RealPost, real_rows(Direction::Forward)));
+        let mut inverse = Vec::new();
+        if shape.ny > 1 {
+            forward.extend(columns.passes(shape.fields, Direction::Forward, columns_at));
+            inverse.extend(columns.passes(shape.fields, Direction::Inverse, columns_at));
+        }
+        inverse.push((FftKernel::RealPre, real_rows(Direction::Inverse)));
+        inverse.extend(rows.passes(shape.fields, Direction::Inverse, 0));
+        FftPlan {
+            forward,
+            inverse,
+            tables: vec![half, shape.ny, shape.nx],
+            buffer_len: u64::from(width) * u64::from(shape.ny) * u64::from(shape.fields),
+        }
+    }
+
+    /// The dispatches of one direction.
+    pub fn dispatches(&self, direction: Direction) -> &[(FftKernel, FftPass)] {
+        match direction {
+            Direction::Forward => &self.forward,
+            Direction::Inverse => &self.inverse,
+        }
+    }
+
+    /// The twiddle table.
+    pub fn table<R: Real>(&self) -> Vec<[R; 2]> {
+        self.tables.iter().flat_map(|n| twiddles::<R>(*n)).collect()
+    }
+}
+
+/// The twiddle table `exp(-2 pi i t / n)`, t < n, computed in f64 and rounded to `R`.
+pub fn twiddles<R: Real>(n: u32) -> Vec<[R; 2]> {
     (0..n)
         .map(|t| {
             let a = -2.0 * std::f64::consts::PI * f64::from(t) / f64::from(n);
-            [a.cos() as f32, a.sin() as f32]
+            [R::real(a.cos()), R::real(a.sin())]
         })
         .collect()
 }
 
-/// Transforms `data` (`shape.points()` complex values as `[re, im]`) in place on `engine`'s
-/// backend.
+/// Transforms `data` (`shape.points()` complex values as `[re, im]`, f32 or f64) in place on
+/// `engine`'s backend.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for a bad shape or a slice of the wrong length, [`Error::Limit`],
-/// [`Error::Device`] or [`Error::Shader`].
-pub fn transform(
+/// [`Error::InvalidInput`] for a bad shape, a slice of the wrong length or f64 on an adapter
+/// without it; [`Error::Limit`], [`Error::Device`] or [`Error::Shader`].
+pub fn transform<R: Real>(
     engine: &Engine,
-    data: &mut [[f32; 2]],
+    data: &mut [[R; 2]],
     shape: FftShape,
     direction: Direction,
 ) -> Result<()> {
@@ -216,6 +412,55 @@ pub fn transform(
     }
 }
 
+/// The real transform of `data` (`shape.points()` reals, each field `nx x ny` row by row):
+/// per field the `(nx / 2 + 1) x ny` coefficients `X_k` with `0 <= kx <= nx / 2` (the others
+/// are `conj X_{-k}`), row by row, as numpy's `rfft` / `rfftn` over (y, x). No factor.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad shape (`nx < 2` included) or a slice of the wrong
+/// length; otherwise as [`transform`].
+pub fn real_forward<R: Real>(engine: &Engine, data: &[R], shape: FftShape) -> Result<Vec<[R; 2]>> {
+    shape.check_real()?;
+    if data.len() as u64 != shape.points() {
+        return Err(Error::invalid(
+            "data",
+            data.len(),
+            format!("{} reals for this shape", shape.points()),
+        ));
+    }
+    match engine.gpu() {
+        Some(ctx) => crate::gpu::fft::real_forward(ctx, data, shape),
+        None => Ok(crate::cpu::fft::real_forward(data, shape)),
+    }
+}
+
+/// The real field whose [`real_forward`] is `spectrum` (`(nx / 2 + 1) ny` coefficients per
+/// field, those of a real field), with `1 / (nx ny)` as numpy's `irfft` / `irfftn`.
+///
+/// # Errors
+/// As [`real_forward`].
+pub fn real_inverse<R: Real>(
+    engine: &Engine,
+    spectrum: &[[R; 2]],
+    shape: FftShape,
+) -> Result<Vec<R>> {
+    shape.check_real()?;
+    if spectrum.len() as u64 != shape.half_spectrum() * u64::from(shape.fields) {
+        return Err(Error::invalid(
+            "spectrum",
+            spectrum.len(),
+            format!(
+                "{} coefficients for this shape",
+                shape.half_spectrum() * u64::from(shape.fields)
+            ),
+        ));
+    }
+    match engine.gpu() {
+        Some(ctx) => crate::gpu::fft::real_inverse(ctx, spectrum, shape),
+        None => Ok(crate::cpu::fft::real_inverse(spectrum, shape)),
+    }
+}
+
 /// The time of `pairs` forward-and-inverse transforms of `shape` on data already in place (on
 /// the device: one submit, no transfers; on the CPU twin: in memory), for throughput.
 ///
@@ -225,10 +470,22 @@ pub fn time_round_trips(
     engine: &Engine,
     shape: FftShape,
     pairs: u32,
+    precision: Precision,
+) -> Result<std::time::Duration> {
+    match precision {
+        Precision::F32 => time_round_trips_in::<f32>(engine, shape, pairs),
+        Precision::F64 => time_round_trips_in::<f64>(engine, shape, pairs),
+    }
+}
+
+fn time_round_trips_in<R: Real>(
+    engine: &Engine,
+    shape: FftShape,
+    pairs: u32,
 ) -> Result<std::time::Duration> {
     shape.check()?;
-    let mut data: Vec<[f32; 2]> = (0..shape.points())
-        .map(|j| [(j % 7) as f32, (j % 3) as f32])
+    let mut data: Vec<[R; 2]> = (0..shape.points())
+        .map(|j| [R::real((j % 7) as f64), R::real((j % 3) as f64)])
         .collect();
     match engine.gpu() {
         Some(ctx) => crate::gpu::fft::time_round_trips(ctx, &data, shape, pairs),

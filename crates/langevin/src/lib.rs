@@ -61,6 +61,7 @@ pub mod model;
 pub mod philox;
 pub mod plan;
 pub mod reactions;
+pub mod real;
 pub mod scheme;
 pub mod shader;
 pub mod spec;

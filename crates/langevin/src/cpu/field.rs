@@ -1,79 +1,86 @@
 //! Twin of `shaders/field.wgsl`: the same buffers and kernels by name, each a loop over the
-//! points, with the FFT through [`crate::cpu::fft`]. The f32 arithmetic is the kernels'; the
-//! device's exp, sin, cos and the FFT's rounding may differ.
+//! points, with the FFT through [`crate::cpu::fft`], generic over the precision `R` as the
+//! kernels are over `real`. The arithmetic is the kernels'; the device's exp, sin, cos and the
+//! FFT's rounding may differ.
 
 use crate::error::Result;
 use crate::fft::{Direction, FftShape};
 use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState, Potential};
 use crate::philox::{box_muller4, philox4x32_10};
+use crate::real::Real;
 use rayon::prelude::*;
 
 /// Twin of `STREAM_FIELD_NOISE`.
 const STREAM_FIELD_NOISE: u32 = 49;
 
 /// The buffers, as bound.
-pub struct FieldBuffers {
+pub struct FieldBuffers<R: Real> {
     /// The uniform.
     pub params: FieldParams,
     /// phi per point.
-    pub phi: Vec<f32>,
+    pub phi: Vec<R>,
     /// pi per point.
-    pub momentum: Vec<f32>,
+    pub momentum: Vec<R>,
     /// The force per point.
-    pub force: Vec<f32>,
+    pub force: Vec<R>,
     /// The complex work buffer.
-    pub work: Vec<[f32; 2]>,
+    pub work: Vec<[R; 2]>,
     /// Model A's state.
-    pub phi_hat: Vec<[f32; 2]>,
+    pub phi_hat: Vec<[R; 2]>,
     /// (step, next).
     pub clock: [u32; 2],
 }
 
-impl FieldBuffers {
+/// A constant in `R`.
+fn c<R: Real>(v: f64) -> R {
+    R::real(v)
+}
+
+impl<R: Real> FieldBuffers<R> {
     /// Twin of `k_squared`.
-    fn k_squared(&self, j: usize) -> f32 {
+    fn k_squared(&self, j: usize) -> R {
         let [kx, ky] = self.wave_vector(j);
         kx * kx + ky * ky
     }
 
     /// Twin of `wave_vector`.
-    fn wave_vector(&self, j: usize) -> [f32; 2] {
+    fn wave_vector(&self, j: usize) -> [R; 2] {
         let p = &self.params;
         let (nx, ny) = (p.nx as usize, p.ny as usize);
         let within = j % (nx * ny);
         let (ix, iy) = (within % nx, within / nx);
-        let signed = |i: usize, n: usize| {
+        let signed = |i: usize, n: usize| -> R {
             if n > 1 && i >= n / 2 {
-                i as f32 - n as f32
+                c::<R>(i as f64) - c(n as f64)
             } else {
-                i as f32
+                c(i as f64)
             }
         };
         [
-            p.kx_unit * (signed(ix, nx) + 0.5 * p.twist as f32),
-            p.ky_unit * signed(iy, ny),
+            R::widen(p.kx_unit) * (signed(ix, nx) + c::<R>(0.5) * c(f64::from(p.twist))),
+            R::widen(p.ky_unit) * signed(iy, ny),
         ]
     }
 
     /// Twin of `twist_phase`.
-    fn twist_phase(&self, j: usize) -> [f32; 2] {
+    fn twist_phase(&self, j: usize) -> [R; 2] {
         let nx = self.params.nx as usize;
         let ix = (j % (nx * self.params.ny as usize)) % nx;
-        let a = std::f32::consts::PI * (ix as f32 / nx as f32 - 0.5);
+        let a = c::<R>(std::f64::consts::PI) * (c::<R>(ix as f64) / c(nx as f64) - c(0.5));
         [a.cos(), a.sin()]
     }
 
     /// Twin of `twisted`.
-    fn twisted(&self, j: usize, f: f32) -> [f32; 2] {
+    fn twisted(&self, j: usize, f: R) -> [R; 2] {
         if self.params.twist == 0 {
-            return [f, 0.0];
+            return [f, R::zero()];
         }
         let e = self.twist_phase(j);
         [f * e[0], -f * e[1]]
     }
 
     /// Twin of `untwisted`.
-    fn untwisted(&self, j: usize) -> f32 {
+    fn untwisted(&self, j: usize) -> R {
         let w = self.work[j];
         if self.params.twist == 0 {
             return w[0];
@@ -106,23 +113,24 @@ impl FieldBuffers {
 }
 
 /// Twin of `tick`.
-fn tick(b: &mut FieldBuffers) {
+fn tick<R: Real>(b: &mut FieldBuffers<R>) {
     b.clock[0] = b.clock[1];
     b.clock[1] = b.clock[1].wrapping_add(1);
 }
 
 /// Twin of `point_noise`.
-fn point_noise(p: &FieldParams, step: u32, j: usize) -> f32 {
+fn point_noise<R: Real>(p: &FieldParams, step: u32, j: usize) -> R {
     let n = (p.nx * p.ny) as usize;
-    let (field, within) = ((j / n) as u32, (j % n) as u32);
-    box_muller4(philox4x32_10(
+    let (field, within) = (p.first_field + (j / n) as u32, (j % n) as u32);
+    let xi = box_muller4(philox4x32_10(
         [field, within / 4, step, STREAM_FIELD_NOISE],
         p.key,
-    ))[(within % 4) as usize]
+    ))[(within % 4) as usize];
+    R::real(f64::from(xi))
 }
 
 /// Twin of the kernel `spectral_laplacian`.
-pub fn spectral_laplacian(b: &mut FieldBuffers) {
+pub fn spectral_laplacian<R: Real>(b: &mut FieldBuffers<R>) {
     for j in 0..b.work.len() {
         let k2 = b.k_squared(j);
         b.work[j] = [-k2 * b.work[j][0], -k2 * b.work[j][1]];
@@ -130,10 +138,11 @@ pub fn spectral_laplacian(b: &mut FieldBuffers) {
 }
 
 /// Twin of the kernel `kg_drift`.
-pub fn kg_drift(b: &mut FieldBuffers) {
-    let dt = b.params.dt;
+pub fn kg_drift<R: Real>(b: &mut FieldBuffers<R>) {
+    let dt = R::widen(b.params.dt);
+    let half = c::<R>(0.5);
     for j in 0..b.phi.len() {
-        let p = b.momentum[j] + 0.5 * dt * b.force[j];
+        let p = b.momentum[j] + half * dt * b.force[j];
         let f = b.phi[j] + dt * p;
         b.momentum[j] = p;
         b.phi[j] = f;
@@ -142,75 +151,77 @@ pub fn kg_drift(b: &mut FieldBuffers) {
 }
 
 /// Twin of the kernel `kg_kick`.
-pub fn kg_kick(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
-    let dt = b.params.dt;
+pub fn kg_kick<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: &[f32]) {
+    let dt = R::widen(b.params.dt);
     for j in 0..b.phi.len() {
-        let f = b.untwisted(j) - potential.dv_f32(b.phi[j], params);
+        let f = b.untwisted(j) - potential.dv_as(b.phi[j], params);
         b.force[j] = f;
-        b.momentum[j] += 0.5 * dt * f;
+        b.momentum[j] += c::<R>(0.5) * dt * f;
     }
 }
 
 /// Twin of the kernel `kg_load`.
-pub fn kg_load(b: &mut FieldBuffers) {
+pub fn kg_load<R: Real>(b: &mut FieldBuffers<R>) {
     for j in 0..b.phi.len() {
         b.work[j] = b.twisted(j, b.phi[j]);
     }
 }
 
 /// Twin of the kernel `kg_force`.
-pub fn kg_force(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
+pub fn kg_force<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: &[f32]) {
     for j in 0..b.phi.len() {
-        b.force[j] = b.untwisted(j) - potential.dv_f32(b.phi[j], params);
+        b.force[j] = b.untwisted(j) - potential.dv_as(b.phi[j], params);
     }
 }
 
 /// Twin of the kernel `a_load`.
-pub fn a_load(b: &mut FieldBuffers) {
+pub fn a_load<R: Real>(b: &mut FieldBuffers<R>) {
     tick(b);
     b.work.copy_from_slice(&b.phi_hat);
 }
 
 /// Twin of the kernel `a_prepare`.
-pub fn a_prepare(b: &mut FieldBuffers, potential: &Potential, params: &[f32]) {
+pub fn a_prepare<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: &[f32]) {
     let p = b.params;
-    let n = (p.nx * p.ny) as usize;
+    let mu = R::widen(p.mu);
     let step = b.clock[0];
     b.work.par_iter_mut().enumerate().for_each(|(j, w)| {
         let f = w[0];
-        let (field, within) = ((j / n) as u32, (j % n) as u32);
-        let xi = box_muller4(philox4x32_10(
-            [field, within / 4, step, STREAM_FIELD_NOISE],
-            p.key,
-        ));
         *w = [
-            p.mu * f - potential.dv_f32(f, params),
-            xi[(within % 4) as usize],
+            mu * f - potential.dv_as(f, params),
+            point_noise(&p, step, j),
         ];
     });
 }
 
 /// Twin of the kernel `a_update`.
-pub fn a_update(b: &mut FieldBuffers) {
+pub fn a_update<R: Real>(b: &mut FieldBuffers<R>) {
     let p = b.params;
+    let (dt, nu, mu, noise) = (
+        R::widen(p.dt),
+        R::widen(p.nu),
+        R::widen(p.mu),
+        R::widen(p.noise),
+    );
+    let (half, one, two) = (c::<R>(0.5), R::one(), c::<R>(2.0));
     for j in 0..b.work.len() {
         let z = b.work[j];
         let zm = b.work[b.mirror(j)];
         let nonlinear = if p.dealias != 0 && !b.kept(j) {
-            [0.0, 0.0]
+            [R::zero(), R::zero()]
         } else {
-            [0.5 * (z[0] + zm[0]), 0.5 * (z[1] - zm[1])]
+            [half * (z[0] + zm[0]), half * (z[1] - zm[1])]
         };
-        let xi = [0.5 * (z[1] + zm[1]), 0.5 * (zm[0] - z[0])];
-        let c = p.nu * b.k_squared(j) + p.mu;
-        let cdt = c * p.dt;
+        let xi = [half * (z[1] + zm[1]), half * (zm[0] - z[0])];
+        let c = nu * b.k_squared(j) + mu;
+        let cdt = c * dt;
         let decay = (-cdt).exp();
-        let (gain, spread) = if cdt.abs() > 1e-4 {
-            ((1.0 - decay) / c, (1.0 - decay * decay) / (2.0 * c))
+        let (gain, spread) = if cdt.abs() > R::real(1e-4) {
+            ((one - decay) / c, (one - decay * decay) / (two * c))
         } else {
-            (p.dt * (1.0 - 0.5 * cdt), p.dt * (1.0 - cdt))
+            (dt * (one - half * cdt), dt * (one - cdt))
         };
-        let amp = p.noise * spread.sqrt();
+        let amp = noise * spread.sqrt();
         let h = b.phi_hat[j];
         b.phi_hat[j] = [
             decay * h[0] + gain * nonlinear[0] + amp * xi[0],
@@ -220,7 +231,7 @@ pub fn a_update(b: &mut FieldBuffers) {
 }
 
 /// Twin of the kernel `kpz_load`.
-pub fn kpz_load(b: &mut FieldBuffers) {
+pub fn kpz_load<R: Real>(b: &mut FieldBuffers<R>) {
     tick(b);
     for j in 0..b.work.len() {
         let [kx, ky] = b.wave_vector(j);
@@ -228,42 +239,43 @@ pub fn kpz_load(b: &mut FieldBuffers) {
         b.work[j] = if b.kept(j) {
             [-kx * h[1] - ky * h[0], kx * h[0] - ky * h[1]]
         } else {
-            [0.0, 0.0]
+            [R::zero(), R::zero()]
         };
     }
 }
 
 /// Twin of the kernel `kpz_prepare`.
-pub fn kpz_prepare(b: &mut FieldBuffers) {
+pub fn kpz_prepare<R: Real>(b: &mut FieldBuffers<R>) {
     let p = b.params;
+    let half_lambda = c::<R>(0.5) * R::widen(p.lambda);
     let step = b.clock[0];
     b.work.par_iter_mut().enumerate().for_each(|(j, w)| {
         *w = [
-            0.5 * p.lambda * (w[0] * w[0] + w[1] * w[1]),
+            half_lambda * (w[0] * w[0] + w[1] * w[1]),
             point_noise(&p, step, j),
         ];
     });
 }
 
-/// The CPU backend of a field run.
-pub struct CpuField {
-    buffers: FieldBuffers,
+/// The CPU backend of a field run, in precision `R`.
+pub struct CpuField<R: Real> {
+    buffers: FieldBuffers<R>,
     potential: Potential,
     params: Vec<f32>,
     equation: FieldEquation,
 }
 
-impl CpuField {
+impl<R: Real> CpuField<R> {
     /// The buffers of `spec` from the initial `phi` and `pi` of every field.
-    pub fn new(spec: &FieldSpec, params: FieldParams, phi: Vec<f32>, pi: Vec<f32>) -> Self {
+    pub fn new(spec: &FieldSpec, params: FieldParams, phi: Vec<R>, pi: Vec<R>) -> Self {
         let n = phi.len();
         let mut b = FieldBuffers {
             params,
             phi,
             momentum: pi,
-            force: vec![0.0; n],
-            work: vec![[0.0; 2]; n],
-            phi_hat: vec![[0.0; 2]; n],
+            force: vec![R::zero(); n],
+            work: vec![[R::zero(); 2]; n],
+            phi_hat: vec![[R::zero(); 2]; n],
             clock: [0; 2],
         };
         let potential = spec.potential.clone();
@@ -291,13 +303,13 @@ impl CpuField {
 }
 
 /// The spectral Laplacian of `work` in place: FFT, `spectral_laplacian`, inverse FFT.
-fn laplacian(b: &mut FieldBuffers, shape: FftShape) {
+fn laplacian<R: Real>(b: &mut FieldBuffers<R>, shape: FftShape) {
     super::fft::fft(&mut b.work, shape, Direction::Forward);
     spectral_laplacian(b);
     super::fft::fft(&mut b.work, shape, Direction::Inverse);
 }
 
-impl FieldBackend for CpuField {
+impl<R: Real> FieldBackend for CpuField<R> {
     fn steps(&mut self, steps: u32) -> Result<()> {
         let b = &mut self.buffers;
         let shape = b.shape();
@@ -331,13 +343,18 @@ impl FieldBackend for CpuField {
 
     fn read(&mut self) -> Result<FieldState> {
         let b = &self.buffers;
+        let wide = |v: &[R]| v.iter().map(|x| x.wide()).collect();
         Ok(match self.equation {
             FieldEquation::KleinGordon => FieldState::KleinGordon {
-                phi: b.phi.clone(),
-                momentum: b.momentum.clone(),
+                phi: wide(&b.phi),
+                momentum: wide(&b.momentum),
             },
             FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => FieldState::Spectral {
-                phi_hat: b.phi_hat.clone(),
+                phi_hat: b
+                    .phi_hat
+                    .iter()
+                    .map(|z| [z[0].wide(), z[1].wide()])
+                    .collect(),
             },
         })
     }

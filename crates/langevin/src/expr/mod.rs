@@ -27,7 +27,7 @@ pub use ast::{BinOp, CmpOp, Func, Node, Sym};
 pub use diff::diff;
 pub use eval::{eval_f64, Program};
 pub use parse::{parse, ExprError, Scope};
-pub use wgsl::to_wgsl;
+pub use wgsl::{to_wgsl, to_wgsl_real};
 
 #[cfg(test)]
 mod tests {

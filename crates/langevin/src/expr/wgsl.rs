@@ -18,7 +18,11 @@ pub fn integer_power(exponent: &Node) -> Option<i32> {
 
 /// A WGSL literal for a constant (f32, with a decimal point or exponent).
 pub fn literal(v: f64) -> String {
-    let s = format!("{:?}", v as f32);
+    decorated(format!("{:?}", v as f32), v)
+}
+
+/// A number's text with a decimal point, parenthesised when negative.
+fn decorated(s: String, v: f64) -> String {
     let s = if s.contains(['.', 'e', 'i', 'N']) {
         s
     } else {
@@ -42,18 +46,48 @@ pub fn folded_constant(node: &Node) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-/// The expression as WGSL.
+/// The expression as WGSL in f32.
 pub fn to_wgsl(node: &Node) -> String {
+    emit(node, Flavour::F32)
+}
+
+/// The expression as WGSL over `real` (the virtual module `precision`): constants at full f64
+/// precision and the transcendental functions as `r_exp`, `r_sin`, ... (f64 has no built-in
+/// ones).
+pub fn to_wgsl_real(node: &Node) -> String {
+    emit(node, Flavour::Real)
+}
+
+/// How constants and functions are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Flavour {
+    /// f32 literals, WGSL's built-ins.
+    F32,
+    /// f64-precision (abstract) literals, the `r_*` functions of `precision`.
+    Real,
+}
+
+/// A literal in `flavour`.
+fn literal_in(v: f64, flavour: Flavour) -> String {
+    match flavour {
+        Flavour::F32 => literal(v),
+        Flavour::Real => decorated(format!("{v:?}"), v),
+    }
+}
+
+fn emit(node: &Node, flavour: Flavour) -> String {
+    use super::ast::Func;
+    let to_wgsl = |n: &Node| emit(n, flavour);
     if let Some(v) = folded_constant(node) {
-        return literal(v);
+        return literal_in(v, flavour);
     }
     match node {
-        Node::Call(super::ast::Func::Pow, args) => to_wgsl(&Node::Bin(
+        Node::Call(Func::Pow, args) => to_wgsl(&Node::Bin(
             BinOp::Pow,
             Box::new(args[0].clone()),
             Box::new(args[1].clone()),
         )),
-        Node::Num(v) => literal(*v),
+        Node::Num(v) => literal_in(*v, flavour),
         Node::Sym(Sym::State(i)) => format!("x[{i}]"),
         Node::Sym(Sym::Param(k)) => format!("params[{k}]"),
         Node::Sym(Sym::Time) => "t".into(),
@@ -67,6 +101,9 @@ pub fn to_wgsl(node: &Node) -> String {
                 } else {
                     format!("({product})")
                 }
+            }
+            None if flavour == Flavour::Real => {
+                format!("r_pow({}, {})", to_wgsl(a), to_wgsl(b))
             }
             None => format!("pow({}, {})", to_wgsl(a), to_wgsl(b)),
         },
@@ -82,7 +119,16 @@ pub fn to_wgsl(node: &Node) -> String {
         }
         Node::Call(f, args) => {
             let args: Vec<String> = args.iter().map(to_wgsl).collect();
-            format!("{}({})", f.name(), args.join(", "))
+            let builtin = matches!(
+                f,
+                Func::Sqrt | Func::Abs | Func::Sign | Func::Min | Func::Max
+            );
+            let prefix = if flavour == Flavour::Real && !builtin {
+                "r_"
+            } else {
+                ""
+            };
+            format!("{prefix}{}({})", f.name(), args.join(", "))
         }
         Node::If {
             cmp,

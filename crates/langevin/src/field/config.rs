@@ -9,8 +9,10 @@
 //! equation = "klein-gordon"          # or "model-a" (with kT), or "kpz" (nu, lambda, noise)
 //! potential = "1 - cos(phi)"         # V(phi); V' by symbolic differentiation
 //! profile = { name = "breather", omega = 0.5 }   # or init = ["..."], init_momentum = ["..."]
+//!                                    # or { name = "thermal", temperature = 0.5 }
 //! [solver]
 //! t_end = 25.0                       # dt = safety * 2 / omega_max unless given
+//! precision = "f64"                  # optional: f64 stepping and FFTs (SHADER_F64 on a GPU)
 //! [ensemble]
 //! trajectories = 1                   # fields in the batch
 //! ```
@@ -115,33 +117,36 @@ impl Config {
                 )
             })
         };
-        (spec.init_phi, spec.init_pi) = match profile {
-            Some(p) => match p.name.as_str() {
-                "breather" => profiles::breather(need("omega", p.omega)?),
-                "kink" => profiles::kink(p.velocity.unwrap_or(0.0), p.position.unwrap_or(0.0)),
-                "kink_antikink" => profiles::kink_antikink(
-                    need("velocity", p.velocity)?,
-                    need("position", p.position)?,
-                ),
-                "gaussian" => {
-                    profiles::gaussian_pulse(p.amplitude.unwrap_or(1.0), p.width.unwrap_or(1.0))
-                }
-                other => {
-                    return Err(Error::invalid(
+        (spec.init_phi, spec.init_pi) =
+            match profile {
+                Some(p) => match p.name.as_str() {
+                    "breather" => profiles::breather(need("omega", p.omega)?),
+                    "kink" => profiles::kink(p.velocity.unwrap_or(0.0), p.position.unwrap_or(0.0)),
+                    "kink_antikink" => profiles::kink_antikink(
+                        need("velocity", p.velocity)?,
+                        need("position", p.position)?,
+                    ),
+                    "gaussian" => {
+                        profiles::gaussian_pulse(p.amplitude.unwrap_or(1.0), p.width.unwrap_or(1.0))
+                    }
+                    "thermal" => {
+                        spec.thermal = Some(need("temperature", p.temperature)?);
+                        ("0".into(), "0".into())
+                    }
+                    other => return Err(Error::invalid(
                         "model.profile.name",
                         other,
-                        "\"gaussian\", \"breather\", \"kink\" or \"kink_antikink\"",
-                    ))
-                }
-            },
-            None => (
-                m.init.first().cloned().unwrap_or_else(|| "0".into()),
-                m.init_momentum
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "0".into()),
-            ),
-        };
+                        "\"gaussian\", \"breather\", \"kink\", \"kink_antikink\" or \"thermal\"",
+                    )),
+                },
+                None => (
+                    m.init.first().cloned().unwrap_or_else(|| "0".into()),
+                    m.init_momentum
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "0".into()),
+                ),
+            };
         spec.antiperiodic = match grid.boundary.as_deref() {
             None | Some("periodic") => false,
             Some("antiperiodic") => true,
@@ -163,6 +168,9 @@ impl Config {
         spec.seed = self.ensemble.seed;
         spec.dt = self.solver.dt;
         spec.safety = self.solver.safety.unwrap_or(spec.safety);
+        if let Some(p) = &self.solver.precision {
+            spec.precision = crate::real::Precision::parse("solver.precision", p)?;
+        }
         spec.t_end = self.solver.t_end;
         spec.saves = match &self.output.save_times {
             SaveTimes::Count(n) => *n,

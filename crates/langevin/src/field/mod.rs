@@ -27,6 +27,7 @@ use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use crate::expr::{self, Scope};
 use crate::fft::{FftShape, MAX_FFT_POINTS};
+use crate::real::{split, Precision, Real};
 use crate::Engine;
 use bytemuck::{Pod, Zeroable};
 use rustfft::num_complex::Complex64;
@@ -95,6 +96,14 @@ pub struct FieldSpec {
     /// Antiperiodic along x, `phi(x + L) = -phi(x)` (Klein-Gordon in 1-D): room for a
     /// single kink.
     pub antiperiodic: bool,
+    /// The precision of the stepping and the FFTs (f64 needs `SHADER_F64` on a GPU).
+    pub precision: Precision,
+    /// Fields per device batch (default and at most: as many as fit in 2^24 points); the
+    /// batches run one after the other and give the same fields as one batch.
+    pub batch_fields: Option<u32>,
+    /// Start every field from its own thermal draw at this temperature
+    /// ([`profiles::thermal`], mass^2 = V''(0)) instead of `init_phi` / `init_pi`.
+    pub thermal: Option<f64>,
 }
 
 impl FieldSpec {
@@ -117,6 +126,9 @@ impl FieldSpec {
             average_from: 0.0,
             keep_snapshots: false,
             antiperiodic: false,
+            precision: Precision::F32,
+            thermal: None,
+            batch_fields: None,
         }
     }
 
@@ -250,6 +262,53 @@ impl FieldSpec {
         Ok((at(&phi), at(&pi)))
     }
 
+    /// The initial `phi` and `pi` of every field of the batch, one after the other: the same
+    /// [`FieldSpec::initial`] for all, or a thermal draw per field.
+    ///
+    /// # Errors
+    /// As [`FieldSpec::initial`]; [`Error::InvalidInput`] naming `model.profile` for a thermal
+    /// field where `V''(0) <= 0` (its k = 0 mode has no equilibrium) or the boundary is
+    /// antiperiodic.
+    pub fn initial_batch(&self) -> Result<(Vec<f64>, Vec<f64>)> {
+        let Some(temperature) = self.thermal else {
+            let (phi, pi) = self.initial()?;
+            let batch = |one: &[f64]| -> Vec<f64> {
+                (0..self.fields).flat_map(|_| one.iter().copied()).collect()
+            };
+            return Ok((batch(&phi), batch(&pi)));
+        };
+        let mass2 = self.potential.second_derivative(0.0);
+        if !(mass2 > 0.0 && mass2.is_finite()) {
+            return Err(Error::invalid(
+                "model.profile",
+                "thermal",
+                format!("a thermal field needs V''(0) > 0, its mass squared; V''(0) = {mass2}"),
+            ));
+        }
+        if !(temperature.is_finite() && temperature >= 0.0) {
+            return Err(Error::invalid(
+                "model.profile.temperature",
+                temperature,
+                "at least 0",
+            ));
+        }
+        if self.antiperiodic {
+            return Err(Error::invalid(
+                "model.profile",
+                "thermal",
+                "thermal fields are periodic",
+            ));
+        }
+        let key = crate::philox::key_of_seed(self.seed);
+        let (mut phi, mut pi) = (Vec::new(), Vec::new());
+        for f in 0..self.fields {
+            let (a, b) = profiles::thermal(self.points, self.length, mass2, temperature, key, f);
+            phi.extend(a);
+            pi.extend(b);
+        }
+        Ok((phi, pi))
+    }
+
     /// The stability bound `2 / omega_max` for an initial field.
     pub fn stability_bound(&self, phi0: &[f64]) -> f64 {
         let curvature = phi0
@@ -260,7 +319,14 @@ impl FieldSpec {
     }
 
     fn check(&self) -> Result<()> {
-        self.shape().check()?;
+        FftShape::two_d(self.points[0], self.points[1], 1).check()?;
+        if self.fields == 0 {
+            return Err(Error::invalid(
+                "ensemble.trajectories",
+                0,
+                "at least one field",
+            ));
+        }
         if self.points[0] < 2 {
             return Err(Error::invalid(
                 "grid.points[0]",
@@ -268,8 +334,12 @@ impl FieldSpec {
                 "at least 2",
             ));
         }
-        if self.shape().points() > MAX_FFT_POINTS {
-            return Err(Error::Limit("the batch exceeds 2^24 points".into()));
+        if self.shape().field_size() > MAX_FFT_POINTS {
+            return Err(Error::Limit(format!(
+                "a field of {} x {} points; at most 2^24 (the fields of a larger batch run 2^24 \
+                 points at a time)",
+                self.points[0], self.points[1]
+            )));
         }
         for (k, l) in self.length.iter().enumerate() {
             if !(l.is_finite() && *l > 0.0) {
@@ -332,7 +402,8 @@ impl FieldSpec {
     }
 }
 
-/// The uniform of the field kernels (keep in sync with `shaders/field.wgsl`).
+/// The uniform of the field kernels (keep in sync with `shaders/field.wgsl`). The real values
+/// are f32 pairs ([`crate::real::split`]) that kernels of either precision widen.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct FieldParams {
@@ -344,39 +415,42 @@ pub struct FieldParams {
     pub ny: u32,
     /// Fields.
     pub fields: u32,
-    /// The step.
-    pub dt: f32,
-    /// 2 pi / Lx.
-    pub kx_unit: f32,
-    /// 2 pi / Ly.
-    pub ky_unit: f32,
-    /// V''(0), model A's linear part.
-    pub mu: f32,
-    /// sqrt(2 T / dV) (model A) or sqrt(D / dV) (KPZ).
-    pub noise: f32,
-    /// The factor on |k|^2 in the linear part (1 for model A).
-    pub nu: f32,
-    /// KPZ's lambda.
-    pub lambda: f32,
     /// 1: dealias the nonlinear term (KPZ).
     pub dealias: u32,
     /// 1: antiperiodic along x.
     pub twist: u32,
+    /// The batch's first field in the whole run (the noise's counter uses the run's index).
+    pub first_field: u32,
+    /// The step.
+    pub dt: [f32; 2],
+    /// 2 pi / Lx.
+    pub kx_unit: [f32; 2],
+    /// 2 pi / Ly.
+    pub ky_unit: [f32; 2],
+    /// V''(0), model A's linear part.
+    pub mu: [f32; 2],
+    /// sqrt(2 T / dV) (model A) or sqrt(D / dV) (KPZ).
+    pub noise: [f32; 2],
+    /// The factor on |k|^2 in the linear part (1 for model A).
+    pub nu: [f32; 2],
+    /// KPZ's lambda.
+    pub lambda: [f32; 2],
 }
 
-/// What a backend holds between steps, read back at save times.
+/// What a backend holds between steps, read back at save times (widened to f64 from the
+/// run's precision).
 pub enum FieldState {
     /// Klein-Gordon: `phi` and `pi` of every field.
     KleinGordon {
         /// phi.
-        phi: Vec<f32>,
+        phi: Vec<f64>,
         /// pi.
-        momentum: Vec<f32>,
+        momentum: Vec<f64>,
     },
     /// Model A and KPZ: the transform of every field.
     Spectral {
         /// phi_hat.
-        phi_hat: Vec<[f32; 2]>,
+        phi_hat: Vec<[f64; 2]>,
     },
 }
 
@@ -411,6 +485,8 @@ pub struct FieldResult {
     pub roughness: Vec<Vec<f64>>,
     /// Per save: field 0's phi (all fields' with `keep_snapshots`).
     pub snapshots: Vec<Vec<f32>>,
+    /// Every field's phi at the last save, in the run's precision (widened to f64).
+    pub final_phi: Vec<f64>,
     /// Model A and KPZ: per entry of a field's transform, `<|phi_k|^2> dV / N` (the continuum
     /// structure factor `<|phi(k)|^2> / V`) averaged over the fields and the saves from
     /// `average_from`.
@@ -495,6 +571,24 @@ fn observe(spec: &FieldSpec, phi: &[f64], pi: Option<&[f64]>) -> (f64, f64, Vec<
     (kinetic + gradient + potential, momentum, power)
 }
 
+/// The backend of `engine` for a run in precision `R` from the batch's initial `phi0`, `pi0`.
+fn backend<'a, R: Real>(
+    engine: &'a Engine,
+    spec: &FieldSpec,
+    params: FieldParams,
+    phi0: &[f64],
+    pi0: &[f64],
+) -> Result<Box<dyn FieldBackend + 'a>> {
+    let round = |v: &[f64]| -> Vec<R> { v.iter().map(|x| R::real(*x)).collect() };
+    let (phi, pi) = (round(phi0), round(pi0));
+    Ok(match engine.gpu() {
+        Some(ctx) => Box::new(crate::gpu::field::GpuField::new(
+            ctx, spec, params, &phi, &pi,
+        )?),
+        None => Box::new(crate::cpu::field::CpuField::new(spec, params, phi, pi)),
+    })
+}
+
 /// Runs `spec` on `engine`'s backend.
 ///
 /// # Errors
@@ -503,7 +597,7 @@ fn observe(spec: &FieldSpec, phi: &[f64], pi: Option<&[f64]>) -> (f64, f64, Vec<
 pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
     let setup_start = Instant::now();
     spec.check()?;
-    let (phi0, pi0) = spec.initial()?;
+    let (phi0, pi0) = spec.initial_batch()?;
     let bound = spec.stability_bound(&phi0);
     let dt = match (spec.dt, spec.equation) {
         (None, FieldEquation::Kpz { .. }) => {
@@ -554,87 +648,114 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
         nx: spec.points[0],
         ny: spec.points[1],
         fields: spec.fields,
-        dt: dt as f32,
-        kx_unit: (2.0 * std::f64::consts::PI / spec.length[0]) as f32,
-        ky_unit: (2.0 * std::f64::consts::PI / spec.length[1]) as f32,
-        mu: mu as f32,
-        noise: noise as f32,
-        nu: nu as f32,
-        lambda: lambda as f32,
         dealias: u32::from(matches!(spec.equation, FieldEquation::Kpz { .. })),
         twist: u32::from(spec.antiperiodic),
+        first_field: 0,
+        dt: split(dt),
+        kx_unit: split(2.0 * std::f64::consts::PI / spec.length[0]),
+        ky_unit: split(2.0 * std::f64::consts::PI / spec.length[1]),
+        mu: split(mu),
+        noise: split(noise),
+        nu: split(nu),
+        lambda: split(lambda),
     };
-    let phi: Vec<f32> = (0..fields)
-        .flat_map(|_| phi0.iter().map(|v| *v as f32))
-        .collect();
-    let pi: Vec<f32> = (0..fields)
-        .flat_map(|_| pi0.iter().map(|v| *v as f32))
-        .collect();
-    let mut backend: Box<dyn FieldBackend + '_> = match engine.gpu() {
-        Some(ctx) => Box::new(crate::gpu::field::GpuField::new(
-            ctx, spec, params, &phi, &pi,
-        )?),
-        None => Box::new(crate::cpu::field::CpuField::new(spec, params, phi, pi)),
-    };
-    let setup_time = setup_start.elapsed();
-    let run_start = Instant::now();
+    let mut setup_time = setup_start.elapsed();
+    let mut run_time = Duration::ZERO;
     let mut energy = vec![Vec::new(); fields];
     let mut momentum = vec![Vec::new(); fields];
     let mut roughness = vec![Vec::new(); fields];
-    let mut snapshots = Vec::new();
+    let mut snapshots = vec![Vec::new(); save_steps.len()];
     let mut spectrum_sum = vec![0.0f64; n];
     let mut averaged = 0usize;
-    let mut step = 0;
-    for &target in &save_steps {
-        if target > step {
-            backend.steps(target - step)?;
-            step = target;
-        }
-        let (phi_now, pi_now): (Vec<f64>, Option<Vec<f64>>) = match backend.read()? {
-            FieldState::KleinGordon { phi, momentum } => (
-                phi.iter().map(|v| f64::from(*v)).collect(),
-                Some(momentum.iter().map(|v| f64::from(*v)).collect()),
-            ),
-            FieldState::Spectral { phi_hat } => {
-                let mut z: Vec<Complex64> = phi_hat
-                    .iter()
-                    .map(|c| Complex64::new(f64::from(c[0]), f64::from(c[1])))
-                    .collect();
-                for field in z.chunks_mut(n) {
-                    crate::cpu::fft::fft64(
-                        field,
-                        spec.points[0] as usize,
-                        spec.points[1] as usize,
-                        true,
-                    );
-                }
-                (z.iter().map(|c| c.re).collect(), None)
+    let mut final_phi = Vec::with_capacity(fields * n);
+    // Batches of at most 2^24 points run one after the other, each field with its own
+    // index in the noise's counter, so the fields are those of one big batch.
+    let fit = (MAX_FFT_POINTS / n as u64).max(1) as usize;
+    let per_batch = spec
+        .batch_fields
+        .map_or(fit, |b| (b.max(1) as usize).min(fit));
+    for first in (0..fields).step_by(per_batch) {
+        let count = per_batch.min(fields - first);
+        let setup_start = Instant::now();
+        let chunk = FieldParams {
+            fields: count as u32,
+            first_field: first as u32,
+            ..params
+        };
+        let range = first * n..(first + count) * n;
+        let mut backend = match spec.precision {
+            Precision::F32 => backend::<f32>(
+                engine,
+                spec,
+                chunk,
+                &phi0[range.clone()],
+                &pi0[range.clone()],
+            )?,
+            Precision::F64 => {
+                backend::<f64>(engine, spec, chunk, &phi0[range.clone()], &pi0[range])?
             }
         };
-        let t = f64::from(step) * dt;
-        for f in 0..fields {
-            let range = f * n..(f + 1) * n;
-            let (e, p, power) = observe(
-                spec,
-                &phi_now[range.clone()],
-                pi_now.as_ref().map(|v| &v[range]),
-            );
-            energy[f].push(e);
-            momentum[f].push(p);
-            let values = &phi_now[f * n..(f + 1) * n];
-            let mean = values.iter().sum::<f64>() / n as f64;
-            roughness[f].push(values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64);
-            if spec.equation.is_spectral() && t >= spec.average_from - 1e-9 {
-                for (s, q) in spectrum_sum.iter_mut().zip(&power) {
-                    *s += q;
+        setup_time += setup_start.elapsed();
+        let run_start = Instant::now();
+        let mut step = 0;
+        for (save, &target) in save_steps.iter().enumerate() {
+            if target > step {
+                backend.steps(target - step)?;
+                step = target;
+            }
+            let (phi_now, pi_now): (Vec<f64>, Option<Vec<f64>>) = match backend.read()? {
+                FieldState::KleinGordon { phi, momentum } => (phi, Some(momentum)),
+                FieldState::Spectral { phi_hat } => {
+                    let mut z: Vec<Complex64> =
+                        phi_hat.iter().map(|c| Complex64::new(c[0], c[1])).collect();
+                    for field in z.chunks_mut(n) {
+                        crate::cpu::fft::fft64(
+                            field,
+                            spec.points[0] as usize,
+                            spec.points[1] as usize,
+                            true,
+                        );
+                    }
+                    (z.iter().map(|c| c.re).collect(), None)
                 }
-                averaged += 1;
+            };
+            let t = f64::from(step) * dt;
+            for local in 0..count {
+                let f = first + local;
+                let range = local * n..(local + 1) * n;
+                let (e, p, power) = observe(
+                    spec,
+                    &phi_now[range.clone()],
+                    pi_now.as_ref().map(|v| &v[range.clone()]),
+                );
+                energy[f].push(e);
+                momentum[f].push(p);
+                let values = &phi_now[range];
+                let mean = values.iter().sum::<f64>() / n as f64;
+                roughness[f]
+                    .push(values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64);
+                if spec.equation.is_spectral() && t >= spec.average_from - 1e-9 {
+                    for (s, q) in spectrum_sum.iter_mut().zip(&power) {
+                        *s += q;
+                    }
+                    averaged += 1;
+                }
+            }
+            let keep = if spec.keep_snapshots {
+                count * n
+            } else if first == 0 {
+                n
+            } else {
+                0
+            };
+            snapshots[save].extend(phi_now[..keep].iter().map(|v| *v as f32));
+            if save + 1 == save_steps.len() {
+                final_phi.extend_from_slice(&phi_now);
             }
         }
-        let keep = if spec.keep_snapshots { fields * n } else { n };
-        snapshots.push(phi_now[..keep].iter().map(|v| *v as f32).collect());
+        run_time += run_start.elapsed();
     }
-    let run_time = run_start.elapsed();
+    let step = *save_steps.last().expect("at least 2 saves");
     let spectrum = (averaged > 0).then(|| {
         let scale = spec.cell() / (n as f64 * averaged as f64);
         spectrum_sum.iter().map(|s| s * scale).collect()
@@ -647,6 +768,7 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
         momentum,
         roughness,
         snapshots,
+        final_phi,
         spectrum,
         device: engine.device().clone(),
         setup_time,

@@ -1,10 +1,12 @@
 //! The potential `V(phi)` of a field: an expression in `phi` and named parameters, with `V'`
 //! and `V''` by symbolic differentiation. `V'` is compiled into the kernels (virtual module
-//! `potential`, `fn dv(phi: f32) -> f32`) and into the twin's evaluator; `V` and `V''` are
-//! evaluated in f64 on the host (energies, the stability bound, model A's linear part).
+//! `potential`, `fn dv(phi: real) -> real`) and into the twin's evaluator (f32 as the kernel
+//! computes it, or f64); `V` and `V''` are evaluated in f64 on the host (energies, the
+//! stability bound, model A's linear part).
 
 use crate::error::{Error, Result};
 use crate::expr::{self, Node, Program, Scope, Sym};
+use crate::real::{Precision, Real};
 
 /// A parsed potential.
 #[derive(Clone, Debug)]
@@ -77,27 +79,47 @@ impl Potential {
         self.dv_program.eval(0.0, &[phi], params)
     }
 
+    /// Twin of the generated `dv` in `R`: f32 as [`Potential::dv_f32`] (`params` are
+    /// [`Potential::params_f32`]), f64 as [`Potential::derivative`].
+    pub fn dv_as<R: Real>(&self, phi: R, params: &[f32]) -> R {
+        match R::PRECISION {
+            Precision::F32 => R::real(f64::from(self.dv_f32(phi.wide() as f32, params))),
+            Precision::F64 => R::real(self.derivative(phi.wide())),
+        }
+    }
+
     /// The parameters as the kernel holds them.
     pub fn params_f32(&self) -> Vec<f32> {
         self.params.iter().map(|(_, v)| *v as f32).collect()
     }
 
-    /// The virtual module `potential`.
-    pub fn wgsl(&self) -> String {
-        let values: Vec<String> = self
-            .params_f32()
-            .iter()
-            .map(|v| expr::wgsl::literal(f64::from(*v)))
+    /// The virtual module `potential` for kernels of `precision` (over `real`).
+    pub fn wgsl(&self, precision: Precision) -> String {
+        let (values, body): (Vec<String>, String) = match precision {
+            Precision::F32 => (
+                self.params_f32()
+                    .iter()
+                    .map(|v| expr::wgsl::literal(f64::from(*v)))
+                    .collect(),
+                expr::to_wgsl(&self.dv),
+            ),
+            Precision::F64 => (
+                self.values().iter().map(|v| format!("{v:?}")).collect(),
+                expr::to_wgsl_real(&self.dv),
+            ),
+        };
+        let values: Vec<String> = values
+            .into_iter()
             .chain(std::iter::once("0.0".to_string()))
             .collect();
         format!(
-            "// V = {}; V' by symbolic differentiation.\nfn dv(phi: f32) -> f32 {{\n    \
-             var x: array<f32, 1>;\n    x[0] = phi;\n    \
-             var params = array<f32, {}>({});\n    return {};\n}}\n",
+            "// V = {}; V' by symbolic differentiation.\nfn dv(phi: real) -> real {{\n    \
+             var x: array<real, 1>;\n    x[0] = phi;\n    \
+             var params = array<real, {}>({});\n    return {};\n}}\n",
             self.text.replace('\n', " "),
             values.len(),
             values.join(", "),
-            expr::to_wgsl(&self.dv)
+            body
         )
     }
 }

@@ -105,3 +105,70 @@ pub fn kink_outcome(phi: &[f32], x0: f64, dx: f64, length: f64) -> KinkOutcome {
         _ => KinkOutcome::Bound,
     }
 }
+
+/// The Philox stream (counter word 3) of the thermal initial fields, drawn on the host.
+pub const STREAM_FIELD_THERMAL: u32 = 50;
+
+/// One draw of a Gaussian field in thermal equilibrium for the quadratic action
+/// `sum (pi^2/2 + |grad phi|^2/2 + mass2 phi^2/2) dV` at temperature `temperature`, on the
+/// grid of `points` x `length` (periodic): `<|phi(k)|^2> / V = T / (k^2 + mass2)` and
+/// `<|pi(k)|^2> / V = T` per wave vector, each point's phi and pi Gaussian with mean 0. Field
+/// `field` of a batch uses Philox counter `(field, point / 4, 0 for phi and 1 for pi,
+/// STREAM_FIELD_THERMAL)`, so every field of a batch is an independent draw. The field is
+/// white noise filtered in Fourier space: `phi = FFT^-1(sqrt(T / (dV c_k)) FFT(xi))`.
+pub fn thermal(
+    points: [u32; 2],
+    length: [f64; 2],
+    mass2: f64,
+    temperature: f64,
+    key: [u32; 2],
+    field: u32,
+) -> (Vec<f64>, Vec<f64>) {
+    use rustfft::num_complex::Complex64;
+    let (nx, ny) = (points[0] as usize, points[1] as usize);
+    let n = nx * ny;
+    let normals = |lane: u32| -> Vec<f64> {
+        (0..n)
+            .map(|j| {
+                let block = crate::philox::philox4x32_10(
+                    [field, (j / 4) as u32, lane, STREAM_FIELD_THERMAL],
+                    key,
+                );
+                f64::from(crate::philox::box_muller4(block)[j % 4])
+            })
+            .collect()
+    };
+    let dv = if ny > 1 {
+        length[0] * length[1] / n as f64
+    } else {
+        length[0] / n as f64
+    };
+    let tau = 2.0 * std::f64::consts::PI;
+    let signed = |i: usize, m: usize| {
+        if i >= m / 2 && m > 1 {
+            i as f64 - m as f64
+        } else {
+            i as f64
+        }
+    };
+    let mut hat: Vec<Complex64> = normals(0)
+        .into_iter()
+        .map(|v| Complex64::new(v, 0.0))
+        .collect();
+    crate::cpu::fft::fft64(&mut hat, nx, ny, false);
+    for (j, h) in hat.iter_mut().enumerate() {
+        let kx = tau / length[0] * signed(j % nx, nx);
+        let ky = if ny > 1 {
+            tau / length[1] * signed(j / nx, ny)
+        } else {
+            0.0
+        };
+        *h *= (temperature / (dv * (kx * kx + ky * ky + mass2))).sqrt();
+    }
+    crate::cpu::fft::fft64(&mut hat, nx, ny, true);
+    let amplitude = (temperature / dv).sqrt();
+    (
+        hat.iter().map(|z| z.re).collect(),
+        normals(1).into_iter().map(|v| amplitude * v).collect(),
+    )
+}

@@ -144,6 +144,26 @@ impl GpuContext {
         }
     }
 
+    /// Refuses `precision` where the adapter cannot run it (f64 needs `SHADER_F64`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming `field` and the adapter.
+    pub fn require(&self, precision: crate::real::Precision, field: &str) -> Result<()> {
+        if precision == crate::real::Precision::F64
+            && !self.features.contains(wgpu::Features::SHADER_F64)
+        {
+            return Err(Error::invalid(
+                field,
+                "f64",
+                format!(
+                    "the adapter {} has no SHADER_F64: use \"f32\", or the CPU backend",
+                    self.info.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Waits for all submitted work.
     ///
     /// # Errors

@@ -9,6 +9,7 @@ use super::fft::GpuFft;
 use crate::error::Result;
 use crate::fft::Direction;
 use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState};
+use crate::real::{Precision, Real};
 use crate::shader;
 
 /// Twin of `WORKGROUP_SIZE_FIELD`.
@@ -41,6 +42,7 @@ pub struct GpuField<'a> {
     workgroups: (u32, u32),
     points: u64,
     equation: FieldEquation,
+    precision: Precision,
 }
 
 impl<'a> GpuField<'a> {
@@ -49,17 +51,24 @@ impl<'a> GpuField<'a> {
     ///
     /// # Errors
     /// [`crate::Error::Shader`], [`crate::Error::Limit`] or [`crate::Error::Device`].
-    pub fn new(
+    pub fn new<R: Real>(
         ctx: &'a GpuContext,
         spec: &FieldSpec,
         params: FieldParams,
-        phi: &[f32],
-        pi: &[f32],
+        phi: &[R],
+        pi: &[R],
     ) -> Result<Self> {
-        let potential = spec.potential.wgsl();
-        let wgsl = shader::compose("field", &[("potential", &potential)])?;
-        shader::validate("field", &wgsl, false)?;
+        let precision = R::PRECISION;
+        let shape = crate::fft::FftShape::two_d(params.nx, params.ny, params.fields);
+        ctx.require(precision, "solver.precision")?;
+        let potential = spec.potential.wgsl(precision);
+        let wgsl = shader::compose(
+            "field",
+            &[("potential", &potential), ("precision", precision.wgsl())],
+        )?;
+        shader::validate("field", &wgsl, precision == Precision::F64)?;
         let points = phi.len() as u64;
+        let real = precision.bytes();
         let storage = wgpu::BufferUsages::STORAGE;
         let uniform = ctx.buffer(
             "field_params",
@@ -78,15 +87,15 @@ impl<'a> GpuField<'a> {
             bytemuck::cast_slice(pi),
             wgpu::BufferUsages::COPY_SRC,
         );
-        let force = ctx.buffer("field_force", 4 * points, storage);
-        let work = [0, 1].map(|_| ctx.buffer("field_work", 8 * points, storage));
-        let initial_hat: Vec<[f32; 2]> = match spec.equation {
+        let force = ctx.buffer("field_force", real * points, storage);
+        let work = [0, 1].map(|_| ctx.buffer("field_work", 2 * real * points, storage));
+        let initial_hat: Vec<[R; 2]> = match spec.equation {
             FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
-                let mut z: Vec<[f32; 2]> = phi.iter().map(|v| [*v, 0.0]).collect();
-                crate::cpu::fft::fft(&mut z, spec.shape(), Direction::Forward);
+                let mut z: Vec<[R; 2]> = phi.iter().map(|v| [*v, R::zero()]).collect();
+                crate::cpu::fft::fft(&mut z, shape, Direction::Forward);
                 z
             }
-            FieldEquation::KleinGordon => vec![[0.0; 2]; 1],
+            FieldEquation::KleinGordon => vec![[R::zero(); 2]; 1],
         };
         let phi_hat = ctx.storage_with(
             "field_phi_hat",
@@ -105,7 +114,7 @@ impl<'a> GpuField<'a> {
             .iter()
             .map(|k| ctx.compute_pipeline(k, &wgsl, k, Some(&pipeline_layout)))
             .collect::<Result<Vec<_>>>()?;
-        let fft = GpuFft::new(ctx, spec.shape(), [&work[0], &work[1]])?;
+        let fft = GpuFft::new(ctx, shape, [&work[0], &work[1]], precision)?;
         let gpu = GpuField {
             ctx,
             pipelines,
@@ -117,6 +126,7 @@ impl<'a> GpuField<'a> {
             workgroups: ctx.dispatch_size(points.div_ceil(WORKGROUP_SIZE_FIELD) as u32)?,
             points,
             equation: spec.equation,
+            precision,
         };
         if spec.equation == FieldEquation::KleinGordon {
             gpu.submit(|g, pass| {
@@ -156,6 +166,18 @@ impl<'a> GpuField<'a> {
         }
         self.ctx.queue.submit([encoder.finish()]);
         self.ctx.check()
+    }
+
+    /// The first `values` reals of `buffer`, widened to f64.
+    fn read_reals(&self, buffer: &wgpu::Buffer, values: u64) -> Result<Vec<f64>> {
+        let bytes = self.read_buffer(buffer, values * self.precision.bytes())?;
+        Ok(match self.precision {
+            Precision::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(&bytes)
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+            Precision::F64 => bytemuck::pod_collect_to_vec(&bytes),
+        })
     }
 
     fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
@@ -209,15 +231,15 @@ impl FieldBackend for GpuField<'_> {
     fn read(&mut self) -> Result<FieldState> {
         Ok(match self.equation {
             FieldEquation::KleinGordon => FieldState::KleinGordon {
-                phi: bytemuck::pod_collect_to_vec(&self.read_buffer(&self.phi, 4 * self.points)?),
-                momentum: bytemuck::pod_collect_to_vec(
-                    &self.read_buffer(&self.momentum, 4 * self.points)?,
-                ),
+                phi: self.read_reals(&self.phi, self.points)?,
+                momentum: self.read_reals(&self.momentum, self.points)?,
             },
             FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => FieldState::Spectral {
-                phi_hat: bytemuck::pod_collect_to_vec(
-                    &self.read_buffer(&self.phi_hat, 8 * self.points)?,
-                ),
+                phi_hat: self
+                    .read_reals(&self.phi_hat, 2 * self.points)?
+                    .chunks(2)
+                    .map(|z| [z[0], z[1]])
+                    .collect(),
             },
         })
     }
