@@ -536,3 +536,340 @@ fn bad_input_exits_with_status_2_and_says_what() {
         &["--out", "cannot be written"],
     );
 }
+
+/// Numbers in two summaries agree: integers exactly, floats to `rel` relative (or absolute
+/// near zero); timing and device fields are skipped.
+fn assert_same_summary(a: &serde_json::Value, b: &serde_json::Value, path: &str, rel: f64) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                if [
+                    "elapsed_s",
+                    "setup_s",
+                    "traj_steps_per_s",
+                    "adapter",
+                    "api",
+                    "backend",
+                    "driver",
+                ]
+                .contains(&k.as_str())
+                {
+                    continue;
+                }
+                let w = y.get(k).unwrap_or_else(|| panic!("{path}.{k} missing"));
+                assert_same_summary(v, w, &format!("{path}.{k}"), rel);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{path}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                assert_same_summary(v, w, &format!("{path}[{i}]"), rel);
+            }
+        }
+        (Value::Number(x), Value::Number(y)) if x.is_u64() && y.is_u64() => {
+            assert_eq!(x, y, "{path}")
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= rel * x.abs().max(y.abs()).max(1e-3),
+                "{path}: {x} against {y}"
+            );
+        }
+        _ => assert_eq!(a, b, "{path}"),
+    }
+}
+
+/// The double well (5000 trajectories; histogram and first passages) run whole, and split into
+/// 4 and into 7 shards merged in scrambled order: the same summary (counts exactly, moments,
+/// quantiles and first-passage statistics to 1e-12). Merging refuses a shard given twice
+/// (overlapping ranges) and a shard of another seed, and kinds that do not split refuse
+/// --shard before running.
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let config = configs().join("double_well.toml");
+    let base = scratch("shards");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "5000",
+            "--set",
+            "solver.t_end=2.0",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = langevin(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let whole = base.join("whole");
+    run(&whole, &[]);
+    for n in [4usize, 7] {
+        let mut dirs: Vec<String> = Vec::new();
+        for i in 0..n {
+            let dir = base.join(format!("{n}-{i}"));
+            run(&dir, &["--shard", &format!("{i}/{n}")]);
+            assert!(dir.join("partial.json").exists());
+            dirs.push(dir.to_str().unwrap().to_string());
+        }
+        dirs.reverse();
+        dirs.swap(0, n / 2);
+        let merged = base.join(format!("merged-{n}"));
+        let mut args = vec!["merge", "--quiet", "--out", merged.to_str().unwrap()];
+        args.extend(dirs.iter().map(String::as_str));
+        let o = langevin(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (a, b) = (summary(&whole), summary(&merged));
+        assert_eq!(b["trajectories"], 5000);
+        assert_same_summary(&a, &b, "summary", 1e-12);
+    }
+    let shard0 = base.join("4-0");
+    let twice = langevin(&[
+        "merge",
+        "--out",
+        base.join("bad").to_str().unwrap(),
+        shard0.to_str().unwrap(),
+        shard0.to_str().unwrap(),
+    ]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("overlap"));
+    let other = base.join("other");
+    run(&other, &["--shard", "1/4", "--seed", "99"]);
+    let mixed = langevin(&[
+        "merge",
+        "--out",
+        base.join("bad").to_str().unwrap(),
+        shard0.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("another config"));
+    let field = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        configs()
+            .join("sine_gordon_breather.toml")
+            .to_str()
+            .unwrap(),
+        "--shard",
+        "0/2",
+        "--out",
+        base.join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(field.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&field.stderr).contains("--shard"));
+}
+
+/// Resume equals uninterrupted: the double well (200,000 trajectories to t = 2, pieces of
+/// 4096 trajectories, a checkpoint after every piece) killed by SIGKILL at a point after its
+/// first checkpoint, and stopped by SIGTERM (which writes the results so far, marked partial),
+/// each then resumed: summary.json equal number for number to an uninterrupted run's. A
+/// corrupt checkpoint and a resume with another config are refused.
+#[cfg(unix)]
+#[test]
+fn resume_equals_uninterrupted() {
+    use std::process::Stdio;
+    let config = configs().join("double_well.toml");
+    let base = scratch("resume");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "200000",
+            "--set",
+            "solver.t_end=2.0",
+            "--checkpoint-every",
+            "0",
+            "--checkpoint-piece",
+            "4096",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let whole = base.join("whole");
+    let o = langevin(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!whole.join("checkpoint.json").exists());
+    let resume = |dir: &Path| {
+        let o = langevin(&[
+            "--backend",
+            "cpu",
+            "run",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_same_summary(&summary(&whole), &summary(dir), "summary", 0.0);
+        assert!(summary(dir).get("partial").is_none());
+    };
+    for (signal, delay_ms) in [("KILL", 37u64), ("TERM", 11)] {
+        let dir = base.join(signal);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .args(args(&dir))
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        while !dir.join("checkpoint.json").exists() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "{signal}: the run ended before the signal"
+        );
+        assert!(dir.join("checkpoint.json").exists());
+        if signal == "TERM" {
+            let s = summary(&dir);
+            assert_eq!(s["partial"], true);
+            assert!(s["trajectories"].as_u64().unwrap() < 200_000);
+        }
+        resume(&dir);
+    }
+    // A damaged checkpoint is refused, never used; so is another config.
+    let dir = base.join("damaged");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+        .args(args(&dir))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while !dir.join("checkpoint.json").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let other = langevin(&[
+        "run",
+        configs().join("ou.toml").to_str().unwrap(),
+        "--resume",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("another config"));
+    let text = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap();
+    std::fs::write(dir.join("checkpoint.json"), &text[..text.len() / 2]).unwrap();
+    let o = langevin(&["run", "--resume", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("corrupt"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A model that blows up in finite time (dx = x^3 dt + 0.1 dW from x = 1, blow-up at t = 1/2)
+/// run past it: every trajectory is counted as diverged by the save at t = 1, none at t = 0,
+/// stderr says so, and `--on-diverge fail` exits with an error after writing the
+/// results.
+#[test]
+fn diverging_trajectories_are_counted_and_can_fail_the_run() {
+    let dir = scratch("diverge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("blowup.toml");
+    std::fs::write(
+        &config,
+        "name = \"blowup\"\nkind = \"sde\"\n[model]\nstate = [\"x\"]\ndrift = [\"x^3\"]\n\
+         diffusion = [\"0.1\"]\ninit = [\"1\"]\n[solver]\ndt = 0.001\nt_end = 2.0\n\
+         [ensemble]\ntrajectories = 256\nseed = 1\n[output]\nsave_times = 5\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = dir.join("out");
+        let mut args = vec![
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        (langevin(&args), summary(&out))
+    };
+    let (o, s) = run(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(s["diverged"], 256);
+    let by_time: Vec<u64> = s["diverged_by_time"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    // Euler-Maruyama lags the exact blow-up a little and the noise spreads it: some have
+    // diverged by the save at t = 0.5 (measured 98), all by t = 1.
+    assert_eq!(by_time[0], 0);
+    assert!(by_time[1] > 0 && by_time[1] < 256, "{by_time:?}");
+    assert_eq!(by_time[2..], [256, 256, 256]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("256 of 256 trajectories diverged") && stderr.contains("save time 0.5"),
+        "{stderr}"
+    );
+    let (o, s) = run(&["--on-diverge", "fail"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--on-diverge fail"));
+    assert_eq!(s["diverged"], 256);
+}
+
+/// The Slurm array script as a job array of 3 tasks numbered from 1 would run it, then merge:
+/// 3000 trajectories, none twice.
+#[test]
+fn slurm_array_script_runs_its_shard() {
+    let script = configs().join("../cluster/slurm_array.sh");
+    let out = scratch("slurm");
+    for task in 1..=3 {
+        let o = Command::new("bash")
+            .arg(&script)
+            .args(["--trajectories", "3000"])
+            .env("CONFIG", configs().join("double_well.toml"))
+            .env("OUT", &out)
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .env("SLURM_ARRAY_TASK_MIN", "1")
+            .env("SLURM_ARRAY_TASK_COUNT", "3")
+            .env("LANGEVIN", env!("CARGO_BIN_EXE_langevin"))
+            .env("LANGEVIN_BACKEND", "cpu")
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let shards: Vec<String> = (0..3)
+        .map(|i| {
+            out.join(format!("shard-{i}-of-3"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let merged = out.join("merged");
+    let mut args = vec!["merge", "--quiet", "--out", merged.to_str().unwrap()];
+    args.extend(shards.iter().map(String::as_str));
+    let o = langevin(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(summary(&merged)["trajectories"], 3000);
+}

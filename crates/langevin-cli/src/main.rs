@@ -3,6 +3,7 @@
 
 mod cbo_outputs;
 mod chain_outputs;
+mod checkpoint;
 mod comparison;
 mod examples;
 mod field_outputs;
@@ -13,6 +14,7 @@ mod outputs;
 mod plots;
 mod progress;
 mod report;
+mod shards;
 mod vicsek_outputs;
 
 use anyhow::{Context, Result};
@@ -69,8 +71,9 @@ enum Command {
     },
     /// Runs a TOML config and writes summary.json, stats.csv, histogram.csv, final_state.npy.
     Run {
-        /// The config file.
-        config: PathBuf,
+        /// The config file (with --resume: optional, and then it must be the one resumed).
+        #[arg(required_unless_present = "resume")]
+        config: Option<PathBuf>,
         /// Output folder (default runs/<name>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -83,6 +86,38 @@ enum Command {
         /// Sets any key, e.g. --set model.params.D=0.2 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Prints nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Runs part I of N of the trajectories, [I T / N, (I + 1) T / N), with their indices
+        /// in the whole run, and writes partial.json for `langevin merge` (ensemble kinds).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// What a trajectory that becomes NaN or infinite does to the run: `warn` (count it,
+        /// leave it out of the statistics, say so on stderr) or `fail` (exit with an error,
+        /// after writing the results).
+        #[arg(long, value_enum, default_value_t = OnDiverge::Warn)]
+        on_diverge: OnDiverge,
+        /// Seconds between checkpoints of an ensemble run (checkpoint.json in the output
+        /// folder, written atomically; also written on SIGINT / SIGTERM).
+        #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+        checkpoint_every: f64,
+        /// Trajectories per piece of a checkpointed run (default: about 2^33
+        /// trajectory-steps; whole blocks of 64).
+        #[arg(long, value_name = "TRAJECTORIES")]
+        checkpoint_piece: Option<u64>,
+        /// Continues the interrupted run in DIR from its checkpoint.
+        #[arg(long, value_name = "DIR")]
+        resume: Option<PathBuf>,
+    },
+    /// Merges the folders of `langevin run --shard` into the results of one run.
+    Merge {
+        /// Shard folders (or their partial.json files), any order.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder (default runs/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Prints nothing but errors.
         #[arg(long)]
         quiet: bool,
@@ -135,6 +170,45 @@ fn engine(choice: Option<BackendChoice>, quiet: bool) -> Result<Engine> {
     Ok(engine)
 }
 
+/// What a diverging trajectory does to a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnDiverge {
+    /// Count it, leave it out of the statistics, warn on stderr.
+    Warn,
+    /// Exit with an error once the results are written.
+    Fail,
+}
+
+/// Warns on stderr about trajectories that became NaN or infinite (from which save time),
+/// and fails under `--on-diverge fail`.
+fn report_divergence(
+    result: &langevin::EnsembleResult,
+    on: OnDiverge,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let last = result.times.len() - 1;
+    let count = result.diverged(last);
+    if count == 0 {
+        return Ok(());
+    }
+    let from = (0..=last)
+        .find(|&k| result.diverged(k) > 0)
+        .map_or(f64::NAN, |k| result.times[k]);
+    let message = format!(
+        "{count} of {} trajectories diverged (NaN or infinite), the first by save time {from}; \
+         they are left out of the statistics (summary.json: diverged, diverged_by_time in {})",
+        result.trajectories,
+        dir.display()
+    );
+    match on {
+        OnDiverge::Warn => {
+            eprintln!("warning: {message}");
+            Ok(())
+        }
+        OnDiverge::Fail => Err(anyhow::anyhow!("--on-diverge fail: {message}")),
+    }
+}
+
 /// Exit status for input the user can fix (a config, a value, an expression).
 const EXIT_BAD_INPUT: u8 = 2;
 
@@ -170,6 +244,21 @@ fn load_config(
     trajectories: Option<u64>,
     seed: Option<u64>,
 ) -> Result<Config> {
+    let (text, overrides) = read_config(path, set, trajectories, seed)?;
+    Ok(Config::from_toml(
+        &path.display().to_string(),
+        &text,
+        &overrides,
+    )?)
+}
+
+/// A config file's text and the overrides of `--set`, `--trajectories` and `--seed`.
+fn read_config(
+    path: &PathBuf,
+    set: &[String],
+    trajectories: Option<u64>,
+    seed: Option<u64>,
+) -> Result<(String, Vec<(String, String)>)> {
     let text = std::fs::read_to_string(path).map_err(|e| langevin::Error::Config {
         origin: path.display().to_string(),
         message: format!("cannot read the config: {e}"),
@@ -187,11 +276,7 @@ fn load_config(
     if let Some(s) = seed {
         overrides.push(("ensemble.seed".into(), s.to_string()));
     }
-    Ok(Config::from_toml(
-        &path.display().to_string(),
-        &text,
-        &overrides,
-    )?)
+    Ok((text, overrides))
 }
 
 fn run_cli() -> Result<()> {
@@ -204,8 +289,67 @@ fn run_cli() -> Result<()> {
             seed,
             set,
             quiet,
+            shard,
+            on_diverge,
+            checkpoint_every,
+            checkpoint_piece,
+            resume,
         } => {
-            let cfg = load_config(&config, &set, trajectories, seed)?;
+            let resumed = resume
+                .as_ref()
+                .map(|d| checkpoint::Checkpoint::read(d))
+                .transpose()?;
+            let (text, overrides, origin) = match (&resumed, &config) {
+                (Some(c), given) => {
+                    if let Some(path) = given {
+                        let (t, o) = read_config(path, &set, trajectories, seed)?;
+                        if shards::fingerprint(&t, &o) != c.partial.fingerprint {
+                            return Err(langevin::Error::invalid(
+                                "--resume",
+                                path.display(),
+                                "another config (or other overrides) than the checkpoint's: it was not used",
+                            )
+                            .into());
+                        }
+                    }
+                    (
+                        c.config_text.clone(),
+                        c.overrides.clone(),
+                        c.config_origin.clone(),
+                    )
+                }
+                (None, Some(path)) => {
+                    let (t, o) = read_config(path, &set, trajectories, seed)?;
+                    (t, o, path.display().to_string())
+                }
+                (None, None) => unreachable!("clap requires a config without --resume"),
+            };
+            let out = resume.clone().or(out);
+            if !(checkpoint_every.is_finite() && checkpoint_every >= 0.0) {
+                return Err(langevin::Error::invalid(
+                    "--checkpoint-every",
+                    checkpoint_every,
+                    "seconds, at least 0",
+                )
+                .into());
+            }
+            let cfg = Config::from_toml(&origin, &text, &overrides)?;
+            let shard = shard
+                .map(|s| langevin::shard::Shard::parse(&s))
+                .transpose()?;
+            if shard.is_some()
+                && matches!(
+                    cfg.kind.as_str(),
+                    "kuramoto" | "chain" | "cbo" | "vicsek" | "field"
+                )
+            {
+                return Err(langevin::Error::invalid(
+                    "--shard",
+                    &cfg.kind,
+                    "only ensembles of independent trajectories (sde, ode, langevin) split into shards",
+                )
+                .into());
+            }
             match cfg.kind.as_str() {
                 "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
                 "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
@@ -216,12 +360,77 @@ fn run_cli() -> Result<()> {
             }
             let spec = cfg.to_spec()?;
             spec.resolve()?;
-            let dir = outputs::run_dir(&cfg.name, out)?;
+            let dir = match shard {
+                Some(sh) => outputs::run_dir(
+                    &format!("{}/shard-{}-of-{}", cfg.name, sh.index, sh.count),
+                    out,
+                )?,
+                None => outputs::run_dir(&cfg.name, out)?,
+            };
             let engine = engine(cli.backend, quiet)?;
             let mut bar = progress::Bar::new(quiet);
-            let result = engine.run_with_progress(&spec, &mut |p| bar.update(p))?;
+            let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            if resumed.is_some() && !pieces {
+                return Err(langevin::Error::invalid(
+                    "--resume",
+                    &cfg.kind,
+                    "this run is not checkpointed",
+                )
+                .into());
+            }
+            let result = match shard {
+                Some(sh) => shards::run(
+                    &engine,
+                    &spec,
+                    sh,
+                    &text,
+                    &origin,
+                    &overrides,
+                    &dir,
+                    &mut |p| bar.update(p),
+                )?,
+                None if pieces => {
+                    let steps = spec.resolve()?.n_steps;
+                    let piece = resumed
+                        .as_ref()
+                        .map(|c| c.piece)
+                        .unwrap_or_else(|| checkpoint::piece_size(steps, checkpoint_piece));
+                    let source = checkpoint::Source {
+                        text: &text,
+                        origin: &origin,
+                        overrides: &overrides,
+                    };
+                    match checkpoint::run(
+                        &engine,
+                        &spec,
+                        &source,
+                        &dir,
+                        piece,
+                        std::time::Duration::from_secs_f64(checkpoint_every),
+                        resumed,
+                        &mut |p| bar.update(p),
+                    )? {
+                        checkpoint::Outcome::Done(r) => r,
+                        checkpoint::Outcome::Stopped { result } => {
+                            bar.finish();
+                            outputs::write_all(&dir, &cfg, &spec, &result)?;
+                            outputs::mark_partial(&dir, result.trajectories)?;
+                            anyhow::bail!(
+                                "interrupted after {} of {} trajectories: their results are in {} (summary.json \"partial\": true) with a checkpoint; continue with `langevin run --resume {}`",
+                                result.trajectories,
+                                spec.trajectories,
+                                dir.display(),
+                                dir.display()
+                            );
+                        }
+                    }
+                }
+                None => engine.run_with_progress(&spec, &mut |p| bar.update(p))?,
+            };
             bar.finish();
-            outputs::write_all(&dir, &cfg, &spec, &result)?;
+            if shard.is_none() {
+                outputs::write_all(&dir, &cfg, &spec, &result)?;
+            }
             if let Some(a) = result.adaptive.filter(|a| a.exhausted > 0) {
                 eprintln!(
                     "warning: {} trajectories used up solver.max_steps = {} {} before t_end; they are left out of the statistics",
@@ -252,6 +461,22 @@ fn run_cli() -> Result<()> {
                     dir.display()
                 );
             }
+            report_divergence(&result, on_diverge, &dir)?;
+        }
+        Command::Merge { shards, out, quiet } => {
+            let (dir, cfg, result) = shards::merge(&shards, out)?;
+            if !quiet {
+                println!(
+                    "{}: merged {} shards, {} trajectories x {} steps ({} diverged); wrote {}",
+                    cfg.name,
+                    shards.len(),
+                    result.trajectories,
+                    result.steps,
+                    result.diverged(result.times.len() - 1),
+                    dir.display()
+                );
+            }
+            report_divergence(&result, OnDiverge::Warn, &dir)?;
         }
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;

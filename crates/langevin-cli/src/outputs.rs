@@ -29,6 +29,19 @@ pub fn check_writable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Marks the `summary.json` of an interrupted run: `"partial": true` and the trajectories
+/// it covers, so that nothing left behind looks complete.
+pub fn mark_partial(dir: &Path, trajectories: u64) -> Result<()> {
+    let path = dir.join("summary.json");
+    let text = fs::read_to_string(&path)?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)?;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("partial".into(), serde_json::Value::Bool(true));
+        map.insert("trajectories".into(), trajectories.into());
+    }
+    write_atomic(&path, serde_json::to_string_pretty(&value)?.as_bytes())
+}
+
 /// A temporary name for `path` in the same folder, unique to this process, so that a rename
 /// completes the file in one step.
 pub fn tmp_path(path: &Path) -> PathBuf {

@@ -191,7 +191,7 @@ impl AdaptiveControl {
 }
 
 /// Step counts of an adaptive run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AdaptiveStats {
     /// Accepted steps over all trajectories.
     pub accepted: u64,

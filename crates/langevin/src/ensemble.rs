@@ -73,7 +73,7 @@ pub struct EnsembleResult {
 
 /// Time averages of each trajectory over a window of the step grid (iterate averaging), and
 /// their statistics over the ensemble.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeAverages {
     /// The window's start: states at step ends after this time count.
     pub from: f64,

@@ -64,6 +64,7 @@ pub mod reactions;
 pub mod real;
 pub mod scheme;
 pub mod shader;
+pub mod shard;
 pub mod spec;
 pub mod stationary;
 pub mod stats;

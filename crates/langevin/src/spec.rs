@@ -85,7 +85,7 @@ pub struct HistogramSpec {
 }
 
 /// Which way a first passage crosses its level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// The first time the component is at or above the level.
     Up,

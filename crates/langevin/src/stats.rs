@@ -3,7 +3,7 @@
 //! order (by global trajectory block) makes the result independent of batching.
 
 /// Count, mean and sum of squared deviations (M2) of a sample, in f64.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     /// Number of finite values.
     pub count: u64,
@@ -95,7 +95,7 @@ impl From<PartialMoments> for Moments {
 
 /// First-passage times of one component through a level, over the trajectories that reached
 /// it by the final time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FirstPassage {
     /// Index of the component.
     pub component: usize,
@@ -147,7 +147,7 @@ impl FirstPassage {
 }
 
 /// A histogram of one component at the final time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Histogram {
     /// Index of the binned component.
     pub component: usize,
