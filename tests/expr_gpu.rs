@@ -8,18 +8,15 @@ mod common;
 use langevin::expr::{eval_f64 as eval64, parse, Program, Scope};
 use langevin::BackendChoice;
 
-struct Gen(u64);
+struct Gen(common::XorShift);
 
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        self.0.next()
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
+        self.0.pick(items)
     }
 
     fn expr(&mut self, depth: u32) -> String {
@@ -61,7 +58,7 @@ fn generated_wgsl_on_the_gpu_matches_the_cpu_evaluator() {
     };
     let scope = Scope::new(&["x", "y"], &["theta", "sigma"]);
     let params = [0.7f32, 1.3];
-    let mut g = Gen(0x5EED_1234_ABCD_0001);
+    let mut g = Gen(common::XorShift(0x5EED_1234_ABCD_0001));
     // Random text can contain constant parts that are zero divisors or not real numbers
     // (`sqrt(-1.5)`), which the parser refuses.
     let (mut sources, mut nodes) = (Vec::new(), Vec::new());

@@ -316,3 +316,21 @@ pub fn binomial(n: u64, p: f64, k: u64) -> f64 {
         + (n - k) as f64 * (1.0 - p).ln())
     .exp()
 }
+
+/// xorshift64: a deterministic source of choices for generated test inputs.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next 64 bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// One of `items`.
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}

@@ -359,7 +359,12 @@ fn run_cli() -> Result<()> {
                 _ => {}
             }
             let spec = cfg.to_spec()?;
-            spec.resolve()?;
+            let resolved = spec.resolve()?;
+            if !quiet {
+                for w in spec.stability_warnings(resolved.dt) {
+                    eprintln!("warning: {w}");
+                }
+            }
             let dir = match shard {
                 Some(sh) => outputs::run_dir(
                     &format!("{}/shard-{}-of-{}", cfg.name, sh.index, sh.count),

@@ -460,6 +460,23 @@ impl ExprModel {
 }
 
 impl Model for ExprModel {
+    fn linear_rates(&self) -> Vec<Option<f64>> {
+        if self.split.is_some() || self.reactions.is_some() {
+            return Vec::new();
+        }
+        let values: Vec<f64> = self.params.iter().map(|(_, v)| *v).collect();
+        self.drift
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let d = expr::diff(&f.node, expr::Sym::State(i));
+                let constant = (0..self.state.len()).all(|j| !d.depends_on(expr::Sym::State(j)))
+                    && !d.depends_on(expr::Sym::Time);
+                constant.then(|| expr::eval_f64(&d, 0.0, &[0.0; MAX_DIM], &values))
+            })
+            .collect()
+    }
+
     fn name(&self) -> String {
         self.name.clone()
     }

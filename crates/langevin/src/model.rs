@@ -47,6 +47,11 @@ pub trait Model: CpuTwin + Debug + Send + Sync {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
+    /// Per component, `df_i/dx_i` where it is a constant (the drift is linear in its own
+    /// variable), else `None`: what the schemes' linear stability bounds are checked against.
+    fn linear_rates(&self) -> Vec<Option<f64>> {
+        Vec::new()
+    }
     /// Independent normals per step (`m`): the state dimension for diagonal noise.
     fn noise_dim(&self) -> usize {
         self.dim()

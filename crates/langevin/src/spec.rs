@@ -363,6 +363,35 @@ impl EnsembleSpec {
         self
     }
 
+    /// Warnings about a step `dt` beyond a known linear stability bound: a drift component
+    /// linear in its own variable, `f_i = lambda x_i + (terms without x_i)` with `lambda < 0`,
+    /// decays under the scheme only for `dt |lambda|` below 2 (Euler-Maruyama, Milstein, Heun)
+    /// or 2.785 (RK4); above it the numerical solution grows without bound.
+    pub fn stability_warnings(&self, dt: f64) -> Vec<String> {
+        let bound = match self.scheme {
+            Scheme::EulerMaruyama | Scheme::Milstein | Scheme::Heun => 2.0,
+            Scheme::Rk4 => 2.785,
+            _ => return Vec::new(),
+        };
+        let names = self.model.state_names();
+        self.model
+            .linear_rates()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, rate)| {
+                let lambda = (*rate)?;
+                (lambda < 0.0 && dt * -lambda >= bound).then(|| {
+                    format!(
+                        "solver.dt = {dt} is above the stability bound {bound} / |lambda| = {:.4e} of {} for the linear drift of `{}` (lambda = {lambda}): the trajectories will blow up",
+                        bound / -lambda,
+                        self.scheme,
+                        names.get(i).map_or("?", String::as_str)
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Checks every field and fixes the step grid, before any device work.
     ///
     /// # Errors

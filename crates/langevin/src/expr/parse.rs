@@ -117,6 +117,7 @@ pub fn parse(source: &str, scope: &Scope) -> Result<Node, ExprError> {
         pos: 0,
         scope,
         end: source.len(),
+        depth: 0,
     };
     if p.tokens.is_empty() {
         return Err(ExprError::new("empty expression", (0, source.len().max(1))));
@@ -227,11 +228,18 @@ fn lex(source: &str) -> Result<Vec<Token>, ExprError> {
     Ok(tokens)
 }
 
+/// The deepest nesting of parentheses, signs, powers and calls an expression may have: the
+/// parser, the symbolic derivative and the generated WGSL (which naga parses with a recursion
+/// limit of its own) all recurse once per level.
+pub const MAX_NESTING: u32 = 64;
+
 struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     scope: &'a Scope,
     end: usize,
+    /// Levels of `unary` entered and not left: every nesting passes through it.
+    depth: u32,
 }
 
 impl Parser<'_> {
@@ -357,13 +365,24 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Node, ExprError> {
-        if self.eat("-") {
-            return Ok(Node::Neg(Box::new(self.unary()?)));
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(ExprError::new(
+                format!(
+                    "nested deeper than {MAX_NESTING} levels (parentheses, signs, powers and calls)"
+                ),
+                self.here(),
+            ));
         }
-        if self.eat("+") {
-            return self.unary();
-        }
-        self.power()
+        let node = if self.eat("-") {
+            self.unary().map(|n| Node::Neg(Box::new(n)))
+        } else if self.eat("+") {
+            self.unary()
+        } else {
+            self.power()
+        };
+        self.depth -= 1;
+        node
     }
 
     fn power(&mut self) -> Result<Node, ExprError> {
