@@ -667,6 +667,22 @@ impl Config {
     /// # Errors
     /// [`Error::Expression`] or [`Error::InvalidInput`] naming the field.
     pub fn to_spec(&self) -> Result<EnsembleSpec> {
+        // Keys of field runs that an ensemble would otherwise ignore.
+        for (key, given) in [
+            ("solver.precision", self.solver.precision.is_some()),
+            ("solver.safety", self.solver.safety.is_some()),
+        ] {
+            if given {
+                return Err(Error::invalid(
+                    key,
+                    "given",
+                    format!(
+                        "a kind = \"field\" setting; a kind = \"{}\" run steps in f32 and merges its statistics in f64",
+                        self.kind
+                    ),
+                ));
+            }
+        }
         let (model, init) = self.model()?;
         self.spec_of(model, &init)
     }
