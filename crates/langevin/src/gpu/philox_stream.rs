@@ -17,19 +17,7 @@ fn run_simple(
     let kernel = shader::kernel(name, &[])?;
     let pipeline = ctx.compute_pipeline(name, &kernel.wgsl, &kernel.entry_point, None)?;
     let layout = pipeline.get_bind_group_layout(0);
-    let entries: Vec<wgpu::BindGroupEntry> = bindings
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(name),
-        layout: &layout,
-        entries: &entries,
-    });
+    let bind_group = ctx.bind_buffers(name, &layout, bindings);
     let staging = ctx.buffer(
         "staging",
         out_bytes,
