@@ -2,7 +2,9 @@
 //! parameters, compiled once to WGSL and to CPU programs, with the Milstein term `g dg/dx`
 //! derived symbolically.
 
+use crate::cpu::sde_lanes::{LaneParams, LaneState, LaneTerms};
 use crate::error::{Error, Result};
+use crate::expr::eval::LANES;
 use crate::expr::simplify;
 use crate::expr::{self, Node, Program, Scope, Sym};
 use crate::model::{Model, ScalarFlow, State, Underdamped, MAX_DIM};
@@ -515,6 +517,10 @@ impl Model for ExprModel {
         let free = |g: &Compiled| (0..self.state.len()).all(|j| !g.node.depends_on(Sym::State(j)));
         self.diffusion.iter().all(free) && self.matrix.iter().flatten().flatten().all(free)
     }
+    fn lane_terms(&self) -> Option<&dyn LaneTerms> {
+        (self.matrix.is_none() && self.split.is_none() && self.reactions.is_none())
+            .then_some(self as &dyn LaneTerms)
+    }
     fn noise_apply(&self, t: f32, x: &State, dw: &State, p: &[f32]) -> State {
         let Some(rows) = &self.matrix else {
             let g = self.diffusion(t, x, p);
@@ -589,5 +595,31 @@ impl Model for ExprModel {
             },
             noise,
         ))
+    }
+}
+
+impl LaneTerms for ExprModel {
+    fn drift_lanes(&self, t: f32, x: &LaneState, p: &LaneParams<'_>) -> LaneState {
+        let mut out = [[0.0; LANES]; MAX_DIM];
+        for (o, e) in out.iter_mut().zip(&self.drift) {
+            *o = e.program.eval_lanes(t, x, p);
+        }
+        out
+    }
+    fn noise_apply_lanes(
+        &self,
+        t: f32,
+        x: &LaneState,
+        dw: &LaneState,
+        p: &LaneParams<'_>,
+    ) -> LaneState {
+        let mut r = [[0.0; LANES]; MAX_DIM];
+        for (i, e) in self.diffusion.iter().enumerate() {
+            let g = e.program.eval_lanes(t, x, p);
+            for l in 0..LANES {
+                r[i][l] = g[l] * dw[i][l];
+            }
+        }
+        r
     }
 }

@@ -62,6 +62,12 @@ pub trait Model: CpuTwin + Debug + Send + Sync {
     fn general_noise(&self) -> bool {
         false
     }
+    /// The terms for eight trajectories at once, where the model has them (interpreted
+    /// expressions with diagonal noise): the CPU twin then steps eight trajectories in
+    /// lockstep ([`crate::cpu::sde_lanes`]).
+    fn lane_terms(&self) -> Option<&dyn crate::cpu::sde_lanes::LaneTerms> {
+        None
+    }
     /// `G(t, x) dw`, the noise increment of one step; mirrors the WGSL `noise_apply`. For
     /// diagonal noise, `g_i dw_i`.
     fn noise_apply(&self, t: f32, x: &State, dw: &State, p: &[f32]) -> State {

@@ -17,6 +17,7 @@ pub mod replica;
 pub mod schemes;
 pub mod sde_adaptive;
 pub mod sde_ensemble;
+pub mod sde_lanes;
 pub mod ssa;
 pub mod tau_leap;
 pub mod trajectory;

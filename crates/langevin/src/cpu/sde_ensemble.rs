@@ -2,8 +2,10 @@
 //! invocation (in parallel with rayon), each written as in the shader.
 
 use super::schemes::scheme_step;
+use super::sde_lanes::{euler_maruyama_lanes, lane, rk4_lanes, LaneParams, LaneState, LaneTerms};
 use super::trajectory::{add_index, initial_state};
 use crate::event::Event;
+use crate::expr::eval::LANES;
 use crate::model::{group_steps, Model, State, MAX_DIM};
 use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN};
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT, FLAG_TIME_AVERAGE};
@@ -202,6 +204,172 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
     }
 }
 
+/// The kernel for eight trajectories in lockstep ([`super::sde_lanes`]): the same random
+/// numbers, steps and passage records as the invocations of [`sde_ensemble`], lane by lane.
+struct LaneRun<'a, M: Model + ?Sized> {
+    inv: &'a Invocation<'a, M>,
+    terms: &'a dyn LaneTerms,
+    scheme: Scheme,
+    dim: usize,
+    init: &'a [f32],
+    sweep: &'a [u32],
+}
+
+impl<M: Model + ?Sized> LaneRun<'_, M> {
+    fn step(&self, p: &LaneParams<'_>, s: u32, x: &LaneState, dw: &LaneState) -> LaneState {
+        let seg = self.inv.seg;
+        let t = seg.t0 + s as f32 * seg.dt;
+        match self.scheme {
+            Scheme::Rk4 => rk4_lanes(self.terms, self.dim, p, t, seg.dt, x),
+            _ => euler_maruyama_lanes(self.terms, self.dim, p, t, seg.dt, x, dw),
+        }
+    }
+
+    /// Twin of `record_passage` for the lanes in use.
+    fn record(&self, hit: &mut [f32; LANES], x: &LaneState, count: usize, steps_done: u32) {
+        if self.inv.seg.flags & FLAG_FIRST_PASSAGE != 0 {
+            for l in 0..count {
+                // Only lanes still short of the level can record.
+                if hit[l] < 0.0 {
+                    self.inv
+                        .record_passage(&mut hit[l], &lane(x, l, self.dim), steps_done);
+                }
+            }
+        }
+    }
+
+    fn run(&self, state: &mut [f32], passage: &mut [f32], origin: Option<&mut [f32]>) {
+        let (inv, dim) = (self.inv, self.dim);
+        let seg = inv.seg;
+        let origins: Vec<Option<&mut [f32]>> = match origin {
+            Some(o) => o[..state.len()].chunks_mut(LANES * dim).map(Some).collect(),
+            None => (0..passage.len().div_ceil(LANES)).map(|_| None).collect(),
+        };
+        state
+            .par_chunks_mut(LANES * dim)
+            .zip(passage.par_chunks_mut(LANES))
+            .zip(origins.into_par_iter())
+            .enumerate()
+            .for_each(|(chunk, ((xs, passages), origin))| {
+                // Lanes past the end of the batch repeat the last trajectory and are dropped.
+                let count = passages.len();
+                let trajectory: [[u32; 2]; LANES] = std::array::from_fn(|l| {
+                    add_index(
+                        seg.first_trajectory,
+                        (chunk * LANES + l.min(count - 1)) as u32,
+                    )
+                });
+                let swept: Vec<Vec<f32>> = if self.sweep[0] == 0 {
+                    Vec::new()
+                } else {
+                    trajectory
+                        .iter()
+                        .map(|&tr| {
+                            let mut p = inv.params.to_vec();
+                            apply_sweep(self.sweep, tr, &mut p);
+                            p
+                        })
+                        .collect()
+                };
+                let p: LaneParams<'_> = std::array::from_fn(|l| {
+                    if swept.is_empty() {
+                        inv.params
+                    } else {
+                        &swept[l][..]
+                    }
+                });
+                let mut hit = [-1.0f32; LANES];
+                let mut x: LaneState = [[0.0; LANES]; MAX_DIM];
+                for l in 0..LANES {
+                    let own = l.min(count - 1);
+                    let xl = if seg.flags & FLAG_INIT != 0 {
+                        initial_state(seg.key, self.init, dim, trajectory[l])
+                    } else {
+                        let mut xl = [0.0; MAX_DIM];
+                        xl[..dim].copy_from_slice(&xs[own * dim..(own + 1) * dim]);
+                        if seg.flags & FLAG_FIRST_PASSAGE != 0 {
+                            hit[l] = passages[own];
+                        }
+                        xl
+                    };
+                    for i in 0..dim {
+                        x[i][l] = xl[i];
+                    }
+                }
+                if seg.flags & FLAG_INIT != 0 {
+                    self.record(&mut hit, &x, count, 0);
+                    if let Some(o) = origin {
+                        for l in 0..count {
+                            o[l * dim..(l + 1) * dim].copy_from_slice(&lane(&x, l, dim)[..dim]);
+                        }
+                    }
+                }
+                let mut streams: [NormalStream; LANES] = std::array::from_fn(|l| {
+                    NormalStream::new(seg.key, trajectory[l], STREAM_BROWNIAN)
+                });
+                // RK4 reads no increments: the lanes draw none (the invocations draw them
+                // and drop them, as the shader does).
+                let noise = if self.scheme == Scheme::Rk4 {
+                    0
+                } else {
+                    inv.noise
+                };
+                let mut s = seg.step_begin;
+                let end = seg.step_begin + seg.step_count;
+                // Twin of `step_by_stream` (one substep, no Levy area), lane by lane.
+                let single = |s: u32, x: &LaneState, streams: &mut [NormalStream; LANES]| {
+                    let mut dw = [[0.0; LANES]; MAX_DIM];
+                    for (l, stream) in streams.iter_mut().enumerate() {
+                        for i in 0..noise {
+                            let raw = 0.0 + stream.normal_at(s * noise as u32 + i as u32);
+                            dw[i][l] = raw * seg.sqrt_substep_dt;
+                        }
+                    }
+                    self.step(&p, s, x, &dw)
+                };
+                while s < end && s % inv.group_steps != 0 {
+                    x = single(s, &x, &mut streams);
+                    s += 1;
+                    self.record(&mut hit, &x, count, s);
+                }
+                // Twin of `step_group`: whole Philox blocks for `group_steps` steps.
+                let group_normals = inv.group_steps as usize * noise;
+                while s + inv.group_steps <= end {
+                    let mut z = [[0.0f32; LANES]; 8 * MAX_DIM];
+                    let first_block = (s * noise as u32) >> 2;
+                    for (l, tr) in trajectory.iter().enumerate() {
+                        for b in 0..group_normals / 4 {
+                            let ctr = [tr[0], tr[1], first_block + b as u32, STREAM_BROWNIAN];
+                            let v = box_muller4(philox4x32_10(ctr, seg.key));
+                            for (k, v) in v.iter().enumerate() {
+                                z[4 * b + k][l] = v * seg.sqrt_substep_dt;
+                            }
+                        }
+                    }
+                    for u in 0..inv.group_steps {
+                        let mut dw = [[0.0; LANES]; MAX_DIM];
+                        let at = u as usize * noise;
+                        dw[..noise].copy_from_slice(&z[at..at + noise]);
+                        x = self.step(&p, s + u, &x, &dw);
+                        self.record(&mut hit, &x, count, s + u + 1);
+                    }
+                    s += inv.group_steps;
+                }
+                while s < end {
+                    x = single(s, &x, &mut streams);
+                    s += 1;
+                    self.record(&mut hit, &x, count, s);
+                }
+                for l in 0..count {
+                    xs[l * dim..(l + 1) * dim].copy_from_slice(&lane(&x, l, dim)[..dim]);
+                    if seg.flags & FLAG_FIRST_PASSAGE != 0 {
+                        passages[l] = hit[l];
+                    }
+                }
+            });
+    }
+}
+
 /// Twin of the `sde_ensemble` kernel: advances every trajectory of the batch by the segment.
 /// Generic so that each model's terms inline into the loop ([`crate::model::CpuTwin`] reaches
 /// it from a `dyn Model`).
@@ -221,6 +389,25 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
     };
     let init = b.init;
     let sweep = b.sweep;
+    if let Some(terms) = model.lane_terms() {
+        let lockstep = matches!(scheme, Scheme::EulerMaruyama | Scheme::Rk4)
+            && b.event.is_none()
+            && seg.substeps == 1
+            && inv.normals == inv.noise
+            && seg.flags & FLAG_TIME_AVERAGE == 0;
+        if lockstep {
+            let lanes = LaneRun {
+                inv: &inv,
+                terms,
+                scheme,
+                dim,
+                init,
+                sweep,
+            };
+            lanes.run(&mut b.state[..n * dim], &mut b.passage[..n], b.origin);
+            return;
+        }
+    }
     let origins: Vec<Option<&mut [f32]>> = match b.origin {
         Some(o) => o[..n * dim].chunks_mut(dim).map(Some).collect(),
         None => (0..n).map(|_| None).collect(),

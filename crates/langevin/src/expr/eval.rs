@@ -4,20 +4,42 @@
 use super::ast::{BinOp, CmpOp, Func, Node, Sym};
 use super::wgsl::{folded_constant, integer_power};
 
+/// An operand read straight from the inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Op {
+enum Leaf {
     Num(f32),
     State(usize),
     Param(usize),
     Time,
-    Neg,
+}
+
+/// A two-operand operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Binary {
     Add,
     Sub,
     Mul,
     Div,
-    PowI(i32),
     Pow,
-    Call(Func),
+    Min,
+    Max,
+}
+
+/// An instruction of the accumulator machine: the top of the stack lives in a register
+/// (`acc`), a load pushes it, and an operation whose right operand is a leaf reads that leaf
+/// directly instead of through the stack.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    /// Push `acc`, then `acc = leaf`.
+    Load(Leaf),
+    Neg,
+    PowI(i32),
+    Call1(Func),
+    /// `acc = pop() op acc`.
+    Binary(Binary),
+    /// `acc = acc op leaf`.
+    BinaryLeaf(Binary, Leaf),
+    /// Pops `then`, `rhs`, `lhs` (`acc` is `otherwise`).
     Select(CmpOp),
 }
 
@@ -64,10 +86,16 @@ pub fn eval_f64(node: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
     ops: Vec<Op>,
+    /// The most values on the stack at once.
+    depth: usize,
 }
 
 /// Values the evaluator's fixed stack holds; deeper expressions are refused at compile time.
 pub const MAX_STACK: usize = 64;
+
+/// The stack of shallow programs (nearly all of them): small enough that clearing it costs
+/// nothing next to the expression.
+const SHALLOW_STACK: usize = 8;
 
 impl Program {
     /// Compiles `node`; `None` when it needs more than [`MAX_STACK`] stack slots.
@@ -78,77 +106,174 @@ impl Program {
         let mut max = 0i64;
         for op in &ops {
             depth += match op {
-                Op::Num(_) | Op::State(_) | Op::Param(_) | Op::Time => 1,
-                Op::Neg | Op::PowI(_) => 0,
-                Op::Call(f) => 1 - f.arity() as i64,
-                Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow => -1,
+                Op::Load(_) => 1,
+                Op::Neg | Op::PowI(_) | Op::Call1(_) | Op::BinaryLeaf(..) => 0,
+                Op::Binary(_) => -1,
                 Op::Select(_) => -3,
             };
             max = max.max(depth);
         }
-        (max as usize <= MAX_STACK).then_some(Program { ops })
+        (max as usize <= MAX_STACK).then_some(Program {
+            ops,
+            depth: max as usize,
+        })
     }
 
     /// The value at time `t`, state `x`, parameters `p`.
     #[inline]
     pub fn eval(&self, t: f32, x: &[f32], p: &[f32]) -> f32 {
-        let mut stack = [0.0f32; MAX_STACK];
+        if self.depth <= SHALLOW_STACK {
+            self.run::<SHALLOW_STACK>(t, x, p)
+        } else {
+            self.run::<MAX_STACK>(t, x, p)
+        }
+    }
+
+    fn run<const N: usize>(&self, t: f32, x: &[f32], p: &[f32]) -> f32 {
+        let leaf = |l: Leaf| match l {
+            Leaf::Num(v) => v,
+            Leaf::State(i) => x[i],
+            Leaf::Param(k) => p[k],
+            Leaf::Time => t,
+        };
+        // Slot 0 receives the undefined accumulator of the first load.
+        let mut stack = [0.0f32; N];
         let mut n = 0usize;
+        let mut acc = 0.0f32;
         for op in &self.ops {
             match *op {
-                Op::Num(v) => {
-                    stack[n] = v;
+                Op::Load(l) => {
+                    stack[n] = acc;
                     n += 1;
+                    acc = leaf(l);
                 }
-                Op::State(i) => {
-                    stack[n] = x[i];
-                    n += 1;
-                }
-                Op::Param(k) => {
-                    stack[n] = p[k];
-                    n += 1;
-                }
-                Op::Time => {
-                    stack[n] = t;
-                    n += 1;
-                }
-                Op::Neg => stack[n - 1] = -stack[n - 1],
+                Op::Neg => acc = -acc,
                 Op::PowI(e) => {
-                    let a = stack[n - 1];
+                    let a = acc;
                     let mut m = a;
                     for _ in 1..e.unsigned_abs() {
                         m *= a;
                     }
-                    stack[n - 1] = if e < 0 { 1.0 / m } else { m };
+                    acc = if e < 0 { 1.0 / m } else { m };
                 }
-                Op::Call(f) if f.arity() == 1 => stack[n - 1] = call1(f, stack[n - 1]),
-                Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Call(_) => {
-                    let (a, b) = (stack[n - 2], stack[n - 1]);
+                Op::Call1(f) => acc = call1(f, acc),
+                Op::Binary(b) => {
                     n -= 1;
-                    stack[n - 1] = match *op {
-                        Op::Add => a + b,
-                        Op::Sub => a - b,
-                        Op::Mul => a * b,
-                        Op::Div => a / b,
-                        Op::Call(Func::Min) => a.min(b),
-                        Op::Call(Func::Max) => a.max(b),
-                        // WGSL's pow is exp2(b * log2(a)): NaN for a negative base, even when b
-                        // happens to be an integer at run time. Constant integer exponents are
-                        // products (Op::PowI) and take any base.
-                        _ if a < 0.0 => f32::NAN,
-                        _ => a.powf(b),
-                    };
+                    acc = binary(b, stack[n], acc);
                 }
+                Op::BinaryLeaf(b, l) => acc = binary(b, acc, leaf(l)),
                 Op::Select(cmp) => {
-                    let (lhs, rhs, then, otherwise) =
-                        (stack[n - 4], stack[n - 3], stack[n - 2], stack[n - 1]);
+                    let (lhs, rhs, then) = (stack[n - 3], stack[n - 2], stack[n - 1]);
                     n -= 3;
-                    let holds = cmp.holds(lhs, rhs);
-                    stack[n - 1] = if holds { then } else { otherwise };
+                    if cmp.holds(lhs, rhs) {
+                        acc = then;
+                    }
                 }
             }
         }
-        stack[0]
+        acc
+    }
+}
+
+/// Trajectories a lane program evaluates at once.
+pub const LANES: usize = 8;
+
+/// One value per lane.
+pub type Lanes = [f32; LANES];
+
+impl Program {
+    /// The value for [`LANES`] trajectories at once: component `i` of lane `l` is `x[i][l]`,
+    /// its parameters `p[l]`. Each lane gets the f32 operations of [`Program::eval`] in the
+    /// same order, so the same bits; the interpretation is paid once per eight and the
+    /// arithmetic runs over arrays the compiler vectorises.
+    pub fn eval_lanes(&self, t: f32, x: &[Lanes], p: &[&[f32]; LANES]) -> Lanes {
+        if self.depth <= SHALLOW_STACK {
+            self.run_lanes::<SHALLOW_STACK>(t, x, p)
+        } else {
+            self.run_lanes::<MAX_STACK>(t, x, p)
+        }
+    }
+
+    fn run_lanes<const N: usize>(&self, t: f32, x: &[Lanes], p: &[&[f32]; LANES]) -> Lanes {
+        #[inline(always)]
+        fn leaf(l: Leaf, t: f32, x: &[Lanes], p: &[&[f32]; LANES]) -> Lanes {
+            match l {
+                Leaf::Num(v) => [v; LANES],
+                Leaf::State(i) => x[i],
+                Leaf::Param(k) => std::array::from_fn(|lane| p[lane][k]),
+                Leaf::Time => [t; LANES],
+            }
+        }
+        let mut stack = [[0.0f32; LANES]; N];
+        let mut n = 0usize;
+        let mut acc = [0.0f32; LANES];
+        for op in &self.ops {
+            match *op {
+                Op::Load(l) => {
+                    stack[n] = acc;
+                    n += 1;
+                    acc = leaf(l, t, x, p);
+                }
+                Op::Neg => acc.iter_mut().for_each(|a| *a = -*a),
+                Op::PowI(e) => {
+                    for a in &mut acc {
+                        let v = *a;
+                        let mut m = v;
+                        for _ in 1..e.unsigned_abs() {
+                            m *= v;
+                        }
+                        *a = if e < 0 { 1.0 / m } else { m };
+                    }
+                }
+                Op::Call1(f) => acc.iter_mut().for_each(|a| *a = call1(f, *a)),
+                Op::Binary(b) => {
+                    n -= 1;
+                    acc = binary_lanes(b, &stack[n], &acc);
+                }
+                Op::BinaryLeaf(b, l) => acc = binary_lanes(b, &acc, &leaf(l, t, x, p)),
+                Op::Select(cmp) => {
+                    let (lhs, rhs, then) = (stack[n - 3], stack[n - 2], stack[n - 1]);
+                    n -= 3;
+                    for lane in 0..LANES {
+                        if cmp.holds(lhs[lane], rhs[lane]) {
+                            acc[lane] = then[lane];
+                        }
+                    }
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// [`binary`] lane by lane, with the operation chosen once.
+#[inline(always)]
+fn binary_lanes(b: Binary, a: &Lanes, c: &Lanes) -> Lanes {
+    let mut r = [0.0f32; LANES];
+    match b {
+        Binary::Add => (0..LANES).for_each(|l| r[l] = a[l] + c[l]),
+        Binary::Sub => (0..LANES).for_each(|l| r[l] = a[l] - c[l]),
+        Binary::Mul => (0..LANES).for_each(|l| r[l] = a[l] * c[l]),
+        Binary::Div => (0..LANES).for_each(|l| r[l] = a[l] / c[l]),
+        _ => (0..LANES).for_each(|l| r[l] = binary(b, a[l], c[l])),
+    }
+    r
+}
+
+#[inline]
+fn binary(b: Binary, a: f32, c: f32) -> f32 {
+    match b {
+        Binary::Add => a + c,
+        Binary::Sub => a - c,
+        Binary::Mul => a * c,
+        Binary::Div => a / c,
+        Binary::Min => a.min(c),
+        Binary::Max => a.max(c),
+        // WGSL's pow is exp2(b * log2(a)): NaN for a negative base, even when b happens to
+        // be an integer at run time. Constant integer exponents are products (Op::PowI) and
+        // take any base.
+        Binary::Pow if a < 0.0 => f32::NAN,
+        Binary::Pow => a.powf(c),
     }
 }
 
@@ -179,56 +304,74 @@ fn call1(f: Func, a: f32) -> f32 {
     }
 }
 
-fn emit(node: &Node, ops: &mut Vec<Op>) {
+/// The node as a leaf operand, if it is one (a folded constant included).
+fn as_leaf(node: &Node) -> Option<Leaf> {
     if let Some(v) = folded_constant(node) {
-        ops.push(Op::Num(v as f32));
+        return Some(Leaf::Num(v as f32));
+    }
+    match node {
+        Node::Num(v) => Some(Leaf::Num(*v as f32)),
+        Node::Sym(Sym::State(i)) => Some(Leaf::State(*i)),
+        Node::Sym(Sym::Param(k)) => Some(Leaf::Param(*k)),
+        Node::Sym(Sym::Time) => Some(Leaf::Time),
+        _ => None,
+    }
+}
+
+/// `a op b` in evaluation order: `a`, then `b` (read directly when it is a leaf).
+fn emit_binary(op: Binary, a: &Node, b: &Node, ops: &mut Vec<Op>) {
+    emit(a, ops);
+    match as_leaf(b) {
+        Some(l) => ops.push(Op::BinaryLeaf(op, l)),
+        None => {
+            emit(b, ops);
+            ops.push(Op::Binary(op));
+        }
+    }
+}
+
+fn emit(node: &Node, ops: &mut Vec<Op>) {
+    if let Some(l) = as_leaf(node) {
+        ops.push(Op::Load(l));
         return;
     }
     match node {
-        Node::Call(Func::Pow, args) => {
-            emit(
-                &Node::Bin(
-                    BinOp::Pow,
-                    Box::new(args[0].clone()),
-                    Box::new(args[1].clone()),
-                ),
-                ops,
-            );
-        }
-        Node::Num(v) => ops.push(Op::Num(*v as f32)),
-        Node::Sym(Sym::State(i)) => ops.push(Op::State(*i)),
-        Node::Sym(Sym::Param(k)) => ops.push(Op::Param(*k)),
-        Node::Sym(Sym::Time) => ops.push(Op::Time),
+        Node::Num(_) | Node::Sym(_) => unreachable!("leaves are loaded above"),
         Node::Neg(a) => {
             emit(a, ops);
             ops.push(Op::Neg);
         }
         Node::Bin(op, a, b) => {
-            emit(a, ops);
             if *op == BinOp::Pow {
                 if let Some(n) = integer_power(b) {
+                    emit(a, ops);
                     ops.push(Op::PowI(n));
                     return;
                 }
             }
-            emit(b, ops);
-            ops.push(match op {
-                BinOp::Add => Op::Add,
-                BinOp::Sub => Op::Sub,
-                BinOp::Mul => Op::Mul,
-                BinOp::Div => Op::Div,
-                BinOp::Pow => Op::Pow,
-            });
+            let op = match op {
+                BinOp::Add => Binary::Add,
+                BinOp::Sub => Binary::Sub,
+                BinOp::Mul => Binary::Mul,
+                BinOp::Div => Binary::Div,
+                BinOp::Pow => Binary::Pow,
+            };
+            emit_binary(op, a, b, ops);
         }
+        Node::Call(Func::Pow, args) => {
+            // pow(a, b) is a ^ b, integer exponents included.
+            let node = Node::Bin(
+                BinOp::Pow,
+                Box::new(args[0].clone()),
+                Box::new(args[1].clone()),
+            );
+            emit(&node, ops);
+        }
+        Node::Call(Func::Min, args) => emit_binary(Binary::Min, &args[0], &args[1], ops),
+        Node::Call(Func::Max, args) => emit_binary(Binary::Max, &args[0], &args[1], ops),
         Node::Call(f, args) => {
-            for a in args {
-                emit(a, ops);
-            }
-            ops.push(if *f == Func::Pow {
-                Op::Pow
-            } else {
-                Op::Call(*f)
-            });
+            emit(&args[0], ops);
+            ops.push(Op::Call1(*f));
         }
         Node::If {
             cmp,
