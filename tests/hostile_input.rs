@@ -6,12 +6,11 @@
 //! f64 for the potentials); refusals must be errors. Deep nesting, absurd sizes and steps are
 //! refused with the limit in the message.
 
+#[path = "hostile/checks.rs"]
+mod checks;
 mod common;
+use checks::{composes, no_panic, potential_validates, sde_config};
 use langevin::config::Config;
-use langevin::field::Potential;
-use langevin::real::Precision;
-use langevin::shader;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Grammar productions picked by a deterministic xorshift.
 struct Gen(common::XorShift);
@@ -65,53 +64,6 @@ impl Gen {
     }
 }
 
-/// Runs `f`, turning a panic into a test failure that shows the input.
-fn no_panic<T>(what: &str, input: &str, f: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(v) => v,
-        Err(_) => panic!("{what} panicked on input:\n{input}"),
-    }
-}
-
-/// An SDE config with the given drift and diffusion of x (y has fixed ones).
-fn sde_config(drift: &str, diffusion: &str, scheme: &str) -> String {
-    let q = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    format!(
-        "name = \"fuzz\"\nkind = \"sde\"\n[model]\nstate = [\"x\", \"y\"]\n\
-         params = {{ a = 1.0, b = 0.5 }}\ndrift = [\"{}\", \"-y\"]\n\
-         diffusion = [\"{}\", \"0.1\"]\ninit = [\"0.1\", \"0\"]\n[solver]\n\
-         scheme = \"{scheme}\"\ndt = 0.01\nt_end = 1.0\n[ensemble]\ntrajectories = 64\n",
-        q(drift),
-        q(diffusion)
-    )
-}
-
-/// Whether a config's ensemble composes: `Ok(true)` accepted and validated, `Ok(false)`
-/// refused with an error.
-fn composes(text: &str) -> bool {
-    let Ok(cfg) = Config::from_toml("fuzz.toml", text, &[]) else {
-        return false;
-    };
-    let Ok(spec) = cfg.to_spec() else {
-        return false;
-    };
-    let Ok(run) = spec.resolve() else {
-        return false;
-    };
-    if spec.scheme.is_adaptive() {
-        return false;
-    }
-    match langevin::gpu::sde_ensemble::compose(
-        spec.model.as_ref(),
-        spec.scheme,
-        spec.first_passage.is_some(),
-        run.event.as_ref(),
-    ) {
-        Ok(_) => true,
-        Err(e) => panic!("accepted input gives invalid WGSL: {e}\n{text}"),
-    }
-}
-
 #[test]
 fn random_expressions_never_panic_and_accepted_ones_validate() {
     let mut g = Gen(common::XorShift(0x9e37_79b9_7f4a_7c15));
@@ -127,26 +79,41 @@ fn random_expressions_never_panic_and_accepted_ones_validate() {
             refused += 1;
         }
         let potential = g.expr(depth);
-        let parsed = no_panic("Potential::new", &potential, || {
-            Potential::new(&potential, &[("a", 1.0)])
+        no_panic("Potential::new", &potential, || {
+            potential_validates(&potential)
         });
-        if let Ok(p) = parsed {
-            for precision in [Precision::F32, Precision::F64] {
-                let wgsl = p.wgsl(precision);
-                let module = shader::compose(
-                    "field",
-                    &[("potential", &wgsl), ("precision", precision.wgsl())],
-                )
-                .unwrap();
-                if let Err(e) = shader::validate("field", &module, precision == Precision::F64) {
-                    panic!("potential {potential:?} gives invalid {precision:?} WGSL: {e}");
-                }
-            }
-        }
     }
     eprintln!("{accepted} accepted, {refused} refused");
     // The generator must exercise both sides.
     assert!(accepted > 100 && refused > 100, "{accepted} {refused}");
+}
+
+/// Found by the `expression` fuzz target: user text echoed into a WGSL comment (a potential,
+/// an event, a model name) ended the comment at a carriage return, and what followed became
+/// WGSL. Every line break WGSL knows, followed by code, is now refused or stays a comment.
+#[test]
+fn line_breaks_in_echoed_text_do_not_end_comments() {
+    for lb in [
+        "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}",
+    ] {
+        let potential = format!("2{lb}");
+        no_panic("Potential::new", &potential, || {
+            potential_validates(&potential)
+        });
+        let injected = format!("phi^2{lb}fn evil() {{}}");
+        no_panic("Potential::new", &injected, || {
+            potential_validates(&injected)
+        });
+        let code = lb.chars().next().unwrap() as u32;
+        let named = sde_config("-x", "0.1", "euler_maruyama").replace(
+            "name = \"fuzz\"",
+            &format!("name = \"a\\u{code:04X}fn evil() {{}}\""),
+        );
+        assert!(
+            no_panic("the SDE config path", &named, || composes(&named)),
+            "{named}"
+        );
+    }
 }
 
 #[test]

@@ -212,9 +212,27 @@ pub fn kernel(root: &str, virtual_modules: &[(&str, &str)]) -> Result<ComposedKe
     })
 }
 
+/// `text` made safe for a WGSL line comment: every character WGSL counts as a line break
+/// (LF, VT, FF, CR, NEL, LS, PS) becomes a space, so user text echoed into a comment cannot
+/// end it and become code.
+pub fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comment_text_has_no_line_breaks() {
+        let text = "a\nb\u{0B}c\u{0C}d\re\u{85}f\u{2028}g\u{2029}h";
+        assert_eq!(comment_text(text), "a b c d e f g h");
+    }
 
     #[test]
     fn imports_are_included_once() {

@@ -116,7 +116,7 @@ impl Potential {
             "// V = {}; V' by symbolic differentiation.\nfn dv(phi: real) -> real {{\n    \
              var x: array<real, 1>;\n    x[0] = phi;\n    \
              var params = array<real, {}>({});\n    return {};\n}}\n",
-            self.text.replace('\n', " "),
+            crate::shader::comment_text(&self.text),
             values.len(),
             values.join(", "),
             body

@@ -260,7 +260,7 @@ impl ObjectiveExpr {
             "// Generated from the objective `{}`.\n\
              fn objective_expr(v: ptr<function, array<f32, 32>>) -> f32 {{\n    \
              let d = f32(seg.dim);\n{body}    return {};\n}}\n",
-            self.text.replace('\n', " "),
+            crate::shader::comment_text(&self.text),
             expr::to_wgsl(&self.outer)
         )
     }
