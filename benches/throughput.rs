@@ -1,5 +1,7 @@
-//! Throughput of fixed workloads on the GPU backend and the CPU twin, in one run: trajectory-
-//! steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU ratio.
+//! Throughput of more workloads than `langevin bench` has (underdamped BAOAB, adaptive SRA1,
+//! CBO, Vicsek, several FFT and field shapes) on the GPU backend and the CPU twin, in one run:
+//! trajectory-steps per second (median of 3 after a warm-up; setup excluded) and the GPU / CPU
+//! ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
 //! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg`
@@ -11,15 +13,14 @@
 //! inverse), `kg` (sine-Gordon, 2^16 points x 1 and x 256, 1024^2 x 1 and x 16, 2^16 in f64)
 //! point-steps.
 
+use langevin::bench::lorenz_sweep;
 use langevin::fft::{self, FftShape};
 use langevin::field::{self as fields, profiles, FieldSpec, Potential};
 use langevin::interacting::cbo::{self, CboSpec, Objective};
 use langevin::interacting::kuramoto::{self, KuramotoSpec};
 use langevin::interacting::vicsek::{self, VicsekSpec};
 use langevin::real::Precision;
-use langevin::{
-    BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme, Sweep,
-};
+use langevin::{BackendChoice, Engine, EnsembleSpec, ExprModel, OrnsteinUhlenbeck, SaveAt, Scheme};
 use std::sync::Arc;
 
 /// The median rate of 3 runs after a warm-up, and the steps per trajectory.
@@ -145,31 +146,6 @@ const KG_RUNS: [(&str, [u32; 2], u32, u32, Precision); 5] = [
     ("1024^2 x 16", [1024, 1024], 16, 2, Precision::F32),
     ("2^16 x 1 f64", [1 << 16, 1], 1, 64, Precision::F64),
 ];
-
-/// DiffEqGPU's Lorenz workload: f32, t in [0, 1], rho over linspace(0, 21) with a value per
-/// trajectory.
-fn lorenz_sweep(n: u64, scheme: Scheme) -> EnsembleSpec {
-    let model = ExprModel::new(
-        "lorenz",
-        &strings(&["x", "y", "z"]),
-        &[
-            ("sigma".into(), 10.0),
-            ("rho".into(), 28.0),
-            ("beta".into(), 8.0 / 3.0),
-        ],
-        &strings(&["sigma * (y - x)", "x * (rho - z) - y", "x * y - beta * z"]),
-        &[],
-    )
-    .expect("Lorenz");
-    EnsembleSpec::with_model(Arc::new(model))
-        .scheme(scheme)
-        .initial_fixed(&[1.0, 0.0, 0.0])
-        .time_span(0.0, 1.0)
-        .dt(1e-3)
-        .trajectories(n)
-        .sweep(Sweep::linspace("rho", 0.0, 21.0, n as usize))
-        .save_at(SaveAt::Count(2))
-}
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()

@@ -1,6 +1,7 @@
 //! `langevin`: runs stochastic-dynamics ensembles headless on any GPU wgpu reaches, or on the
 //! CPU twin when there is none.
 
+mod bench_cmd;
 mod cbo_outputs;
 mod chain_outputs;
 mod checkpoint;
@@ -147,6 +148,33 @@ enum Command {
         /// Sets any key, e.g. --set model.params.rho=20 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+    },
+    /// Times the fixed workloads (OU, double well, Lorenz, Schloegl, Kuramoto, KG, FFT) on
+    /// the GPU backend and the CPU twin, checks each result, prints a table and writes JSON.
+    Bench {
+        /// tiny (checks only, seconds), small (2^16 trajectories) or standard (the reference
+        /// sizes of BENCHMARKS.md).
+        #[arg(long, default_value = "small")]
+        size: langevin::bench::Size,
+        /// Only these workloads (comma-separated: ou, double_well, lorenz, lorenz_dopri5,
+        /// schloegl_ssa, kuramoto, kg, fft).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Timed runs after the warm-up (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// The CPU twin runs at most 2^N trajectories of an ensemble workload.
+        #[arg(long, default_value_t = 16, value_name = "N")]
+        cpu_max: u32,
+        /// Leave out the ensemble cases of more than 2^N trajectories.
+        #[arg(long, value_name = "N")]
+        max_log2: Option<u32>,
+        /// Measure the GPU backend only.
+        #[arg(long)]
+        no_cpu: bool,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "bench.json")]
+        json: PathBuf,
     },
     /// Lists the systems of the chaos zoo (model = "<name>" in a config).
     Zoo,
@@ -557,6 +585,26 @@ fn run_cli() -> Result<()> {
             };
             lyapunov_cmd::run(&cfg, &options, || engine(cli.backend, false))?;
         }
+        Command::Bench {
+            size,
+            only,
+            repeats,
+            cpu_max,
+            max_log2,
+            no_cpu,
+            json,
+        } => bench_cmd::run(
+            cli.backend,
+            &bench_cmd::Options {
+                size,
+                only: &only,
+                repeats,
+                cpu_max,
+                max_log2,
+                no_cpu,
+                json: &json,
+            },
+        )?,
         Command::Zoo => {
             let mut out = std::io::stdout().lock();
             writeln!(

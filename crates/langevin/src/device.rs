@@ -59,7 +59,8 @@ impl fmt::Display for BackendChoice {
 }
 
 /// The kind of backend that produced a result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// A wgpu adapter.
     Gpu,
@@ -68,7 +69,7 @@ pub enum BackendKind {
 }
 
 /// The device a result was computed on.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DeviceInfo {
     /// GPU or CPU twin.
     pub kind: BackendKind,

@@ -40,6 +40,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod adaptive;
+pub mod bench;
 pub mod closure;
 pub mod cme;
 pub mod config;
