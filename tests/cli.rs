@@ -748,6 +748,31 @@ fn resume_equals_uninterrupted() {
         }
         resume(&dir);
     }
+    // A device lost at the piece from trajectory 50,000 (injected): an error naming the
+    // adapter and --resume, the finished pieces in the checkpoint, no summary that looks
+    // complete; resumed, the same numbers as the uninterrupted run.
+    let dir = base.join("lost");
+    let mut lost_args = args(&dir);
+    lost_args.drain(..2);
+    let o = Command::new(env!("CARGO_BIN_EXE_langevin"))
+        .args(&lost_args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("LANGEVIN_BACKEND", "cpu")
+        .env("LANGEVIN_FAIL_DEVICE_AT", "50000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("device error on CPU twin")
+            && err.contains("device lost")
+            && err.contains("the 49152 trajectories finished before it are saved")
+            && err.contains("langevin run --resume"),
+        "{err}"
+    );
+    assert!(dir.join("checkpoint.json").exists());
+    assert!(!dir.join("summary.json").exists());
+    resume(&dir);
     // A damaged checkpoint is refused, never used; so is another config.
     let dir = base.join("damaged");
     let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
@@ -872,4 +897,106 @@ fn slurm_array_script_runs_its_shard() {
     let o = langevin(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(summary(&merged)["trajectories"], 3000);
+}
+
+/// `langevin bench --size tiny`: every workload on both backends, checked, with a table and
+/// a JSON report; an unknown workload is refused by name.
+#[test]
+fn bench_runs_every_workload_and_checks_it() {
+    let dir = scratch("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bench.json");
+    let o = langevin(&[
+        "bench",
+        "--size",
+        "tiny",
+        "--repeats",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("every check passed"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["failed_checks"].as_array().unwrap().len(), 0);
+    let rows = report["results"].as_array().unwrap();
+    for workload in [
+        "ou",
+        "double_well",
+        "lorenz",
+        "lorenz_dopri5",
+        "schloegl_ssa",
+        "kuramoto",
+        "kg",
+        "fft",
+    ] {
+        for backend in ["gpu", "cpu"] {
+            let row = rows
+                .iter()
+                .find(|r| r["workload"] == workload && r["backend"] == backend)
+                .unwrap_or_else(|| panic!("no {workload} row on {backend}"));
+            assert!(row["rate"].as_f64().unwrap() > 0.0, "{row}");
+            assert!(row["setup_seconds"].as_f64().unwrap() >= 0.0, "{row}");
+            assert_eq!(row["seconds_all"].as_array().unwrap().len(), 1);
+            assert!(!row["check"].as_str().unwrap().is_empty());
+            assert_eq!(row["gpu_over_cpu"].is_number(), backend == "gpu", "{row}");
+        }
+    }
+    let bad = langevin(&["bench", "--only", "ou,nbody"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nbody"));
+}
+
+/// `--devices`: a run split over two CPU twins, piece by piece, equals the run on one (every
+/// number); `all` runs on every GPU adapter present and equals the GPU backend's run; an
+/// adapter that does not exist and a shard are refused.
+#[test]
+fn devices_split_a_run_into_the_same_result() {
+    let config = configs().join("double_well.toml");
+    let base = scratch("devices");
+    let run = |out: &str, extra: &[&str]| {
+        let dir = base.join(out);
+        let mut args = vec![
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "20000",
+            "--checkpoint-piece",
+            "2048",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let dir_text = dir.to_str().unwrap().to_string();
+        let mut all: Vec<&str> = args;
+        all.extend(["--out", &dir_text]);
+        let o = langevin(&all);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        summary(&dir)
+    };
+    let one = run("one", &["--devices", "cpu"]);
+    let two = run("two", &["--devices", "cpu,cpu"]);
+    assert_same_summary(&one, &two, "summary", 0.0);
+    let gpu = run("gpu", &["--devices", "gpu"]);
+    let all = run("all", &["--devices", "all"]);
+    assert_same_summary(&gpu, &all, "summary", 0.0);
+
+    let o = langevin(&["run", config.to_str().unwrap(), "--devices", "gpu99"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("GPU adapters"));
+    let o = langevin(&[
+        "run",
+        config.to_str().unwrap(),
+        "--devices",
+        "cpu,cpu",
+        "--shard",
+        "0/2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--devices"));
 }

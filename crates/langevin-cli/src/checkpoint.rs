@@ -133,10 +133,12 @@ pub fn piece_size(steps: u32, requested: Option<u64>) -> u64 {
 }
 
 /// Runs `spec` piece by piece into `dir` from `resume` (or the start), writing checkpoints
-/// every `every` and stopping at a signal.
+/// every `every` and stopping at a signal. With several engines (`--devices`), each round
+/// gives every engine a piece and folds them in order: identical adapters share the work
+/// evenly; a slower one holds each round back.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    engine: &Engine,
+    engines: &[Engine],
     spec: &EnsembleSpec,
     source: &Source<'_>,
     dir: &Path,
@@ -154,6 +156,7 @@ pub fn run(
     };
     let steps = spec.resolve()?.n_steps;
     let grand = total * u64::from(steps);
+    let device = devices_info(engines);
     let mut last_write = Instant::now();
     let write = |acc: &Partial, next: u64| -> Result<()> {
         let c = Checkpoint {
@@ -179,24 +182,86 @@ pub fn run(
             };
             write(a, next)?;
             return Ok(Outcome::Stopped {
-                result: a.clone().into_result(engine.device().clone()),
+                result: a.clone().into_result(device),
             });
         }
-        let count = piece.min(total - next);
-        let part = spec.clone().first_trajectory(next).trajectories(count);
-        let before = next * u64::from(steps);
-        let result = engine.run_with_progress(&part, &mut |p| {
+        // A round: one piece per device, run side by side, folded in trajectory order (so the
+        // statistics do not depend on which device ran which piece).
+        let round: Vec<(u64, u64)> = (0..engines.len() as u64)
+            .map(|k| next + k * piece)
+            .take_while(|&start| start < total)
+            .map(|start| (start, piece.min(total - start)))
+            .collect();
+        let part =
+            |(start, count): (u64, u64)| spec.clone().first_trajectory(start).trajectories(count);
+        let results: Vec<langevin::Result<EnsembleResult>> = if round.len() == 1 {
+            let before = next * u64::from(steps);
+            vec![
+                injected_fault(&engines[0], round[0].0, piece).and_then(|()| {
+                    engines[0].run_with_progress(&part(round[0]), &mut |p| {
+                        progress(Progress {
+                            done: before + p.done,
+                            total: grand,
+                        })
+                    })
+                }),
+            ]
+        } else {
+            let outcome = std::thread::scope(|scope| {
+                let handles: Vec<_> = round
+                    .iter()
+                    .zip(engines)
+                    .map(|(&range, engine)| {
+                        let spec = part(range);
+                        scope.spawn(move || {
+                            injected_fault(engine, range.0, piece).and_then(|()| engine.run(&spec))
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a device thread panicked"))
+                    .collect()
+            });
+            outcome
+        };
+        for (&(start, count), run) in round.iter().zip(results) {
+            let result = match run {
+                Ok(r) => r,
+                Err(e @ langevin::Error::Device { .. }) => {
+                    // What finished is kept: a lost device costs at most the pieces in flight.
+                    let saved = match &acc {
+                        Some(a) => {
+                            write(a, next)?;
+                            format!(
+                                "the {next} trajectories finished before it are saved in {}: \
+                                 continue with `langevin run --resume {}` (on this adapter once \
+                                 it is back, or with --backend or --devices on another)",
+                                dir.join(CHECKPOINT_FILE).display(),
+                                dir.display()
+                            )
+                        }
+                        None => "no piece had finished, so there is nothing to resume: run it \
+                                 again"
+                            .to_string(),
+                    };
+                    anyhow::bail!("{e}; {saved}");
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let p = Partial::of(&result, &print, start, total)?;
+            acc = Some(match acc {
+                None => p,
+                Some(a) => shard::fold(vec![a, p])?,
+            });
+            next += count;
+        }
+        if round.len() > 1 {
             progress(Progress {
-                done: before + p.done,
+                done: next * u64::from(steps),
                 total: grand,
-            })
-        })?;
-        let p = Partial::of(&result, &print, next, total)?;
-        acc = Some(match acc {
-            None => p,
-            Some(a) => shard::fold(vec![a, p])?,
-        });
-        next += count;
+            });
+        }
         if next < total && last_write.elapsed() >= every {
             write(acc.as_ref().expect("a piece ran"), next)?;
             last_write = Instant::now();
@@ -204,5 +269,33 @@ pub fn run(
     }
     let _ = std::fs::remove_file(dir.join(CHECKPOINT_FILE));
     let acc = acc.expect("at least one trajectory");
-    Ok(Outcome::Done(acc.into_result(engine.device().clone())))
+    Ok(Outcome::Done(acc.into_result(device)))
+}
+
+/// The device of a result run on `engines`: the one engine's, or all of them named together.
+fn devices_info(engines: &[Engine]) -> langevin::DeviceInfo {
+    let mut info = engines[0].device().clone();
+    if engines.len() > 1 {
+        info.name = engines
+            .iter()
+            .map(|e| e.device().name.clone())
+            .collect::<Vec<_>>()
+            .join(" + ");
+    }
+    info
+}
+
+/// Fault injection for the tests of device loss: `LANGEVIN_FAIL_DEVICE_AT=N` makes the piece
+/// that starts at trajectory `N` fail as a lost device would.
+fn injected_fault(engine: &Engine, next: u64, piece: u64) -> langevin::Result<()> {
+    let at = std::env::var("LANGEVIN_FAIL_DEVICE_AT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    match at {
+        Some(at) if (next..next + piece).contains(&at) => Err(langevin::Error::Device {
+            adapter: engine.device().name.clone(),
+            message: "device lost (injected by LANGEVIN_FAIL_DEVICE_AT)".into(),
+        }),
+        _ => Ok(()),
+    }
 }

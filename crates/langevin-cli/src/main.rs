@@ -11,6 +11,7 @@ mod field_outputs;
 mod jump_outputs;
 mod kuramoto_outputs;
 mod lyapunov_cmd;
+mod memory;
 mod outputs;
 mod plots;
 mod progress;
@@ -110,6 +111,17 @@ enum Command {
         /// Continues the interrupted run in DIR from its checkpoint.
         #[arg(long, value_name = "DIR")]
         resume: Option<PathBuf>,
+        /// Bounds the host memory of an ensemble run (512M, 8G): batches use half of it, and
+        /// a run whose kept outputs (final states, first-passage times) need more than the
+        /// other half is refused before it starts.
+        #[arg(long, value_name = "SIZE")]
+        max_memory: Option<String>,
+        /// Splits an ensemble run over several devices: `all` (every GPU adapter present) or
+        /// a list of `gpu` (the default adapter), `gpuN` (the N-th of all adapters, from 0)
+        /// and `cpu` (the CPU twin). Each takes a piece of trajectories in turn; the result
+        /// is the same as on one device.
+        #[arg(long, value_name = "LIST")]
+        devices: Option<String>,
     },
     /// Merges the folders of `langevin run --shard` into the results of one run.
     Merge {
@@ -196,6 +208,54 @@ fn engine(choice: Option<BackendChoice>, quiet: bool) -> Result<Engine> {
         eprintln!("langevin: running on {}", engine.selection());
     }
     Ok(engine)
+}
+
+/// The engines of `--devices`: `all`, or a list of `gpu`, `gpuN`, `cpu`.
+fn devices_of(list: &str) -> Result<Vec<Engine>> {
+    if list.trim() == "all" {
+        return Ok(Engine::every_gpu()?);
+    }
+    let mut every: Option<Vec<Engine>> = None;
+    let mut engines = Vec::new();
+    for item in list.split(',').map(str::trim) {
+        let engine = match item {
+            "cpu" => Engine::new(BackendChoice::Cpu)?,
+            "gpu" => Engine::new(BackendChoice::Gpu)?,
+            _ => {
+                let index: usize = item
+                    .strip_prefix("gpu")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| {
+                        langevin::Error::invalid(
+                            "--devices",
+                            item,
+                            "all, or a list of gpu, gpuN, cpu",
+                        )
+                    })?;
+                if every.is_none() {
+                    every = Some(Engine::every_gpu()?);
+                }
+                let all = every.as_mut().expect("enumerated above");
+                if index >= all.len() {
+                    return Err(langevin::Error::invalid(
+                        "--devices",
+                        item,
+                        format!(
+                            "there are {} GPU adapters (gpu0 to gpu{})",
+                            all.len(),
+                            all.len().saturating_sub(1)
+                        ),
+                    )
+                    .into());
+                }
+                // Each listed adapter gets its own device, so the same one may be listed twice.
+                let fresh = Engine::every_gpu()?;
+                fresh.into_iter().nth(index).expect("the same adapters")
+            }
+        };
+        engines.push(engine);
+    }
+    Ok(engines)
 }
 
 /// What a diverging trajectory does to a run.
@@ -322,6 +382,8 @@ fn run_cli() -> Result<()> {
             checkpoint_every,
             checkpoint_piece,
             resume,
+            max_memory,
+            devices,
         } => {
             let resumed = resume
                 .as_ref()
@@ -386,7 +448,10 @@ fn run_cli() -> Result<()> {
                 "field" => return field_outputs::run(&cfg, cli.backend, out, quiet),
                 _ => {}
             }
-            let spec = cfg.to_spec()?;
+            let mut spec = cfg.to_spec()?;
+            if let Some(m) = &max_memory {
+                memory::apply(&mut spec, memory::parse_size(m)?)?;
+            }
             let resolved = spec.resolve()?;
             if !quiet {
                 for w in spec.stability_warnings(resolved.dt) {
@@ -400,9 +465,29 @@ fn run_cli() -> Result<()> {
                 )?,
                 None => outputs::run_dir(&cfg.name, out)?,
             };
-            let engine = engine(cli.backend, quiet)?;
-            let mut bar = progress::Bar::new(quiet);
             let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            let engines = match &devices {
+                Some(list) => {
+                    if !pieces {
+                        return Err(langevin::Error::invalid(
+                            "--devices",
+                            list,
+                            "splits ensemble runs without sweeps, events or jumps, and not a --shard",
+                        )
+                        .into());
+                    }
+                    let engines = devices_of(list)?;
+                    if !quiet {
+                        for e in &engines {
+                            eprintln!("langevin: running on {}", e.selection());
+                        }
+                    }
+                    engines
+                }
+                None => vec![engine(cli.backend, quiet)?],
+            };
+            let engine = &engines[0];
+            let mut bar = progress::Bar::new(quiet);
             if resumed.is_some() && !pieces {
                 return Err(langevin::Error::invalid(
                     "--resume",
@@ -413,7 +498,7 @@ fn run_cli() -> Result<()> {
             }
             let result = match shard {
                 Some(sh) => shards::run(
-                    &engine,
+                    engine,
                     &spec,
                     sh,
                     &text,
@@ -434,7 +519,7 @@ fn run_cli() -> Result<()> {
                         overrides: &overrides,
                     };
                     match checkpoint::run(
-                        &engine,
+                        &engines,
                         &spec,
                         &source,
                         &dir,

@@ -95,6 +95,23 @@ impl Engine {
         })
     }
 
+    /// An engine on every GPU adapter present (each its own device), for splitting a run
+    /// over them.
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when there is none.
+    pub fn every_gpu() -> Result<Vec<Engine>> {
+        Ok(GpuContext::all()?
+            .into_iter()
+            .map(|ctx| Engine {
+                selection: ctx.info.to_string(),
+                backend: Backend::Gpu(Box::new(ctx)),
+                kernels: Mutex::new(HashMap::new()),
+                adaptive_kernels: Mutex::new(HashMap::new()),
+            })
+            .collect())
+    }
+
     /// An engine on the backend named by `LANGEVIN_BACKEND` (default `auto`).
     ///
     /// # Errors

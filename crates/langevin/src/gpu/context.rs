@@ -49,12 +49,44 @@ impl GpuContext {
         pollster::block_on(Self::new_async())
     }
 
-    async fn new_async() -> Result<Self> {
+    /// A device on every adapter of the primary backends that gives one (`WGPU_BACKEND`
+    /// overrides), in wgpu's order.
+    ///
+    /// # Errors
+    /// [`Error::NoAdapter`] when there is none.
+    pub fn all() -> Result<Vec<Self>> {
+        pollster::block_on(async {
+            let (instance, backends) = Self::instance();
+            let mut contexts = Vec::new();
+            let mut refusals = Vec::new();
+            for adapter in instance.enumerate_adapters(backends).await {
+                match Self::on_adapter(adapter).await {
+                    Ok(ctx) => contexts.push(ctx),
+                    Err(e) => refusals.push(e.to_string()),
+                }
+            }
+            if contexts.is_empty() {
+                return Err(Error::NoAdapter(if refusals.is_empty() {
+                    format!("no adapter; {NO_ADAPTER_HINT}")
+                } else {
+                    refusals.join("; ")
+                }));
+            }
+            Ok(contexts)
+        })
+    }
+
+    fn instance() -> (wgpu::Instance, wgpu::Backends) {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         if std::env::var_os("WGPU_BACKEND").is_none() {
             desc.backends = wgpu::Backends::PRIMARY;
         }
-        let instance = wgpu::Instance::new(desc);
+        let backends = desc.backends;
+        (wgpu::Instance::new(desc), backends)
+    }
+
+    async fn new_async() -> Result<Self> {
+        let (instance, _) = Self::instance();
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -62,6 +94,10 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::NoAdapter(format!("{e}; {NO_ADAPTER_HINT}")))?;
+        Self::on_adapter(adapter).await
+    }
+
+    async fn on_adapter(adapter: wgpu::Adapter) -> Result<Self> {
         let adapter_info = adapter.get_info();
         let mut required_features = wgpu::Features::empty();
         let mut feature_names = Vec::new();
