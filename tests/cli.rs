@@ -1000,3 +1000,42 @@ fn devices_split_a_run_into_the_same_result() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--devices"));
 }
+
+/// `--max-memory`: a run whose final states need more than half the bound is refused before
+/// it starts, with the numbers; within the bound it runs; a malformed size is refused.
+#[test]
+fn max_memory_bounds_what_a_run_keeps() {
+    let config = configs().join("ou.toml");
+    let dir = scratch("max-memory");
+    let run = |trajectories: &str, limit: &str| {
+        langevin(&[
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            trajectories,
+            "--set",
+            "output.final_state=true",
+            "--max-memory",
+            limit,
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+    };
+    // 2^20 trajectories keep 4 MiB of final states: more than half of 4M.
+    let o = run("1048576", "4M");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--max-memory") && err.contains("4194304 bytes"),
+        "{err}"
+    );
+    assert!(!dir.join("summary.json").exists());
+    let o = run("65536", "4M");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run("65536", "4X");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("512M"));
+}
