@@ -73,9 +73,9 @@ fn a_wrong_result_fails_its_check() {
     assert!(e.contains("f64 flow"), "{e}");
 }
 
-/// OU as an expression model runs in lanes of eight; the built-in OU model one trajectory at
-/// a time. With the same operations in the same order, final states, passage times and
-/// moments agree to the bit: 1001 trajectories (a partial last lane group), 7 steps per
+/// The CPU twin's lanes of eight against one trajectory at a time (`Chunking::cpu_lanes`), for
+/// OU as an expression and as the built-in model (the same operations in the same order):
+/// final states, passage times and moments agree to the bit: 1001 trajectories (a partial last lane group), 7 steps per
 /// dispatch (segments that start inside a Philox block group), theta swept across them.
 #[test]
 fn cpu_lanes_give_the_bits_of_single_invocations() {
@@ -112,25 +112,33 @@ fn cpu_lanes_give_the_bits_of_single_invocations() {
     };
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let scheme = Scheme::EulerMaruyama;
-    let lanes = cpu.run(&spec(Arc::new(expr), scheme)).unwrap();
-    let single = cpu
-        .run(&spec(
-            Arc::new(OrnsteinUhlenbeck::new(1.0, 0.0, 0.5)),
-            scheme,
-        ))
-        .unwrap();
-    assert_eq!(
-        bits(lanes.final_states.as_ref().unwrap()),
-        bits(single.final_states.as_ref().unwrap())
-    );
-    let (a, b) = (
-        lanes.first_passage.as_ref().unwrap(),
-        single.first_passage.as_ref().unwrap(),
-    );
-    assert_eq!(a.hit, b.hit);
-    assert!(a.hit > 100, "{} passages", a.hit);
-    assert_eq!(bits(&a.times), bits(&b.times));
-    assert_eq!(lanes.moments, single.moments);
+    let single = |model: Arc<dyn langevin::Model>| {
+        let mut s = spec(model, scheme);
+        s.chunking.cpu_lanes = Some(false);
+        cpu.run(&s).unwrap()
+    };
+    let expr_lanes = cpu.run(&spec(Arc::new(expr.clone()), scheme)).unwrap();
+    let ou = Arc::new(OrnsteinUhlenbeck::new(1.0, 0.0, 0.5));
+    let ou_lanes = cpu.run(&spec(ou.clone(), scheme)).unwrap();
+    // Lanes against one at a time, and the expression against the built-in model.
+    for (lanes, single) in [
+        (&expr_lanes, single(Arc::new(expr))),
+        (&ou_lanes, single(ou)),
+        (&expr_lanes, ou_lanes.clone()),
+    ] {
+        assert_eq!(
+            bits(lanes.final_states.as_ref().unwrap()),
+            bits(single.final_states.as_ref().unwrap())
+        );
+        let (a, b) = (
+            lanes.first_passage.as_ref().unwrap(),
+            single.first_passage.as_ref().unwrap(),
+        );
+        assert_eq!(a.hit, b.hit);
+        assert!(a.hit > 100, "{} passages", a.hit);
+        assert_eq!(bits(&a.times), bits(&b.times));
+        assert_eq!(lanes.moments, single.moments);
+    }
 
     // RK4 (no noise: no model with one-at-a-time terms qualifies) against rk4_step itself,
     // trajectory by trajectory.

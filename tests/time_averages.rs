@@ -79,6 +79,7 @@ fn chunking_does_not_change_the_averages(engine: &Engine) {
             max_batch_trajectories: Some(4096),
             steps_per_dispatch: Some(37),
             max_batch_bytes: None,
+            cpu_lanes: None,
         }))
         .unwrap();
     let (a, b) = (

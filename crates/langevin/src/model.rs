@@ -322,6 +322,9 @@ fn diffusion_dg(t: f32, x: State) -> State {
 "#
         .into()
     }
+    fn lane_terms(&self) -> Option<&dyn crate::cpu::sde_lanes::LaneTerms> {
+        Some(self)
+    }
     #[inline]
     fn drift(&self, _t: f32, x: &State, p: &[f32]) -> State {
         let mut f = [0.0; MAX_DIM];
@@ -543,6 +546,40 @@ fn diffusion_dg(t: f32, x: State) -> State {
         require("kappa", self.kappa, self.kappa >= 0.0, "must be >= 0")?;
         require("theta", self.theta, self.theta >= 0.0, "must be >= 0")?;
         require("sigma", self.sigma, self.sigma >= 0.0, "must be >= 0")
+    }
+}
+
+/// OU's terms for eight trajectories: `drift` and the default `noise_apply` (`g_i dw_i` with
+/// `g_i = sigma`) lane by lane.
+impl crate::cpu::sde_lanes::LaneTerms for OrnsteinUhlenbeck {
+    fn drift_lanes(
+        &self,
+        _t: f32,
+        x: &crate::cpu::sde_lanes::LaneState,
+        p: &crate::cpu::sde_lanes::LaneParams<'_>,
+    ) -> crate::cpu::sde_lanes::LaneState {
+        let mut f = [[0.0; 8]; MAX_DIM];
+        for i in 0..self.dim {
+            for l in 0..8 {
+                f[i][l] = p[l][0] * (p[l][1] - x[i][l]);
+            }
+        }
+        f
+    }
+    fn noise_apply_lanes(
+        &self,
+        _t: f32,
+        _x: &crate::cpu::sde_lanes::LaneState,
+        dw: &crate::cpu::sde_lanes::LaneState,
+        p: &crate::cpu::sde_lanes::LaneParams<'_>,
+    ) -> crate::cpu::sde_lanes::LaneState {
+        let mut r = [[0.0; 8]; MAX_DIM];
+        for i in 0..self.dim {
+            for l in 0..8 {
+                r[i][l] = p[l][2] * dw[i][l];
+            }
+        }
+        r
     }
 }
 

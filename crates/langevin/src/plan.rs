@@ -321,6 +321,7 @@ mod tests {
             save_steps,
             t0: 0.0,
             average_from: None,
+            cpu_lanes: true,
         }
     }
 

@@ -115,6 +115,9 @@ pub struct Chunking {
     pub steps_per_dispatch: Option<u32>,
     /// Bytes of device (or, for the CPU twin, host) memory one batch may use.
     pub max_batch_bytes: Option<u64>,
+    /// The CPU twin steps eight trajectories in lockstep where the model allows (`None`:
+    /// yes); `Some(false)` runs one at a time, with the same bits, for comparison.
+    pub cpu_lanes: Option<bool>,
 }
 
 /// One ensemble run of an SDE with diagonal noise.
@@ -676,6 +679,7 @@ impl EnsembleSpec {
             times,
             t0: self.t0,
             average_from,
+            cpu_lanes: self.chunking.cpu_lanes.unwrap_or(true),
         })
     }
 
@@ -820,6 +824,8 @@ pub struct ResolvedRun {
     /// With time averages: the last step index at or before their start; the states after
     /// steps `average_from + 1 ..= n_steps` are averaged.
     pub average_from: Option<u32>,
+    /// Whether the CPU twin may step eight trajectories in lockstep ([`Chunking::cpu_lanes`]).
+    pub cpu_lanes: bool,
 }
 
 impl ResolvedRun {

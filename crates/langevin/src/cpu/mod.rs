@@ -83,6 +83,7 @@ pub fn run_sde_batch(
                     event: plan.run.event.as_ref(),
                     origin: origin.as_deref_mut(),
                     time_sums: time_sums.as_deref_mut(),
+                    lanes: plan.run.cpu_lanes,
                 },
             );
         }

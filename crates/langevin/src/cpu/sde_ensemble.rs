@@ -7,7 +7,9 @@ use super::trajectory::{add_index, initial_state};
 use crate::event::Event;
 use crate::expr::eval::LANES;
 use crate::model::{group_steps, Model, State, MAX_DIM};
-use crate::philox::{box_muller4, philox4x32_10, NormalStream, STREAM_BROWNIAN};
+use crate::philox::{
+    box_muller4, philox4x32_10, philox4x32_10_lanes, NormalStream, STREAM_BROWNIAN,
+};
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT, FLAG_TIME_AVERAGE};
 use crate::scheme::Scheme;
 use crate::sweep::apply_sweep;
@@ -34,6 +36,9 @@ pub struct Bindings<'a> {
     pub origin: Option<&'a mut [f32]>,
     /// `time_sums` (`4 dim` per trajectory), with `FLAG_TIME_AVERAGE`.
     pub time_sums: Option<&'a mut [f32]>,
+    /// Whether models with lane terms may step eight trajectories in lockstep (the same bits;
+    /// [`crate::spec::Chunking::cpu_lanes`]).
+    pub lanes: bool,
 }
 
 /// Twin of the private sums `sum_x`, `comp_x`, `sum_x2`, `comp_x2`: per component, in the
@@ -225,15 +230,23 @@ impl<M: Model + ?Sized> LaneRun<'_, M> {
         }
     }
 
-    /// Twin of `record_passage` for the lanes in use.
+    /// Twin of `record_passage` (without an event, whose runs do not come here: `watched` is
+    /// `beyond_level`) for the lanes in use, reading the watched component in place.
     fn record(&self, hit: &mut [f32; LANES], x: &LaneState, count: usize, steps_done: u32) {
-        if self.inv.seg.flags & FLAG_FIRST_PASSAGE != 0 {
-            for l in 0..count {
-                // Only lanes still short of the level can record.
-                if hit[l] < 0.0 {
-                    self.inv
-                        .record_passage(&mut hit[l], &lane(x, l, self.dim), steps_done);
-                }
+        let seg = self.inv.seg;
+        if seg.flags & FLAG_FIRST_PASSAGE == 0 {
+            return;
+        }
+        let t = seg.t0 + steps_done as f32 * seg.dt;
+        let v = &x[seg.fp_component as usize];
+        for l in 0..count {
+            let beyond = if seg.fp_direction == 1 {
+                v[l] <= seg.fp_level
+            } else {
+                v[l] >= seg.fp_level
+            };
+            if hit[l] < 0.0 && beyond {
+                hit[l] = t;
             }
         }
     }
@@ -337,10 +350,17 @@ impl<M: Model + ?Sized> LaneRun<'_, M> {
                 while s + inv.group_steps <= end {
                     let mut z = [[0.0f32; LANES]; 8 * MAX_DIM];
                     let first_block = (s * noise as u32) >> 2;
-                    for (l, tr) in trajectory.iter().enumerate() {
-                        for b in 0..group_normals / 4 {
-                            let ctr = [tr[0], tr[1], first_block + b as u32, STREAM_BROWNIAN];
-                            let v = box_muller4(philox4x32_10(ctr, seg.key));
+                    for b in 0..group_normals / 4 {
+                        let ctr = [
+                            trajectory.map(|tr| tr[0]),
+                            trajectory.map(|tr| tr[1]),
+                            [first_block + b as u32; LANES],
+                            [STREAM_BROWNIAN; LANES],
+                        ];
+                        let words = philox4x32_10_lanes(&ctr, seg.key);
+                        for l in 0..LANES {
+                            let v =
+                                box_muller4([words[0][l], words[1][l], words[2][l], words[3][l]]);
                             for (k, v) in v.iter().enumerate() {
                                 z[4 * b + k][l] = v * seg.sqrt_substep_dt;
                             }
@@ -389,7 +409,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
     };
     let init = b.init;
     let sweep = b.sweep;
-    if let Some(terms) = model.lane_terms() {
+    if let Some(terms) = model.lane_terms().filter(|_| b.lanes) {
         let lockstep = matches!(scheme, Scheme::EulerMaruyama | Scheme::Rk4)
             && b.event.is_none()
             && seg.substeps == 1
