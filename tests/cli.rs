@@ -926,16 +926,7 @@ fn bench_runs_every_workload_and_checks_it() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["failed_checks"].as_array().unwrap().len(), 0);
     let rows = report["results"].as_array().unwrap();
-    for workload in [
-        "ou",
-        "double_well",
-        "lorenz",
-        "lorenz_dopri5",
-        "schloegl_ssa",
-        "kuramoto",
-        "kg",
-        "fft",
-    ] {
+    for workload in langevin::bench::WORKLOADS {
         for backend in ["gpu", "cpu"] {
             let row = rows
                 .iter()
