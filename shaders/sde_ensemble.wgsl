@@ -117,7 +117,7 @@ fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State
     var raw: Noise;
     var area: Noise;
     let h = seg.dt / f32(seg.substeps);
-    for (var j = 0u; j < seg.substeps; j++) {
+    for (var j = 0u; DRAWS_NOISE && j < seg.substeps; j++) {
         let first = (s * seg.substeps + j) * NORMALS;
         for (var i = 0u; i < NOISE; i++) {
             let a = normal_at(noise, first + i);
@@ -140,11 +140,12 @@ fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State
 
 // GROUP_STEPS steps whose GROUP_NORMALS normals fill whole Philox blocks, so the block loop
 // and the step loop unroll with constant indices: the same normals as `step_by_stream` when
-// substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS.
+// substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS. A scheme that
+// reads no increments draws none (DRAWS_NOISE).
 fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32>) -> State {
     var z: array<f32, GROUP_NORMALS>;
     let first_block = (s * NORMALS) >> 2u;
-    for (var b = 0u; b < GROUP_NORMALS / 4u; b++) {
+    for (var b = 0u; DRAWS_NOISE && b < GROUP_NORMALS / 4u; b++) {
         let ctr = vec4<u32>(trajectory.x, trajectory.y, first_block + b, STREAM_BROWNIAN);
         let n = box_muller4(philox4x32_10(ctr, seg.key)) * seg.sqrt_substep_dt;
         z[4u * b] = n.x;

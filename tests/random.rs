@@ -64,6 +64,49 @@ fn philox_matches_cpu_twin_bit_for_bit() {
     assert_eq!(device, twin);
 }
 
+/// Both forms of the shader's 32x32 -> 64 multiply (16-bit halves, and one 64-bit multiply
+/// where the adapter has SHADER_INT64) give Random123's known answers and the twin's words,
+/// so a kernel's results do not depend on which form its device compiled.
+#[test]
+fn both_forms_of_mul_hi_give_the_same_words() {
+    let Some(engine) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let ctx = engine.gpu().expect("a GPU engine has a context");
+    let mut input: Vec<([u32; 4], [u32; 2])> = KAT.iter().map(|(c, k, _)| (*c, *k)).collect();
+    // Words whose halves carry into the high word, and every corner of the 16-bit split.
+    for a in [
+        0u32,
+        1,
+        0xFFFF,
+        0x1_0000,
+        0xFFFF_FFFF,
+        0x8000_0000,
+        0xDEAD_BEEF,
+    ] {
+        for b in [0u32, 0xFFFF, 0xFFFF_FFFF, 0x1234_5678] {
+            input.push(([a, b, !a, a ^ b], [b, a]));
+        }
+    }
+    let twin: Vec<[u32; 4]> = input
+        .iter()
+        .map(|(c, k)| philox::philox4x32_10(*c, *k))
+        .collect();
+    let mut forms = vec![false];
+    if ctx.features.contains(wgpu::Features::SHADER_INT64) {
+        forms.push(true);
+    } else {
+        eprintln!("{} has no SHADER_INT64: the halves only", engine.device());
+    }
+    for native in forms {
+        let device = langevin::gpu::philox_stream::philox_kat_as(ctx, &input, native).unwrap();
+        for ((_, _, expected), got) in KAT.iter().zip(&device) {
+            assert_eq!(got, expected, "known answer, native mul_hi {native}");
+        }
+        assert_eq!(device, twin, "native mul_hi {native}");
+    }
+}
+
 /// Sample moments of standard normals, each against its standard error at five sigma:
 /// mean 1/sqrt(n), variance sqrt(2/n), skewness sqrt(6/n), excess kurtosis sqrt(24/n).
 fn check_standard_normal(what: &str, z: &[f32]) {

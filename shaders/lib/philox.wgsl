@@ -1,27 +1,14 @@
 // Philox4x32-10 counter-based generator (Salmon et al., SC11), bit-identical to `philox.rs`.
 //
-// WGSL has no 64-bit integers, so the 32x32 -> 64 multiply is built from 16-bit halves.
-// Keep in sync with crates/langevin/src/philox.rs.
+// The 32x32 -> 64 multiply is `mul_hi` (16-bit halves, or one 64-bit multiply where the
+// device has SHADER_INT64). Keep in sync with crates/langevin/src/philox.rs.
+
+#import mul_hi
 
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;
 const PHILOX_W0: u32 = 0x9E3779B9u;
 const PHILOX_W1: u32 = 0xBB67AE85u;
-
-// High 32 bits of the 64-bit product a * b.
-fn mul_hi(a: u32, b: u32) -> u32 {
-    let a_lo = a & 0xFFFFu;
-    let a_hi = a >> 16u;
-    let b_lo = b & 0xFFFFu;
-    let b_hi = b >> 16u;
-    let lo_lo = a_lo * b_lo;
-    let hi_lo = a_hi * b_lo;
-    let lo_hi = a_lo * b_hi;
-    let hi_hi = a_hi * b_hi;
-    // Cannot overflow: (2^16 - 1) + (2^16 - 1) + (2^16 - 1)^2 < 2^32.
-    let cross = (lo_lo >> 16u) + (hi_lo & 0xFFFFu) + lo_hi;
-    return hi_hi + (hi_lo >> 16u) + (cross >> 16u);
-}
 
 fn philox_round(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     let hi0 = mul_hi(PHILOX_M0, ctr.x);

@@ -476,6 +476,7 @@ impl Engine {
             crate::model::wgsl_state_layout(
                 spec.model.as_ref(),
                 spec.scheme.normals_per_noise(),
+                spec.scheme.draws_noise(),
                 spec.tracks_passage(),
                 event.is_some_and(crate::event::Event::stops)
             ),

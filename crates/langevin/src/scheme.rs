@@ -185,6 +185,13 @@ impl Scheme {
         }
     }
 
+    /// Whether a step reads its Brownian increments. Classical RK4 integrates ODEs and reads
+    /// none, so its kernels draw none: the draws are dropped unread, and a driver cannot be
+    /// relied on to remove the Philox rounds behind them.
+    pub fn draws_noise(self) -> bool {
+        self != Scheme::Rk4
+    }
+
     /// Whether the step size adapts per trajectory (run by `ode_adaptive` or `sde_adaptive`,
     /// not `sde_ensemble`).
     pub fn is_adaptive(self) -> bool {

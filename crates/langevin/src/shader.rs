@@ -11,6 +11,11 @@ use crate::error::Error;
 /// Every WGSL file shipped with the engine, by import name.
 pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../../shaders/lib/philox.wgsl")),
+    ("mul_hi", include_str!("../../../shaders/lib/mul_hi.wgsl")),
+    (
+        "mul_hi_u64",
+        include_str!("../../../shaders/lib/mul_hi_u64.wgsl"),
+    ),
     ("normal", include_str!("../../../shaders/lib/normal.wgsl")),
     ("moments", include_str!("../../../shaders/lib/moments.wgsl")),
     ("segment", include_str!("../../../shaders/lib/segment.wgsl")),
@@ -167,19 +172,41 @@ fn include_module(
     Ok(())
 }
 
+/// `wgsl` (a composed kernel) with the 16-bit-halves `mul_hi` replaced by one 64-bit multiply,
+/// for devices with SHADER_INT64. Both give the same word for every input (the Philox
+/// known-answer tests run both), so results do not depend on which a device gets; a kernel
+/// without Philox comes back unchanged.
+pub fn native_mul_hi(wgsl: &str) -> String {
+    let halves = compose("mul_hi", &[]).expect("mul_hi composes");
+    let native = compose("mul_hi_u64", &[]).expect("mul_hi_u64 composes");
+    wgsl.replacen(&halves, &native, 1)
+}
+
 /// Parses and validates WGSL with naga, as the device will.
 ///
 /// # Errors
 /// [`Error::Shader`] with naga's report, a caret under the offending column.
 pub fn validate(kernel: &str, wgsl: &str, float64: bool) -> Result<naga::Module, Error> {
-    let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| Error::Shader {
-        kernel: kernel.to_string(),
-        message: e.emit_to_string(wgsl),
-    })?;
     let mut caps = naga::valid::Capabilities::default();
     if float64 {
         caps |= naga::valid::Capabilities::FLOAT64;
     }
+    validate_with(kernel, wgsl, caps)
+}
+
+/// [`validate`] with the given naga capabilities (`SHADER_INT64` for [`native_mul_hi`]).
+///
+/// # Errors
+/// [`Error::Shader`] with naga's report.
+pub fn validate_with(
+    kernel: &str,
+    wgsl: &str,
+    caps: naga::valid::Capabilities,
+) -> Result<naga::Module, Error> {
+    let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| Error::Shader {
+        kernel: kernel.to_string(),
+        message: e.emit_to_string(wgsl),
+    })?;
     naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
         .validate(&module)
         .map_err(|e| Error::Shader {
@@ -227,6 +254,24 @@ pub fn comment_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_mul_hi_replaces_the_halves_and_validates_with_int64() {
+        let kat = compose("philox_kat", &[]).unwrap();
+        let native = native_mul_hi(&kat);
+        assert_ne!(native, kat);
+        assert!(native.contains("u64(a) * u64(b)"));
+        assert!(!native.contains("let a_lo"));
+        validate_with(
+            "philox_kat",
+            &native,
+            naga::valid::Capabilities::SHADER_INT64,
+        )
+        .unwrap();
+        assert!(validate("philox_kat", &native, false).is_err());
+        let fft = compose("fft", &[("precision", crate::real::Precision::F32.wgsl())]).unwrap();
+        assert_eq!(native_mul_hi(&fft), fft);
+    }
 
     #[test]
     fn comment_text_has_no_line_breaks() {

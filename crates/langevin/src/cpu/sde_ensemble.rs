@@ -144,7 +144,7 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         let h = seg.dt / seg.substeps as f32;
         let mut raw = [0.0f32; MAX_DIM];
         let mut area = [0.0f32; MAX_DIM];
-        for j in 0..seg.substeps {
+        for j in 0..seg.substeps * u32::from(self.scheme.draws_noise()) {
             let first = (s * seg.substeps + j) * normals as u32;
             for i in 0..noise {
                 let a = stream.normal_at(first + i as u32);
@@ -178,7 +178,12 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
         let group_normals = self.group_steps as usize * normals;
         let mut z = [0.0f32; 8 * MAX_DIM];
         let first_block = (s * normals as u32) >> 2;
-        for b in 0..group_normals / 4 {
+        let blocks = if self.scheme.draws_noise() {
+            group_normals / 4
+        } else {
+            0
+        };
+        for b in 0..blocks {
             let ctr = [
                 trajectory[0],
                 trajectory[1],
@@ -320,12 +325,11 @@ impl<M: Model + ?Sized> LaneRun<'_, M> {
                 let mut streams: [NormalStream; LANES] = std::array::from_fn(|l| {
                     NormalStream::new(seg.key, trajectory[l], STREAM_BROWNIAN)
                 });
-                // RK4 reads no increments: the lanes draw none (the invocations draw them
-                // and drop them, as the shader does).
-                let noise = if self.scheme == Scheme::Rk4 {
-                    0
-                } else {
+                // RK4 reads no increments and draws none, as in the shader.
+                let noise = if self.scheme.draws_noise() {
                     inv.noise
+                } else {
+                    0
                 };
                 let mut s = seg.step_begin;
                 let end = seg.step_begin + seg.step_count;

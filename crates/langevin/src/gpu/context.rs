@@ -6,8 +6,10 @@ use crate::error::{Error, Result};
 use std::sync::{Arc, Mutex};
 
 /// The optional features requested when the adapter has them.
-const OPTIONAL_FEATURES: [(wgpu::Features, &str); 3] = [
+const OPTIONAL_FEATURES: [(wgpu::Features, &str); 4] = [
     (wgpu::Features::SHADER_F64, "SHADER_F64"),
+    // Philox's 32x32 -> 64 multiply in one instruction (`shader::native_mul_hi`).
+    (wgpu::Features::SHADER_INT64, "SHADER_INT64"),
     (wgpu::Features::SUBGROUP, "SUBGROUP"),
     (wgpu::Features::TIMESTAMP_QUERY, "TIMESTAMP_QUERY"),
 ];
@@ -211,7 +213,8 @@ impl GpuContext {
         self.check()
     }
 
-    /// Creates a compute pipeline from validated WGSL.
+    /// Creates a compute pipeline from validated WGSL, with Philox's `mul_hi` as one 64-bit
+    /// multiply where the device has SHADER_INT64 (the same words either way).
     pub fn compute_pipeline(
         &self,
         label: &str,
@@ -219,6 +222,26 @@ impl GpuContext {
         entry_point: &str,
         layout: Option<&wgpu::PipelineLayout>,
     ) -> Result<wgpu::ComputePipeline> {
+        let native = self.features.contains(wgpu::Features::SHADER_INT64);
+        self.compute_pipeline_as(label, wgsl, entry_point, layout, native)
+    }
+
+    /// [`Self::compute_pipeline`] with the choice of `mul_hi` made by the caller:
+    /// `native_mul_hi` needs SHADER_INT64; `false` keeps the 16-bit halves (for tests that
+    /// hold both forms to the same known answers).
+    pub fn compute_pipeline_as(
+        &self,
+        label: &str,
+        wgsl: &str,
+        entry_point: &str,
+        layout: Option<&wgpu::PipelineLayout>,
+        native_mul_hi: bool,
+    ) -> Result<wgpu::ComputePipeline> {
+        let wgsl = if native_mul_hi {
+            crate::shader::native_mul_hi(wgsl)
+        } else {
+            wgsl.to_string()
+        };
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -18,7 +18,7 @@ use std::mem::size_of;
 /// # Errors
 /// [`crate::Error::Shader`] when the model's WGSL does not validate.
 pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<shader::ComposedKernel> {
-    let layout = model::wgsl_state_layout(model, 1, false, false);
+    let layout = model::wgsl_state_layout(model, 1, scheme.draws_noise(), false, false);
     let model_module = model::wgsl_module(model);
     if scheme.kind() == crate::scheme::SchemeKind::Jump {
         let kernel = scheme.shader_module();

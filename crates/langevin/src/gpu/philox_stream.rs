@@ -6,6 +6,7 @@ use crate::cpu::philox_stream::NormalFill;
 use crate::error::Result;
 use crate::shader;
 
+#[allow(clippy::too_many_arguments)]
 fn run_simple(
     ctx: &GpuContext,
     name: &str,
@@ -13,9 +14,11 @@ fn run_simple(
     groups: u32,
     output: &wgpu::Buffer,
     out_bytes: u64,
+    native_mul_hi: bool,
 ) -> Result<Vec<u8>> {
     let kernel = shader::kernel(name, &[])?;
-    let pipeline = ctx.compute_pipeline(name, &kernel.wgsl, &kernel.entry_point, None)?;
+    let pipeline =
+        ctx.compute_pipeline_as(name, &kernel.wgsl, &kernel.entry_point, None, native_mul_hi)?;
     let layout = pipeline.get_bind_group_layout(0);
     let bind_group = ctx.bind_buffers(name, &layout, bindings);
     let staging = ctx.buffer(
@@ -41,11 +44,26 @@ fn run_simple(
     ctx.read_back(&staging, out_bytes)
 }
 
-/// Philox blocks for `(counter, key)` pairs, computed on the device.
+/// Philox blocks for `(counter, key)` pairs, computed on the device as the engine's kernels
+/// compute them.
 ///
 /// # Errors
 /// [`crate::Error::Device`] or [`crate::Error::Shader`].
 pub fn philox_kat(ctx: &GpuContext, input: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>> {
+    let native = ctx.features.contains(wgpu::Features::SHADER_INT64);
+    philox_kat_as(ctx, input, native)
+}
+
+/// [`philox_kat`] with `mul_hi` chosen by the caller: one 64-bit multiply (`native_mul_hi`,
+/// which needs SHADER_INT64) or 16-bit halves.
+///
+/// # Errors
+/// [`crate::Error::Device`] or [`crate::Error::Shader`].
+pub fn philox_kat_as(
+    ctx: &GpuContext,
+    input: &[([u32; 4], [u32; 2])],
+    native_mul_hi: bool,
+) -> Result<Vec<[u32; 4]>> {
     let words: Vec<u32> = input
         .iter()
         .flat_map(|(c, k)| [c[0], c[1], c[2], c[3], k[0], k[1], 0, 0])
@@ -69,6 +87,7 @@ pub fn philox_kat(ctx: &GpuContext, input: &[([u32; 4], [u32; 2])]) -> Result<Ve
         groups,
         &output,
         out_bytes,
+        native_mul_hi,
     )?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }
@@ -98,6 +117,7 @@ pub fn normal_fill(ctx: &GpuContext, fill: &NormalFill) -> Result<Vec<f32>> {
         fill.blocks.div_ceil(64),
         &output,
         out_bytes,
+        ctx.features.contains(wgpu::Features::SHADER_INT64),
     )?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }

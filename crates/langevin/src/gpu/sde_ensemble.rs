@@ -71,6 +71,7 @@ pub fn compose(
     let layout = model::wgsl_state_layout(
         model,
         scheme.normals_per_noise(),
+        scheme.draws_noise(),
         track_passage || event.is_some(),
         event.is_some_and(Event::stops),
     );
