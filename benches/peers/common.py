@@ -24,6 +24,9 @@ def arguments(description):
     parser.add_argument("--log2", type=int, default=20, help="log2 of the trajectories")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device for torchsde (cpu, cuda); the JAX peers run on JAX's "
+                             "default backend")
     return parser.parse_args()
 
 

@@ -1,5 +1,6 @@
 """The peer workloads in JAX: each whole run one jit-compiled function (lax.fori_loop over the
-steps, vectorised over the ensemble), f32 on the CPU (XLA's threads)."""
+steps, vectorised over the ensemble), f32 on JAX's default backend: the CPU (XLA's threads), or
+the GPU where jax is installed with CUDA."""
 
 import functools
 

@@ -3,6 +3,7 @@ side by side on this machine, and writes the comparison (ratios to the best peer
 BENCHMARKS.md between its `peers` markers. A peer that is not installed is skipped and said.
 
     python3 benches/peers/run_all.py [--log2 20] [--repeats 3] [--langevin PATH] [--cpu-max 18]
+        [--peers numpy,jax,diffrax,torchsde] [--device cuda]
 """
 
 import argparse
@@ -18,10 +19,15 @@ WORKLOADS = ("ou", "double_well", "lorenz")
 BEGIN, END = "<!-- peers:begin -->", "<!-- peers:end -->"
 
 
-def records(command):
-    """The JSON records a command prints, one per line."""
+def records(command, timeout=None):
+    """The JSON records a command prints, one per line (None when it failed or ran out of
+    time)."""
     print("$", " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"stopped after {timeout} s", file=sys.stderr)
+        return None
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         return None
@@ -38,6 +44,10 @@ def main():
     parser.add_argument("--slow-log2", type=int, default=14,
                         help="log2 size for diffrax and torchsde, whose per-step overhead makes "
                              "2^20 take many minutes on a CPU")
+    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers to run")
+    parser.add_argument("--device", default="cpu", help="torch device for torchsde (cpu, cuda)")
+    parser.add_argument("--peer-timeout", type=float, default=None,
+                        help="seconds after which a peer is stopped and left out of the table")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
 
@@ -54,12 +64,14 @@ def main():
             continue
         r["backend"] = "langevin " + ("GPU backend" if r["backend"] == "gpu" else "CPU twin")
         rows.append(r)
-    for peer in PEERS:
+    for peer in args.peers.split(","):
+        if peer not in PEERS:
+            sys.exit(f"--peers: unknown peer {peer!r}, expected some of {', '.join(PEERS)}")
         log2 = args.slow_log2 if peer in ("diffrax", "torchsde") else args.log2
         got = records([sys.executable, str(HERE / f"{peer}_peer.py"), "--log2", str(log2),
-                       "--repeats", str(args.repeats)])
+                       "--repeats", str(args.repeats), "--device", args.device], args.peer_timeout)
         if got is None:
-            notes.append(f"{peer}: not run (not installed, or it failed; see stderr)")
+            notes.append(f"{peer}: not run (not installed, failed or out of time; see stderr)")
             continue
         rows.extend(got)
 
