@@ -248,7 +248,8 @@ fn flashing_ratchet_drifts_as_its_master_equation_says(engine: &Engine) {
 
 /// The example ratchet (counters stepping both ways) by SSA, and a pure death process by
 /// tau-leaping: the GPU kernels and their CPU twins give the same final states, events per
-/// trajectory, extinctions, absorptions and distributions.
+/// trajectory, extinctions, absorptions and distributions (on an adapter that rounds like the
+/// twin; elsewhere the same mean number of events within 5 standard errors).
 #[test]
 fn gpu_and_cpu_twin_agree_on_every_tally() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
@@ -291,10 +292,18 @@ fn gpu_and_cpu_twin_agree_on_every_tally() {
     .count_distributions(&[1.0, 8.0])
     .keep_events(true)
     .final_states(true);
+    // Bit for bit where the adapter rounds like the twin, else in law (`rounds_like_twin`).
+    let exact = common::rounds_like_twin(&gpu);
     for spec in [ratchet, death] {
         let (a, b) = (gpu.run(&spec).unwrap(), cpu.run(&spec).unwrap());
-        assert_eq!(a.final_states, b.final_states, "{}", spec.scheme);
-        assert_eq!(a.jumps, b.jumps, "{}", spec.scheme);
+        if exact {
+            assert_eq!(a.final_states, b.final_states, "{}", spec.scheme);
+            assert_eq!(a.jumps, b.jumps, "{}", spec.scheme);
+        } else {
+            let (ja, jb) = (a.jumps.as_ref().unwrap(), b.jumps.as_ref().unwrap());
+            let what = format!("{} events per trajectory", spec.scheme);
+            common::assert_same_mean(&what, &ja.events, &jb.events, 5.0);
+        }
         let j = a.jumps.unwrap();
         eprintln!(
             "{}: {} events per trajectory, absorbed at the end {}",

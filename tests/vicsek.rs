@@ -98,20 +98,32 @@ fn full_noise_gives_independent_headings(engine: &Engine) {
 }
 
 /// Without noise the particles flock: from random headings at density 4, N = 1024, v0 = 0.5,
-/// v_a exceeds 0.99 in every replica by step 1000.
+/// v_a rises from about sqrt(pi / 4N) = 0.028 to above 0.9 in every replica by step 1000,
+/// and above 0.99 on average over 8 replicas. Not an exact law: a replica may settle in a
+/// band of counter-moving groups instead of one flock (seen on an H200 with v_a = 0.92 at
+/// step 1000, where lavapipe's run of the same seed, rounded differently, flocked); over 32
+/// replicas the twin's mean was 0.9996.
 fn no_noise_flocks(engine: &Engine) {
     let mut spec = VicsekSpec::new(1024);
     spec.noise = 0.0;
-    spec.replicas = 4;
+    spec.replicas = 8;
     spec.steps = 1000;
     spec.saves = 11;
     spec.seed = 5;
     let r = vicsek::run(engine, &spec).unwrap();
-    for q in 0..4 {
+    let mut mean = 0.0;
+    for q in 0..8 {
         let va: Vec<String> = (0..11).map(|k| format!("{:.3}", r.va(q, k))).collect();
         eprintln!("replica {q}: v_a = {}", va.join(" "));
-        assert!(r.va(q, 10) > 0.99, "replica {q}: v_a = {}", r.va(q, 10));
+        assert!(
+            r.va(q, 0) < 0.2,
+            "replica {q} starts ordered: {}",
+            r.va(q, 0)
+        );
+        assert!(r.va(q, 10) > 0.9, "replica {q}: v_a = {}", r.va(q, 10));
+        mean += r.va(q, 10) / 8.0;
     }
+    assert!(mean > 0.99, "mean v_a at step 1000: {mean}");
 }
 
 on_every_backend!(
@@ -122,10 +134,13 @@ on_every_backend!(
 
 /// The kernels and their twin on the same streams, eta swept over replicas, over one step:
 /// the same initial and final order parameter to 1e-6, the same neighbour counts, positions
-/// to 1e-5. Only one step: atan2, sin and cos may round differently on the device, and a
-/// heading whose neighbour sum nearly cancels, or a pair at distance r to within that
-/// rounding, turns such differences into O(1) ones within two or three steps (measured:
-/// 2e-5 in v_a after two steps, 2e-3 after ten). The longer runs are checked on each
+/// to 1e-5 (where the adapter rounds like the twin, `rounds_like_twin`). Only one step:
+/// atan2, sin and cos may round differently on the device, and a heading whose neighbour sum
+/// nearly cancels, or a pair at distance r to within that rounding, turns such differences
+/// into O(1) ones within two or three steps (measured on lavapipe: 2e-5 in v_a after two
+/// steps, 2e-3 after ten). On an H200 one step already moved a position by 1.3e-5 through
+/// such a heading, so there positions are only reported; `cell_list_equals_all_pairs` holds
+/// every heading to the all-pairs law on each backend. The longer runs are checked on each
 /// backend against exact laws instead.
 #[test]
 fn gpu_and_cpu_twin_agree() {
@@ -166,6 +181,8 @@ fn gpu_and_cpu_twin_agree() {
         .fold(0.0f32, f32::max);
     eprintln!("largest difference of v_a {worst:e}, of a position {moved:e}");
     assert!(worst < 1e-6, "{worst}");
-    assert!(moved < 1e-5, "{moved}");
+    if common::rounds_like_twin(&gpu) {
+        assert!(moved < 1e-5, "{moved}");
+    }
     assert_eq!(sa.neighbours, sb.neighbours);
 }
