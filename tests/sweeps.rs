@@ -28,7 +28,7 @@ fn grouped_points_equal_separate_runs(engine: &Engine) {
     let r = engine.run(&spec).unwrap();
     let sw = r.sweep.as_ref().unwrap();
     let groups = sw.moments.as_ref().expect("grouped");
-    assert_eq!(sw.points, (0..6).collect::<Vec<u64>>());
+    assert_eq!(sw.points, 0..6);
     for (g, values) in sw.values.iter().enumerate() {
         let (sigma, theta) = (sigmas[g / 2], thetas.values[g % 2]);
         assert_eq!(values, &vec![sigma, theta]);

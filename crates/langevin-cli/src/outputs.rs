@@ -347,7 +347,7 @@ fn sweep_summary(r: &EnsembleResult, sw: &langevin::SweepResult) -> serde_json::
     // statistics are grouped, else describe the grid.
     if grouped {
         for (g, values) in sw.values.iter().enumerate() {
-            let mut point = json!({ "index": sw.points[g] });
+            let mut point = json!({ "index": sw.points.start + g as u64 });
             for (name, v) in sw.names.iter().zip(values) {
                 point[name] = json!(v);
             }
@@ -366,7 +366,7 @@ fn sweep_summary(r: &EnsembleResult, sw: &langevin::SweepResult) -> serde_json::
     json!({
         "params": sw.names,
         "per_point": sw.per_point,
-        "points_covered": sw.points.len(),
+        "points_covered": sw.covered(),
         "grouped": grouped,
         "points": points,
     })

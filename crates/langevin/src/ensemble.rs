@@ -122,9 +122,11 @@ impl TimeAverages {
 pub struct SweepResult {
     /// Names of the swept parameters.
     pub names: Vec<String>,
-    /// The grid points this run covered (indices into the whole grid), in order.
-    pub points: Vec<u64>,
-    /// The swept parameters' values at each covered point, in sweep order.
+    /// The grid points this run covered (indices into the whole grid): consecutive.
+    pub points: std::ops::Range<u64>,
+    /// The swept parameters' values at each covered point, in sweep order, when the sweep is
+    /// grouped; empty otherwise (a value per trajectory can mean millions of points, and
+    /// listing them cost more than stepping them): [`SweepResult::values_at`] gives any.
     pub values: Vec<Vec<f64>>,
     /// Trajectories per grid point.
     pub per_point: u64,
@@ -132,6 +134,20 @@ pub struct SweepResult {
     /// ([`crate::sweep::ResolvedSweep::grouped`]); folded in the same fixed block order as the
     /// ensemble's moments.
     pub moments: Option<Vec<Vec<Vec<Moments>>>>,
+    /// The resolved grid, for [`SweepResult::values_at`].
+    grid: crate::sweep::ResolvedSweep,
+}
+
+impl SweepResult {
+    /// The swept parameters' values at grid point `point`, in sweep order.
+    pub fn values_at(&self, point: u64) -> Vec<f64> {
+        self.grid.values_at(point)
+    }
+
+    /// How many grid points this run covered.
+    pub fn covered(&self) -> u64 {
+        self.points.end - self.points.start
+    }
 }
 
 impl EnsembleResult {
@@ -195,16 +211,23 @@ impl Accumulator {
                 .batches
                 .last()
                 .map_or(0, |b| b.first + u64::from(b.count) - 1);
-            let points: Vec<u64> = (s.point_of(first)..=s.point_of(last)).collect();
+            let points = s.point_of(first)..s.point_of(last) + 1;
+            let count = (points.end - points.start) as usize;
             let moments = s.grouped.then(|| {
-                vec![vec![vec![Moments::default(); plan.observed()]; plan.saves()]; points.len()]
+                vec![vec![vec![Moments::default(); plan.observed()]; plan.saves()]; count]
             });
+            let values = if s.grouped {
+                points.clone().map(|c| s.values_at(c)).collect()
+            } else {
+                Vec::new()
+            };
             let result = SweepResult {
                 names: s.names.clone(),
-                values: points.iter().map(|&c| s.values_at(c)).collect(),
+                values,
                 points,
                 per_point: s.per_point,
                 moments,
+                grid: s.clone(),
             };
             (s.clone(), result)
         });
@@ -248,7 +271,7 @@ impl Accumulator {
                 )) = &mut self.sweep
                 {
                     let point = s.point_of(first + b as u64 * block_size);
-                    let g = (point - points[0]) as usize;
+                    let g = (point - points.start) as usize;
                     for (acc, p) in groups[g][slot].iter_mut().zip(block) {
                         acc.merge(&Moments::from(*p));
                     }
@@ -262,7 +285,12 @@ impl Accumulator {
             t.add(sums);
         }
         if let (Some(all), Some(batch)) = (&mut self.final_states, out.final_states) {
-            all.extend_from_slice(&batch);
+            if all.is_empty() {
+                // The first batch (often the only one) is kept as it came, not copied.
+                *all = batch;
+            } else {
+                all.extend_from_slice(&batch);
+            }
         }
         if let (Some(fp), Some(times)) = (&mut self.first_passage, out.first_passage) {
             fp.times.extend(times.into_iter().filter(|t| *t >= 0.0));

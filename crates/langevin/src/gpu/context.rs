@@ -358,8 +358,23 @@ impl GpuContext {
     /// # Errors
     /// [`Error::Device`] when the map fails.
     pub fn read_back(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        self.read_back_with(buffer, size, <[u8]>::to_vec)
+    }
+
+    /// Maps the first `size` bytes of `buffer` (MAP_READ) after waiting for all submitted
+    /// work, and hands them to `read`: a caller that converts them (to f32 states, say)
+    /// copies them once, straight out of the mapping, instead of twice.
+    ///
+    /// # Errors
+    /// [`Error::Device`] when mapping fails.
+    pub fn read_back_with<R>(
+        &self,
+        buffer: &wgpu::Buffer,
+        size: u64,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         if size == 0 {
-            return Ok(Vec::new());
+            return Ok(read(&[]));
         }
         let slice = buffer.slice(..size);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -370,14 +385,14 @@ impl GpuContext {
         rx.recv()
             .map_err(|_| self.device_error("map callback never ran"))?
             .map_err(|e| self.device_error(format!("buffer map failed: {e}")))?;
-        let bytes = {
+        let result = {
             let view = slice
                 .get_mapped_range()
                 .map_err(|e| self.device_error(format!("mapped range: {e}")))?;
-            view.to_vec()
+            read(&view)
         };
         buffer.unmap();
-        Ok(bytes)
+        Ok(result)
     }
 
     /// Workgroup counts `(x, y)` covering `groups` workgroups within the per-dimension limit.

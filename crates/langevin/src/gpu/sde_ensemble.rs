@@ -512,35 +512,37 @@ impl<'a> SdeRun<'a> {
                 .map_err(|e| ctx.device_error(format!("poll failed: {e}")))?;
             progress(steps);
         }
-        let bytes = ctx.read_back(&self.staging, at)?;
-
-        let partials = (0..plan.saves())
-            .map(|slot| {
-                let from = slot * used_partial as usize;
-                bytemuck::pod_collect_to_vec(&bytes[from..from + used_partial as usize])
-            })
-            .collect();
-        let histogram = if plan.base.hist_bins > 0 {
-            bytemuck::pod_collect_to_vec(&bytes[histogram_at as usize..state_at as usize])
-        } else {
-            Vec::new()
-        };
-        let final_states = self
-            .final_states
-            .then(|| bytemuck::pod_collect_to_vec(&bytes[state_at as usize..passage_at as usize]));
-        let first_passage = self
-            .tracks_passage
-            .then(|| bytemuck::pod_collect_to_vec(&bytes[passage_at as usize..sums_at as usize]));
-        let time_sums = self
-            .time_sums
-            .as_ref()
-            .map(|_| bytemuck::pod_collect_to_vec(&bytes[sums_at as usize..at as usize]));
-        Ok(BatchOutput {
-            partials,
-            histogram,
-            final_states,
-            first_passage,
-            time_sums,
+        // Each output is converted straight out of the mapping: one copy of the final states
+        // (100 MB for 2^23 three-component trajectories), not two.
+        ctx.read_back_with(&self.staging, at, |bytes| {
+            let partials = (0..plan.saves())
+                .map(|slot| {
+                    let from = slot * used_partial as usize;
+                    bytemuck::pod_collect_to_vec(&bytes[from..from + used_partial as usize])
+                })
+                .collect();
+            let histogram = if plan.base.hist_bins > 0 {
+                bytemuck::pod_collect_to_vec(&bytes[histogram_at as usize..state_at as usize])
+            } else {
+                Vec::new()
+            };
+            let final_states = self.final_states.then(|| {
+                bytemuck::pod_collect_to_vec(&bytes[state_at as usize..passage_at as usize])
+            });
+            let first_passage = self.tracks_passage.then(|| {
+                bytemuck::pod_collect_to_vec(&bytes[passage_at as usize..sums_at as usize])
+            });
+            let time_sums = self
+                .time_sums
+                .as_ref()
+                .map(|_| bytemuck::pod_collect_to_vec(&bytes[sums_at as usize..at as usize]));
+            BatchOutput {
+                partials,
+                histogram,
+                final_states,
+                first_passage,
+                time_sums,
+            }
         })
     }
 }
