@@ -93,7 +93,7 @@ fn both_forms_of_mul_hi_give_the_same_words() {
         .map(|(c, k)| philox::philox4x32_10(*c, *k))
         .collect();
     let mut forms = vec![false];
-    if ctx.features.contains(wgpu::Features::SHADER_INT64) {
+    if ctx.native_mul_hi() {
         forms.push(true);
     } else {
         eprintln!("{} has no SHADER_INT64: the halves only", engine.device());

@@ -222,8 +222,12 @@ impl GpuContext {
         entry_point: &str,
         layout: Option<&wgpu::PipelineLayout>,
     ) -> Result<wgpu::ComputePipeline> {
-        let native = self.features.contains(wgpu::Features::SHADER_INT64);
-        self.compute_pipeline_as(label, wgsl, entry_point, layout, native)
+        self.compute_pipeline_as(label, wgsl, entry_point, layout, self.native_mul_hi())
+    }
+
+    /// Whether pipelines take Philox's `mul_hi` as one 64-bit multiply (SHADER_INT64).
+    pub fn native_mul_hi(&self) -> bool {
+        self.features.contains(wgpu::Features::SHADER_INT64)
     }
 
     /// [`Self::compute_pipeline`] with the choice of `mul_hi` made by the caller:

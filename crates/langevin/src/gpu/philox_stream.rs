@@ -50,8 +50,7 @@ fn run_simple(
 /// # Errors
 /// [`crate::Error::Device`] or [`crate::Error::Shader`].
 pub fn philox_kat(ctx: &GpuContext, input: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>> {
-    let native = ctx.features.contains(wgpu::Features::SHADER_INT64);
-    philox_kat_as(ctx, input, native)
+    philox_kat_as(ctx, input, ctx.native_mul_hi())
 }
 
 /// [`philox_kat`] with `mul_hi` chosen by the caller: one 64-bit multiply (`native_mul_hi`,
@@ -117,7 +116,7 @@ pub fn normal_fill(ctx: &GpuContext, fill: &NormalFill) -> Result<Vec<f32>> {
         fill.blocks.div_ceil(64),
         &output,
         out_bytes,
-        ctx.features.contains(wgpu::Features::SHADER_INT64),
+        ctx.native_mul_hi(),
     )?;
     Ok(bytemuck::pod_collect_to_vec(&bytes))
 }
