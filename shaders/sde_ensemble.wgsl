@@ -141,17 +141,20 @@ fn step_by_stream(noise: ptr<function, NormalStream>, s: u32, x: State) -> State
 // GROUP_STEPS steps whose GROUP_NORMALS normals fill whole Philox blocks, so the block loop
 // and the step loop unroll with constant indices: the same normals as `step_by_stream` when
 // substeps = 1, without a branch per normal. `s` is a multiple of GROUP_STEPS. A scheme that
-// reads no increments draws none (DRAWS_NOISE).
+// reads no increments draws none (DRAWS_NOISE). The loops have constant bounds: the composer
+// unrolls them (crates/langevin/src/unroll.rs), so `z`, `x` and the noise stay in registers.
 fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32>) -> State {
     var z: array<f32, GROUP_NORMALS>;
     let first_block = (s * NORMALS) >> 2u;
-    for (var b = 0u; DRAWS_NOISE && b < GROUP_NORMALS / 4u; b++) {
-        let ctr = vec4<u32>(trajectory.x, trajectory.y, first_block + b, STREAM_BROWNIAN);
-        let n = box_muller4(philox4x32_10(ctr, seg.key)) * seg.sqrt_substep_dt;
-        z[4u * b] = n.x;
-        z[4u * b + 1u] = n.y;
-        z[4u * b + 2u] = n.z;
-        z[4u * b + 3u] = n.w;
+    for (var b = 0u; b < GROUP_NORMALS / 4u; b++) {
+        if DRAWS_NOISE {
+            let ctr = vec4<u32>(trajectory.x, trajectory.y, first_block + b, STREAM_BROWNIAN);
+            let n = box_muller4(philox4x32_10(ctr, seg.key)) * seg.sqrt_substep_dt;
+            z[4u * b] = n.x;
+            z[4u * b + 1u] = n.y;
+            z[4u * b + 2u] = n.z;
+            z[4u * b + 3u] = n.w;
+        }
     }
     var x = x_in;
     for (var u = 0u; u < GROUP_STEPS; u++) {
@@ -160,7 +163,10 @@ fn step_group(trajectory: vec2<u32>, s: u32, x_in: State, hit: ptr<function, f32
         for (var i = 0u; i < NOISE; i++) {
             dw[i] = z[u * NORMALS + i];
             if LEVY_AREA {
-                chi[i] = 0.5 * (dw[i] + z[u * NORMALS + NOISE + i] * INV_SQRT3);
+                // The min changes nothing when LEVY_AREA holds (the index is then below
+                // GROUP_NORMALS); it keeps the unrolled constant index in bounds when it does not.
+                let area_normal = min(u * NORMALS + NOISE + i, GROUP_NORMALS - 1u);
+                chi[i] = 0.5 * (dw[i] + z[area_normal] * INV_SQRT3);
             }
         }
         x = advance(x, scheme_step(seg.t0 + f32(s + u) * seg.dt, seg.dt, x, dw, chi), *hit);

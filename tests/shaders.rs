@@ -96,6 +96,30 @@ fn every_model_and_scheme_validates() {
     }
 }
 
+/// The stepping kernels reach the device without loops over components, noise, step groups or
+/// Philox rounds (`langevin::unroll`): a driver that does not unroll them itself (NVIDIA's
+/// did not) would index the state at run time and move it out of registers. The loops left
+/// are those whose trip count only the run knows.
+#[test]
+fn stepping_kernels_keep_only_loops_of_run_time_length() {
+    for model in models() {
+        for scheme in Scheme::ALL {
+            if scheme.check_model(model.as_ref()).is_err() || scheme.is_adaptive() {
+                continue;
+            }
+            let [step, _] = compose(model.as_ref(), scheme, true, None).unwrap();
+            for line in step.wgsl.lines().filter(|l| l.contains("for (")) {
+                assert!(
+                    line.contains("seg.") || line.contains("sweeps"),
+                    "{} with {scheme}: `{}` left as a loop",
+                    model.name(),
+                    line.trim()
+                );
+            }
+        }
+    }
+}
+
 /// Each scheme runs some model here, and refuses the models it cannot step.
 #[test]
 fn every_scheme_is_exercised_and_refuses_what_it_cannot_step() {

@@ -70,6 +70,7 @@ pub mod spec;
 pub mod stationary;
 pub mod stats;
 pub mod sweep;
+pub mod unroll;
 pub mod zoo;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};

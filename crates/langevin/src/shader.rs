@@ -117,7 +117,8 @@ pub struct ComposedKernel {
     pub workgroup_size: [u32; 3],
 }
 
-/// Composes `root` with its imports; `virtual_modules` supply imports that are not files.
+/// Composes `root` with its imports; `virtual_modules` supply imports that are not files. The
+/// counted loops of the result are unrolled ([`crate::unroll`]).
 ///
 /// # Errors
 /// [`Error::Shader`] naming the file and line of an unknown or malformed `#import`.
@@ -125,7 +126,7 @@ pub fn compose(root: &str, virtual_modules: &[(&str, &str)]) -> Result<String, E
     let mut out = String::new();
     let mut included: Vec<String> = Vec::new();
     include_module(root, virtual_modules, &mut included, &mut out)?;
-    Ok(out)
+    Ok(crate::unroll::unroll_loops(&out))
 }
 
 fn include_module(
