@@ -267,26 +267,33 @@ fn atom(t: &[String], at: &mut usize, c: &HashMap<String, i64>) -> Option<i64> {
     }
 }
 
-/// `body` with every use of the identifier `name` (not a member `.name`, not inside a comment)
-/// replaced by `with`.
-fn substitute(body: &str, name: &str, with: &str) -> String {
-    let bytes = body.as_bytes();
-    let mut out = String::with_capacity(body.len());
+/// Where the identifier `name` is used in `text`: outside comments, whole, and not a member
+/// (`.name`).
+fn uses(text: &str, name: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
     let mut p = 0;
-    let mut copied = 0;
     while p < bytes.len() {
         if let Some(next) = skip_comment(bytes, p) {
             p = next;
-            continue;
-        }
-        if word_at(bytes, p, name) && (p == 0 || bytes[p - 1] != b'.') {
-            out.push_str(&body[copied..p]);
-            out.push_str(with);
+        } else if word_at(bytes, p, name) && (p == 0 || bytes[p - 1] != b'.') {
+            found.push(p);
             p += name.len();
-            copied = p;
-            continue;
+        } else {
+            p += 1;
         }
-        p += 1;
+    }
+    found
+}
+
+/// `body` with every use of the identifier `name` replaced by `with`.
+fn substitute(body: &str, name: &str, with: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut copied = 0;
+    for p in uses(body, name) {
+        out.push_str(&body[copied..p]);
+        out.push_str(with);
+        copied = p + name.len();
     }
     out.push_str(&body[copied..]);
     out
@@ -294,44 +301,18 @@ fn substitute(body: &str, name: &str, with: &str) -> String {
 
 /// Whether `body` assigns `name` (`name =`, `name += ...`, `name++`, ...).
 fn assigns(body: &str, name: &str) -> bool {
-    let bytes = body.as_bytes();
-    let mut p = 0;
-    while p < bytes.len() {
-        if let Some(next) = skip_comment(bytes, p) {
-            p = next;
-            continue;
-        }
-        if word_at(bytes, p, name) && (p == 0 || bytes[p - 1] != b'.') {
-            let after = skip_space(bytes, p + name.len());
-            let rest = &body[after..];
-            let compound = ["+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "++", "--"];
-            if compound.iter().any(|op| rest.starts_with(op))
-                || (rest.starts_with('=') && !rest.starts_with("=="))
-                || rest.starts_with("<<=")
-                || rest.starts_with(">>=")
-            {
-                return true;
-            }
-        }
-        p += 1;
-    }
-    false
+    let compound = [
+        "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", "++", "--",
+    ];
+    uses(body, name).into_iter().any(|p| {
+        let rest = &body[skip_space(body.as_bytes(), p + name.len())..];
+        compound.iter().any(|op| rest.starts_with(op))
+            || (rest.starts_with('=') && !rest.starts_with("=="))
+    })
 }
 
 fn has_word(text: &str, word: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut p = 0;
-    while p < bytes.len() {
-        if let Some(next) = skip_comment(bytes, p) {
-            p = next;
-            continue;
-        }
-        if word_at(bytes, p, word) {
-            return true;
-        }
-        p += 1;
-    }
-    false
+    !uses(text, word).is_empty()
 }
 
 fn is_identifier(s: &str) -> bool {
