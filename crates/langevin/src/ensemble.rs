@@ -135,8 +135,8 @@ pub struct SweepResult {
     /// ([`crate::sweep::ResolvedSweep::grouped`]); folded in the same fixed block order as the
     /// ensemble's moments.
     pub moments: Option<Vec<Vec<Vec<Moments>>>>,
-    /// The resolved grid, for [`SweepResult::values_at`].
-    grid: crate::sweep::ResolvedSweep,
+    /// The resolved grid, for [`SweepResult::values_at`] (the run's, shared).
+    grid: std::sync::Arc<crate::sweep::ResolvedSweep>,
 }
 
 impl SweepResult {
@@ -228,7 +228,7 @@ impl Accumulator {
                 points,
                 per_point: s.per_point,
                 moments,
-                grid: s.without_table(),
+                grid: std::sync::Arc::clone(s),
             }
         });
         let time_average = plan.run.average_from.map(|from| {

@@ -504,7 +504,8 @@ impl EnsembleSpec {
             &params,
             self.trajectories,
             self.first_trajectory,
-        )?;
+        )?
+        .map(std::sync::Arc::new);
 
         let laws: Vec<InitialLaw> = match &self.initial {
             InitialState::Fixed(x0) => x0.iter().map(|v| InitialLaw::Fixed(*v)).collect(),
@@ -802,8 +803,9 @@ impl Footprint {
 pub struct ResolvedRun {
     /// State dimension.
     pub dim: usize,
-    /// The parameter sweep, if any.
-    pub sweep: Option<ResolvedSweep>,
+    /// The parameter sweep, if any: shared with the results that look its values up, so a
+    /// sweep of a value per trajectory (8.4 million at 2^23) is not copied again.
+    pub sweep: Option<std::sync::Arc<ResolvedSweep>>,
     /// The event, if any.
     pub event: Option<Event>,
     /// Model parameters as the kernels' `params` array.

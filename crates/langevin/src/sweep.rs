@@ -225,20 +225,6 @@ impl ResolvedSweep {
         }))
     }
 
-    /// A copy without the kernels' table (as large as the values again), for results that
-    /// only look values up.
-    pub fn without_table(&self) -> ResolvedSweep {
-        ResolvedSweep {
-            names: self.names.clone(),
-            indices: self.indices.clone(),
-            values: self.values.clone(),
-            points: self.points,
-            per_point: self.per_point,
-            grouped: self.grouped,
-            table: Vec::new(),
-        }
-    }
-
     /// The grid point of a global trajectory index.
     pub fn point_of(&self, trajectory: u64) -> u64 {
         trajectory / self.per_point
