@@ -34,30 +34,17 @@ pub fn unroll_loops(wgsl: &str) -> String {
 /// evaluates with literals and the constants before it.
 fn module_constants(wgsl: &str) -> HashMap<String, i64> {
     let mut consts = HashMap::new();
-    let bytes = wgsl.as_bytes();
-    let mut p = 0;
-    while p < bytes.len() {
-        if let Some(next) = skip_comment(bytes, p) {
-            p = next;
+    for p in uses(wgsl, "const") {
+        let rest = &wgsl[p + "const".len()..];
+        let Some((lhs, rhs)) = rest.find(';').and_then(|end| rest[..end].split_once('=')) else {
             continue;
-        }
-        if word_at(bytes, p, "const") {
-            let rest = &wgsl[p + 5..];
-            if let Some(end) = rest.find(';') {
-                let decl = &rest[..end];
-                if let Some((lhs, rhs)) = decl.split_once('=') {
-                    let name = lhs.split(':').next().unwrap_or("").trim();
-                    if is_identifier(name) {
-                        if let Some(v) = evaluate(rhs, &consts) {
-                            consts.insert(name.to_string(), v);
-                        }
-                    }
-                }
+        };
+        let name = lhs.split(':').next().unwrap_or("").trim();
+        if is_identifier(name) {
+            if let Some(v) = evaluate(rhs, &consts) {
+                consts.insert(name.to_string(), v);
             }
-            p += 5;
-            continue;
         }
-        p += 1;
     }
     consts
 }
@@ -65,31 +52,24 @@ fn module_constants(wgsl: &str) -> HashMap<String, i64> {
 /// Copies `text`, unrolling the loops that qualify, innermost ones after their outer loop's
 /// counter is known (so a bound that depends on it becomes constant too).
 fn expand(text: &str, consts: &HashMap<String, i64>) -> String {
-    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut p = 0;
     let mut copied = 0;
-    while p < bytes.len() {
-        if let Some(next) = skip_comment(bytes, p) {
-            p = next;
+    for p in uses(text, "for") {
+        // Loops inside one already unrolled were expanded with its copies.
+        if p < copied {
             continue;
         }
-        if word_at(bytes, p, "for") {
-            if let Some(lp) = counted_loop(text, p, consts) {
-                out.push_str(&text[copied..p]);
-                let body = &text[lp.body.0..lp.body.1];
-                for k in lp.start..lp.end {
-                    let literal = format!("({k}{})", lp.suffix);
-                    out.push('{');
-                    out.push_str(&expand(&substitute(body, &lp.counter, &literal), consts));
-                    out.push('}');
-                }
-                p = lp.body.1 + 1;
-                copied = p;
-                continue;
+        if let Some(lp) = counted_loop(text, p, consts) {
+            out.push_str(&text[copied..p]);
+            let body = &text[lp.body.0..lp.body.1];
+            for k in lp.start..lp.end {
+                let literal = format!("({k}{})", lp.suffix);
+                out.push('{');
+                out.push_str(&expand(&substitute(body, &lp.counter, &literal), consts));
+                out.push('}');
             }
+            copied = lp.body.1 + 1;
         }
-        p += 1;
     }
     out.push_str(&text[copied..]);
     out
