@@ -71,6 +71,7 @@ pub mod stationary;
 pub mod stats;
 pub mod sweep;
 pub mod unroll;
+pub mod vmath;
 pub mod zoo;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};

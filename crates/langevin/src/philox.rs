@@ -6,6 +6,8 @@
 //!
 //! Keep in sync with `shaders/lib/philox.wgsl` and `shaders/lib/normal.wgsl`.
 
+use crate::vmath;
+
 /// Multiplier of the first Philox lane pair.
 pub const PHILOX_M0: u32 = 0xD251_1F53;
 /// Multiplier of the second Philox lane pair.
@@ -93,14 +95,33 @@ pub fn uniform_open01(word: u32) -> f32 {
 }
 
 /// Four standard normals from one Philox block by Box-Muller, the angle kept in (-pi, pi)
-/// and the radius kept real (`max(-2 ln u, 0)`, as the shader must).
-#[inline]
+/// and the radius kept real (`max(-2 ln u, 0)`, as the shader must). The logarithm, sine and
+/// cosine are [`crate::vmath`]'s polynomials, so that [`box_muller4_lanes`] vectorises and
+/// gives the same bits.
+#[inline(always)]
 pub fn box_muller4(words: [u32; 4]) -> [f32; 4] {
-    let r0 = (-2.0 * uniform_open01(words[0]).ln()).max(0.0).sqrt();
+    let r0 = (-2.0 * vmath::ln(uniform_open01(words[0]))).max(0.0).sqrt();
     let a0 = std::f32::consts::PI * (2.0 * uniform_open01(words[1]) - 1.0);
-    let r1 = (-2.0 * uniform_open01(words[2]).ln()).max(0.0).sqrt();
+    let r1 = (-2.0 * vmath::ln(uniform_open01(words[2]))).max(0.0).sqrt();
     let a1 = std::f32::consts::PI * (2.0 * uniform_open01(words[3]) - 1.0);
-    [r0 * a0.cos(), r0 * a0.sin(), r1 * a1.cos(), r1 * a1.sin()]
+    let (s0, c0) = vmath::sin_cos(a0);
+    let (s1, c1) = vmath::sin_cos(a1);
+    [r0 * c0, r0 * s0, r1 * c1, r1 * s1]
+}
+
+/// [`box_muller4`] for eight Philox blocks at once (`words[w][lane]`, as
+/// [`philox4x32_10_lanes`] returns them): `normals[k][lane]` is normal `k` of each lane's
+/// block, the same bits lane by lane.
+#[inline]
+pub fn box_muller4_lanes(words: &[[u32; 8]; 4]) -> [[f32; 8]; 4] {
+    let mut normals = [[0.0; 8]; 4];
+    for l in 0..8 {
+        let z = box_muller4([words[0][l], words[1][l], words[2][l], words[3][l]]);
+        for (k, z) in z.into_iter().enumerate() {
+            normals[k][l] = z;
+        }
+    }
+    normals
 }
 
 /// Standard normals of one (key, trajectory, stream), addressed by index, with a one-block

@@ -8,7 +8,8 @@ use crate::event::Event;
 use crate::expr::eval::LANES;
 use crate::model::{group_steps, Model, State, MAX_DIM};
 use crate::philox::{
-    box_muller4, philox4x32_10, philox4x32_10_lanes, NormalStream, STREAM_BROWNIAN,
+    box_muller4, box_muller4_lanes, philox4x32_10, philox4x32_10_lanes, NormalStream,
+    STREAM_BROWNIAN,
 };
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT, FLAG_TIME_AVERAGE};
 use crate::scheme::Scheme;
@@ -361,12 +362,10 @@ impl<M: Model + ?Sized> LaneRun<'_, M> {
                             [first_block + b as u32; LANES],
                             [STREAM_BROWNIAN; LANES],
                         ];
-                        let words = philox4x32_10_lanes(&ctr, seg.key);
-                        for l in 0..LANES {
-                            let v =
-                                box_muller4([words[0][l], words[1][l], words[2][l], words[3][l]]);
-                            for (k, v) in v.iter().enumerate() {
-                                z[4 * b + k][l] = v * seg.sqrt_substep_dt;
+                        let normals = box_muller4_lanes(&philox4x32_10_lanes(&ctr, seg.key));
+                        for (k, lanes) in normals.iter().enumerate() {
+                            for l in 0..LANES {
+                                z[4 * b + k][l] = lanes[l] * seg.sqrt_substep_dt;
                             }
                         }
                     }
