@@ -206,9 +206,11 @@ fn cbo(
         for (var i = lid; i < n; i += WORKGROUP_SIZE) {
             for (var j = 0u; j < blocks; j++) {
                 let w = philox4x32_10(vec4<u32>(run, i * blocks + j, 0u, STREAM_CBO_INIT), seg.key);
-                for (var lane = 0u; lane < 4u && 4u * j + lane < d; lane++) {
-                    x[base + i * d + 4u * j + lane] =
-                        seg.init_lo + (seg.init_hi - seg.init_lo) * uniform_open01(w[lane]);
+                for (var lane = 0u; lane < 4u; lane++) {
+                    if 4u * j + lane < d {
+                        x[base + i * d + 4u * j + lane] =
+                            seg.init_lo + (seg.init_hi - seg.init_lo) * uniform_open01(w[lane]);
+                    }
                 }
             }
         }
@@ -250,11 +252,13 @@ fn cbo(
             norm = sqrt(norm);
             for (var j = 0u; j < blocks; j++) {
                 let xi = box_muller4(philox4x32_10(vec4<u32>(run, i * blocks + j, s, STREAM_CBO), seg.key));
-                for (var lane = 0u; lane < 4u && 4u * j + lane < d; lane++) {
-                    let k = 4u * j + lane;
-                    let diff = x[at + k] - c[k];
-                    let scale = select(norm, abs(diff), seg.anisotropic != 0u);
-                    x[at + k] = x[at + k] - drift * diff + kick * scale * xi[lane];
+                for (var lane = 0u; lane < 4u; lane++) {
+                    if 4u * j + lane < d {
+                        let k = 4u * j + lane;
+                        let diff = x[at + k] - c[k];
+                        let scale = select(norm, abs(diff), seg.anisotropic != 0u);
+                        x[at + k] = x[at + k] - drift * diff + kick * scale * xi[lane];
+                    }
                 }
             }
         }

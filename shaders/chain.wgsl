@@ -89,13 +89,15 @@ fn chain(
         let dst = half - (s & 1u) * half + base;
         for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
             let xi = box_muller4(philox4x32_10(vec4<u32>(replica, g, s, STREAM_CHAIN_NOISE), seg.key));
-            for (var lane = 0u; lane < 4u && 4u * g + lane < l; lane++) {
-                let i = 4u * g + lane;
-                let x = h[src + i];
-                let left = h[src + select(i - 1u, l - 1u, i == 0u)];
-                let right = h[src + select(i + 1u, 0u, i + 1u == l)];
-                let rate = drift(left, x, right) + quenched[base + i];
-                h[dst + i] = x + seg.dt * rate + amplitude * xi[lane];
+            for (var lane = 0u; lane < 4u; lane++) {
+                if 4u * g + lane < l {
+                    let i = 4u * g + lane;
+                    let x = h[src + i];
+                    let left = h[src + select(i - 1u, l - 1u, i == 0u)];
+                    let right = h[src + select(i + 1u, 0u, i + 1u == l)];
+                    let rate = drift(left, x, right) + quenched[base + i];
+                    h[dst + i] = x + seg.dt * rate + amplitude * xi[lane];
+                }
             }
         }
         storageBarrier();

@@ -68,17 +68,21 @@ fn kuramoto(
     if (seg.flags & FLAG_INIT) != 0u {
         for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
             let w = philox4x32_10(vec4<u32>(replica, g, 0u, STREAM_PHASE_INIT), seg.key);
-            for (var lane = 0u; lane < 4u && 4u * g + lane < n; lane++) {
-                let th = 3.14159265 * (2.0 * uniform_open01(w[lane]) - 1.0);
-                theta[base + 4u * g + lane] = th;
-                trig[base + 4u * g + lane] = vec2<f32>(cos(th), sin(th));
+            for (var lane = 0u; lane < 4u; lane++) {
+                if 4u * g + lane < n {
+                    let th = 3.14159265 * (2.0 * uniform_open01(w[lane]) - 1.0);
+                    theta[base + 4u * g + lane] = th;
+                    trig[base + 4u * g + lane] = vec2<f32>(cos(th), sin(th));
+                }
             }
         }
     }
     var mine = vec2<f32>(0.0);
     for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
-        for (var lane = 0u; lane < 4u && 4u * g + lane < n; lane++) {
-            mine += trig[base + 4u * g + lane];
+        for (var lane = 0u; lane < 4u; lane++) {
+            if 4u * g + lane < n {
+                mine += trig[base + 4u * g + lane];
+            }
         }
     }
     var sums = tree_sum(lid, mine);
@@ -92,16 +96,18 @@ fn kuramoto(
             if amplitude > 0.0 {
                 xi = box_muller4(philox4x32_10(vec4<u32>(replica, g, s, STREAM_PHASE_NOISE), seg.key));
             }
-            for (var lane = 0u; lane < 4u && 4u * g + lane < n; lane++) {
-                let i = base + 4u * g + lane;
-                let cs = trig[i];
-                // K r sin(psi - theta) = (K / N) (S cos theta - C sin theta).
-                let pull = k_over_n * (sums.y * cs.x - sums.x * cs.y);
-                let th = wrap(theta[i] + seg.dt * (omega[i] + pull) + amplitude * xi[lane]);
-                let next = vec2<f32>(cos(th), sin(th));
-                theta[i] = th;
-                trig[i] = next;
-                mine += next;
+            for (var lane = 0u; lane < 4u; lane++) {
+                if 4u * g + lane < n {
+                    let i = base + 4u * g + lane;
+                    let cs = trig[i];
+                    // K r sin(psi - theta) = (K / N) (S cos theta - C sin theta).
+                    let pull = k_over_n * (sums.y * cs.x - sums.x * cs.y);
+                    let th = wrap(theta[i] + seg.dt * (omega[i] + pull) + amplitude * xi[lane]);
+                    let next = vec2<f32>(cos(th), sin(th));
+                    theta[i] = th;
+                    trig[i] = next;
+                    mine += next;
+                }
             }
         }
         sums = tree_sum(lid, mine);

@@ -120,6 +120,26 @@ fn stepping_kernels_keep_only_loops_of_run_time_length() {
     }
 }
 
+/// The replica kernels' loops over the four lanes of a Philox block are counted loops with the
+/// bound tested inside, so the composer unrolls them and `xi[lane]` is a constant index.
+#[test]
+fn replica_kernels_unroll_their_lane_loops() {
+    let objective = langevin::interacting::cbo_objective::NO_OBJECTIVE_EXPR;
+    for (name, modules) in [
+        ("kuramoto", vec![]),
+        ("chain", vec![]),
+        ("cbo", vec![("cbo_objective", objective)]),
+    ] {
+        let kernel = shader::kernel(name, &modules).unwrap_or_else(|e| panic!("{e}"));
+        let lanes = kernel
+            .wgsl
+            .lines()
+            .filter(|l| l.contains("for (var lane"))
+            .collect::<Vec<_>>();
+        assert!(lanes.is_empty(), "{name} kept {lanes:?}");
+    }
+}
+
 /// Each scheme runs some model here, and refuses the models it cannot step.
 #[test]
 fn every_scheme_is_exercised_and_refuses_what_it_cannot_step() {
