@@ -3,7 +3,7 @@
 //! uniform and save slot, and one readback per
 //! batch brings home the moment partials, the histogram and (if asked) the final states.
 
-use super::context::GpuContext;
+use super::context::{pod_vec, GpuContext};
 use crate::ensemble::BatchOutput;
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -12,6 +12,7 @@ use crate::plan::{Batch, Plan, Segment};
 use crate::scheme::Scheme;
 use crate::shader;
 use crate::stats::PartialMoments;
+use rayon::prelude::*;
 use std::mem::size_of;
 
 /// Bytes per moment partial.
@@ -515,10 +516,13 @@ impl<'a> SdeRun<'a> {
         // Each output is converted straight out of the mapping: one copy of the final states
         // (100 MB for 2^23 three-component trajectories), not two.
         ctx.read_back_with(&self.staging, at, |bytes| {
+            // 35 MB of block partials for 2^24 trajectories and 11 saves: every slot, and
+            // every piece of one, is copied on its own core.
             let partials = (0..plan.saves())
+                .into_par_iter()
                 .map(|slot| {
                     let from = slot * used_partial as usize;
-                    bytemuck::pod_collect_to_vec(&bytes[from..from + used_partial as usize])
+                    pod_vec(&bytes[from..from + used_partial as usize])
                 })
                 .collect();
             let histogram = if plan.base.hist_bins > 0 {
@@ -528,14 +532,14 @@ impl<'a> SdeRun<'a> {
             };
             let final_states = self
                 .final_states
-                .then(|| super::context::pod_vec(&bytes[state_at as usize..passage_at as usize]));
+                .then(|| pod_vec(&bytes[state_at as usize..passage_at as usize]));
             let first_passage = self
                 .tracks_passage
-                .then(|| super::context::pod_vec(&bytes[passage_at as usize..sums_at as usize]));
+                .then(|| pod_vec(&bytes[passage_at as usize..sums_at as usize]));
             let time_sums = self
                 .time_sums
                 .as_ref()
-                .map(|_| super::context::pod_vec(&bytes[sums_at as usize..at as usize]));
+                .map(|_| pod_vec(&bytes[sums_at as usize..at as usize]));
             BatchOutput {
                 partials,
                 histogram,
