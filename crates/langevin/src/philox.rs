@@ -221,6 +221,28 @@ mod tests {
     }
 
     #[test]
+    fn box_muller_lanes_give_the_scalar_normals_to_the_bit() {
+        let key = [0x0bad_5eed, 0x0000_0001];
+        for block in 0..4096u32 {
+            let counters: [[u32; 4]; 8] = std::array::from_fn(|l| [l as u32, 0, block, 0]);
+            let words: [[u32; 4]; 8] = counters.map(|c| philox4x32_10(c, key));
+            let by_word: [[u32; 8]; 4] =
+                std::array::from_fn(|w| std::array::from_fn(|l| words[l][w]));
+            let lanes = box_muller4_lanes(&by_word);
+            for (l, w) in words.iter().enumerate() {
+                let one = box_muller4(*w);
+                for k in 0..4 {
+                    assert_eq!(
+                        lanes[k][l].to_bits(),
+                        one[k].to_bits(),
+                        "block {block} lane {l}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn lanes_give_the_scalar_blocks() {
         let key = [0x1234_5678, 0x9abc_def0];
         let counters: [[u32; 4]; 8] =
