@@ -122,9 +122,37 @@ fn long_runs_take_every_step(engine: &Engine) {
     );
 }
 
+/// Progress over a run of several batches (on the GPU, one batch is read back while the next
+/// runs): every dispatch of every batch is reported once, in order, and the count ends at the
+/// run's trajectory-steps.
+fn progress_covers_every_batch_once(engine: &Engine) {
+    let spec = determinism_specs().remove(0);
+    let n_steps = 100u64;
+    let batches = 5u64;
+    let per_batch = spec.trajectories.div_ceil(batches).next_multiple_of(64);
+    let spec = spec.chunking(Chunking {
+        max_batch_trajectories: Some(per_batch),
+        steps_per_dispatch: Some(30),
+        ..Chunking::default()
+    });
+    let mut reports = Vec::new();
+    let r = engine
+        .run_with_progress(&spec, &mut |p| reports.push((p.done, p.total)))
+        .unwrap();
+    assert_eq!(r.batches as u64, batches);
+    let total = spec.trajectories * n_steps;
+    assert!(reports.iter().all(|&(_, t)| t == total));
+    assert!(reports.windows(2).all(|w| w[0].0 <= w[1].0), "{reports:?}");
+    assert_eq!(reports.last().map(|r| r.0), Some(total));
+    // Per batch: the dispatches end at the save steps 0, 13, 50, 77 and 100, the 37 steps
+    // from 13 to 50 cut in 30 and 7: 6 dispatches.
+    assert_eq!(reports.len() as u64, batches * 6, "{reports:?}");
+}
+
 on_every_backend!(
     results_do_not_depend_on_batching_or_dispatches,
-    long_runs_take_every_step
+    long_runs_take_every_step,
+    progress_covers_every_batch_once
 );
 
 /// The largest difference between a normal drawn on a conformant Vulkan device and on the CPU
@@ -294,6 +322,64 @@ fn a_hundred_million_trajectories_run_in_batches() {
     let nf = n_traj as f64;
     assert_within("mean", m.mean, mean, (var / nf).sqrt(), 5.0);
     assert_within("variance", m.variance(), var, var * (2.0 / nf).sqrt(), 5.0);
+}
+
+/// A GPU engine keeps a run's buffers for the next run of the same shape, which starts from
+/// whatever the last run left in them: every observable that goes through them (moments,
+/// displacements, histogram, first passages, time sums, final states) comes out bit-identical
+/// to a run on fresh buffers, and `release_buffers` lets the memory go.
+#[test]
+fn kept_buffers_change_no_result() {
+    let Some(gpu) = engine(BackendChoice::Gpu) else {
+        return;
+    };
+    let spec = |seed: u64| {
+        EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.5, 0.8).with_dim(2))
+            .initial_normal(&[0.0, 1.0], &[0.5, 0.5])
+            .time_span(0.0, 2.0)
+            .dt(0.01)
+            .trajectories(3_000)
+            .seed(seed)
+            .save_at(SaveAt::Count(5))
+            .histogram(0, 20, (-2.0, 2.0))
+            .first_passage(0, 1.0, langevin::Direction::Up)
+            .displacement(true)
+            .time_average(1.0)
+            .final_states(true)
+            .chunking(Chunking {
+                max_batch_trajectories: Some(1_024),
+                ..Chunking::default()
+            })
+    };
+    let ctx = gpu.gpu().unwrap();
+    gpu.release_buffers();
+    assert_eq!(ctx.idle_buffer_bytes(), 0);
+    let fresh = gpu.run(&spec(5)).unwrap();
+    assert!(fresh.batches > 1);
+    assert!(ctx.idle_buffer_bytes() > 0, "the run's buffers are kept");
+    // Another seed in between leaves other values in the same buffers.
+    gpu.run(&spec(6)).unwrap();
+    let reused = gpu.run(&spec(5)).unwrap();
+    assert_bit_identical("fresh vs kept buffers", &fresh, &reused);
+    for (what, a, b) in [
+        ("displacement", &fresh.displacement, &reused.displacement),
+        (
+            "origin product",
+            &fresh.origin_product,
+            &reused.origin_product,
+        ),
+    ] {
+        assert!(a.is_some(), "{what}");
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}");
+    }
+    let fp = |r: &EnsembleResult| format!("{:?}", r.first_passage);
+    assert!(fresh.first_passage.as_ref().unwrap().hit > 0);
+    assert_eq!(fp(&fresh), fp(&reused), "first passages");
+    let avg = |r: &EnsembleResult| format!("{:?}", r.time_average);
+    assert!(fresh.time_average.is_some());
+    assert_eq!(avg(&fresh), avg(&reused), "time averages");
+    gpu.release_buffers();
+    assert_eq!(ctx.idle_buffer_bytes(), 0);
 }
 
 /// One engine, two state dimensions: the compiled kernels are cached per dimension too.

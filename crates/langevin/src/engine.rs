@@ -7,7 +7,7 @@ use crate::ensemble::{Accumulator, EnsembleResult, Finished};
 use crate::error::{Error, Result};
 use crate::event::EventResult;
 use crate::gpu::{self, GpuContext};
-use crate::plan::Plan;
+use crate::plan::{Batch, Plan};
 use crate::spec::EnsembleSpec;
 use crate::stats::{FirstPassage, Histogram};
 use std::collections::HashMap;
@@ -141,6 +141,15 @@ impl Engine {
         }
     }
 
+    /// Frees the device buffers kept for later runs. A GPU engine keeps a finished run's
+    /// per-trajectory and staging buffers (up to [`gpu::pool::POOL_BYTES`]) so that the next
+    /// run of the same shape does not allocate them again; this hands that memory back.
+    pub fn release_buffers(&self) {
+        if let Backend::Gpu(ctx) = &self.backend {
+            ctx.release_buffers();
+        }
+    }
+
     /// Runs an ensemble and merges its statistics.
     ///
     /// # Errors
@@ -201,7 +210,12 @@ impl Engine {
                 let kernel = self.sde_kernel(ctx, spec, run.event.as_ref())?;
                 let budget = self.batch_budget(spec);
                 let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
-                let capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget);
+                // A run of several batches reads one back while the next runs, through a second
+                // staging buffer.
+                let mut capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1);
+                if capacity < spec.trajectories {
+                    capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 2);
+                }
                 check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
                 let step_cap = ctx
                     .loop_iteration_limit
@@ -212,13 +226,13 @@ impl Engine {
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
-                for &batch in &plan.batches {
-                    let mut tick = |steps: u32| {
-                        done += u64::from(batch.count) * u64::from(steps);
-                        progress(Progress { done, total });
-                    };
-                    acc.add(batch.first, runner.run_batch(batch, &mut tick)?);
-                }
+                let mut tick = |batch: Batch, steps: u32| {
+                    done += u64::from(batch.count) * u64::from(steps);
+                    progress(Progress { done, total });
+                };
+                runner.run_batches(&mut tick, &mut |batch, output| {
+                    acc.add(batch.first, output);
+                })?;
             }
             Backend::Cpu(_) => {
                 let budget = self.batch_budget(spec);
@@ -328,6 +342,7 @@ impl Engine {
                         ctx,
                         &crate::spec::Footprint::of(spec, run.dim, saves),
                         budget,
+                        1,
                     ),
                     budget,
                     crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit, spec.scheme),

@@ -774,27 +774,38 @@ pub struct Footprint {
     pub saves: usize,
     /// Whether final states are read back.
     pub final_states: bool,
-    /// Bytes of the optional per-trajectory buffers: initial states for displacements, time
-    /// sums and their readback.
-    pub extra_bytes: u64,
+    /// Whether each trajectory's initial state is kept (displacements).
+    pub origin: bool,
+    /// Whether each trajectory's time sums are kept and read back (time averages).
+    pub time_sums: bool,
 }
 
 impl Footprint {
     /// The footprint of `spec` with `saves` save times.
     pub fn of(spec: &EnsembleSpec, dim: usize, saves: usize) -> Self {
-        let d = dim as u64;
         Footprint {
             dim,
             observed: if spec.displacement { 3 * dim } else { dim },
             saves,
             final_states: spec.final_states || spec.scheme.is_adaptive(),
-            extra_bytes: if spec.displacement { 4 * d } else { 0 }
-                + if spec.time_average_from.is_some() {
-                    32 * d
-                } else {
-                    0
-                },
+            origin: spec.displacement,
+            time_sums: spec.time_average_from.is_some(),
         }
+    }
+
+    /// Bytes of one trajectory's optional buffers in working memory: its initial state
+    /// (4 per component) and time sums (16 per component: value and square, each with its
+    /// compensation).
+    pub fn optional_bytes(&self) -> u64 {
+        let d = self.dim as u64;
+        u64::from(self.origin) * 4 * d + u64::from(self.time_sums) * 16 * d
+    }
+
+    /// Bytes of one trajectory's outputs read back besides the moment partials: final
+    /// states, first-passage time, time sums.
+    pub fn readback_bytes(&self) -> u64 {
+        let d = self.dim as u64;
+        u64::from(self.final_states) * 4 * d + 4 + u64::from(self.time_sums) * 16 * d
     }
 }
 

@@ -37,8 +37,9 @@ pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;
 pub fn batch_capacity(f: &crate::spec::Footprint, budget: u64) -> u64 {
     let dim = f.dim as u64;
     let partial = std::mem::size_of::<PartialMoments>() as u64;
-    let per_trajectory = 4 * dim * (1 + u64::from(f.final_states))
-        + f.extra_bytes
+    let per_trajectory = 4 * dim
+        + f.optional_bytes()
+        + f.readback_bytes()
         + (f.saves as u64 * f.observed as u64 * partial).div_ceil(64);
     (budget / per_trajectory).max(1)
 }

@@ -36,6 +36,7 @@ pub struct GpuContext {
     /// 65,535 iterations, so a dispatch of many steps would end early without any error.
     pub loop_iteration_limit: Option<u32>,
     errors: Arc<Mutex<Vec<String>>>,
+    pool: super::pool::BufferPool,
 }
 
 /// llvmpipe's loop limiter (Mesa gallivm `LP_MAX_TGSI_LOOP_ITERATIONS`).
@@ -157,6 +158,7 @@ impl GpuContext {
             queue,
             info,
             errors,
+            pool: super::pool::BufferPool::default(),
         })
     }
 
@@ -339,6 +341,31 @@ impl GpuContext {
         })
     }
 
+    /// [`GpuContext::buffer`], taken from the buffers earlier runs left
+    /// ([`super::pool`]) when one of the same size and usage is idle. Its contents are
+    /// whatever that run left: for buffers a kernel writes before it reads.
+    pub fn pooled_buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let size = size.max(4).next_multiple_of(4);
+        self.pool
+            .take(size, usage)
+            .unwrap_or_else(|| self.buffer(label, size, usage))
+    }
+
+    /// Hands a finished run's buffers to the pool for later runs.
+    pub fn keep_buffers(&self, buffers: impl IntoIterator<Item = wgpu::Buffer>) {
+        self.pool.keep(buffers);
+    }
+
+    /// Bytes of device memory held by idle buffers between runs.
+    pub fn idle_buffer_bytes(&self) -> u64 {
+        self.pool.bytes()
+    }
+
+    /// Frees the buffers kept between runs.
+    pub fn release_buffers(&self) {
+        self.pool.clear();
+    }
+
     /// A storage buffer initialised with `data`.
     pub fn storage_with(
         &self,
@@ -377,6 +404,31 @@ impl GpuContext {
         size: u64,
         read: impl FnOnce(&[u8]) -> R,
     ) -> Result<R> {
+        self.map_and_read(buffer, size, None, read)
+    }
+
+    /// [`GpuContext::read_back_with`] after waiting only for `submission` (the one that
+    /// filled `buffer`): work queued after it keeps the device busy while the host reads.
+    ///
+    /// # Errors
+    /// [`Error::Device`] when mapping fails.
+    pub fn read_back_after<R>(
+        &self,
+        buffer: &wgpu::Buffer,
+        size: u64,
+        submission: wgpu::SubmissionIndex,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
+        self.map_and_read(buffer, size, Some(submission), read)
+    }
+
+    fn map_and_read<R>(
+        &self,
+        buffer: &wgpu::Buffer,
+        size: u64,
+        submission: Option<wgpu::SubmissionIndex>,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         if size == 0 {
             return Ok(read(&[]));
         }
@@ -385,7 +437,18 @@ impl GpuContext {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.wait()?;
+        match submission {
+            None => self.wait()?,
+            Some(index) => {
+                self.device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(index),
+                        timeout: None,
+                    })
+                    .map_err(|e| self.device_error(format!("poll failed: {e}")))?;
+                self.check()?;
+            }
+        }
         rx.recv()
             .map_err(|_| self.device_error("map callback never ran"))?
             .map_err(|e| self.device_error(format!("buffer map failed: {e}")))?;

@@ -6,6 +6,7 @@ pub mod fft;
 pub mod field;
 pub mod ode_adaptive;
 pub mod philox_stream;
+pub mod pool;
 pub mod replicas;
 pub mod sde_ensemble;
 pub mod vicsek;

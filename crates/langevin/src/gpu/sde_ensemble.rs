@@ -1,7 +1,9 @@
 //! Runs `shaders/sde_ensemble.wgsl` and `shaders/ensemble_observe.wgsl` over the batches of a
 //! [`Plan`]: bind groups made once per run, dynamic offsets select the dispatch's segment
 //! uniform and save slot, and one readback per
-//! batch brings home the moment partials, the histogram and (if asked) the final states.
+//! batch brings home the moment partials, the histogram and (if asked) the final states. The
+//! next batch is queued before a batch is read, and the run's large buffers go back to the
+//! context's pool ([`super::pool`]) for the next run of the same shape.
 
 use super::context::{pod_vec, GpuContext};
 use crate::ensemble::BatchOutput;
@@ -176,27 +178,29 @@ impl SdeKernel {
     }
 }
 
-/// Trajectories per batch that fit the device: bindings, workgroup counts and a memory budget.
-pub fn batch_capacity(ctx: &GpuContext, f: &crate::spec::Footprint, budget: u64) -> u64 {
+/// Trajectories per batch that fit the device: bindings, workgroup counts and a memory budget,
+/// with `stagings` copies of the readback (two when batches are pipelined: one is read while
+/// the next batch fills the other).
+pub fn batch_capacity(
+    ctx: &GpuContext,
+    f: &crate::spec::Footprint,
+    budget: u64,
+    stagings: u64,
+) -> u64 {
     let dim = f.dim as u64;
     let observed = f.observed as u64;
     let binding = ctx.limits.max_storage_buffer_binding_size;
     // The time sums are the widest per-trajectory binding: 4 values per component.
-    let per_binding = if f.extra_bytes >= 32 * dim {
-        16 * dim
-    } else {
-        4 * dim
-    };
+    let per_binding = if f.time_sums { 16 * dim } else { 4 * dim };
     let by_state_binding = binding / per_binding;
     let by_partial_binding =
         binding / (PARTIAL_BYTES * observed) * u64::from(crate::plan::BLOCK_SIZE);
-    // State (and its staging copy when kept), first-passage times and their copy, the
-    // optional buffers, partials and their copy.
-    let bytes_per_trajectory = 4 * dim * (1 + u64::from(f.final_states))
-        + 8
-        + f.extra_bytes
-        + (2 * f.saves as u64 * observed * PARTIAL_BYTES)
-            .div_ceil(u64::from(crate::plan::BLOCK_SIZE));
+    // The state, first-passage times and optional buffers, the partials, and the staging
+    // copies of what is read back.
+    let partials =
+        (f.saves as u64 * observed * PARTIAL_BYTES).div_ceil(u64::from(crate::plan::BLOCK_SIZE));
+    let bytes_per_trajectory =
+        4 * dim + 4 + f.optional_bytes() + partials + stagings * (f.readback_bytes() + partials);
     let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
     let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
     by_state_binding
@@ -221,9 +225,20 @@ pub struct SdeRun<'a> {
     histogram: wgpu::Buffer,
     histogram_words: u64,
     time_sums: Option<wgpu::Buffer>,
-    staging: wgpu::Buffer,
+    /// One staging buffer per batch in flight: two when the plan has several batches, so that
+    /// one is read while the next batch runs and copies into the other.
+    staging: Vec<wgpu::Buffer>,
     step_group: wgpu::BindGroup,
     observe_group: wgpu::BindGroup,
+    /// What goes back to the context's pool when the run ends: every buffer above that the
+    /// kernels write before they read.
+    pooled: Vec<wgpu::Buffer>,
+}
+
+impl Drop for SdeRun<'_> {
+    fn drop(&mut self) {
+        self.ctx.keep_buffers(std::mem::take(&mut self.pooled));
+    }
 }
 
 impl<'a> SdeRun<'a> {
@@ -249,14 +264,14 @@ impl<'a> SdeRun<'a> {
         );
         let [params, init, sweep] = run_inputs(ctx, plan);
         let state_bytes = u64::from(plan.max_batch) * dim * 4;
-        let state = ctx.buffer(
+        let state = ctx.pooled_buffer(
             "state",
             state_bytes,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         );
         let partial_bytes = max_blocks * plan.observed() as u64 * PARTIAL_BYTES;
         let partial_stride = partial_bytes.next_multiple_of(storage_align);
-        let partials = ctx.buffer(
+        let partials = ctx.pooled_buffer(
             "partials",
             partial_stride * plan.saves() as u64,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -275,7 +290,7 @@ impl<'a> SdeRun<'a> {
         } else {
             4
         };
-        let passage = ctx.buffer(
+        let passage = ctx.pooled_buffer(
             "passage",
             passage_bytes,
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -283,7 +298,7 @@ impl<'a> SdeRun<'a> {
         // The optional buffers bind a placeholder word when the run does not use them.
         let optional = |label: &str, flag: u32, bytes: u64| {
             let used = plan.base.flags & flag != 0;
-            let buffer = ctx.buffer(
+            let buffer = ctx.pooled_buffer(
                 label,
                 if used { bytes } else { 4 },
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -298,11 +313,16 @@ impl<'a> SdeRun<'a> {
             + histogram_words * 4
             + if final_states { state_bytes } else { 0 }
             + if averages { 4 * state_bytes } else { 0 };
-        let staging = ctx.buffer(
-            "staging",
-            staging_bytes,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        );
+        let in_flight = plan.batches.len().min(2);
+        let staging = (0..in_flight)
+            .map(|_| {
+                ctx.pooled_buffer(
+                    "staging",
+                    staging_bytes,
+                    wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                )
+            })
+            .collect::<Vec<_>>();
         let segment_binding = || {
             wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                 buffer: &segments,
@@ -383,7 +403,16 @@ impl<'a> SdeRun<'a> {
             ],
         });
         ctx.check()?;
+        let mut pooled = vec![
+            state.clone(),
+            partials.clone(),
+            passage.clone(),
+            origin,
+            time_sums.clone(),
+        ];
+        pooled.extend(staging.iter().cloned());
         Ok(SdeRun {
+            pooled,
             ctx,
             kernel,
             plan,
@@ -404,16 +433,37 @@ impl<'a> SdeRun<'a> {
         })
     }
 
-    /// Runs every dispatch of `batch` and reads back its results. Each segment is its own
-    /// submission, all queued at once; `progress` hears the steps of each as it completes.
+    /// Runs every batch of the plan and hands each one's results to `take`, in batch order.
+    /// Each segment is its own submission, all of a batch queued at once; `progress` hears
+    /// the steps of each as it completes. The next batch is queued before a batch's readback
+    /// is waited for, so the host's copy and fold of one batch overlap the device's run of
+    /// the next (the queue orders the next batch's writes after this one's copies).
     ///
     /// # Errors
     /// [`Error::Device`] or [`Error::Limit`].
-    pub fn run_batch(
+    pub fn run_batches(
         &mut self,
-        batch: Batch,
-        progress: &mut dyn FnMut(u32),
-    ) -> Result<BatchOutput> {
+        progress: &mut dyn FnMut(Batch, u32),
+        take: &mut dyn FnMut(Batch, BatchOutput),
+    ) -> Result<()> {
+        let mut in_flight: Option<Queued> = None;
+        for (k, &batch) in self.plan.batches.iter().enumerate() {
+            let queued = self.queue_batch(batch, k % self.staging.len())?;
+            if let Some(previous) = in_flight.replace(queued) {
+                let batch = previous.batch;
+                take(batch, self.read_batch(previous, progress)?);
+            }
+        }
+        if let Some(last) = in_flight {
+            let batch = last.batch;
+            take(batch, self.read_batch(last, progress)?);
+        }
+        Ok(())
+    }
+
+    /// Queues every dispatch of `batch` and the copies of its results into staging buffer
+    /// `staging`.
+    fn queue_batch(&mut self, batch: Batch, staging: usize) -> Result<Queued> {
         let ctx = self.ctx;
         let plan = self.plan;
         let dim = plan.run.dim as u64;
@@ -437,7 +487,7 @@ impl<'a> SdeRun<'a> {
         };
         let mut encoder = new_encoder();
         encoder.clear_buffer(&self.histogram, 0, None);
-        let mut submissions = Vec::with_capacity(plan.segments.len());
+        let mut segments = Vec::with_capacity(plan.segments.len());
         for (k, segment) in plan.segments.iter().enumerate() {
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -462,84 +512,105 @@ impl<'a> SdeRun<'a> {
                 }
             }
             let done = std::mem::replace(&mut encoder, new_encoder());
-            submissions.push((ctx.queue.submit([done.finish()]), segment.step_count));
+            segments.push((ctx.queue.submit([done.finish()]), segment.step_count));
         }
-        let used_partial = u64::from(blocks) * plan.observed() as u64 * PARTIAL_BYTES;
+        let target = &self.staging[staging];
+        let partial = u64::from(blocks) * plan.observed() as u64 * PARTIAL_BYTES;
         let mut at = 0u64;
         for slot in 0..plan.saves() as u64 {
             encoder.copy_buffer_to_buffer(
                 &self.partials,
                 slot * self.partial_stride,
-                &self.staging,
+                target,
                 at,
-                used_partial,
+                partial,
             );
-            at += used_partial;
+            at += partial;
         }
         let histogram_at = at;
-        encoder.copy_buffer_to_buffer(
-            &self.histogram,
-            0,
-            &self.staging,
-            at,
-            self.histogram_words * 4,
-        );
+        encoder.copy_buffer_to_buffer(&self.histogram, 0, target, at, self.histogram_words * 4);
         at += self.histogram_words * 4;
         let state_at = at;
         if self.final_states {
             let bytes = u64::from(batch.count) * dim * 4;
-            encoder.copy_buffer_to_buffer(&self.state, 0, &self.staging, at, bytes);
+            encoder.copy_buffer_to_buffer(&self.state, 0, target, at, bytes);
             at += bytes;
         }
         let passage_at = at;
         if self.tracks_passage {
             let bytes = u64::from(batch.count) * 4;
-            encoder.copy_buffer_to_buffer(&self.passage, 0, &self.staging, at, bytes);
+            encoder.copy_buffer_to_buffer(&self.passage, 0, target, at, bytes);
             at += bytes;
         }
         let sums_at = at;
         if let Some(sums) = &self.time_sums {
             let bytes = u64::from(batch.count) * dim * 16;
-            encoder.copy_buffer_to_buffer(sums, 0, &self.staging, at, bytes);
+            encoder.copy_buffer_to_buffer(sums, 0, target, at, bytes);
             at += bytes;
         }
-        ctx.queue.submit([encoder.finish()]);
-        for (submission, steps) in submissions {
+        let copies = ctx.queue.submit([encoder.finish()]);
+        Ok(Queued {
+            batch,
+            staging,
+            segments,
+            copies,
+            layout: StagingLayout {
+                partial,
+                histogram_at,
+                state_at,
+                passage_at,
+                sums_at,
+                end: at,
+            },
+        })
+    }
+
+    /// Waits for a queued batch segment by segment (for `progress`), then for its copies
+    /// only, and converts its results straight out of the mapping: one copy of the final
+    /// states (100 MB for 2^23 three-component trajectories), not two.
+    fn read_batch(
+        &self,
+        queued: Queued,
+        progress: &mut dyn FnMut(Batch, u32),
+    ) -> Result<BatchOutput> {
+        let ctx = self.ctx;
+        let plan = self.plan;
+        for (submission, steps) in queued.segments {
             ctx.device
                 .poll(wgpu::PollType::Wait {
                     submission_index: Some(submission),
                     timeout: None,
                 })
                 .map_err(|e| ctx.device_error(format!("poll failed: {e}")))?;
-            progress(steps);
+            progress(queued.batch, steps);
         }
-        // Each output is converted straight out of the mapping: one copy of the final states
-        // (100 MB for 2^23 three-component trajectories), not two.
-        ctx.read_back_with(&self.staging, at, |bytes| {
+        let l = queued.layout;
+        let staging = &self.staging[queued.staging];
+        ctx.read_back_after(staging, l.end, queued.copies, |bytes| {
             // 35 MB of block partials for 2^24 trajectories and 11 saves: every slot, and
             // every piece of one, is copied on its own core.
             let partials = (0..plan.saves())
                 .into_par_iter()
                 .map(|slot| {
-                    let from = slot * used_partial as usize;
-                    pod_vec(&bytes[from..from + used_partial as usize])
+                    let from = slot * l.partial as usize;
+                    pod_vec(&bytes[from..from + l.partial as usize])
                 })
                 .collect();
             let histogram = if plan.base.hist_bins > 0 {
-                bytemuck::pod_collect_to_vec(&bytes[histogram_at as usize..state_at as usize])
+                bytemuck::pod_collect_to_vec(&bytes[l.histogram_at as usize..l.state_at as usize])
             } else {
                 Vec::new()
             };
             let final_states = self
                 .final_states
-                .then(|| pod_vec(&bytes[state_at as usize..passage_at as usize]));
+                .then(|| pod_vec(&bytes[l.state_at as usize..l.passage_at as usize]));
             let first_passage = self
                 .tracks_passage
-                .then(|| pod_vec(&bytes[passage_at as usize..sums_at as usize]));
+                .then(|| pod_vec(&bytes[l.passage_at as usize..l.sums_at as usize]));
             let time_sums = self
                 .time_sums
                 .as_ref()
-                .map(|_| pod_vec(&bytes[sums_at as usize..at as usize]));
+                .map(|_| pod_vec(&bytes[l.sums_at as usize..l.end as usize]));
             BatchOutput {
                 partials,
                 histogram,
@@ -549,6 +620,30 @@ impl<'a> SdeRun<'a> {
             }
         })
     }
+}
+
+/// A batch whose dispatches and readback copies are queued.
+struct Queued {
+    batch: Batch,
+    /// The staging buffer its results are copied into.
+    staging: usize,
+    /// Each segment's submission and steps.
+    segments: Vec<(wgpu::SubmissionIndex, u32)>,
+    /// The submission of the copies into staging.
+    copies: wgpu::SubmissionIndex,
+    layout: StagingLayout,
+}
+
+/// Where a batch's outputs lie in its staging buffer (bytes).
+#[derive(Clone, Copy)]
+struct StagingLayout {
+    /// Bytes of one save slot's partials (they come first, slot after slot).
+    partial: u64,
+    histogram_at: u64,
+    state_at: u64,
+    passage_at: u64,
+    sums_at: u64,
+    end: u64,
 }
 
 /// A dynamic offset, which wgpu takes as 32 bits.
