@@ -382,6 +382,44 @@ fn kept_buffers_change_no_result() {
     assert_eq!(ctx.idle_buffer_bytes(), 0);
 }
 
+/// A GPU run measures its kernels' pace, and the next run of the same shape plans its
+/// dispatches by it (`plan::default_steps_per_dispatch`, within the driver's loop bound), with
+/// the same results: whatever the measured time, the dispatch count follows from it. Each
+/// step sums 64 Brownian substeps, so that on a software adapter the default budget's
+/// dispatches would run longer than `DISPATCH_MAX_SECONDS` and the pace cuts them.
+#[test]
+fn the_next_run_plans_its_dispatches_by_the_measured_pace() {
+    let Some(gpu) = engine(BackendChoice::Gpu) else {
+        return;
+    };
+    let n_steps = 600u32;
+    let n = 1u32 << 14;
+    let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.0, 1.0))
+        .initial_fixed(&[0.0])
+        .time_span(0.0, 0.6)
+        .dt(1e-3)
+        .brownian_substeps(64)
+        .trajectories(u64::from(n))
+        .save_at(SaveAt::Count(1))
+        .final_states(true);
+    assert_eq!(gpu.pace(&spec).unwrap(), None);
+    let first = gpu.run(&spec).unwrap();
+    let pace = gpu.pace(&spec).unwrap().expect("the run measured its pace");
+    assert_eq!(pace.batch, n);
+    assert!(pace.step_seconds > 0.0, "{pace:?}");
+    let second = gpu.run(&spec).unwrap();
+    assert_bit_identical("default vs paced dispatches", &first, &second);
+    // The engine's bound on llvmpipe: 65,535 loop iterations at 128 a step.
+    let cap = gpu
+        .gpu()
+        .unwrap()
+        .loop_iteration_limit
+        .map_or(u64::MAX, |l| u64::from(l / 128));
+    let per_dispatch = langevin::plan::default_steps_per_dispatch(n, Some(pace)).clamp(1, cap);
+    let expected = u64::from(n_steps).div_ceil(per_dispatch);
+    assert_eq!(second.dispatches as u64, expected, "{pace:?}");
+}
+
 /// One engine, two state dimensions: the compiled kernels are cached per dimension too.
 #[test]
 fn one_engine_runs_models_of_different_dimensions() {

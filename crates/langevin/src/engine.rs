@@ -150,6 +150,22 @@ impl Engine {
         }
     }
 
+    /// The pace the next GPU run of `spec`'s kernels cuts its dispatches by (measured by the
+    /// last run of those kernels; [`crate::plan::Pace`]); `None` before any such run and on
+    /// the CPU twin.
+    ///
+    /// # Errors
+    /// As [`Engine::run`] when `spec` does not resolve or its kernels do not compile.
+    pub fn pace(&self, spec: &EnsembleSpec) -> Result<Option<crate::plan::Pace>> {
+        match &self.backend {
+            Backend::Gpu(ctx) => {
+                let run = spec.resolve()?;
+                Ok(self.sde_kernel(ctx, spec, run.event.as_ref())?.pace())
+            }
+            Backend::Cpu(_) => Ok(None),
+        }
+    }
+
     /// Runs an ensemble and merges its statistics.
     ///
     /// # Errors
@@ -220,26 +236,36 @@ impl Engine {
                 let step_cap = ctx
                     .loop_iteration_limit
                     .map(|limit| limit / LOOP_ITERATIONS_PER_STEP);
-                plan = Plan::new(spec, run, capacity, step_cap);
+                plan = Plan::new(spec, run, capacity, step_cap, kernel.pace());
                 let mut runner =
                     gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
+                let mut last_step = run_start;
                 let mut tick = |batch: Batch, steps: u32| {
                     done += u64::from(batch.count) * u64::from(steps);
+                    last_step = Instant::now();
                     progress(Progress { done, total });
                 };
                 runner.run_batches(&mut tick, &mut |batch, output| {
                     acc.add(batch.first, output);
                 })?;
+                // The next run of these kernels cuts its dispatches to a time budget.
+                if done > 0 {
+                    let seconds = last_step.duration_since(run_start).as_secs_f64();
+                    kernel.record_pace(crate::plan::Pace {
+                        batch: plan.max_batch,
+                        step_seconds: seconds * f64::from(plan.max_batch) / done as f64,
+                    });
+                }
             }
             Backend::Cpu(_) => {
                 let budget = self.batch_budget(spec);
                 let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
                 let capacity = cpu::batch_capacity(&footprint, budget);
                 check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
-                plan = Plan::new(spec, run, capacity, None);
+                plan = Plan::new(spec, run, capacity, None, None);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
@@ -362,7 +388,7 @@ impl Engine {
             }
         };
         check_capacity(capacity, spec.trajectories, budget, &device_name)?;
-        let plan = Plan::new(spec, run, capacity, None);
+        let plan = Plan::new(spec, run, capacity, None, None);
         let setup_time = setup_start.elapsed();
         let run_start = Instant::now();
         let mut acc = Accumulator::new(&plan, histogram, spec.final_states, None);

@@ -23,9 +23,63 @@ pub const FLAG_ORIGIN: u32 = 16;
 /// Sum each trajectory's states (and squares) from step `average_from` on, for time averages.
 pub const FLAG_TIME_AVERAGE: u32 = 32;
 
-/// Trajectory-steps per dispatch when the run does not say: about a second on a software
-/// adapter, milliseconds on a discrete GPU, far below any watchdog.
+/// Trajectory-steps per dispatch when the run does not say and no pace has been measured:
+/// about a second on a software adapter, milliseconds on a discrete GPU.
 pub const DEFAULT_STEPS_BUDGET: u64 = 1 << 28;
+
+/// Seconds a dispatch may run to once a kernel's pace is known ([`Pace`]), when the default
+/// budget gives shorter ones: few enough dispatches that their overhead does not count (a
+/// discrete GPU steps a batch of 2^23 Lorenz trajectories 1000 steps in one, where
+/// [`DEFAULT_STEPS_BUDGET`] takes 32), and progress about ten times a second.
+pub const DISPATCH_TARGET_SECONDS: f64 = 0.1;
+
+/// Seconds no dispatch is planned beyond once a kernel's pace is known, whatever the default
+/// budget gives: half the two seconds after which Windows resets a GPU that has not answered.
+pub const DISPATCH_MAX_SECONDS: f64 = 1.0;
+
+/// How fast a kernel stepped a batch, measured over a whole run: `step_seconds` for one step
+/// of `batch` trajectories (dispatch overheads, observations and waits included, so the
+/// estimate errs toward shorter dispatches).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pace {
+    /// Trajectories of the largest batch of the run measured.
+    pub batch: u32,
+    /// Seconds per step of such a batch.
+    pub step_seconds: f64,
+}
+
+impl Pace {
+    /// Whether this pace speaks for batches of `batch` trajectories: those within a factor of
+    /// two of the batch measured. A device is not full with a few trajectories, so a pace
+    /// measured on a small batch says nothing about a large one (nor the other way).
+    pub fn applies_to(&self, batch: u32) -> bool {
+        let (a, b) = (u64::from(batch), u64::from(self.batch));
+        a <= 2 * b && b <= 2 * a
+    }
+
+    /// Steps of one dispatch of `batch` trajectories that take about `seconds`, the time per
+    /// step taken in proportion to the batch.
+    pub fn steps_within(&self, seconds: f64, batch: u32) -> u64 {
+        let step = self.step_seconds * f64::from(batch) / f64::from(self.batch.max(1));
+        // A float-to-integer cast saturates (and takes NaN to 0).
+        (seconds / step) as u64
+    }
+}
+
+/// Steps per dispatch for batches of `max_batch` trajectories when the run does not say:
+/// [`DEFAULT_STEPS_BUDGET`] shared out, and where a measured `pace` applies, at least
+/// [`DISPATCH_TARGET_SECONDS`] and at most [`DISPATCH_MAX_SECONDS`] of steps. Never fewer
+/// steps than the default for a fast device: a pace includes each dispatch's fixed costs,
+/// and cutting dispatches short on it would grow their share run after run.
+pub fn default_steps_per_dispatch(max_batch: u32, pace: Option<Pace>) -> u64 {
+    let default = DEFAULT_STEPS_BUDGET / u64::from(max_batch.max(1));
+    match pace {
+        Some(p) if p.applies_to(max_batch) => default
+            .max(p.steps_within(DISPATCH_TARGET_SECONDS, max_batch))
+            .min(p.steps_within(DISPATCH_MAX_SECONDS, max_batch)),
+        _ => default,
+    }
+}
 
 /// The uniform of one dispatch. Keep in sync with `Segment` in `shaders/lib/segment.wgsl`.
 #[repr(C)]
@@ -126,12 +180,14 @@ impl Plan {
     /// chunking's steps.
     ///
     /// `max_steps_per_dispatch` is the backend's own bound (a driver that cuts long loops
-    /// short); it caps the chunking's and the default choice.
+    /// short); it caps the chunking's and the default choice, which comes from `pace` (the
+    /// kernel's measured pace, [`default_steps_per_dispatch`]).
     pub fn new(
         spec: &EnsembleSpec,
         run: ResolvedRun,
         batch_capacity: u64,
         max_steps_per_dispatch: Option<u32>,
+        pace: Option<Pace>,
     ) -> Plan {
         let mut max_batch = batch_capacity.min(spec.trajectories);
         if let Some(cap) = spec.chunking.max_batch_trajectories {
@@ -149,7 +205,7 @@ impl Plan {
             .chunking
             .steps_per_dispatch
             .unwrap_or_else(|| {
-                (DEFAULT_STEPS_BUDGET / u64::from(max_batch)).clamp(1, u64::from(u32::MAX)) as u32
+                default_steps_per_dispatch(max_batch, pace).clamp(1, u64::from(u32::MAX)) as u32
             })
             .min(max_steps_per_dispatch.unwrap_or(u32::MAX))
             .max(1);
@@ -307,6 +363,43 @@ pub fn step_segments(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pace_sets_dispatches_between_the_time_bounds_for_batches_like_its_own() {
+        // 2^23 trajectories stepped at 16 us a step (5.2e11 trajectory-steps/s): 0.1 s of
+        // steps, where the default budget gives 32.
+        let fast = Pace {
+            batch: 1 << 23,
+            step_seconds: 16e-6,
+        };
+        assert_eq!(default_steps_per_dispatch(1 << 23, Some(fast)), 6250);
+        // Twice the batch: twice the time per step, half the steps.
+        assert_eq!(default_steps_per_dispatch(1 << 24, Some(fast)), 3125);
+        assert_eq!(default_steps_per_dispatch(1 << 22, Some(fast)), 12500);
+        // Beyond a factor of two the measured pace says nothing: the default budget.
+        assert_eq!(default_steps_per_dispatch((1 << 24) + 64, Some(fast)), 15);
+        assert_eq!(default_steps_per_dispatch(1 << 16, Some(fast)), 4096);
+        assert_eq!(default_steps_per_dispatch(1 << 16, None), 4096);
+        // 2^16 trajectories at 5 ms a step: the default's 4096 steps would run 20 s, one
+        // second's worth is 200.
+        let slow = Pace {
+            batch: 1 << 16,
+            step_seconds: 5e-3,
+        };
+        assert_eq!(default_steps_per_dispatch(1 << 16, Some(slow)), 200);
+        // Between the bounds the default stands: at 0.1 ms a step, its 4096 steps take 0.41 s.
+        let middling = Pace {
+            batch: 1 << 16,
+            step_seconds: 1e-4,
+        };
+        assert_eq!(default_steps_per_dispatch(1 << 16, Some(middling)), 4096);
+        // A pace of nothing measured (no time) is no dispatch of infinite length.
+        let instant = Pace {
+            batch: 64,
+            step_seconds: 0.0,
+        };
+        assert_eq!(instant.steps_within(1.0, 64), u64::MAX);
+    }
 
     fn run(n_steps: u32, save_steps: Vec<u32>) -> ResolvedRun {
         ResolvedRun {

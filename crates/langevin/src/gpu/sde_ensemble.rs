@@ -10,7 +10,7 @@ use crate::ensemble::BatchOutput;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::model::{self, Model};
-use crate::plan::{Batch, Plan, Segment};
+use crate::plan::{Batch, Pace, Plan, Segment};
 use crate::scheme::Scheme;
 use crate::shader;
 use crate::stats::PartialMoments;
@@ -30,6 +30,8 @@ pub struct SdeKernel {
     observe_layout: wgpu::BindGroupLayout,
     /// Invocations per workgroup of `ensemble_observe` (one invocation per block).
     observe_group_size: u32,
+    /// How fast the last run stepped, for cutting the next run's dispatches to a time budget.
+    pace: std::sync::Mutex<Option<Pace>>,
 }
 
 pub(crate) fn buffer_entry(
@@ -174,7 +176,20 @@ impl SdeKernel {
             observe,
             observe_layout,
             observe_group_size: observe_src.workgroup_size[0],
+            pace: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The pace of the last run measured with these kernels.
+    pub fn pace(&self) -> Option<Pace> {
+        *self.pace.lock().expect("pace")
+    }
+
+    /// Records a run's pace; one that measured no time is left out.
+    pub fn record_pace(&self, pace: Pace) {
+        if pace.step_seconds > 0.0 && pace.step_seconds.is_finite() {
+            *self.pace.lock().expect("pace") = Some(pace);
+        }
     }
 }
 
