@@ -356,10 +356,14 @@ fn kept_buffers_change_no_result() {
     assert_eq!(ctx.idle_buffer_bytes(), 0);
     let fresh = gpu.run(&spec(5)).unwrap();
     assert!(fresh.batches > 1);
-    assert!(ctx.idle_buffer_bytes() > 0, "the run's buffers are kept");
-    // Another seed in between leaves other values in the same buffers.
+    let kept = ctx.idle_buffer_bytes();
+    assert!(kept > 0, "the run's buffers are kept");
+    // Another seed in between leaves other values in the same buffers; each run takes the
+    // kept buffers (none is allocated beside them) and gives them back.
     gpu.run(&spec(6)).unwrap();
+    assert_eq!(ctx.idle_buffer_bytes(), kept);
     let reused = gpu.run(&spec(5)).unwrap();
+    assert_eq!(ctx.idle_buffer_bytes(), kept);
     assert_bit_identical("fresh vs kept buffers", &fresh, &reused);
     for (what, a, b) in [
         ("displacement", &fresh.displacement, &reused.displacement),
@@ -382,11 +386,39 @@ fn kept_buffers_change_no_result() {
     assert_eq!(ctx.idle_buffer_bytes(), 0);
 }
 
+/// A batch budget that holds one staging buffer for a block but not two: the batches are
+/// read one after the other through the one buffer, with the same results as one batch.
+/// (OU, one component, one save, final states: 18 bytes a trajectory with one staging copy,
+/// 27 with two; 1280 bytes hold 71 and 47 trajectories, and a batch is whole blocks of 64.)
+#[test]
+fn a_budget_for_one_staging_buffer_reads_batch_after_batch() {
+    let Some(gpu) = engine(BackendChoice::Gpu) else {
+        return;
+    };
+    let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.0, 1.0))
+        .initial_fixed(&[1.0])
+        .time_span(0.0, 1.0)
+        .dt(0.01)
+        .trajectories(1_000)
+        .seed(3)
+        .save_at(SaveAt::Count(1))
+        .final_states(true);
+    let whole = gpu.run(&spec).unwrap();
+    let tight = spec.clone().chunking(Chunking {
+        max_batch_bytes: Some(1280),
+        ..Chunking::default()
+    });
+    let tight = gpu.run(&tight).unwrap();
+    assert_eq!(tight.batches, 16);
+    assert_bit_identical("1 batch vs 16 through one staging buffer", &whole, &tight);
+}
+
 /// A GPU run measures its kernels' pace, and the next run of the same shape plans its
 /// dispatches by it (`plan::default_steps_per_dispatch`, within the driver's loop bound), with
 /// the same results: whatever the measured time, the dispatch count follows from it. Each
 /// step sums 64 Brownian substeps, so that on a software adapter the default budget's
-/// dispatches would run longer than `DISPATCH_MAX_SECONDS` and the pace cuts them.
+/// dispatches would run longer than `DISPATCH_MAX_SECONDS` and the pace cuts them (on a fast
+/// GPU both plans are one dispatch, and the check is only that the count follows the pace).
 #[test]
 fn the_next_run_plans_its_dispatches_by_the_measured_pace() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {

@@ -227,18 +227,32 @@ impl Engine {
                 let budget = self.batch_budget(spec);
                 let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
                 // A run of several batches reads one back while the next runs, through a second
-                // staging buffer.
+                // staging buffer, when the budget holds two for at least a block.
                 let mut capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1);
-                if capacity < spec.trajectories {
-                    capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 2);
+                let several = capacity < spec.trajectories
+                    || spec
+                        .chunking
+                        .max_batch_trajectories
+                        .is_some_and(|m| m < spec.trajectories);
+                let mut stagings = 1;
+                if several {
+                    let two = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 2);
+                    if two >= u64::from(crate::plan::BLOCK_SIZE) {
+                        (capacity, stagings) = (two, 2);
+                    }
                 }
                 check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
                 let step_cap = ctx
                     .loop_iteration_limit
                     .map(|limit| limit / LOOP_ITERATIONS_PER_STEP);
                 plan = Plan::new(spec, run, capacity, step_cap, kernel.pace());
-                let mut runner =
-                    gpu::sde_ensemble::SdeRun::new(ctx, &kernel, &plan, spec.final_states)?;
+                let mut runner = gpu::sde_ensemble::SdeRun::new(
+                    ctx,
+                    &kernel,
+                    &plan,
+                    spec.final_states,
+                    stagings,
+                )?;
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
@@ -256,6 +270,8 @@ impl Engine {
                     let seconds = last_step.duration_since(run_start).as_secs_f64();
                     kernel.record_pace(crate::plan::Pace {
                         batch: plan.max_batch,
+                        substeps: spec.brownian_substeps,
+                        flags: plan.base.flags,
                         step_seconds: seconds * f64::from(plan.max_batch) / done as f64,
                     });
                 }

@@ -39,11 +39,17 @@ pub const DISPATCH_MAX_SECONDS: f64 = 1.0;
 
 /// How fast a kernel stepped a batch, measured over a whole run: `step_seconds` for one step
 /// of `batch` trajectories (dispatch overheads, observations and waits included, so the
-/// estimate errs toward shorter dispatches).
+/// estimate errs toward shorter dispatches). What a step costs also depends on settings the
+/// kernel reads at run time, so a pace speaks only for runs with the same `substeps` and
+/// `flags`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pace {
     /// Trajectories of the largest batch of the run measured.
     pub batch: u32,
+    /// Brownian substeps per step of that run (a step's cost grows with them).
+    pub substeps: u32,
+    /// Its `FLAG_*` bits of every dispatch (time sums add work to each step).
+    pub flags: u32,
     /// Seconds per step of such a batch.
     pub step_seconds: f64,
 }
@@ -55,6 +61,11 @@ impl Pace {
     pub fn applies_to(&self, batch: u32) -> bool {
         let (a, b) = (u64::from(batch), u64::from(self.batch));
         a <= 2 * b && b <= 2 * a
+    }
+
+    /// Whether this pace was measured on runs like one with `substeps` and `flags`.
+    pub fn same_work(&self, substeps: u32, flags: u32) -> bool {
+        self.substeps == substeps && self.flags == flags
     }
 
     /// Steps of one dispatch of `batch` trajectories that take about `seconds`, the time per
@@ -181,7 +192,8 @@ impl Plan {
     ///
     /// `max_steps_per_dispatch` is the backend's own bound (a driver that cuts long loops
     /// short); it caps the chunking's and the default choice, which comes from `pace` (the
-    /// kernel's measured pace, [`default_steps_per_dispatch`]).
+    /// kernel's measured pace, [`default_steps_per_dispatch`]) when it was measured on the
+    /// same work per step ([`Pace::same_work`]).
     pub fn new(
         spec: &EnsembleSpec,
         run: ResolvedRun,
@@ -201,6 +213,17 @@ impl Plan {
         }
         let max_batch = max_batch as u32;
 
+        let flags = if spec.tracks_passage() {
+            FLAG_FIRST_PASSAGE
+        } else {
+            0
+        } | if spec.displacement { FLAG_ORIGIN } else { 0 }
+            | if run.average_from.is_some() {
+                FLAG_TIME_AVERAGE
+            } else {
+                0
+            };
+        let pace = pace.filter(|p| p.same_work(spec.brownian_substeps, flags));
         let steps_per_dispatch = spec
             .chunking
             .steps_per_dispatch
@@ -239,16 +262,7 @@ impl Plan {
             hist_inv_width,
             hist_bins,
             hist_component,
-            flags: if spec.tracks_passage() {
-                FLAG_FIRST_PASSAGE
-            } else {
-                0
-            } | if spec.displacement { FLAG_ORIGIN } else { 0 }
-                | if run.average_from.is_some() {
-                    FLAG_TIME_AVERAGE
-                } else {
-                    0
-                },
+            flags,
             average_from: run.average_from.unwrap_or(0),
             fp_level: spec.first_passage.as_ref().map_or(0.0, |f| f.level as f32),
             fp_component: spec
@@ -370,6 +384,8 @@ mod tests {
         // steps, where the default budget gives 32.
         let fast = Pace {
             batch: 1 << 23,
+            substeps: 1,
+            flags: 0,
             step_seconds: 16e-6,
         };
         assert_eq!(default_steps_per_dispatch(1 << 23, Some(fast)), 6250);
@@ -384,21 +400,56 @@ mod tests {
         // second's worth is 200.
         let slow = Pace {
             batch: 1 << 16,
+            substeps: 1,
+            flags: 0,
             step_seconds: 5e-3,
         };
         assert_eq!(default_steps_per_dispatch(1 << 16, Some(slow)), 200);
         // Between the bounds the default stands: at 0.1 ms a step, its 4096 steps take 0.41 s.
         let middling = Pace {
             batch: 1 << 16,
+            substeps: 1,
+            flags: 0,
             step_seconds: 1e-4,
         };
         assert_eq!(default_steps_per_dispatch(1 << 16, Some(middling)), 4096);
         // A pace of nothing measured (no time) is no dispatch of infinite length.
         let instant = Pace {
             batch: 64,
+            substeps: 1,
+            flags: 0,
             step_seconds: 0.0,
         };
         assert_eq!(instant.steps_within(1.0, 64), u64::MAX);
+    }
+
+    #[test]
+    fn a_pace_measured_on_other_work_per_step_is_not_used() {
+        let spec = EnsembleSpec::new(crate::OrnsteinUhlenbeck::new(1.0, 0.0, 1.0))
+            .time_span(0.0, 1.0)
+            .dt(1e-3)
+            .trajectories(1 << 16)
+            .save_at(crate::SaveAt::Count(1));
+        // 5 ms a step: 200 steps make the 1 s bound, where the default would run 4096.
+        let pace = Pace {
+            batch: 1 << 16,
+            substeps: 1,
+            flags: 0,
+            step_seconds: 5e-3,
+        };
+        let dispatches = |spec: &EnsembleSpec| {
+            let run = spec.resolve().unwrap();
+            Plan::new(spec, run, u64::MAX, None, Some(pace))
+                .segments
+                .len()
+        };
+        assert_eq!(dispatches(&spec), 5);
+        // Four substeps a step, or first passages watched: not the work measured.
+        assert_eq!(dispatches(&spec.clone().brownian_substeps(4)), 1);
+        let watched = spec
+            .clone()
+            .first_passage(0, 2.0, crate::spec::Direction::Up);
+        assert_eq!(dispatches(&watched), 1);
     }
 
     fn run(n_steps: u32, save_steps: Vec<u32>) -> ResolvedRun {

@@ -437,28 +437,25 @@ impl GpuContext {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        match submission {
-            None => self.wait()?,
-            Some(index) => {
-                self.device
-                    .poll(wgpu::PollType::Wait {
-                        submission_index: Some(index),
-                        timeout: None,
-                    })
-                    .map_err(|e| self.device_error(format!("poll failed: {e}")))?;
-                self.check()?;
-            }
-        }
+        let polled = self
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: submission,
+                timeout: None,
+            })
+            .map_err(|e| self.device_error(format!("poll failed: {e}")));
+        polled?;
         rx.recv()
             .map_err(|_| self.device_error("map callback never ran"))?
             .map_err(|e| self.device_error(format!("buffer map failed: {e}")))?;
-        let result = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| self.device_error(format!("mapped range: {e}")))?;
-            read(&view)
-        };
+        // Mapped from here: unmapped before any error is returned.
+        let result = slice
+            .get_mapped_range()
+            .map(|view| read(&view))
+            .map_err(|e| self.device_error(format!("mapped range: {e}")));
         buffer.unmap();
+        let result = result?;
+        self.check()?;
         Ok(result)
     }
 

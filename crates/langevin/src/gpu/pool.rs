@@ -3,11 +3,13 @@
 //! allocating: a loop of runs of one shape (a scan over a parameter from Rust, the pieces of a
 //! checkpointed run, the repeats of a benchmark) allocates its working and staging memory
 //! once, and wgpu does not fill it with zeros again before its first use. At most
-//! [`POOL_BYTES`] stay idle, the oldest let go first; [`BufferPool::clear`] lets all go.
+//! [`POOL_BYTES`] stay idle, beyond any run's batch budget, the oldest let go first (a run's
+//! staging buffers, pinned host memory on a discrete GPU, are kept last);
+//! [`BufferPool::clear`] lets all go.
 //!
 //! A kept buffer holds whatever the last run left in it, so only buffers whose every read
-//! element a kernel writes first in each run (states, partials, passage and time sums,
-//! staging) go through the pool.
+//! element a kernel writes first in each run (states, partials, passage, initial states,
+//! time sums, staging) go through the pool.
 
 use std::sync::Mutex;
 

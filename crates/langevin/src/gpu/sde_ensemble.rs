@@ -240,19 +240,29 @@ pub struct SdeRun<'a> {
     histogram: wgpu::Buffer,
     histogram_words: u64,
     time_sums: Option<wgpu::Buffer>,
-    /// One staging buffer per batch in flight: two when the plan has several batches, so that
-    /// one is read while the next batch runs and copies into the other.
+    /// One staging buffer per batch in flight: two when the plan has several batches (and the
+    /// budget holds them), so that one is read while the next batch runs and copies into the
+    /// other; with one, each batch is read before the next is queued.
     staging: Vec<wgpu::Buffer>,
     step_group: wgpu::BindGroup,
     observe_group: wgpu::BindGroup,
     /// What goes back to the context's pool when the run ends: every buffer above that the
     /// kernels write before they read.
     pooled: Vec<wgpu::Buffer>,
+    /// No batch is part way through (none queued and unread, no staging buffer mapped).
+    settled: bool,
 }
 
 impl Drop for SdeRun<'_> {
     fn drop(&mut self) {
-        self.ctx.keep_buffers(std::mem::take(&mut self.pooled));
+        // A run that stopped part way (an error, a panic while reading) may leave a staging
+        // buffer mapped or being mapped: those are let go, not kept for a run that could not
+        // use them.
+        let mut pooled = std::mem::take(&mut self.pooled);
+        if !self.settled {
+            pooled.retain(|b| !b.usage().contains(wgpu::BufferUsages::MAP_READ));
+        }
+        self.ctx.keep_buffers(pooled);
     }
 }
 
@@ -266,6 +276,7 @@ impl<'a> SdeRun<'a> {
         kernel: &'a SdeKernel,
         plan: &'a Plan,
         final_states: bool,
+        stagings: usize,
     ) -> Result<Self> {
         let dim = plan.run.dim as u64;
         let max_blocks = u64::from(plan.max_batch.div_ceil(crate::plan::BLOCK_SIZE));
@@ -328,7 +339,7 @@ impl<'a> SdeRun<'a> {
             + histogram_words * 4
             + if final_states { state_bytes } else { 0 }
             + if averages { 4 * state_bytes } else { 0 };
-        let in_flight = plan.batches.len().min(2);
+        let in_flight = plan.batches.len().min(stagings).max(1);
         let staging = (0..in_flight)
             .map(|_| {
                 ctx.pooled_buffer(
@@ -428,6 +439,7 @@ impl<'a> SdeRun<'a> {
         pooled.extend(staging.iter().cloned());
         Ok(SdeRun {
             pooled,
+            settled: true,
             ctx,
             kernel,
             plan,
@@ -461,8 +473,15 @@ impl<'a> SdeRun<'a> {
         progress: &mut dyn FnMut(Batch, u32),
         take: &mut dyn FnMut(Batch, BatchOutput),
     ) -> Result<()> {
+        self.settled = false;
         let mut in_flight: Option<Queued> = None;
         for (k, &batch) in self.plan.batches.iter().enumerate() {
+            if self.staging.len() < 2 {
+                if let Some(previous) = in_flight.take() {
+                    let batch = previous.batch;
+                    take(batch, self.read_batch(previous, progress)?);
+                }
+            }
             let queued = self.queue_batch(batch, k % self.staging.len())?;
             if let Some(previous) = in_flight.replace(queued) {
                 let batch = previous.batch;
@@ -473,6 +492,7 @@ impl<'a> SdeRun<'a> {
             let batch = last.batch;
             take(batch, self.read_batch(last, progress)?);
         }
+        self.settled = true;
         Ok(())
     }
 
