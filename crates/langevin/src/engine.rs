@@ -265,7 +265,7 @@ impl Engine {
                 runner.run_batches(&mut tick, &mut |batch, output| {
                     acc.add(batch.first, output);
                 })?;
-                // The next run of these kernels cuts its dispatches to a time budget.
+                // The next run of these kernels plans its dispatches by this pace.
                 if done > 0 {
                     let seconds = last_step.duration_since(run_start).as_secs_f64();
                     kernel.record_pace(crate::plan::Pace {

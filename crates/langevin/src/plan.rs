@@ -378,16 +378,21 @@ pub fn step_segments(
 mod tests {
     use super::*;
 
+    /// The pace of a run of `batch` trajectories, one substep, no flags.
+    fn pace(batch: u32, step_seconds: f64) -> Pace {
+        Pace {
+            batch,
+            substeps: 1,
+            flags: 0,
+            step_seconds,
+        }
+    }
+
     #[test]
     fn a_pace_sets_dispatches_between_the_time_bounds_for_batches_like_its_own() {
         // 2^23 trajectories stepped at 16 us a step (5.2e11 trajectory-steps/s): 0.1 s of
         // steps, where the default budget gives 32.
-        let fast = Pace {
-            batch: 1 << 23,
-            substeps: 1,
-            flags: 0,
-            step_seconds: 16e-6,
-        };
+        let fast = pace(1 << 23, 16e-6);
         assert_eq!(default_steps_per_dispatch(1 << 23, Some(fast)), 6250);
         // Twice the batch: twice the time per step, half the steps.
         assert_eq!(default_steps_per_dispatch(1 << 24, Some(fast)), 3125);
@@ -398,28 +403,13 @@ mod tests {
         assert_eq!(default_steps_per_dispatch(1 << 16, None), 4096);
         // 2^16 trajectories at 5 ms a step: the default's 4096 steps would run 20 s, one
         // second's worth is 200.
-        let slow = Pace {
-            batch: 1 << 16,
-            substeps: 1,
-            flags: 0,
-            step_seconds: 5e-3,
-        };
+        let slow = pace(1 << 16, 5e-3);
         assert_eq!(default_steps_per_dispatch(1 << 16, Some(slow)), 200);
         // Between the bounds the default stands: at 0.1 ms a step, its 4096 steps take 0.41 s.
-        let middling = Pace {
-            batch: 1 << 16,
-            substeps: 1,
-            flags: 0,
-            step_seconds: 1e-4,
-        };
+        let middling = pace(1 << 16, 1e-4);
         assert_eq!(default_steps_per_dispatch(1 << 16, Some(middling)), 4096);
         // A pace of nothing measured (no time) is no dispatch of infinite length.
-        let instant = Pace {
-            batch: 64,
-            substeps: 1,
-            flags: 0,
-            step_seconds: 0.0,
-        };
+        let instant = pace(64, 0.0);
         assert_eq!(instant.steps_within(1.0, 64), u64::MAX);
     }
 
@@ -431,15 +421,10 @@ mod tests {
             .trajectories(1 << 16)
             .save_at(crate::SaveAt::Count(1));
         // 5 ms a step: 200 steps make the 1 s bound, where the default would run 4096.
-        let pace = Pace {
-            batch: 1 << 16,
-            substeps: 1,
-            flags: 0,
-            step_seconds: 5e-3,
-        };
+        let measured = pace(1 << 16, 5e-3);
         let dispatches = |spec: &EnsembleSpec| {
             let run = spec.resolve().unwrap();
-            Plan::new(spec, run, u64::MAX, None, Some(pace))
+            Plan::new(spec, run, u64::MAX, None, Some(measured))
                 .segments
                 .len()
         };
