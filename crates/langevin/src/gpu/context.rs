@@ -437,14 +437,12 @@ impl GpuContext {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        let polled = self
-            .device
+        self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: submission,
                 timeout: None,
             })
-            .map_err(|e| self.device_error(format!("poll failed: {e}")));
-        polled?;
+            .map_err(|e| self.device_error(format!("poll failed: {e}")))?;
         rx.recv()
             .map_err(|_| self.device_error("map callback never ran"))?
             .map_err(|e| self.device_error(format!("buffer map failed: {e}")))?;

@@ -478,19 +478,16 @@ impl<'a> SdeRun<'a> {
         for (k, &batch) in self.plan.batches.iter().enumerate() {
             if self.staging.len() < 2 {
                 if let Some(previous) = in_flight.take() {
-                    let batch = previous.batch;
-                    take(batch, self.read_batch(previous, progress)?);
+                    self.read_batch(previous, progress, take)?;
                 }
             }
             let queued = self.queue_batch(batch, k % self.staging.len())?;
             if let Some(previous) = in_flight.replace(queued) {
-                let batch = previous.batch;
-                take(batch, self.read_batch(previous, progress)?);
+                self.read_batch(previous, progress, take)?;
             }
         }
         if let Some(last) = in_flight {
-            let batch = last.batch;
-            take(batch, self.read_batch(last, progress)?);
+            self.read_batch(last, progress, take)?;
         }
         self.settled = true;
         Ok(())
@@ -498,7 +495,7 @@ impl<'a> SdeRun<'a> {
 
     /// Queues every dispatch of `batch` and the copies of its results into staging buffer
     /// `staging`.
-    fn queue_batch(&mut self, batch: Batch, staging: usize) -> Result<Queued> {
+    fn queue_batch(&self, batch: Batch, staging: usize) -> Result<Queued> {
         let ctx = self.ctx;
         let plan = self.plan;
         let dim = plan.run.dim as u64;
@@ -601,13 +598,14 @@ impl<'a> SdeRun<'a> {
     }
 
     /// Waits for a queued batch segment by segment (for `progress`), then for its copies
-    /// only, and converts its results straight out of the mapping: one copy of the final
-    /// states (100 MB for 2^23 three-component trajectories), not two.
+    /// only, converts its results straight out of the mapping (one copy of the final states,
+    /// 100 MB for 2^23 three-component trajectories, not two) and hands them to `take`.
     fn read_batch(
         &self,
         queued: Queued,
         progress: &mut dyn FnMut(Batch, u32),
-    ) -> Result<BatchOutput> {
+        take: &mut dyn FnMut(Batch, BatchOutput),
+    ) -> Result<()> {
         let ctx = self.ctx;
         let plan = self.plan;
         for (submission, steps) in queued.segments {
@@ -621,7 +619,7 @@ impl<'a> SdeRun<'a> {
         }
         let l = queued.layout;
         let staging = &self.staging[queued.staging];
-        ctx.read_back_after(staging, l.end, queued.copies, |bytes| {
+        let output = ctx.read_back_after(staging, l.end, queued.copies, |bytes| {
             // 35 MB of block partials for 2^24 trajectories and 11 saves: every slot, and
             // every piece of one, is copied on its own core.
             let partials = (0..plan.saves())
@@ -653,7 +651,9 @@ impl<'a> SdeRun<'a> {
                 first_passage,
                 time_sums,
             }
-        })
+        })?;
+        take(queued.batch, output);
+        Ok(())
     }
 }
 
