@@ -3,7 +3,7 @@
 //! exactly, and trajectories that run out of attempts are counted and left out.
 
 mod common;
-use langevin::{zoo, Engine, EnsembleSpec, SaveAt, Scheme};
+use langevin::{zoo, Engine, EnsembleSpec, Precision, SaveAt, Scheme, Sweep};
 use std::sync::Arc;
 
 fn lorenz_spec() -> EnsembleSpec {
@@ -88,11 +88,137 @@ fn exhausted_trajectories_are_counted_and_left_out(engine: &Engine) {
     assert_eq!(r.diverged(0), 0);
 }
 
+/// Whether the engine runs f64 kernels; a GPU adapter without SHADER_F64 must refuse them,
+/// naming the setting.
+fn runs_f64(engine: &Engine) -> bool {
+    let gpu = engine.device().kind == langevin::BackendKind::Gpu;
+    if !gpu || engine.device().features.iter().any(|f| f == "SHADER_F64") {
+        return true;
+    }
+    let err = engine
+        .run(&lorenz_spec().precision(Precision::F64))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("solver.precision"), "{err}");
+    false
+}
+
+/// In f64 the error keeps following the tolerance far below what f32 resolves (its ulp at
+/// |x| ~ 20 is 1.9e-6): at 1e-11 the final state is within 1e-8 of the reference. The f32
+/// final states are the f64 ones rounded.
+fn f64_error_follows_the_tolerance_below_f32_resolution(engine: &Engine) {
+    if !runs_f64(engine) {
+        return;
+    }
+    let reference = common::lorenz_f64([1.0, 1.0, 20.0], 1.0);
+    let tols = [1e-7, 1e-9, 1e-11];
+    let mut errors = Vec::new();
+    for &tol in &tols {
+        let r = engine
+            .run(
+                &lorenz_spec()
+                    .precision(Precision::F64)
+                    .tolerances(tol, tol)
+                    .save_at(SaveAt::Count(1)),
+            )
+            .unwrap();
+        let (wide, narrow) = (r.final_states_f64.unwrap(), r.final_states.unwrap());
+        assert_eq!(wide.len(), 64 * 3);
+        for (w, n) in wide.iter().zip(&narrow) {
+            assert_eq!(*w as f32, *n);
+        }
+        let err = (0..3)
+            .map(|i| (wide[i] - reference[i]).abs())
+            .fold(0.0, f64::max);
+        let stats = r.adaptive.unwrap();
+        assert_eq!(stats.exhausted, 0);
+        eprintln!(
+            "dopri5 f64 tol {tol:.0e}: max error {err:.3e}, {:.1} accepted steps",
+            stats.accepted as f64 / 64.0
+        );
+        errors.push(err);
+    }
+    let log_tol: Vec<f64> = tols.iter().map(|t| t.ln()).collect();
+    let log_err: Vec<f64> = errors.iter().map(|e| e.ln()).collect();
+    let slope = common::slope(&log_tol, &log_err);
+    assert!((0.7..=1.3).contains(&slope), "error ~ tol^{slope:.2}");
+    assert!(errors[2] < 1e-8, "error {:.3e} at 1e-11", errors[2]);
+}
+
+/// f64 runs read their parameters and swept values in f64 (as f32 pairs): sigma = 10 + 3e-7
+/// and rho = 28 + k 1e-7 (f32 would round both to within 1.9e-6), each trajectory within 1e-8
+/// of the f64 flow of its own parameters. Neighbouring rho move the final state by far more
+/// than that bound, so a rounded parameter would fail it.
+fn f64_parameters_and_sweeps_keep_their_precision(engine: &Engine) {
+    if !runs_f64(engine) {
+        return;
+    }
+    let sigma = 10.0 + 3e-7;
+    let rhos: Vec<f64> = (0..64).map(|k| 28.0 + f64::from(k) * 1e-7).collect();
+    let model = zoo::system("lorenz")
+        .unwrap()
+        .model(&[("sigma".into(), sigma)], 0.0)
+        .unwrap();
+    let spec = EnsembleSpec::with_model(Arc::new(model))
+        .scheme(Scheme::Dopri5)
+        .precision(Precision::F64)
+        .tolerances(1e-11, 1e-11)
+        .initial_fixed(&[1.0, 1.0, 20.0])
+        .time_span(0.0, 1.0)
+        .dt(1e-3)
+        .trajectories(64)
+        .sweep(Sweep::new("rho", &rhos))
+        .final_states(true)
+        .save_at(SaveAt::Count(1));
+    let finals = engine.run(&spec).unwrap().final_states_f64.unwrap();
+    let mut worst = 0.0f64;
+    for (k, rho) in rhos.iter().enumerate() {
+        let exact = common::lorenz_f64_with([sigma, *rho, 8.0 / 3.0], [1.0, 1.0, 20.0], 1.0);
+        for i in 0..3 {
+            worst = worst.max((finals[3 * k + i] - exact[i]).abs());
+        }
+    }
+    let step = (0..3)
+        .map(|i| (finals[3 + i] - finals[i]).abs())
+        .fold(0.0, f64::max);
+    eprintln!("f64 sweep: worst error {worst:.3e}; rho + 1e-7 moves the state {step:.3e}");
+    assert!(worst < 1e-8, "worst error {worst:.3e}");
+    assert!(step > 1e-7, "rho + 1e-7 moved the state only {step:.3e}");
+}
+
 on_every_backend!(
     error_follows_the_tolerance,
     save_times_are_landed_on,
-    exhausted_trajectories_are_counted_and_left_out
+    exhausted_trajectories_are_counted_and_left_out,
+    f64_error_follows_the_tolerance_below_f32_resolution,
+    f64_parameters_and_sweeps_keep_their_precision
 );
+
+#[test]
+fn f64_is_for_dopri5_and_resolves_below_f32() {
+    let err = lorenz_spec()
+        .scheme(Scheme::Rk4)
+        .precision(Precision::F64)
+        .resolve()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("solver.precision") && err.contains("dopri5"),
+        "{err}"
+    );
+    lorenz_spec()
+        .precision(Precision::F64)
+        .tolerances(1e-12, 1e-12)
+        .resolve()
+        .unwrap();
+    let err = lorenz_spec()
+        .precision(Precision::F64)
+        .tolerances(1e-16, 1e-16)
+        .resolve()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("solver.rtol") && err.contains("f64"), "{err}");
+}
 
 #[test]
 fn tolerances_below_f32_resolution_are_refused() {

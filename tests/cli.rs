@@ -1030,3 +1030,40 @@ fn max_memory_bounds_what_a_run_keeps() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("512M"));
 }
+
+/// `solver.precision = "f64"` for Dormand-Prince writes the final states as float64.
+#[test]
+fn f64_dopri5_writes_float64_final_states() {
+    let out = scratch("lorenz-f64");
+    let config = configs().join("lorenz_adaptive.toml");
+    let o = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        config.to_str().unwrap(),
+        "--trajectories",
+        "64",
+        "--set",
+        "solver.t_end=0.5",
+        "--set",
+        "solver.precision=\"f64\"",
+        "--set",
+        "solver.rtol=1e-10",
+        "--set",
+        "solver.atol=1e-10",
+        "--set",
+        "output.final_state=true",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let npy = std::fs::read(out.join("final_state.npy")).unwrap();
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = String::from_utf8_lossy(&npy[10..10 + header_len]);
+    assert!(
+        header.contains("'<f8'") && header.contains("'shape': (64, 3)"),
+        "{header}"
+    );
+    assert_eq!(npy.len(), 10 + header_len + 8 * 64 * 3);
+}

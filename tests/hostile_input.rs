@@ -192,9 +192,20 @@ fn limits_are_refused_with_the_limit_named() {
     assert!(e.contains("steps") || e.contains("dt"), "{e}");
     let e = refusal(&base.replace("dt = 0.01", "dt = -1"));
     assert!(e.contains("dt"), "{e}");
-    // A field run's settings are not silently ignored by an ensemble.
+    // f64 is for Dormand-Prince, and a field run's settings are not silently ignored by an
+    // ensemble.
     let e = refusal(&base.replace("dt = 0.01", "dt = 0.01\nprecision = \"f64\""));
-    assert!(e.contains("solver.precision") && e.contains("field"), "{e}");
+    assert!(
+        e.contains("solver.precision") && e.contains("dopri5"),
+        "{e}"
+    );
+    let e = refusal(&base.replace("dt = 0.01", "dt = 0.01\nprecision = \"f65\""));
+    assert!(
+        e.contains("solver.precision") && e.contains("\"f64\""),
+        "{e}"
+    );
+    let e = refusal(&base.replace("dt = 0.01", "dt = 0.01\nsafety = 0.5"));
+    assert!(e.contains("solver.safety") && e.contains("field"), "{e}");
     let many: Vec<String> = (0..5000).map(|i| format!("\"s{i}\"")).collect();
     let big = base.replace(
         "state = [\"x\", \"y\"]",

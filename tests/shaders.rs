@@ -48,6 +48,19 @@ fn models() -> Vec<Box<dyn Model>> {
     m.push(Box::new(
         ExprModel::new("decay", &["x".into()], &[], &["-x".into()], &[]).unwrap(),
     ));
+    // An ODE with every function, integer and real powers and a branch, over four components
+    // (a vector state), for the f32 and f64 kernels.
+    let state: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let drift = [
+        "exp(-a) * sin(t) + cos(b) - tan(c / 10) + k",
+        "log(1 + a^2) - atan(b) + tanh(c) + sinh(d / 10) - cosh(d / 10)",
+        "sqrt(abs(a)) * sign(b) + min(a, b) - max(c, d) + a^-2",
+        "(1 + a^2)^1.5 - if(a > b, c, d) + k^3",
+    ]
+    .map(String::from);
+    m.push(Box::new(
+        ExprModel::new("functions", &state, &[("k".into(), 0.5)], &drift, &[]).unwrap(),
+    ));
     // A reaction network with every order of reaction and an explicit propensity.
     let reaction = |eq: &str, rate: Option<&str>, propensity: Option<&str>| ReactionSpec {
         eq: eq.into(),
@@ -80,8 +93,13 @@ fn every_model_and_scheme_validates() {
                 continue;
             }
             if scheme.is_adaptive() {
-                langevin::gpu::ode_adaptive::compose(model.as_ref(), scheme)
+                langevin::gpu::ode_adaptive::compose(model.as_ref(), scheme, Precision::F32)
                     .unwrap_or_else(|e| panic!("{} with {scheme}: {e}", model.name()));
+                // Dormand-Prince over f64, for every model with an f64 drift.
+                if scheme == Scheme::Dopri5 && model.f64_drift().is_some() {
+                    langevin::gpu::ode_adaptive::compose(model.as_ref(), scheme, Precision::F64)
+                        .unwrap_or_else(|e| panic!("{} with {scheme} in f64: {e}", model.name()));
+                }
                 continue;
             }
             for track_passage in [false, true] {
@@ -239,7 +257,7 @@ fn host_structs_match_wgsl_layout() {
     assert_eq!(names, ["count", "mean", "m2"]);
     for scheme in [Scheme::Dopri5, Scheme::Sra1Adaptive] {
         let ou = OrnsteinUhlenbeck::new(1.0, 0.0, if scheme == Scheme::Dopri5 { 0.0 } else { 1.0 });
-        let adaptive = langevin::gpu::ode_adaptive::compose(&ou, scheme).unwrap();
+        let adaptive = langevin::gpu::ode_adaptive::compose(&ou, scheme, Precision::F32).unwrap();
         assert_layout!(
             &adaptive.wgsl,
             AdaptiveSegment,
@@ -262,6 +280,9 @@ fn host_structs_match_wgsl_layout() {
                 target_tick_lo,
                 target_tick_hi,
                 tick_rate,
+                t_start_lo,
+                t_target_lo,
+                unused,
             ]
         );
     }

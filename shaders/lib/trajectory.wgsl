@@ -2,7 +2,7 @@
 // (`sde_ensemble`, `ode_adaptive`): global indices, the parameter sweep and the initial state.
 // A kernel importing this module defines the bindings `seg` (with the Philox `key`),
 // `params_in`, `init` and `sweep`, the private array `params`, and imports `state_layout` and
-// `model`.
+// `model`. Initial states are drawn in f32 and widened to `Scalar`.
 // CPU twins: crates/langevin/src/cpu/trajectory.rs (`apply_sweep` in sweep.rs).
 #import normal
 
@@ -22,7 +22,11 @@ fn apply_sweep(trajectory: vec2<u32>) {
     for (var k = 0u; k < sweeps; k++) {
         let entry = 2u + 4u * k;
         let index = (point / sweep[entry + 2u]) % sweep[entry + 1u];
-        let value = bitcast<f32>(sweep[sweep[entry + 3u] + index]);
+        let at = sweep[entry + 3u] + PARAM_WORDS * index;
+        var value = Scalar(bitcast<f32>(sweep[at]));
+        if PARAM_WORDS == 2u {
+            value += Scalar(bitcast<f32>(sweep[at + 1u]));
+        }
         for (var j = 0u; j < NPARAMS; j++) {
             if j == sweep[entry] {
                 params[j] = value;
@@ -33,9 +37,15 @@ fn apply_sweep(trajectory: vec2<u32>) {
 
 // The private parameters of `trajectory`: the shared values, then its sweep point's. The model
 // reads them from private memory, where they stay in registers through the step loop.
+// With PARAM_WORDS = 2 (f64 kernels) each value, here and in the sweep table, is an f32 pair
+// (hi, lo) whose sum in f64 is the value.
 fn load_params(trajectory: vec2<u32>) {
     for (var k = 0u; k < NPARAMS; k++) {
-        params[k] = params_in[k];
+        if PARAM_WORDS == 2u {
+            params[k] = Scalar(params_in[2u * k]) + Scalar(params_in[2u * k + 1u]);
+        } else {
+            params[k] = Scalar(params_in[k]);
+        }
     }
     apply_sweep(trajectory);
 }
@@ -54,9 +64,9 @@ fn initial_state(trajectory: vec2<u32>) -> State {
         if init[i] == LAW_UNIFORM {
             let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
             let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
-            x[i] = a + (b - a) * u;
+            x[i] = Scalar(a + (b - a) * u);
         } else {
-            x[i] = a + b * normal_at(&noise, i);
+            x[i] = Scalar(a + b * normal_at(&noise, i));
         }
     }
     return x;

@@ -202,11 +202,17 @@ fn erf_matches_tabulated_values() {
 /// Lorenz (sigma 10, rho 28, beta 8/3) from `x0` to `t_end` by f64 RK4 at 200,000 steps: a
 /// reference far more accurate than any f32 run it is compared with.
 pub fn lorenz_f64(x0: [f64; 3], t_end: f64) -> [f64; 3] {
+    lorenz_f64_with([10.0, 28.0, 8.0 / 3.0], x0, t_end)
+}
+
+/// [`lorenz_f64`] with parameters `[sigma, rho, beta]`. RK4's error at h = 5e-6 over t <= 1
+/// is near 1e-13 here, and the rounding of 200,000 steps about 1e-12 relative.
+pub fn lorenz_f64_with([sigma, rho, beta]: [f64; 3], x0: [f64; 3], t_end: f64) -> [f64; 3] {
     let f = |v: [f64; 3]| {
         [
-            10.0 * (v[1] - v[0]),
-            v[0] * (28.0 - v[2]) - v[1],
-            v[0] * v[1] - 8.0 / 3.0 * v[2],
+            sigma * (v[1] - v[0]),
+            v[0] * (rho - v[2]) - v[1],
+            v[0] * v[1] - beta * v[2],
         ]
     };
     let axpy =

@@ -601,7 +601,11 @@ fn run_cli() -> Result<()> {
             let spec = cfg.to_spec()?;
             let run = spec.resolve()?;
             let kernel = if spec.scheme.is_adaptive() {
-                langevin::gpu::ode_adaptive::compose(spec.model.as_ref(), spec.scheme)?
+                langevin::gpu::ode_adaptive::compose(
+                    spec.model.as_ref(),
+                    spec.scheme,
+                    spec.adaptive.precision,
+                )?
             } else {
                 let [step, _] = langevin::gpu::sde_ensemble::compose(
                     spec.model.as_ref(),

@@ -83,6 +83,15 @@ pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
+/// A little-endian float64 NPY array of shape `(rows, cols)`.
+pub fn npy_f64(data: &[f64], rows: usize, cols: usize) -> Vec<u8> {
+    let mut out = npy_header("<f8", &format!("({rows}, {cols})"), 8 * data.len());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// A little-endian uint32 NPY vector.
 pub fn npy_u32(data: &[u32]) -> Vec<u8> {
     let mut out = npy_header("<u4", &format!("({},)", data.len()), 4 * data.len());
@@ -250,10 +259,15 @@ pub fn write_all(
     write_atomic(&path, csv.as_bytes())?;
     written.push(path);
 
-    if let Some(states) = &r.final_states {
-        let dim = r.state_names.len();
+    let dim = r.state_names.len();
+    let final_state = match (&r.final_states_f64, &r.final_states) {
+        (Some(wide), _) => Some(npy_f64(wide, wide.len() / dim, dim)),
+        (None, Some(states)) => Some(npy_f32(states, states.len() / dim, dim)),
+        (None, None) => None,
+    };
+    if let Some(bytes) = final_state {
         let path = dir.join("final_state.npy");
-        write_atomic(&path, &npy_f32(states, states.len() / dim, dim))?;
+        write_atomic(&path, &bytes)?;
         written.push(path);
     }
     if config.output.plots {

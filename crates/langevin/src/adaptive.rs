@@ -15,6 +15,7 @@ use crate::ensemble::BatchOutput;
 use crate::error::{Error, Result};
 use crate::jump_observe::JumpObservables;
 use crate::plan::{Batch, Plan, FLAG_HISTOGRAM, FLAG_INIT, FLAG_SAVE};
+use crate::real::{split, Precision};
 use crate::stats::PartialMoments;
 use bytemuck::{Pod, Zeroable};
 use std::sync::atomic::AtomicU32;
@@ -59,6 +60,13 @@ pub struct AdaptiveSegment {
     pub target_tick_hi: u32,
     /// For `ssa`: ticks per unit time, `2^48 / span`.
     pub tick_rate: f32,
+    /// For f64 kernels: the low word of `t_start` as an f32 pair ([`crate::real::split`]);
+    /// zero for f32 kernels.
+    pub t_start_lo: f32,
+    /// For f64 kernels: the low word of `t_target`; zero for f32 kernels.
+    pub t_target_lo: f32,
+    /// Pads the uniform to a multiple of 16 bytes.
+    pub unused: [u32; 2],
 }
 
 /// Tolerances and bounds of the adaptive scheme.
@@ -75,6 +83,9 @@ pub struct AdaptiveControl {
     /// The time resolution of the Brownian tree of the adaptive SDE schemes: its leaves are
     /// at most this wide. `None`: the first step over 1024.
     pub brownian_tol: Option<f64>,
+    /// The precision Dormand-Prince integrates in: f64 (state, time, step and error; on GPUs
+    /// with `SHADER_F64`) reaches tolerances below f32's four ulp, such as DiffEqGPU's 1e-8.
+    pub precision: Precision,
 }
 
 impl Default for AdaptiveControl {
@@ -85,6 +96,7 @@ impl Default for AdaptiveControl {
             max_steps: 1_000_000,
             max_dt: None,
             brownian_tol: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -165,19 +177,25 @@ impl TreeGrid {
 }
 
 impl AdaptiveControl {
-    /// Checks the tolerances against what f32 can resolve.
+    /// Checks the tolerances against what the precision can resolve.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming `solver.rtol`, `solver.atol` or `solver.max_steps`.
     pub fn validate(&self) -> Result<()> {
         // Below a few ulp the error estimate is rounding noise and the controller shrinks the
         // step without end.
-        let floor = 4.0 * f64::from(f32::EPSILON);
+        let (floor, how) = match self.precision {
+            Precision::F32 => (
+                4.0 * f64::from(f32::EPSILON),
+                "four f32 ulp; the kernels compute in f32 unless solver.precision = \"f64\"",
+            ),
+            Precision::F64 => (4.0 * f64::EPSILON, "four f64 ulp"),
+        };
         if !(self.rtol.is_finite() && self.rtol >= floor) {
             return Err(Error::invalid(
                 "solver.rtol",
                 self.rtol,
-                format!("must be at least {floor:.1e} (four f32 ulp; the kernels compute in f32)"),
+                format!("must be at least {floor:.1e} ({how})"),
             ));
         }
         if !(self.atol.is_finite() && self.atol > 0.0) {
@@ -224,11 +242,12 @@ pub trait AdaptiveBatch {
     /// [`Error::Device`] for a device failure.
     fn dispatch(&mut self, seg: &AdaptiveSegment) -> Result<u32>;
     /// The batch's states (trajectory-major) and clocks (four words per trajectory, the
-    /// first the time reached; for the jump kernels the fourth is 1 when absorbed).
+    /// first the time reached; for the jump kernels the fourth is 1 when absorbed), in f64
+    /// (exactly the f32 values of f32 kernels).
     ///
     /// # Errors
     /// [`Error::Device`] for a failed readback.
-    fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)>;
+    fn read(&mut self) -> Result<(Vec<f64>, Vec<f64>)>;
     /// Four words per trajectory: accepted and rejected steps (for `ssa`: events fired and
     /// whether a propensity expression was negative), then two words of `ssa`'s clock.
     ///
@@ -279,15 +298,18 @@ pub fn run_batch(
 ) -> Result<(BatchOutput, AdaptiveStats)> {
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
-    let t0 = plan.base.t0;
     let span = plan.run.time_of_step(plan.run.n_steps) - plan.run.t0;
+    // f64 kernels take times as f32 pairs; f32 kernels their f32 values, with zero low words.
+    let wide = control.precision == Precision::F64;
+    let pair = |t: f64| if wide { split(t) } else { [t as f32, 0.0] };
+    let [t_start, t_start_lo] = pair(plan.run.t0);
     let mut seg = AdaptiveSegment {
         key: plan.base.key,
         first_trajectory: crate::philox::words_of_index(batch.first),
         trajectories: batch.count,
         flags: FLAG_INIT,
-        t_start: t0,
-        t_target: t0,
+        t_start,
+        t_target: t_start,
         h_init: tree.map_or(plan.run.dt as f32, |g| g.first_leaves as f32),
         rtol: control.rtol as f32,
         atol: control.atol as f32,
@@ -300,15 +322,21 @@ pub fn run_batch(
         target_tick_lo: 0,
         target_tick_hi: 0,
         tick_rate: (SSA_TICKS as f64 / span) as f32,
+        t_start_lo,
+        t_target_lo: t_start_lo,
+        unused: [0; 2],
     };
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
         .collect();
     let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
-    let (mut state, mut reached) = (Vec::new(), Vec::new());
+    let (mut state, mut state_f64, mut reached) = (Vec::new(), Vec::new(), Vec::new());
+    let mut target = 0.0;
     let mut previous_step = 0u32;
     for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
-        seg.t_target = t as f32;
+        [seg.t_target, seg.t_target_lo] = pair(t);
+        // The target as the kernels compute it (`Scalar(hi) + Scalar(lo)`), exact in f64.
+        target = f64::from(seg.t_target) + f64::from(seg.t_target_lo);
         seg.target_leaf = tree.map_or(0, |g| g.leaf_of(t));
         let ticks = ticks_of(t - plan.run.t0, span);
         (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
@@ -316,15 +344,16 @@ pub fn run_batch(
             seg.flags = 0;
         }
         seg.flags = 0;
-        let (mut observed, clock) = backend.read()?;
+        let (mut wide_states, clock) = backend.read()?;
         reached = clock.chunks(4).map(|c| c[0]).collect();
         // A trajectory short of the save time has used up its attempts: a NaN leaves it out
         // of the statistics and counts it among the non-finite.
         for (j, r) in reached.iter().enumerate() {
-            if *r < seg.t_target {
-                observed[j * dim..(j + 1) * dim].fill(f32::NAN);
+            if *r < target {
+                wide_states[j * dim..(j + 1) * dim].fill(f64::NAN);
             }
         }
+        let observed: Vec<f32> = wide_states.iter().map(|&v| v as f32).collect();
         if let Some(j) = jumps.as_deref_mut() {
             let absorbed: Vec<bool> = clock.chunks(4).map(|c| c[3] != 0.0).collect();
             j.observe(slot, &observed, &absorbed);
@@ -347,19 +376,19 @@ pub fn run_batch(
         progress(step - previous_step);
         previous_step = step;
         state = observed;
+        state_f64 = wide_states;
     }
     let counts = backend.counts()?;
     if let Some(j) = jumps {
         let events: Vec<u32> = counts.chunks(4).map(|c| c[0]).collect();
         j.add_events(&events);
     }
-    let t_end = plan.run.times.last().copied().unwrap_or(0.0) as f32;
     let mut stats = AdaptiveStats::default();
     for (j, c) in counts.chunks(4).enumerate() {
         stats.accepted += u64::from(c[0]);
         stats.rejected += u64::from(c[1]);
         stats.max_accepted = stats.max_accepted.max(c[0]);
-        if reached[j] < t_end {
+        if reached[j] < target {
             stats.exhausted += 1;
         }
     }
@@ -369,6 +398,7 @@ pub fn run_batch(
             partials,
             histogram,
             final_states: final_states.then_some(state),
+            final_states_f64: (final_states && wide).then_some(state_f64),
             first_passage: None,
             time_sums: None,
         },

@@ -299,8 +299,8 @@ pub struct SolverConfig {
     /// A `field` run's step as a fraction of the stability bound 2 / omega_max (0.5 unless
     /// given; `dt` overrides).
     pub safety: Option<f64>,
-    /// A `field` run's precision, `"f32"` (the default) or `"f64"` (on the CPU backend, or an
-    /// adapter with `SHADER_F64`).
+    /// The precision of a `field` run, or of an ODE ensemble stepped by `dopri5`: `"f32"`
+    /// (the default) or `"f64"` (on the CPU backend, or an adapter with `SHADER_F64`).
     pub precision: Option<String>,
 }
 
@@ -667,21 +667,16 @@ impl Config {
     /// # Errors
     /// [`Error::Expression`] or [`Error::InvalidInput`] naming the field.
     pub fn to_spec(&self) -> Result<EnsembleSpec> {
-        // Keys of field runs that an ensemble would otherwise ignore.
-        for (key, given) in [
-            ("solver.precision", self.solver.precision.is_some()),
-            ("solver.safety", self.solver.safety.is_some()),
-        ] {
-            if given {
-                return Err(Error::invalid(
-                    key,
-                    "given",
-                    format!(
-                        "a kind = \"field\" setting; a kind = \"{}\" run steps in f32 and merges its statistics in f64",
-                        self.kind
-                    ),
-                ));
-            }
+        // A key of field runs that an ensemble would otherwise ignore.
+        if self.solver.safety.is_some() {
+            return Err(Error::invalid(
+                "solver.safety",
+                "given",
+                format!(
+                    "a kind = \"field\" setting; a kind = \"{}\" run has no stability bound to scale",
+                    self.kind
+                ),
+            ));
         }
         let (model, init) = self.model()?;
         self.spec_of(model, &init)
@@ -1090,6 +1085,10 @@ impl Config {
         spec.count_distributions = self.output.distributions.clone();
         spec.keep_events = self.output.events;
         spec.adaptive.brownian_tol = self.solver.brownian_tol;
+        if let Some(text) = &self.solver.precision {
+            // Checked against the scheme and model when the spec is resolved.
+            spec.adaptive.precision = crate::real::Precision::parse("solver.precision", text)?;
+        }
         let single = self.ensemble.sweep.len() == 1;
         for (param, sweep) in &self.ensemble.sweep {
             spec = spec.sweep(sweep.to_sweep(param, single, self.ensemble.trajectories)?);

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::event::EventResult;
 use crate::gpu::{self, GpuContext};
 use crate::plan::{Batch, Plan};
+use crate::real::Precision;
 use crate::spec::EnsembleSpec;
 use crate::stats::{FirstPassage, Histogram};
 use std::collections::HashMap;
@@ -314,6 +315,7 @@ impl Engine {
             displacement,
             origin_product,
             time_average,
+            ..
         } = acc.finish();
         let (first_passage, event) = match &plan.run.event {
             Some(e) => {
@@ -331,6 +333,7 @@ impl Engine {
             moments,
             histogram,
             final_states,
+            final_states_f64: None,
             first_passage,
             trajectories: spec.trajectories,
             steps: plan.run.n_steps,
@@ -376,16 +379,15 @@ impl Engine {
         let saves = run.save_steps.len();
         let mut done = 0u64;
         let mut stats = crate::adaptive::AdaptiveStats::default();
+        // An f64 state takes the room of two f32 components (outputs included).
+        let words = (spec.adaptive.precision.bytes() / 4) as usize;
+        let footprint = crate::spec::Footprint::of(spec, run.dim * words, saves);
         let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
+                ctx.require(spec.adaptive.precision, "solver.precision")?;
                 let budget = self.batch_budget(spec);
                 (
-                    gpu::sde_ensemble::batch_capacity(
-                        ctx,
-                        &crate::spec::Footprint::of(spec, run.dim, saves),
-                        budget,
-                        1,
-                    ),
+                    gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1),
                     budget,
                     crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit, spec.scheme),
                     ctx.info.name.clone(),
@@ -395,7 +397,7 @@ impl Engine {
             Backend::Cpu(_) => {
                 let budget = self.batch_budget(spec);
                 (
-                    cpu::batch_capacity(&crate::spec::Footprint::of(spec, run.dim, saves), budget),
+                    cpu::batch_capacity(&footprint, budget),
                     budget,
                     crate::adaptive::attempts_per_dispatch(None, spec.scheme),
                     "the CPU twin".to_string(),
@@ -429,12 +431,18 @@ impl Engine {
                     (Backend::Gpu(ctx), Some(kernel)) => Box::new(
                         gpu::ode_adaptive::GpuBatch::new(ctx, kernel, &plan, batch.count)?,
                     ),
-                    _ => Box::new(cpu::ode_adaptive::CpuBatch::new(
+                    _ if spec.adaptive.precision == Precision::F64 => {
+                        Box::new(cpu::ode_adaptive::CpuBatch::<f64>::new(
+                            model,
+                            spec.scheme,
+                            &plan.run,
+                            batch.count,
+                        ))
+                    }
+                    _ => Box::new(cpu::ode_adaptive::CpuBatch::<f32>::new(
                         model,
                         spec.scheme,
-                        &plan.run.params,
-                        &plan.run.init,
-                        plan.run.sweep_table(),
+                        &plan.run,
                         batch.count,
                     )),
                 };
@@ -462,6 +470,7 @@ impl Engine {
             sweep,
             histogram,
             final_states,
+            final_states_f64,
             ..
         } = acc.finish();
         Ok(EnsembleResult {
@@ -470,6 +479,7 @@ impl Engine {
             moments,
             histogram,
             final_states,
+            final_states_f64,
             first_passage: None,
             event: None,
             trajectories: spec.trajectories,
@@ -503,9 +513,11 @@ impl Engine {
         ctx: &GpuContext,
         spec: &EnsembleSpec,
     ) -> Result<Arc<gpu::ode_adaptive::AdaptiveKernel>> {
+        let precision = spec.adaptive.precision;
         let key = format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
             spec.scheme,
+            precision.name(),
             crate::model::wgsl_module(spec.model.as_ref())
         );
         let mut cache = self.adaptive_kernels.lock().expect("kernel cache");
@@ -516,6 +528,7 @@ impl Engine {
             ctx,
             spec.model.as_ref(),
             spec.scheme,
+            precision,
         )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)
@@ -535,7 +548,8 @@ impl Engine {
                 spec.scheme.normals_per_noise(),
                 spec.scheme.draws_noise(),
                 spec.tracks_passage(),
-                event.is_some_and(crate::event::Event::stops)
+                event.is_some_and(crate::event::Event::stops),
+                Precision::F32
             ),
             crate::model::wgsl_module(spec.model.as_ref()),
             crate::event::wgsl_module(event)

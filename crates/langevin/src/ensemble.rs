@@ -15,6 +15,8 @@ pub struct BatchOutput {
     pub histogram: Vec<u32>,
     /// The batch's final states, trajectory-major, when asked for.
     pub final_states: Option<Vec<f32>>,
+    /// The same in f64, from runs that integrate in f64.
+    pub final_states_f64: Option<Vec<f64>>,
     /// First-passage times per trajectory (negative: not reached), when asked for.
     pub first_passage: Option<Vec<f32>>,
     /// Per trajectory and component, the compensated time sums of x and x^2 (sum,
@@ -35,6 +37,9 @@ pub struct EnsembleResult {
     pub histogram: Option<Histogram>,
     /// Final states, trajectory-major (`trajectories * dim`), when asked for.
     pub final_states: Option<Vec<f32>>,
+    /// The final states in f64, when asked for from a run that integrates in f64
+    /// (`solver.precision = "f64"`); `final_states` then holds them rounded to f32.
+    pub final_states_f64: Option<Vec<f64>>,
     /// First-passage times, when asked for.
     pub first_passage: Option<FirstPassage>,
     /// Number of trajectories.
@@ -196,6 +201,7 @@ pub(crate) struct Accumulator {
     sweep: Option<SweepResult>,
     histogram: Option<Histogram>,
     final_states: Option<Vec<f32>>,
+    final_states_f64: Option<Vec<f64>>,
     first_passage: Option<FirstPassage>,
 }
 
@@ -248,6 +254,7 @@ impl Accumulator {
             sweep,
             histogram,
             final_states: final_states.then(Vec::new),
+            final_states_f64: None,
             first_passage,
         }
     }
@@ -294,12 +301,10 @@ impl Accumulator {
             t.add(sums);
         }
         if let (Some(all), Some(batch)) = (&mut self.final_states, out.final_states) {
-            if all.is_empty() {
-                // The first batch (often the only one) is kept as it came, not copied.
-                *all = batch;
-            } else {
-                all.extend_from_slice(&batch);
-            }
+            append(all, batch);
+        }
+        if let Some(batch) = out.final_states_f64 {
+            append(self.final_states_f64.get_or_insert_with(Vec::new), batch);
         }
         if let (Some(fp), Some(times)) = (&mut self.first_passage, out.first_passage) {
             fp.times.extend(times.into_iter().filter(|t| *t >= 0.0));
@@ -344,8 +349,19 @@ impl Accumulator {
                 .collect(),
             histogram: self.histogram,
             final_states: self.final_states,
+            final_states_f64: self.final_states_f64,
             first_passage: self.first_passage,
         }
+    }
+}
+
+/// Appends a batch's values; the first batch (often the only one) is kept as it came, not
+/// copied.
+fn append<T: Copy>(all: &mut Vec<T>, batch: Vec<T>) {
+    if all.is_empty() {
+        *all = batch;
+    } else {
+        all.extend_from_slice(&batch);
     }
 }
 
@@ -358,5 +374,6 @@ pub(crate) struct Finished {
     pub(crate) sweep: Option<SweepResult>,
     pub(crate) histogram: Option<Histogram>,
     pub(crate) final_states: Option<Vec<f32>>,
+    pub(crate) final_states_f64: Option<Vec<f64>>,
     pub(crate) first_passage: Option<FirstPassage>,
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::expr::eval::LANES;
 use crate::expr::simplify;
 use crate::expr::{self, Node, Program, Scope, Sym};
-use crate::model::{Model, ScalarFlow, State, Underdamped, MAX_DIM};
+use crate::model::{DriftF64, Model, ScalarFlow, State, Underdamped, MAX_DIM};
 
 /// One compiled expression: its text, tree and CPU program.
 #[derive(Clone, Debug)]
@@ -452,6 +452,15 @@ impl ExprModel {
         s
     }
 
+    fn wgsl_fn_f64(name: &str, exprs: &[Compiled]) -> String {
+        let mut s = format!("fn {name}(t: Scalar, x: State) -> State {{\n    var r: State;\n");
+        for (i, e) in exprs.iter().enumerate() {
+            s.push_str(&format!("    r[{i}] = {};\n", expr::to_wgsl_real(&e.node)));
+        }
+        s.push_str("    return r;\n}\n");
+        s
+    }
+
     fn eval_all(exprs: &[Compiled], t: f32, x: &State, p: &[f32]) -> State {
         let mut out = [0.0; MAX_DIM];
         for (o, e) in out.iter_mut().zip(exprs) {
@@ -562,6 +571,9 @@ impl Model for ExprModel {
     fn drift(&self, t: f32, x: &State, p: &[f32]) -> State {
         Self::eval_all(&self.drift, t, x, p)
     }
+    fn f64_drift(&self) -> Option<&dyn DriftF64> {
+        (self.split.is_none() && self.reactions.is_none()).then_some(self as &dyn DriftF64)
+    }
     fn diffusion(&self, t: f32, x: &State, p: &[f32]) -> State {
         Self::eval_all(&self.diffusion, t, x, p)
     }
@@ -595,6 +607,19 @@ impl Model for ExprModel {
             },
             noise,
         ))
+    }
+}
+
+impl DriftF64 for ExprModel {
+    fn wgsl_f64(&self) -> String {
+        Self::wgsl_fn_f64("drift", &self.drift)
+    }
+    fn drift_f64(&self, t: f64, x: &[f64; MAX_DIM], p: &[f64]) -> [f64; MAX_DIM] {
+        let mut out = [0.0; MAX_DIM];
+        for (o, e) in out.iter_mut().zip(&self.drift) {
+            *o = expr::eval_f64(&e.node, t, x, p);
+        }
+        out
     }
 }
 

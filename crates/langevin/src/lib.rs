@@ -83,6 +83,7 @@ pub use expr_model::ExprModel;
 pub use model::{
     CoxIngersollRoss, DoubleWell, GeometricBrownianMotion, Model, OrnsteinUhlenbeck, State, MAX_DIM,
 };
+pub use real::Precision;
 pub use scheme::{Scheme, SchemeKind};
 pub use spec::{
     Chunking, Direction, EnsembleSpec, FirstPassageSpec, HistogramSpec, InitialLaw, InitialState,

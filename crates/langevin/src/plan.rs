@@ -443,6 +443,7 @@ mod tests {
             event: None,
             dim: 1,
             params: vec![],
+            param_values: vec![],
             init: vec![0.0, 0.0],
             n_steps,
             dt: 0.1,

@@ -66,6 +66,13 @@ pub trait Real: rustfft::FftNum + Float + bytemuck::Pod + Default + std::ops::Ad
     fn wide(self) -> f64;
     /// Twin of `widen`: an f32 pair `(hi, lo)` summed in this precision.
     fn widen(pair: [f32; 2]) -> Self;
+    /// f32 words per value in the parameters and sweep table of the kernels over `Scalar`
+    /// (`PARAM_WORDS`): the value, or its pair [`split`].
+    const WORDS: usize;
+    /// Twin of how those kernels read a stored value from its `WORDS` words.
+    fn stored(words: &[f32]) -> Self;
+    /// `v` as the `WORDS` words that [`Real::stored`] reads.
+    fn store(v: f64) -> [f32; 2];
 }
 
 impl Real for f32 {
@@ -78,6 +85,13 @@ impl Real for f32 {
     }
     fn widen(pair: [f32; 2]) -> f32 {
         pair[0] + pair[1]
+    }
+    const WORDS: usize = 1;
+    fn stored(words: &[f32]) -> f32 {
+        words[0]
+    }
+    fn store(v: f64) -> [f32; 2] {
+        [v as f32, 0.0]
     }
 }
 
@@ -92,6 +106,21 @@ impl Real for f64 {
     fn widen(pair: [f32; 2]) -> f64 {
         f64::from(pair[0]) + f64::from(pair[1])
     }
+    const WORDS: usize = 2;
+    fn stored(words: &[f32]) -> f64 {
+        f64::from(words[0]) + f64::from(words[1])
+    }
+    fn store(v: f64) -> [f32; 2] {
+        split(v)
+    }
+}
+
+/// `values` as the `params` words of a kernel over `Scalar = R` ([`Real::WORDS`] each).
+pub fn stored_values<R: Real>(values: &[f64]) -> Vec<f32> {
+    values
+        .iter()
+        .flat_map(|&v| R::store(v).into_iter().take(R::WORDS))
+        .collect()
 }
 
 /// `v` as an f32 pair `(hi, lo)` whose sum in f64 is `v` to 2^-48 relative: how a uniform

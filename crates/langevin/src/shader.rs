@@ -11,6 +11,10 @@ use crate::error::Error;
 /// Every WGSL file shipped with the engine, by import name.
 pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../../shaders/lib/philox.wgsl")),
+    (
+        "real_f64",
+        include_str!("../../../shaders/lib/real_f64.wgsl"),
+    ),
     ("mul_hi", include_str!("../../../shaders/lib/mul_hi.wgsl")),
     (
         "mul_hi_u64",
@@ -222,8 +226,20 @@ pub fn validate_with(
 /// # Errors
 /// [`Error::Shader`] from composition or validation.
 pub fn kernel(root: &str, virtual_modules: &[(&str, &str)]) -> Result<ComposedKernel, Error> {
+    kernel_in(root, virtual_modules, false)
+}
+
+/// [`kernel`], validated with f64 allowed when `float64` (kernels over `Scalar = f64`).
+///
+/// # Errors
+/// As [`kernel`].
+pub fn kernel_in(
+    root: &str,
+    virtual_modules: &[(&str, &str)],
+    float64: bool,
+) -> Result<ComposedKernel, Error> {
     let wgsl = compose(root, virtual_modules)?;
-    let module = validate(root, &wgsl, false)?;
+    let module = validate(root, &wgsl, float64)?;
     let entry = module
         .entry_points
         .iter()

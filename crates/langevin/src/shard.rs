@@ -130,6 +130,9 @@ pub struct Partial {
     pub histogram: Option<Histogram>,
     /// Final states, trajectory-major.
     pub final_states: Option<Vec<f32>>,
+    /// Final states in f64, from runs that integrate in f64.
+    #[serde(default)]
+    pub final_states_f64: Option<Vec<f64>>,
     /// First passages, in trajectory order.
     pub first_passage: Option<FirstPassage>,
     /// Displacement moments per save and component.
@@ -187,6 +190,7 @@ impl Partial {
             moments: result.moments.clone(),
             histogram: result.histogram.clone(),
             final_states: result.final_states.clone(),
+            final_states_f64: result.final_states_f64.clone(),
             first_passage: result.first_passage.clone(),
             displacement: result.displacement.clone(),
             origin_product: result.origin_product.clone(),
@@ -318,6 +322,12 @@ pub fn fold(mut parts: Vec<Partial>) -> Result<Partial> {
             |a, b| a.extend_from_slice(b),
         )?;
         merge_option(
+            &mut acc.final_states_f64,
+            &p.final_states_f64,
+            "final states in f64",
+            |a, b| a.extend_from_slice(b),
+        )?;
+        merge_option(
             &mut acc.first_passage,
             &p.first_passage,
             "first passage",
@@ -373,6 +383,7 @@ impl Partial {
             moments: acc.moments,
             histogram: acc.histogram,
             final_states: acc.final_states,
+            final_states_f64: acc.final_states_f64,
             first_passage: acc.first_passage,
             trajectories: acc.count,
             steps: acc.steps,

@@ -223,6 +223,12 @@ impl EnsembleSpec {
         self
     }
 
+    /// The precision Dormand-Prince integrates in ([`crate::adaptive::AdaptiveControl::precision`]).
+    pub fn precision(mut self, precision: crate::real::Precision) -> Self {
+        self.adaptive.precision = precision;
+        self
+    }
+
     /// Bounds the attempts (accepted and rejected steps) of each trajectory of an adaptive run.
     pub fn max_steps(mut self, max_steps: u32) -> Self {
         self.adaptive.max_steps = max_steps;
@@ -427,6 +433,28 @@ impl EnsembleSpec {
                 "given",
                 "a run watches one thing: output.first_passage or output.event, not both",
             ));
+        }
+        if self.adaptive.precision == crate::real::Precision::F64 {
+            if self.scheme != Scheme::Dopri5 {
+                return Err(Error::invalid(
+                    "solver.precision",
+                    "f64",
+                    format!(
+                        "ensembles integrate in f64 with dopri5 (ODEs); {} steps in f32",
+                        self.scheme
+                    ),
+                ));
+            }
+            if model.f64_drift().is_none() {
+                return Err(Error::invalid(
+                    "solver.precision",
+                    "f64",
+                    format!(
+                        "model `{}` has no f64 form (models written as expressions have one)",
+                        model.name()
+                    ),
+                ));
+            }
         }
         if self.scheme.is_adaptive() {
             self.adaptive.validate()?;
@@ -673,6 +701,7 @@ impl EnsembleSpec {
             event,
             sweep,
             params: params.iter().map(|(_, v)| *v as f32).collect(),
+            param_values: params.iter().map(|(_, v)| *v).collect(),
             init,
             n_steps,
             dt,
@@ -821,6 +850,8 @@ pub struct ResolvedRun {
     pub event: Option<Event>,
     /// Model parameters as the kernels' `params` array.
     pub params: Vec<f32>,
+    /// Model parameters in f64, for the kernels over `Scalar = f64` ([`Self::params_for`]).
+    pub param_values: Vec<f64>,
     /// Initial laws as the kernels' `init` array: law codes, first and second parameters, each
     /// `dim` long.
     pub init: Vec<f32>,
@@ -852,6 +883,26 @@ impl ResolvedRun {
         self.sweep
             .as_ref()
             .map_or(&crate::sweep::NO_SWEEP[..], |s| &s.table[..])
+    }
+
+    /// The `params` words of a kernel over `Scalar = R` ([`crate::real::Real::WORDS`] per
+    /// value; one unused zero value for a model without parameters, as `params` never binds
+    /// empty).
+    pub fn params_for<R: crate::real::Real>(&self) -> Vec<f32> {
+        let values: &[f64] = if self.param_values.is_empty() {
+            &[0.0]
+        } else {
+            &self.param_values
+        };
+        crate::real::stored_values::<R>(values)
+    }
+
+    /// The sweep table of a kernel over `Scalar = R`.
+    pub fn sweep_table_for<R: crate::real::Real>(&self) -> std::borrow::Cow<'_, [u32]> {
+        self.sweep.as_ref().map_or(
+            std::borrow::Cow::Borrowed(&crate::sweep::NO_SWEEP[..]),
+            |s| s.table_for::<R>(),
+        )
     }
 }
 

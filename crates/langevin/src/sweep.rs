@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::BLOCK_SIZE;
+use crate::real::Real;
 use rayon::prelude::*;
 
 /// Values of one parameter across the trajectories.
@@ -254,9 +255,10 @@ impl ResolvedSweep {
 /// The table of a run without sweeps: no entries.
 pub const NO_SWEEP: [u32; 1] = [0];
 
-/// Twin of `apply_sweep` in `shaders/sde_ensemble.wgsl`: overwrites the swept parameters of
-/// `params` with the values of `trajectory`'s grid point.
-pub fn apply_sweep(table: &[u32], trajectory: [u32; 2], params: &mut [f32]) {
+/// Twin of `apply_sweep` in `shaders/lib/trajectory.wgsl`: overwrites the swept parameters of
+/// `params` with the values of `trajectory`'s grid point. `R` is the kernel's `Scalar`, whose
+/// table stores each value in [`Real::WORDS`] words ([`ResolvedSweep::table_for`]).
+pub fn apply_sweep<R: Real>(table: &[u32], trajectory: [u32; 2], params: &mut [R]) {
     let n = table[0] as usize;
     if n == 0 {
         return;
@@ -265,8 +267,37 @@ pub fn apply_sweep(table: &[u32], trajectory: [u32; 2], params: &mut [f32]) {
     for k in 0..n {
         let base = HEADER + ENTRY * k;
         let index = (point / table[base + 2]) % table[base + 1];
-        let value = f32::from_bits(table[(table[base + 3] + index) as usize]);
-        params[table[base] as usize] = value;
+        let at = (table[base + 3] + R::WORDS as u32 * index) as usize;
+        let words = [
+            f32::from_bits(table[at]),
+            f32::from_bits(table.get(at + 1).copied().unwrap_or(0)),
+        ];
+        params[table[base] as usize] = R::stored(&words[..R::WORDS]);
+    }
+}
+
+impl ResolvedSweep {
+    /// The table of kernels over `Scalar = R`: [`ResolvedSweep::table`] for f32, and for f64
+    /// the same entries over values stored as f32 pairs ([`crate::real::split`]).
+    pub fn table_for<R: Real>(&self) -> std::borrow::Cow<'_, [u32]> {
+        if R::WORDS == 1 {
+            return std::borrow::Cow::Borrowed(&self.table);
+        }
+        let n = self.values.len();
+        let mut table = self.table[..HEADER + ENTRY * n].to_vec();
+        let mut offset = HEADER + ENTRY * n;
+        for (k, values) in self.values.iter().enumerate() {
+            table[HEADER + ENTRY * k + 3] = offset as u32;
+            offset += R::WORDS * values.len();
+        }
+        for values in &self.values {
+            table.par_extend(
+                values
+                    .par_iter()
+                    .flat_map_iter(|&v| R::store(v).into_iter().take(R::WORDS).map(f32::to_bits)),
+            );
+        }
+        std::borrow::Cow::Owned(table)
     }
 }
 

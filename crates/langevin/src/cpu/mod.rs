@@ -116,6 +116,7 @@ pub fn run_sde_batch(
         partials,
         histogram,
         final_states: final_states.then_some(state),
+        final_states_f64: None,
         first_passage: (plan.base.flags & crate::plan::FLAG_FIRST_PASSAGE != 0).then_some(passage),
         time_sums,
     }

@@ -8,17 +8,35 @@ use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
 use crate::error::Result;
 use crate::model::{self, Model};
 use crate::plan::Plan;
+use crate::real::Precision;
 use crate::scheme::Scheme;
 use crate::shader;
 use std::mem::size_of;
 
 /// The WGSL of the adaptive kernel of `scheme` (`ode_adaptive` for Dormand-Prince,
 /// `sde_adaptive` with the scheme's step otherwise) for `model`, validated by naga.
+/// `precision` is that of `ode_adaptive`'s `Scalar` (the other kernels are f32).
 ///
 /// # Errors
-/// [`crate::Error::Shader`] when the model's WGSL does not validate.
-pub fn compose(model: &dyn Model, scheme: Scheme) -> Result<shader::ComposedKernel> {
-    let layout = model::wgsl_state_layout(model, 1, scheme.draws_noise(), false, false);
+/// [`crate::Error::Shader`] when the model's WGSL does not validate, or has no f64 form.
+pub fn compose(
+    model: &dyn Model,
+    scheme: Scheme,
+    precision: Precision,
+) -> Result<shader::ComposedKernel> {
+    let layout = model::wgsl_state_layout(model, 1, scheme.draws_noise(), false, false, precision);
+    if precision == Precision::F64 {
+        let drift = model.f64_drift().ok_or_else(|| crate::Error::Shader {
+            kernel: "ode_adaptive".into(),
+            message: format!("model `{}` has no f64 drift", model.name()),
+        })?;
+        let model_module = model::wgsl_module_f64(model, drift);
+        return shader::kernel_in(
+            "ode_adaptive",
+            &[("state_layout", &layout), ("model", &model_module)],
+            true,
+        );
+    }
     let model_module = model::wgsl_module(model);
     if scheme.kind() == crate::scheme::SchemeKind::Jump {
         let kernel = scheme.shader_module();
@@ -61,6 +79,7 @@ pub struct AdaptiveKernel {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
     group_size: u32,
+    precision: Precision,
 }
 
 impl AdaptiveKernel {
@@ -68,8 +87,14 @@ impl AdaptiveKernel {
     ///
     /// # Errors
     /// [`crate::Error::Shader`] or [`crate::Error::Device`].
-    pub fn new(ctx: &GpuContext, model: &dyn Model, scheme: Scheme) -> Result<Self> {
-        let src = compose(model, scheme)?;
+    pub fn new(
+        ctx: &GpuContext,
+        model: &dyn Model,
+        scheme: Scheme,
+        precision: Precision,
+    ) -> Result<Self> {
+        ctx.require(precision, "solver.precision")?;
+        let src = compose(model, scheme, precision)?;
         let mut entries = vec![buffer_entry(0, UNIFORM, false)];
         entries.extend([1, 2, 6].map(|b| buffer_entry(b, READ, false)));
         entries.extend([3, 4, 5, 7].map(|b| buffer_entry(b, READ_WRITE, false)));
@@ -80,6 +105,7 @@ impl AdaptiveKernel {
             pipeline,
             layout,
             group_size: src.workgroup_size[0],
+            precision,
         })
     }
 }
@@ -90,6 +116,8 @@ pub struct GpuBatch<'a> {
     kernel: &'a AdaptiveKernel,
     count: u32,
     dim: u64,
+    /// Bytes of a `Scalar`.
+    width: u64,
     uniform: wgpu::Buffer,
     state: wgpu::Buffer,
     clock: wgpu::Buffer,
@@ -112,20 +140,39 @@ impl<'a> GpuBatch<'a> {
     ) -> Result<Self> {
         let dim = plan.run.dim as u64;
         let n = u64::from(count);
+        let width = kernel.precision.bytes();
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
         let uniform = ctx.buffer(
             "adaptive segment",
             size_of::<AdaptiveSegment>() as u64,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
-        let [params, init, sweep] = run_inputs(ctx, plan);
-        let state = ctx.buffer("state", n * dim * 4, storage);
-        let clock = ctx.buffer("clock", n * 16, storage);
+        let [params, init, sweep] = match kernel.precision {
+            Precision::F32 => run_inputs(ctx, plan),
+            Precision::F64 => {
+                let read_only = |label: &str, bytes: &[u8]| {
+                    ctx.storage_with(label, bytes, wgpu::BufferUsages::empty())
+                };
+                [
+                    read_only(
+                        "params",
+                        bytemuck::cast_slice(&plan.run.params_for::<f64>()),
+                    ),
+                    read_only("init", bytemuck::cast_slice(&plan.run.init)),
+                    read_only(
+                        "sweep",
+                        bytemuck::cast_slice(&plan.run.sweep_table_for::<f64>()),
+                    ),
+                ]
+            }
+        };
+        let state = ctx.buffer("state", n * dim * width, storage);
+        let clock = ctx.buffer("clock", n * 4 * width, storage);
         let counts = ctx.buffer("counts", n * 16, storage);
         let unfinished = ctx.buffer("unfinished", 4, storage | wgpu::BufferUsages::COPY_DST);
         let staging = ctx.buffer(
             "staging",
-            n * dim * 4 + n * 16,
+            n * dim * width + n * 4 * width,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
         let buffers = [
@@ -157,6 +204,7 @@ impl<'a> GpuBatch<'a> {
             kernel,
             count,
             dim,
+            width,
             uniform,
             state,
             clock,
@@ -213,15 +261,22 @@ impl AdaptiveBatch for GpuBatch<'_> {
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
-    fn read(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
+    fn read(&mut self) -> Result<(Vec<f64>, Vec<f64>)> {
         let n = u64::from(self.count);
-        let state_bytes = n * self.dim * 4;
-        let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, n * 16)])?;
+        let state_bytes = n * self.dim * self.width;
+        let clock_bytes = n * 4 * self.width;
+        let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, clock_bytes)])?;
         let (state, clock) = bytes.split_at(state_bytes as usize);
-        Ok((
-            bytemuck::pod_collect_to_vec(state),
-            bytemuck::pod_collect_to_vec(clock),
-        ))
+        let wide = |b: &[u8]| -> Vec<f64> {
+            match self.kernel.precision {
+                Precision::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(b)
+                    .into_iter()
+                    .map(f64::from)
+                    .collect(),
+                Precision::F64 => bytemuck::pod_collect_to_vec(b),
+            }
+        };
+        Ok((wide(state), wide(clock)))
     }
 
     fn counts(&mut self) -> Result<Vec<u32>> {

@@ -79,6 +79,7 @@ pub fn compose(
         scheme.draws_noise(),
         track_passage || event.is_some(),
         event.is_some_and(Event::stops),
+        crate::real::Precision::F32,
     );
     let event_module = crate::event::wgsl_module(event);
     let model_module = model::wgsl_module(model);
@@ -648,6 +649,7 @@ impl<'a> SdeRun<'a> {
                 partials,
                 histogram,
                 final_states,
+                final_states_f64: None,
                 first_passage,
                 time_sums,
             }
