@@ -147,10 +147,11 @@ fn ode_adaptive(
         let clamped = h >= remaining;
         let hs = select(h, remaining, clamped);
         let a = dopri5_attempt(t, hs, x, k1);
-        // The controller in f32 (the identity for f32 kernels); an error past f32's range
-        // (or not a number) is rejected with the largest shrink, as infinity would be.
+        // Accepted on the error in Scalar; the controller's factors from it in f32 (the
+        // identity for f32 kernels), where an error past f32's range (or not a number) gives
+        // the largest shrink, as infinity would.
         let err = f32(min(a.err, Scalar(1e30)));
-        if err <= 1.0 {
+        if a.err <= Scalar(1.0) {
             t = select(t + hs, t_target, clamped);
             x = a.y;
             k1 = a.k7;

@@ -145,10 +145,11 @@ fn f64_error_follows_the_tolerance_below_f32_resolution(engine: &Engine) {
     assert!(errors[2] < 1e-8, "error {:.3e} at 1e-11", errors[2]);
 }
 
-/// f64 runs read their parameters and swept values in f64 (as f32 pairs): sigma = 10 + 3e-7
-/// and rho = 28 + k 1e-7 (f32 would round both to within 1.9e-6), each trajectory within 1e-8
-/// of the f64 flow of its own parameters. Neighbouring rho move the final state by far more
-/// than that bound, so a rounded parameter would fail it.
+/// f64 runs read their parameters, swept values and initial state in f64 (as f32 pairs):
+/// sigma = 10 + 3e-7, rho = 28 + k 1e-7 and x0 = 1 + 3e-7 (f32 would round them by up to
+/// 9.5e-7, 1.9e-6 and 6e-8), each trajectory within 1e-8 of the f64 flow of its own
+/// parameters. Neighbouring rho move the final state by far more than that bound, so a
+/// rounded parameter would fail it.
 fn f64_parameters_and_sweeps_keep_their_precision(engine: &Engine) {
     if !runs_f64(engine) {
         return;
@@ -163,7 +164,7 @@ fn f64_parameters_and_sweeps_keep_their_precision(engine: &Engine) {
         .scheme(Scheme::Dopri5)
         .precision(Precision::F64)
         .tolerances(1e-11, 1e-11)
-        .initial_fixed(&[1.0, 1.0, 20.0])
+        .initial_fixed(&[1.0 + 3e-7, 1.0, 20.0])
         .time_span(0.0, 1.0)
         .dt(1e-3)
         .trajectories(64)
@@ -173,7 +174,7 @@ fn f64_parameters_and_sweeps_keep_their_precision(engine: &Engine) {
     let finals = engine.run(&spec).unwrap().final_states_f64.unwrap();
     let mut worst = 0.0f64;
     for (k, rho) in rhos.iter().enumerate() {
-        let exact = common::lorenz_f64_with([sigma, *rho, 8.0 / 3.0], [1.0, 1.0, 20.0], 1.0);
+        let exact = common::lorenz_f64_with([sigma, *rho, 8.0 / 3.0], [1.0 + 3e-7, 1.0, 20.0], 1.0);
         for i in 0..3 {
             worst = worst.max((finals[3 * k + i] - exact[i]).abs());
         }

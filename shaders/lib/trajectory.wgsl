@@ -2,7 +2,7 @@
 // (`sde_ensemble`, `ode_adaptive`): global indices, the parameter sweep and the initial state.
 // A kernel importing this module defines the bindings `seg` (with the Philox `key`),
 // `params_in`, `init` and `sweep`, the private array `params`, and imports `state_layout` and
-// `model`. Initial states are drawn in f32 and widened to `Scalar`.
+// `model`. Initial states are computed in `Scalar` from f32 draws.
 // CPU twins: crates/langevin/src/cpu/trajectory.rs (`apply_sweep` in sweep.rs).
 #import normal
 
@@ -59,14 +59,19 @@ fn initial_state(trajectory: vec2<u32>) -> State {
     var noise = normal_stream(seg.key, trajectory, STREAM_INITIAL);
     var x: State;
     for (var i = 0u; i < DIM; i++) {
-        let a = init[DIM + i];
-        let b = init[2u * DIM + i];
+        var a = Scalar(init[DIM + i]);
+        var b = Scalar(init[2u * DIM + i]);
+        if PARAM_WORDS == 2u {
+            // The f64 kernels' `init` carries the parameters' low words after the f32 array.
+            a += Scalar(init[3u * DIM + i]);
+            b += Scalar(init[4u * DIM + i]);
+        }
         if init[i] == LAW_UNIFORM {
             let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
             let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
-            x[i] = Scalar(a + (b - a) * u);
+            x[i] = a + (b - a) * Scalar(u);
         } else {
-            x[i] = Scalar(a + b * normal_at(&noise, i));
+            x[i] = a + b * Scalar(normal_at(&noise, i));
         }
     }
     return x;

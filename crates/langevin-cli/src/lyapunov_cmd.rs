@@ -22,6 +22,14 @@ pub struct Options {
 /// the kernels.
 pub fn run(cfg: &Config, options: &Options, engine: impl FnOnce() -> Result<Engine>) -> Result<()> {
     let spec = cfg.to_spec()?;
+    if spec.adaptive.precision != langevin::Precision::F32 {
+        return Err(langevin::Error::invalid(
+            "solver.precision",
+            spec.adaptive.precision.name(),
+            "the Lyapunov estimates step their tangent dynamics in f32: leave solver.precision out",
+        )
+        .into());
+    }
     let (model, _) = cfg.model()?;
     let x0: Vec<f64> = match &spec.initial {
         InitialState::Laws(laws) => laws.iter().map(|l| l.centre()).collect(),

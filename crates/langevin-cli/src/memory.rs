@@ -37,10 +37,13 @@ pub fn parse_size(text: &str) -> Result<u64, Error> {
     Ok(bytes as u64)
 }
 
-/// Bytes the run keeps per trajectory until its end.
+/// Bytes the run keeps per trajectory until its end: final states (in f32, and in f64 beside
+/// them for f64 runs) and first-passage times.
 fn kept_per_trajectory(spec: &EnsembleSpec) -> u64 {
     let dim = spec.model.dim() as u64;
-    4 * (dim * u64::from(spec.final_states) + u64::from(spec.first_passage.is_some()))
+    let wide = spec.scheme.is_adaptive() && spec.adaptive.precision == langevin::Precision::F64;
+    let per_component = 4 + 8 * u64::from(wide);
+    per_component * dim * u64::from(spec.final_states) + 4 * u64::from(spec.first_passage.is_some())
 }
 
 /// Bounds `spec`'s batches by half of `limit` and refuses a run whose kept outputs need more

@@ -206,6 +206,7 @@ pub fn write_all(
     } else if let Some(a) = &r.adaptive {
         summary["adaptive"] = json!({
             "rtol": spec.adaptive.rtol,
+            "precision": spec.adaptive.precision.name(),
             "atol": spec.adaptive.atol,
             "max_steps": spec.adaptive.max_steps,
             "accepted": a.accepted,

@@ -15,7 +15,7 @@ use crate::ensemble::BatchOutput;
 use crate::error::{Error, Result};
 use crate::jump_observe::JumpObservables;
 use crate::plan::{Batch, Plan, FLAG_HISTOGRAM, FLAG_INIT, FLAG_SAVE};
-use crate::real::{split, Precision};
+use crate::real::{split, Precision, Real};
 use crate::stats::PartialMoments;
 use bytemuck::{Pod, Zeroable};
 use std::sync::atomic::AtomicU32;
@@ -241,19 +241,61 @@ pub trait AdaptiveBatch {
     /// # Errors
     /// [`Error::Device`] for a device failure.
     fn dispatch(&mut self, seg: &AdaptiveSegment) -> Result<u32>;
-    /// The batch's states (trajectory-major) and clocks (four words per trajectory, the
-    /// first the time reached; for the jump kernels the fourth is 1 when absorbed), in f64
-    /// (exactly the f32 values of f32 kernels).
+    /// The batch's states and what the host loop reads of the clocks.
     ///
     /// # Errors
     /// [`Error::Device`] for a failed readback.
-    fn read(&mut self) -> Result<(Vec<f64>, Vec<f64>)>;
+    fn read(&mut self) -> Result<Readback>;
     /// Four words per trajectory: accepted and rejected steps (for `ssa`: events fired and
     /// whether a propensity expression was negative), then two words of `ssa`'s clock.
     ///
     /// # Errors
     /// [`Error::Device`] for a failed readback.
     fn counts(&mut self) -> Result<Vec<u32>>;
+}
+
+/// A batch's states and clocks as the host loop reads them at a save time.
+pub struct Readback {
+    /// States, trajectory-major, in f32 (an f64 kernel's rounded).
+    pub states: Vec<f32>,
+    /// An f64 kernel's states.
+    pub states_f64: Option<Vec<f64>>,
+    /// Per trajectory, the time reached (clock word 0), exactly.
+    pub reached: Vec<f64>,
+    /// Per trajectory, whether a jump kernel found it absorbed (clock word 3 nonzero).
+    pub absorbed: Vec<bool>,
+}
+
+impl Readback {
+    /// From an f32 kernel's `state` and `clock` (four words per trajectory).
+    pub fn narrow(states: Vec<f32>, clock: &[f32]) -> Readback {
+        let (reached, absorbed) = clock_words(clock);
+        Readback {
+            states,
+            states_f64: None,
+            reached,
+            absorbed,
+        }
+    }
+
+    /// From an f64 kernel's.
+    pub fn wide(states: Vec<f64>, clock: &[f64]) -> Readback {
+        let (reached, absorbed) = clock_words(clock);
+        Readback {
+            states: states.iter().map(|&v| v as f32).collect(),
+            states_f64: Some(states),
+            reached,
+            absorbed,
+        }
+    }
+}
+
+/// The times reached and the absorbed flags of a clock of four words per trajectory.
+fn clock_words<S: Real>(clock: &[S]) -> (Vec<f64>, Vec<bool>) {
+    clock
+        .chunks(4)
+        .map(|c| (c[0].wide(), c[3] != S::zero()))
+        .unzip()
 }
 
 /// The ticks of `SSA_TICKS` per `span` in a time `t` from the start: `ssa` keeps its clock as
@@ -330,7 +372,7 @@ pub fn run_batch(
         .map(|_| AtomicU32::new(0))
         .collect();
     let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
-    let (mut state, mut state_f64, mut reached) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut state, mut state_f64, mut reached) = (Vec::new(), None, Vec::new());
     let mut target = 0.0;
     let mut previous_step = 0u32;
     for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
@@ -344,18 +386,24 @@ pub fn run_batch(
             seg.flags = 0;
         }
         seg.flags = 0;
-        let (mut wide_states, clock) = backend.read()?;
-        reached = clock.chunks(4).map(|c| c[0]).collect();
+        let Readback {
+            states: mut observed,
+            mut states_f64,
+            reached: r,
+            absorbed,
+        } = backend.read()?;
+        reached = r;
         // A trajectory short of the save time has used up its attempts: a NaN leaves it out
         // of the statistics and counts it among the non-finite.
         for (j, r) in reached.iter().enumerate() {
             if *r < target {
-                wide_states[j * dim..(j + 1) * dim].fill(f64::NAN);
+                observed[j * dim..(j + 1) * dim].fill(f32::NAN);
+                if let Some(wide) = &mut states_f64 {
+                    wide[j * dim..(j + 1) * dim].fill(f64::NAN);
+                }
             }
         }
-        let observed: Vec<f32> = wide_states.iter().map(|&v| v as f32).collect();
         if let Some(j) = jumps.as_deref_mut() {
-            let absorbed: Vec<bool> = clock.chunks(4).map(|c| c[3] != 0.0).collect();
             j.observe(slot, &observed, &absorbed);
         }
         let mut obs = plan.base;
@@ -376,7 +424,7 @@ pub fn run_batch(
         progress(step - previous_step);
         previous_step = step;
         state = observed;
-        state_f64 = wide_states;
+        state_f64 = states_f64;
     }
     let counts = backend.counts()?;
     if let Some(j) = jumps {
@@ -398,7 +446,7 @@ pub fn run_batch(
             partials,
             histogram,
             final_states: final_states.then_some(state),
-            final_states_f64: (final_states && wide).then_some(state_f64),
+            final_states_f64: state_f64.filter(|_| final_states),
             first_passage: None,
             time_sums: None,
         },

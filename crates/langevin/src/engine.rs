@@ -379,9 +379,7 @@ impl Engine {
         let saves = run.save_steps.len();
         let mut done = 0u64;
         let mut stats = crate::adaptive::AdaptiveStats::default();
-        // An f64 state takes the room of two f32 components (outputs included).
-        let words = (spec.adaptive.precision.bytes() / 4) as usize;
-        let footprint = crate::spec::Footprint::of(spec, run.dim * words, saves);
+        let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
         let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
                 ctx.require(spec.adaptive.precision, "solver.precision")?;

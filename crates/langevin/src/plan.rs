@@ -444,6 +444,7 @@ mod tests {
             dim: 1,
             params: vec![],
             param_values: vec![],
+            init_lo: vec![],
             init: vec![0.0, 0.0],
             n_steps,
             dt: 0.1,

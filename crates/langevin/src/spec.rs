@@ -560,6 +560,7 @@ impl EnsembleSpec {
             ));
         }
         let mut init = vec![0.0f32; 3 * dim];
+        let mut init_lo = vec![0.0f32; 2 * dim];
         for (i, law) in laws.iter().enumerate() {
             let (kind, a, b) = match *law {
                 InitialLaw::Fixed(v) => (LAW_NORMAL, v, 0.0),
@@ -590,8 +591,8 @@ impl EnsembleSpec {
                 ));
             }
             init[i] = kind;
-            init[dim + i] = a as f32;
-            init[2 * dim + i] = b as f32;
+            [init[dim + i], init_lo[i]] = crate::real::split(a);
+            [init[2 * dim + i], init_lo[dim + i]] = crate::real::split(b);
         }
 
         let save_steps = self.save_steps(n_steps, dt)?;
@@ -703,6 +704,7 @@ impl EnsembleSpec {
             params: params.iter().map(|(_, v)| *v as f32).collect(),
             param_values: params.iter().map(|(_, v)| *v).collect(),
             init,
+            init_lo,
             n_steps,
             dt,
             save_steps,
@@ -807,6 +809,11 @@ pub struct Footprint {
     pub origin: bool,
     /// Whether each trajectory's time sums are kept and read back (time averages).
     pub time_sums: bool,
+    /// Bytes of a state component: 4, or 8 for Dormand-Prince in f64.
+    pub scalar_bytes: u64,
+    /// Whether the kernels are those of the adaptive host loop, which keep a clock of four
+    /// state-width words (read back at save times) and four count words per trajectory.
+    pub adaptive: bool,
 }
 
 impl Footprint {
@@ -819,22 +826,50 @@ impl Footprint {
             final_states: spec.final_states || spec.scheme.is_adaptive(),
             origin: spec.displacement,
             time_sums: spec.time_average_from.is_some(),
+            scalar_bytes: if spec.scheme.is_adaptive() {
+                spec.adaptive.precision.bytes()
+            } else {
+                4
+            },
+            adaptive: spec.scheme.is_adaptive(),
         }
     }
 
+    /// Bytes of one trajectory's state.
+    pub fn state_bytes(&self) -> u64 {
+        self.scalar_bytes * self.dim as u64
+    }
+
+    /// Bytes of one trajectory's adaptive clock (`4 * scalar_bytes`; none without one).
+    pub fn clock_bytes(&self) -> u64 {
+        u64::from(self.adaptive) * 4 * self.scalar_bytes
+    }
+
     /// Bytes of one trajectory's optional buffers in working memory: its initial state
-    /// (4 per component) and time sums (16 per component: value and square, each with its
-    /// compensation).
+    /// (4 per component), time sums (16 per component: value and square, each with its
+    /// compensation), and an adaptive run's clock and counts.
     pub fn optional_bytes(&self) -> u64 {
         let d = self.dim as u64;
-        u64::from(self.origin) * 4 * d + u64::from(self.time_sums) * 16 * d
+        u64::from(self.origin) * 4 * d
+            + u64::from(self.time_sums) * 16 * d
+            + self.clock_bytes()
+            + u64::from(self.adaptive) * 16
     }
 
     /// Bytes of one trajectory's outputs read back besides the moment partials: final
-    /// states, first-passage time, time sums.
+    /// states (in f32, and in f64 beside them for f64 runs), first-passage time, time sums,
+    /// an adaptive run's clock.
     pub fn readback_bytes(&self) -> u64 {
         let d = self.dim as u64;
-        u64::from(self.final_states) * 4 * d + 4 + u64::from(self.time_sums) * 16 * d
+        let finals = if self.scalar_bytes > 4 {
+            4 * d + self.state_bytes()
+        } else {
+            4 * d
+        };
+        u64::from(self.final_states) * finals
+            + 4
+            + u64::from(self.time_sums) * 16 * d
+            + self.clock_bytes()
     }
 }
 
@@ -855,6 +890,9 @@ pub struct ResolvedRun {
     /// Initial laws as the kernels' `init` array: law codes, first and second parameters, each
     /// `dim` long.
     pub init: Vec<f32>,
+    /// The low words of the laws' parameters as f32 pairs ([`crate::real::split`]): first
+    /// parameters, then second, which the f64 kernels read after `init` ([`Self::init_for`]).
+    pub init_lo: Vec<f32>,
     /// Number of steps.
     pub n_steps: u32,
     /// The step actually used.
@@ -895,6 +933,15 @@ impl ResolvedRun {
             &self.param_values
         };
         crate::real::stored_values::<R>(values)
+    }
+
+    /// The `init` array of a kernel over `Scalar = R`: for f64, followed by the low words.
+    pub fn init_for<R: crate::real::Real>(&self) -> std::borrow::Cow<'_, [f32]> {
+        if R::WORDS == 1 {
+            std::borrow::Cow::Borrowed(&self.init)
+        } else {
+            std::borrow::Cow::Owned([&self.init[..], &self.init_lo[..]].concat())
+        }
     }
 
     /// The sweep table of a kernel over `Scalar = R`.

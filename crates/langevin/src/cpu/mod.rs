@@ -35,9 +35,8 @@ pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;
 
 /// Trajectories per batch within `budget` bytes of host memory.
 pub fn batch_capacity(f: &crate::spec::Footprint, budget: u64) -> u64 {
-    let dim = f.dim as u64;
     let partial = std::mem::size_of::<PartialMoments>() as u64;
-    let per_trajectory = 4 * dim
+    let per_trajectory = f.state_bytes()
         + f.optional_bytes()
         + f.readback_bytes()
         + (f.saves as u64 * f.observed as u64 * partial).div_ceil(64);

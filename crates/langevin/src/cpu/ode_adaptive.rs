@@ -1,8 +1,8 @@
 //! Twin of `shaders/ode_adaptive.wgsl`: Dormand-Prince 5(4) with a step size per trajectory,
 //! one invocation per trajectory (in parallel with rayon), written as in the shader.
 
-use super::trajectory::{add_index, initial_state};
-use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
+use super::trajectory::{add_index, initial_state_in};
+use crate::adaptive::{AdaptiveBatch, AdaptiveSegment, Readback};
 use crate::error::Result;
 use crate::model::{DriftF64, Model, MAX_DIM};
 use crate::plan::FLAG_INIT;
@@ -239,10 +239,7 @@ fn dormand_prince<R: Real>(
         let mut x = [R::zero(); MAX_DIM];
         let (mut t, mut h, mut err_prev, mut accepted, mut rejected);
         if seg.flags & FLAG_INIT != 0 {
-            let x0 = initial_state(seg.key, init, dim, trajectory);
-            for i in 0..dim {
-                x[i] = R::real(f64::from(x0[i]));
-            }
+            x = initial_state_in(seg.key, init, dim, trajectory);
             t = R::widen([seg.t_start, seg.t_start_lo]);
             h = R::real(f64::from(seg.h_init));
             (err_prev, accepted, rejected) = (1e-4f32, 0u32, 0u32);
@@ -262,7 +259,7 @@ fn dormand_prince<R: Real>(
             let hs = if clamped { remaining } else { h };
             let a = dopri5_attempt(&tab, &f, dim, seg, t, hs, &x, &k1);
             let err = a.err.min(R::real(1e30)).wide() as f32;
-            if err <= 1.0 {
+            if a.err <= R::one() {
                 t = if clamped { t_target } else { t + hs };
                 x = a.y;
                 k1 = a.k7;
@@ -295,7 +292,7 @@ pub struct CpuBatch<'a, S = f32> {
     model: &'a dyn Model,
     scheme: Scheme,
     params: Cow<'a, [f32]>,
-    init: &'a [f32],
+    init: Cow<'a, [f32]>,
     sweep: Cow<'a, [u32]>,
     state: Vec<S>,
     clock: Vec<S>,
@@ -315,7 +312,7 @@ impl<'a, S: TwinScalar> CpuBatch<'a, S> {
             model,
             scheme,
             params,
-            init: &run.init,
+            init: run.init_for::<S>(),
             sweep: run.sweep_table_for::<S>(),
             state: vec![S::zero(); n * model.dim()],
             clock: vec![S::zero(); 4 * n],
@@ -324,10 +321,12 @@ impl<'a, S: TwinScalar> CpuBatch<'a, S> {
     }
 }
 
-/// The kernels' `Scalar` on the twin: which kernel a batch runs.
+/// The kernels' `Scalar` on the twin: which kernel a batch runs, and how it is read.
 pub trait TwinScalar: Real {
     /// Runs one dispatch of the batch's kernel.
     fn dispatch(batch: &mut CpuBatch<'_, Self>, seg: &AdaptiveSegment, unfinished: &AtomicU32);
+    /// The batch's states and clocks for the host loop.
+    fn readback(states: &[Self], clock: &[Self]) -> Readback;
 }
 
 impl TwinScalar for f32 {
@@ -335,7 +334,7 @@ impl TwinScalar for f32 {
         let bindings = Bindings {
             seg,
             params: &b.params,
-            init: b.init,
+            init: &b.init,
             state: &mut b.state,
             clock: &mut b.clock,
             counts: &mut b.counts,
@@ -352,6 +351,9 @@ impl TwinScalar for f32 {
             _ => b.model.cpu_ode_adaptive(bindings),
         }
     }
+    fn readback(states: &[f32], clock: &[f32]) -> Readback {
+        Readback::narrow(states.to_vec(), clock)
+    }
 }
 
 impl TwinScalar for f64 {
@@ -363,7 +365,7 @@ impl TwinScalar for f64 {
         let bindings = Bindings {
             seg,
             params: &b.params,
-            init: b.init,
+            init: &b.init,
             state: &mut b.state,
             clock: &mut b.clock,
             counts: &mut b.counts,
@@ -371,6 +373,9 @@ impl TwinScalar for f64 {
             unfinished,
         };
         ode_adaptive_f64(b.model.dim(), drift, bindings);
+    }
+    fn readback(states: &[f64], clock: &[f64]) -> Readback {
+        Readback::wide(states.to_vec(), clock)
     }
 }
 
@@ -381,9 +386,8 @@ impl<S: TwinScalar> AdaptiveBatch for CpuBatch<'_, S> {
         Ok(unfinished.load(Ordering::Relaxed))
     }
 
-    fn read(&mut self) -> Result<(Vec<f64>, Vec<f64>)> {
-        let wide = |v: &[S]| v.par_iter().map(|x| x.wide()).collect();
-        Ok((wide(&self.state), wide(&self.clock)))
+    fn read(&mut self) -> Result<Readback> {
+        Ok(S::readback(&self.state, &self.clock))
     }
 
     fn counts(&mut self) -> Result<Vec<u32>> {

@@ -4,7 +4,7 @@
 
 use super::context::GpuContext;
 use super::sde_ensemble::{buffer_entry, pipeline, run_inputs, READ, READ_WRITE, UNIFORM};
-use crate::adaptive::{AdaptiveBatch, AdaptiveSegment};
+use crate::adaptive::{AdaptiveBatch, AdaptiveSegment, Readback};
 use crate::error::Result;
 use crate::model::{self, Model};
 use crate::plan::Plan;
@@ -158,7 +158,7 @@ impl<'a> GpuBatch<'a> {
                         "params",
                         bytemuck::cast_slice(&plan.run.params_for::<f64>()),
                     ),
-                    read_only("init", bytemuck::cast_slice(&plan.run.init)),
+                    read_only("init", bytemuck::cast_slice(&plan.run.init_for::<f64>())),
                     read_only(
                         "sweep",
                         bytemuck::cast_slice(&plan.run.sweep_table_for::<f64>()),
@@ -261,22 +261,22 @@ impl AdaptiveBatch for GpuBatch<'_> {
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
-    fn read(&mut self) -> Result<(Vec<f64>, Vec<f64>)> {
+    fn read(&mut self) -> Result<Readback> {
         let n = u64::from(self.count);
         let state_bytes = n * self.dim * self.width;
         let clock_bytes = n * 4 * self.width;
         let bytes = self.copy_out(&[(&self.state, state_bytes), (&self.clock, clock_bytes)])?;
         let (state, clock) = bytes.split_at(state_bytes as usize);
-        let wide = |b: &[u8]| -> Vec<f64> {
-            match self.kernel.precision {
-                Precision::F32 => bytemuck::pod_collect_to_vec::<u8, f32>(b)
-                    .into_iter()
-                    .map(f64::from)
-                    .collect(),
-                Precision::F64 => bytemuck::pod_collect_to_vec(b),
-            }
-        };
-        Ok((wide(state), wide(clock)))
+        Ok(match self.kernel.precision {
+            Precision::F32 => Readback::narrow(
+                bytemuck::pod_collect_to_vec(state),
+                &bytemuck::pod_collect_to_vec::<u8, f32>(clock),
+            ),
+            Precision::F64 => Readback::wide(
+                bytemuck::pod_collect_to_vec(state),
+                &bytemuck::pod_collect_to_vec::<u8, f64>(clock),
+            ),
+        })
     }
 
     fn counts(&mut self) -> Result<Vec<u32>> {

@@ -206,8 +206,12 @@ pub fn batch_capacity(
     let dim = f.dim as u64;
     let observed = f.observed as u64;
     let binding = ctx.limits.max_storage_buffer_binding_size;
-    // The time sums are the widest per-trajectory binding: 4 values per component.
-    let per_binding = if f.time_sums { 16 * dim } else { 4 * dim };
+    // The widest per-trajectory binding: the state, the time sums (4 values per component),
+    // or an adaptive run's clock.
+    let per_binding = f
+        .state_bytes()
+        .max(u64::from(f.time_sums) * 16 * dim)
+        .max(f.clock_bytes());
     let by_state_binding = binding / per_binding;
     let by_partial_binding =
         binding / (PARTIAL_BYTES * observed) * u64::from(crate::plan::BLOCK_SIZE);
@@ -215,8 +219,11 @@ pub fn batch_capacity(
     // copies of what is read back.
     let partials =
         (f.saves as u64 * observed * PARTIAL_BYTES).div_ceil(u64::from(crate::plan::BLOCK_SIZE));
-    let bytes_per_trajectory =
-        4 * dim + 4 + f.optional_bytes() + partials + stagings * (f.readback_bytes() + partials);
+    let bytes_per_trajectory = f.state_bytes()
+        + 4
+        + f.optional_bytes()
+        + partials
+        + stagings * (f.readback_bytes() + partials);
     let by_budget = budget.min(ctx.limits.max_buffer_size) / bytes_per_trajectory;
     let max_groups = u64::from(ctx.limits.max_compute_workgroups_per_dimension).pow(2);
     by_state_binding
