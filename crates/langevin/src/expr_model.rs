@@ -617,7 +617,7 @@ impl DriftF64 for ExprModel {
     fn drift_f64(&self, t: f64, x: &[f64; MAX_DIM], p: &[f64]) -> [f64; MAX_DIM] {
         let mut out = [0.0; MAX_DIM];
         for (o, e) in out.iter_mut().zip(&self.drift) {
-            *o = expr::eval_f64(&e.node, t, x, p);
+            *o = e.program.eval_in(t, x, p);
         }
         out
     }

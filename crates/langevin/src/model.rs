@@ -126,8 +126,8 @@ pub trait DriftF64: Sync {
     /// the f64 parameters `params[k]`. Its functions are the `r_*` of `real_f64` (the devices
     /// have no f64 exp, log or trigonometry).
     fn wgsl_f64(&self) -> String;
-    /// Twin of that `drift`; agrees with it to f64 rounding (the `r_*` functions are within a
-    /// few ulp of Rust's).
+    /// Twin of that `drift`, in the same order of operations; agrees with it to f64 rounding
+    /// (the `r_*` functions are within a few ulp of Rust's).
     fn drift_f64(&self, t: f64, x: &[f64; MAX_DIM], p: &[f64]) -> [f64; MAX_DIM];
 }
 

@@ -1,5 +1,5 @@
-//! The CPU evaluator: an expression compiled once to a small stack program over f32, in the
-//! same order of operations as the generated WGSL.
+//! The CPU evaluator: an expression compiled once to a small stack program over f32 (or f64,
+//! for the f64 kernels), in the same order of operations as the generated WGSL.
 
 use super::ast::{BinOp, CmpOp, Func, Node, Sym};
 use super::wgsl::{folded_constant, integer_power};
@@ -7,7 +7,8 @@ use super::wgsl::{folded_constant, integer_power};
 /// An operand read straight from the inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Leaf {
-    Num(f32),
+    /// A constant as the f32 WGSL writes it, and as the f64 WGSL does.
+    Num(f32, f64),
     State(usize),
     Param(usize),
     Time,
@@ -82,6 +83,24 @@ pub fn eval_f64(node: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
     }
 }
 
+/// A number a [`Program`] computes in: f32, or f64 for the f64 kernels.
+pub trait Value: crate::real::Real {
+    /// A constant: its f32 rounding, or its f64 value.
+    fn literal(narrow: f32, wide: f64) -> Self;
+}
+
+impl Value for f32 {
+    fn literal(narrow: f32, _: f64) -> f32 {
+        narrow
+    }
+}
+
+impl Value for f64 {
+    fn literal(_: f32, wide: f64) -> f64 {
+        wide
+    }
+}
+
 /// A compiled expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
@@ -122,24 +141,32 @@ impl Program {
     /// The value at time `t`, state `x`, parameters `p`.
     #[inline]
     pub fn eval(&self, t: f32, x: &[f32], p: &[f32]) -> f32 {
+        self.eval_in(t, x, p)
+    }
+
+    /// [`Program::eval`] in `V`: f64 mirrors the WGSL over `real` ([`super::to_wgsl_real`])
+    /// as f32 mirrors [`super::to_wgsl`], its functions Rust's where the device has the `r_*`
+    /// of `real_f64` (which agree with them to a few ulp).
+    #[inline]
+    pub fn eval_in<V: Value>(&self, t: V, x: &[V], p: &[V]) -> V {
         if self.depth <= SHALLOW_STACK {
-            self.run::<SHALLOW_STACK>(t, x, p)
+            self.run::<V, SHALLOW_STACK>(t, x, p)
         } else {
-            self.run::<MAX_STACK>(t, x, p)
+            self.run::<V, MAX_STACK>(t, x, p)
         }
     }
 
-    fn run<const N: usize>(&self, t: f32, x: &[f32], p: &[f32]) -> f32 {
+    fn run<V: Value, const N: usize>(&self, t: V, x: &[V], p: &[V]) -> V {
         let leaf = |l: Leaf| match l {
-            Leaf::Num(v) => v,
+            Leaf::Num(narrow, wide) => V::literal(narrow, wide),
             Leaf::State(i) => x[i],
             Leaf::Param(k) => p[k],
             Leaf::Time => t,
         };
         // Slot 0 receives the undefined accumulator of the first load.
-        let mut stack = [0.0f32; N];
+        let mut stack = [V::zero(); N];
         let mut n = 0usize;
-        let mut acc = 0.0f32;
+        let mut acc = V::zero();
         for op in &self.ops {
             match *op {
                 Op::Load(l) => {
@@ -152,9 +179,9 @@ impl Program {
                     let a = acc;
                     let mut m = a;
                     for _ in 1..e.unsigned_abs() {
-                        m *= a;
+                        m = m * a;
                     }
-                    acc = if e < 0 { 1.0 / m } else { m };
+                    acc = if e < 0 { V::one() / m } else { m };
                 }
                 Op::Call1(f) => acc = call1(f, acc),
                 Op::Binary(b) => {
@@ -198,7 +225,7 @@ impl Program {
         #[inline(always)]
         fn leaf(l: Leaf, t: f32, x: &[Lanes], p: &[&[f32]; LANES]) -> Lanes {
             match l {
-                Leaf::Num(v) => [v; LANES],
+                Leaf::Num(v, _) => [v; LANES],
                 Leaf::State(i) => x[i],
                 Leaf::Param(k) => std::array::from_fn(|lane| p[lane][k]),
                 Leaf::Time => [t; LANES],
@@ -261,7 +288,7 @@ fn binary_lanes(b: Binary, a: &Lanes, c: &Lanes) -> Lanes {
 }
 
 #[inline]
-fn binary(b: Binary, a: f32, c: f32) -> f32 {
+fn binary<V: Value>(b: Binary, a: V, c: V) -> V {
     match b {
         Binary::Add => a + c,
         Binary::Sub => a - c,
@@ -272,12 +299,12 @@ fn binary(b: Binary, a: f32, c: f32) -> f32 {
         // WGSL's pow is exp2(b * log2(a)): NaN for a negative base, even when b happens to
         // be an integer at run time. Constant integer exponents are products (Op::PowI) and
         // take any base.
-        Binary::Pow if a < 0.0 => f32::NAN,
+        Binary::Pow if a < V::zero() => V::nan(),
         Binary::Pow => a.powf(c),
     }
 }
 
-fn call1(f: Func, a: f32) -> f32 {
+fn call1<V: Value>(f: Func, a: V) -> V {
     match f {
         Func::Exp => a.exp(),
         Func::Log => a.ln(),
@@ -292,12 +319,12 @@ fn call1(f: Func, a: f32) -> f32 {
         Func::Abs => a.abs(),
         // WGSL's sign: -1, 0 or 1.
         Func::Sign => {
-            if a > 0.0 {
-                1.0
-            } else if a < 0.0 {
-                -1.0
+            if a > V::zero() {
+                V::one()
+            } else if a < V::zero() {
+                -V::one()
             } else {
-                0.0
+                V::zero()
             }
         }
         Func::Min | Func::Max | Func::Pow => unreachable!("two-argument functions"),
@@ -307,10 +334,10 @@ fn call1(f: Func, a: f32) -> f32 {
 /// The node as a leaf operand, if it is one (a folded constant included).
 fn as_leaf(node: &Node) -> Option<Leaf> {
     if let Some(v) = folded_constant(node) {
-        return Some(Leaf::Num(v as f32));
+        return Some(Leaf::Num(v as f32, v));
     }
     match node {
-        Node::Num(v) => Some(Leaf::Num(*v as f32)),
+        Node::Num(v) => Some(Leaf::Num(*v as f32, *v)),
         Node::Sym(Sym::State(i)) => Some(Leaf::State(*i)),
         Node::Sym(Sym::Param(k)) => Some(Leaf::Param(*k)),
         Node::Sym(Sym::Time) => Some(Leaf::Time),

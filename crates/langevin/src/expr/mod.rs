@@ -90,6 +90,28 @@ mod tests {
         assert_eq!(value("pow(x, 2)", &[3.0, 0.0]), 9.0);
     }
 
+    /// The program in f64 keeps f64's precision: its constants are not rounded to f32, and it
+    /// agrees with the tree's f64 value to rounding (integer powers are products there, as in
+    /// the WGSL, where the tree calls `powf`).
+    #[test]
+    fn the_f64_program_matches_the_tree() {
+        let src = "exp(-x / 3) * sin(0.1 * y) + x^3 - y^-2 + (x + y)^1.5 \
+                   + if(x > y, 1 / 3, 2 / 3) + sqrt(abs(y)) * sign(x - 0.7)";
+        let node = parse(src, &scope()).unwrap();
+        let program = Program::compile(&node).unwrap();
+        for (x, y) in [(0.3, 1.7), (1.9, 0.2), (0.7000001, 2.5)] {
+            let got = program.eval_in(0.0, &[x, y], &[0.0; 2]);
+            let want = eval64(&node, 0.0, &[x, y], &[0.0; 2]);
+            assert!(
+                (got - want).abs() <= 4.0 * f64::EPSILON * want.abs(),
+                "({x}, {y}): {got} vs {want}"
+            );
+        }
+        // 1/3 in f64, not its f32 rounding (which is 1e-8 away).
+        let third = Program::compile(&parse("x + 1 / 3", &scope()).unwrap()).unwrap();
+        assert_eq!(third.eval_in(0.0, &[0.0, 0.0], &[0.0; 2]), 1.0 / 3.0);
+    }
+
     fn error(src: &str) -> ExprError {
         parse(src, &scope()).unwrap_err()
     }
