@@ -146,8 +146,8 @@ fn f64_error_follows_the_tolerance_below_f32_resolution(engine: &Engine) {
 }
 
 /// f64 runs read their parameters, swept values and initial state in f64 (as f32 pairs):
-/// sigma = 10 + 3e-7, rho = 28 + k 1e-7 and x0 = 1 + 3e-7 (f32 would round them by up to
-/// 9.5e-7, 1.9e-6 and 6e-8), each trajectory within 1e-8 of the f64 flow of its own
+/// sigma = 10 + 3e-7, rho = 28 + k 1e-7 and x0 = 1 + 3e-7 (f32 would round them by 3e-7,
+/// up to 9.5e-7, and 6e-8), each trajectory within 1e-8 of the f64 flow of its own
 /// parameters. Neighbouring rho move the final state by far more than that bound, so a
 /// rounded parameter would fail it.
 fn f64_parameters_and_sweeps_keep_their_precision(engine: &Engine) {

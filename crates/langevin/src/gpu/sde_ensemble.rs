@@ -211,10 +211,11 @@ pub fn batch_capacity(
     let per_binding = f
         .state_bytes()
         .max(u64::from(f.time_sums) * 16 * dim)
-        .max(f.clock_bytes());
+        .max(f.clock_bytes())
+        .max(1);
     let by_state_binding = binding / per_binding;
     let by_partial_binding =
-        binding / (PARTIAL_BYTES * observed) * u64::from(crate::plan::BLOCK_SIZE);
+        binding / (PARTIAL_BYTES * observed.max(1)) * u64::from(crate::plan::BLOCK_SIZE);
     // The state, first-passage times and optional buffers, the partials, and the staging
     // copies of what is read back.
     let partials =
