@@ -926,13 +926,14 @@ impl ResolvedRun {
     /// The `params` words of a kernel over `Scalar = R` ([`crate::real::Real::WORDS`] per
     /// value; one unused zero value for a model without parameters, as `params` never binds
     /// empty).
-    pub fn params_for<R: crate::real::Real>(&self) -> Vec<f32> {
-        let values: &[f64] = if self.param_values.is_empty() {
-            &[0.0]
+    pub fn params_for<R: crate::real::Real>(&self) -> std::borrow::Cow<'_, [f32]> {
+        if self.param_values.is_empty() {
+            std::borrow::Cow::Owned(crate::real::stored_values::<R>(&[0.0]))
+        } else if R::WORDS == 1 {
+            std::borrow::Cow::Borrowed(&self.params)
         } else {
-            &self.param_values
-        };
-        crate::real::stored_values::<R>(values)
+            std::borrow::Cow::Owned(crate::real::stored_values::<R>(&self.param_values))
+        }
     }
 
     /// The `init` array of a kernel over `Scalar = R`: for f64, followed by the low words.

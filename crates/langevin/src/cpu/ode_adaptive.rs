@@ -303,20 +303,35 @@ impl<'a, S: TwinScalar> CpuBatch<'a, S> {
     /// Buffers for `count` trajectories of `run`.
     pub fn new(model: &'a dyn Model, scheme: Scheme, run: &'a ResolvedRun, count: u32) -> Self {
         let n = count as usize;
-        let params = if S::WORDS == 1 {
-            Cow::Borrowed(&run.params[..])
-        } else {
-            Cow::Owned(run.params_for::<S>())
-        };
         CpuBatch {
             model,
             scheme,
-            params,
+            params: run.params_for::<S>(),
             init: run.init_for::<S>(),
             sweep: run.sweep_table_for::<S>(),
             state: vec![S::zero(); n * model.dim()],
             clock: vec![S::zero(); 4 * n],
             counts: vec![0; 4 * n],
+        }
+    }
+}
+
+impl<S> CpuBatch<'_, S> {
+    /// The kernel's bindings over the batch's buffers.
+    fn bindings<'b>(
+        &'b mut self,
+        seg: &'b AdaptiveSegment,
+        unfinished: &'b AtomicU32,
+    ) -> Bindings<'b, S> {
+        Bindings {
+            seg,
+            params: &self.params,
+            init: &self.init,
+            state: &mut self.state,
+            clock: &mut self.clock,
+            counts: &mut self.counts,
+            sweep: &self.sweep,
+            unfinished,
         }
     }
 }
@@ -331,24 +346,14 @@ pub trait TwinScalar: Real {
 
 impl TwinScalar for f32 {
     fn dispatch(b: &mut CpuBatch<'_, f32>, seg: &AdaptiveSegment, unfinished: &AtomicU32) {
-        let bindings = Bindings {
-            seg,
-            params: &b.params,
-            init: &b.init,
-            state: &mut b.state,
-            clock: &mut b.clock,
-            counts: &mut b.counts,
-            sweep: &b.sweep,
-            unfinished,
-        };
-        match b.model.reactions() {
-            Some(network) if b.scheme.kind() == crate::scheme::SchemeKind::Jump => {
-                b.model.cpu_jumps(b.scheme, network, bindings);
+        let (model, scheme) = (b.model, b.scheme);
+        let bindings = b.bindings(seg, unfinished);
+        match model.reactions() {
+            Some(network) if scheme.kind() == crate::scheme::SchemeKind::Jump => {
+                model.cpu_jumps(scheme, network, bindings);
             }
-            _ if b.scheme.on_brownian_tree() => {
-                b.model.cpu_sde_adaptive(b.scheme, bindings);
-            }
-            _ => b.model.cpu_ode_adaptive(bindings),
+            _ if scheme.on_brownian_tree() => model.cpu_sde_adaptive(scheme, bindings),
+            _ => model.cpu_ode_adaptive(bindings),
         }
     }
     fn readback(states: &[f32], clock: &[f32]) -> Readback {
@@ -358,21 +363,11 @@ impl TwinScalar for f32 {
 
 impl TwinScalar for f64 {
     fn dispatch(b: &mut CpuBatch<'_, f64>, seg: &AdaptiveSegment, unfinished: &AtomicU32) {
-        let drift = b
-            .model
+        let model = b.model;
+        let drift = model
             .f64_drift()
             .expect("f64 runs are checked to have an f64 drift");
-        let bindings = Bindings {
-            seg,
-            params: &b.params,
-            init: &b.init,
-            state: &mut b.state,
-            clock: &mut b.clock,
-            counts: &mut b.counts,
-            sweep: &b.sweep,
-            unfinished,
-        };
-        ode_adaptive_f64(b.model.dim(), drift, bindings);
+        ode_adaptive_f64(model.dim(), drift, b.bindings(seg, unfinished));
     }
     fn readback(states: &[f64], clock: &[f64]) -> Readback {
         Readback::wide(states.to_vec(), clock)

@@ -148,23 +148,8 @@ impl<'a> GpuBatch<'a> {
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
         let [params, init, sweep] = match kernel.precision {
-            Precision::F32 => run_inputs(ctx, plan),
-            Precision::F64 => {
-                let read_only = |label: &str, bytes: &[u8]| {
-                    ctx.storage_with(label, bytes, wgpu::BufferUsages::empty())
-                };
-                [
-                    read_only(
-                        "params",
-                        bytemuck::cast_slice(&plan.run.params_for::<f64>()),
-                    ),
-                    read_only("init", bytemuck::cast_slice(&plan.run.init_for::<f64>())),
-                    read_only(
-                        "sweep",
-                        bytemuck::cast_slice(&plan.run.sweep_table_for::<f64>()),
-                    ),
-                ]
-            }
+            Precision::F32 => run_inputs::<f32>(ctx, plan),
+            Precision::F64 => run_inputs::<f64>(ctx, plan),
         };
         let state = ctx.buffer("state", n * dim * width, storage);
         let clock = ctx.buffer("clock", n * 4 * width, storage);

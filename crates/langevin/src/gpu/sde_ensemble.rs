@@ -297,7 +297,7 @@ impl<'a> SdeRun<'a> {
             segment_stride * plan.segments.len() as u64,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
-        let [params, init, sweep] = run_inputs(ctx, plan);
+        let [params, init, sweep] = run_inputs::<f32>(ctx, plan);
         let state_bytes = u64::from(plan.max_batch) * dim * 4;
         let state = ctx.pooled_buffer(
             "state",
@@ -701,22 +701,17 @@ fn offset32(bytes: u64) -> Result<u32> {
     })
 }
 
-/// The read-only inputs every trajectory kernel binds: `params_in`, `init` and `sweep`.
-pub(crate) fn run_inputs(ctx: &GpuContext, plan: &Plan) -> [wgpu::Buffer; 3] {
+/// The read-only inputs every trajectory kernel binds, for kernels over `Scalar = R`:
+/// `params_in`, `init` and `sweep`.
+pub(crate) fn run_inputs<R: crate::real::Real>(ctx: &GpuContext, plan: &Plan) -> [wgpu::Buffer; 3] {
     let read_only =
         |label: &str, bytes: &[u8]| ctx.storage_with(label, bytes, wgpu::BufferUsages::empty());
     [
-        read_only("params", bytemuck::cast_slice(&padded(&plan.run.params))),
-        read_only("init", bytemuck::cast_slice(&plan.run.init)),
-        read_only("sweep", bytemuck::cast_slice(plan.run.sweep_table())),
+        read_only("params", bytemuck::cast_slice(&plan.run.params_for::<R>())),
+        read_only("init", bytemuck::cast_slice(&plan.run.init_for::<R>())),
+        read_only(
+            "sweep",
+            bytemuck::cast_slice(&plan.run.sweep_table_for::<R>()),
+        ),
     ]
-}
-
-/// The `params` array never binds empty: a model without parameters gets one unused zero.
-pub(crate) fn padded(values: &[f32]) -> Vec<f32> {
-    if values.is_empty() {
-        vec![0.0]
-    } else {
-        values.to_vec()
-    }
 }
