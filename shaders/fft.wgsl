@@ -1,6 +1,7 @@
 // Batched complex-to-complex FFT, Stockham autosort (no bit reversal): a transform of length
-// n = 2^m is a sequence of passes, radix 4 (and one radix-2 pass first when m is odd), each
-// reading `src` and writing `dst` in natural order, the host swapping the two between passes.
+// n = 2^m is a sequence of passes, radix 16 (and one pass of radix 2, 4 or 8 first when 4
+// does not divide m), each reading `src` and writing `dst` in natural order, the host swapping
+// the two between passes.
 // A pass of radix R with p = the product of the radices before it takes, for each of the
 // n / R butterflies i (k = i mod p):
 //   u_r = src[i + r n / R] * w^(r k n / (R p)),   w = exp(-2 pi i sign / n),  r = 0 .. R-1,
@@ -50,6 +51,22 @@ fn cmul(a: vec2<real>, b: vec2<real>) -> vec2<real> {
 fn twiddle(t: u32) -> vec2<real> {
     let w = twiddles[pass_.twiddle_offset + t];
     return vec2<real>(w.x, real(pass_.conj) * w.y);
+}
+
+// The product by w^(n/4): -i forward, +i inverse.
+fn rot(d: vec2<real>) -> vec2<real> {
+    let conj = real(pass_.conj);
+    return vec2<real>(conj * d.y, -conj * d.x);
+}
+
+// The 4-point DFT of (u0, u1, u2, u3) in the pass's direction: radix 4's butterfly, and the
+// two stages of radix 16's.
+fn dft4(u0: vec2<real>, u1: vec2<real>, u2: vec2<real>, u3: vec2<real>) -> array<vec2<real>, 4> {
+    let a0 = u0 + u2;
+    let a1 = u0 - u2;
+    let b0 = u1 + u3;
+    let b1 = rot(u1 - u3);
+    return array<vec2<real>, 4>(a0 + b0, a1 + b1, a0 - b0, a1 - b1);
 }
 
 // The first element of line `l`.
@@ -108,18 +125,100 @@ fn fft_radix4(
     let u1 = cmul(src[base + (i + quarter) * es], twiddle(step));
     let u2 = cmul(src[base + (i + 2u * quarter) * es], twiddle(2u * step));
     let u3 = cmul(src[base + (i + 3u * quarter) * es], twiddle(3u * step));
-    let a0 = u0 + u2;
-    let a1 = u0 - u2;
-    let b0 = u1 + u3;
-    // (u1 - u3) times -i (forward) or +i (inverse).
-    let d = u1 - u3;
-    let conj = real(pass_.conj);
-    let b1 = vec2<real>(conj * d.y, -conj * d.x);
+    let v = dft4(u0, u1, u2, u3);
     let j = ((i - k) << 2u) + k;
-    dst[base + j * es] = scale * (a0 + b0);
-    dst[base + (j + p) * es] = scale * (a1 + b1);
-    dst[base + (j + 2u * p) * es] = scale * (a0 - b0);
-    dst[base + (j + 3u * p) * es] = scale * (a1 - b1);
+    for (var r = 0u; r < 4u; r++) {
+        dst[base + (j + r * p) * es] = scale * v[r];
+    }
+}
+
+// Radix 8 as 2 x 4: with r = 2a + b and k = k1 + 4 k2 (W = w^(n/8), W^4 = -1),
+//   X_(k1 + 4 k2) = Y0_k1 + (-1)^k2 W^k1 Y1_k1,   Yb = the 4-point DFT of (u_b, u_(b+2), u_(b+4), u_(b+6)).
+// W^2 is `rot`; W and W^3 come from the twiddle table (n / 8 and 3n / 8), so f64 runs keep
+// f64 constants.
+@compute @workgroup_size(WORKGROUP_SIZE_FFT)
+fn fft_radix8(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let eighth = pass_.n / 8u;
+    let g = flat_index_fft(lid, wid, nwg);
+    if g >= pass_.lines * eighth {
+        return;
+    }
+    let i = g % eighth;
+    let base = line_base(g / eighth);
+    let es = pass_.elem_stride;
+    let p = pass_.p;
+    let k = i & (p - 1u);
+    let step = k * (pass_.n / (8u * p));
+    var u: array<vec2<real>, 8>;
+    u[0] = src[base + i * es];
+    for (var r = 1u; r < 8u; r++) {
+        u[r] = cmul(src[base + (i + r * eighth) * es], twiddle(r * step));
+    }
+    let y0 = dft4(u[0], u[2], u[4], u[6]);
+    let y1 = dft4(u[1], u[3], u[5], u[7]);
+    let z = array<vec2<real>, 4>(
+        y1[0],
+        cmul(y1[1], twiddle(eighth)),
+        rot(y1[2]),
+        cmul(y1[3], twiddle(3u * eighth)),
+    );
+    let scale = real(pass_.scale);
+    let j = ((i - k) << 3u) + k;
+    for (var k1 = 0u; k1 < 4u; k1++) {
+        dst[base + (j + k1 * p) * es] = scale * (y0[k1] + z[k1]);
+        dst[base + (j + (k1 + 4u) * p) * es] = scale * (y0[k1] - z[k1]);
+    }
+}
+
+// Radix 16 as 4 x 4: with r = 4a + b and k = k1 + 4 k2 (W = w^(n/16)),
+//   X_(k1 + 4 k2) = sum_b (-i)^(b k2) W^(b k1) Yb_k1,   Yb = the 4-point DFT of (u_b, u_(b+4), u_(b+8), u_(b+12)),
+// that is, the 4-point DFT over b of Zb_k1 = W^(b k1) Yb_k1. Of the W^(b k1), W^4 and W^6 are
+// `rot` of 1 and W^2, W^9 = -W; W, W^2 and W^3 come from the twiddle table.
+@compute @workgroup_size(WORKGROUP_SIZE_FFT)
+fn fft_radix16(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let sixteenth = pass_.n / 16u;
+    let g = flat_index_fft(lid, wid, nwg);
+    if g >= pass_.lines * sixteenth {
+        return;
+    }
+    let i = g % sixteenth;
+    let base = line_base(g / sixteenth);
+    let es = pass_.elem_stride;
+    let p = pass_.p;
+    let k = i & (p - 1u);
+    let step = k * (pass_.n / (16u * p));
+    var u: array<vec2<real>, 16>;
+    u[0] = src[base + i * es];
+    for (var r = 1u; r < 16u; r++) {
+        u[r] = cmul(src[base + (i + r * sixteenth) * es], twiddle(r * step));
+    }
+    let w1 = twiddle(sixteenth);
+    let w2 = twiddle(2u * sixteenth);
+    let w3 = twiddle(3u * sixteenth);
+    let y0 = dft4(u[0], u[4], u[8], u[12]);
+    let y1 = dft4(u[1], u[5], u[9], u[13]);
+    let y2 = dft4(u[2], u[6], u[10], u[14]);
+    let y3 = dft4(u[3], u[7], u[11], u[15]);
+    let x0 = dft4(y0[0], y1[0], y2[0], y3[0]);
+    let x1 = dft4(y0[1], cmul(y1[1], w1), cmul(y2[1], w2), cmul(y3[1], w3));
+    let x2 = dft4(y0[2], cmul(y1[2], w2), rot(y2[2]), rot(cmul(y3[2], w2)));
+    let x3 = dft4(y0[3], cmul(y1[3], w3), rot(cmul(y2[3], w2)), -cmul(y3[3], w1));
+    let scale = real(pass_.scale);
+    let j = ((i - k) << 4u) + k;
+    for (var k2 = 0u; k2 < 4u; k2++) {
+        dst[base + (j + (4u * k2) * p) * es] = scale * x0[k2];
+        dst[base + (j + (4u * k2 + 1u) * p) * es] = scale * x1[k2];
+        dst[base + (j + (4u * k2 + 2u) * p) * es] = scale * x2[k2];
+        dst[base + (j + (4u * k2 + 3u) * p) * es] = scale * x3[k2];
+    }
 }
 
 // Real transforms of rows of n real values (n = pass_.n even, h = n / 2): a row read as h

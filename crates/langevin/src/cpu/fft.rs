@@ -65,7 +65,7 @@ fn run_plan<R: Real>(data: &mut Vec<[R; 2]>, plan: &FftPlan, direction: Directio
                 *data = irfft_pre(data, pass.n as usize, pass.lines as usize);
                 k += 1;
             }
-            FftKernel::Radix2 | FftKernel::Radix4 => {
+            FftKernel::Radix2 | FftKernel::Radix4 | FftKernel::Radix8 | FftKernel::Radix16 => {
                 // The passes of one axis share everything but p and scale.
                 let axis = FftAxis {
                     n: pass.n,
