@@ -4,8 +4,9 @@
 //! ratio.
 //!
 //! `cargo bench --bench throughput` (`LANGEVIN_BENCH_SIZES=16,20` chooses log2 sizes;
-//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg`
-//! chooses workloads). Adaptive workloads count accepted steps, SSA its events (their mean per
+//! `LANGEVIN_BENCH_WORKLOADS=ou,lorenz,lorenz_dopri5,lorenz_dopri5_f64,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg`
+//! chooses workloads). `lorenz_dopri5` is Dormand-Prince in f32 at 1e-6, `lorenz_dopri5_f64`
+//! in f64 at DiffEqGPU's 1e-8 (in f32 at 1e-6 on an adapter without f64). Adaptive workloads count accepted steps, SSA its events (their mean per
 //! trajectory is printed). `kuramoto` (4096 oscillators x 256 replicas, 200 steps) counts
 //! oscillator-steps, `cbo` (Rastrigin, d = 20, 1000 particles x 100 runs, 50 steps)
 //! particle-steps, `vicsek` (65,536 particles at density 2, 50 steps) particle-steps, `fft`
@@ -13,7 +14,7 @@
 //! inverse), `kg` (sine-Gordon, 2^16 points x 1 and x 256, 1024^2 x 1 and x 16, 2^16 in f64)
 //! point-steps.
 
-use langevin::bench::lorenz_sweep;
+use langevin::bench::{lorenz_sweep, DOPRI5_TOL};
 use langevin::fft::{self, FftShape};
 use langevin::field::{self as fields, profiles, FieldSpec, Potential};
 use langevin::interacting::cbo::{self, CboSpec, Objective};
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 /// The median rate of 3 runs after a warm-up, and the steps per trajectory.
 fn median_rate(engine: &Engine, spec: &EnsembleSpec) -> (f64, u32) {
+    let spec = &langevin::bench::runnable(engine, spec);
     let steps = engine.run(spec).expect("warm-up run").steps;
     let mut rates: Vec<f64> = (0..3)
         .map(|_| engine.run(spec).expect("run").trajectory_steps_per_second())
@@ -167,6 +169,10 @@ fn workload(name: &str, log2: u32) -> EnsembleSpec {
         "lorenz" => lorenz_sweep(n, Scheme::Rk4),
         // Dormand-Prince 5(4) at rtol = atol = 1e-6, a step size per trajectory.
         "lorenz_dopri5" => lorenz_sweep(n, Scheme::Dopri5).tolerances(1e-6, 1e-6),
+        // The same in f64 at DiffEqGPU's tolerance.
+        "lorenz_dopri5_f64" => lorenz_sweep(n, Scheme::Dopri5)
+            .precision(Precision::F64)
+            .tolerances(DOPRI5_TOL, DOPRI5_TOL),
         // Adaptive SRA1 on the Brownian tree: a relaxation rate that rises 300-fold around
         // t = 5 (examples/configs/stiff_pulse_adaptive.toml).
         "pulse_sra1" => {
@@ -232,7 +238,7 @@ fn workload(name: &str, log2: u32) -> EnsembleSpec {
             .save_at(SaveAt::Count(11))
         }
         other => panic!(
-            "unknown workload {other} (ou, lorenz, lorenz_dopri5, baoab, pulse_sra1, schloegl_ssa)"
+            "unknown workload {other} (ou, lorenz, lorenz_dopri5, lorenz_dopri5_f64, baoab, pulse_sra1, schloegl_ssa)"
         ),
     }
 }
@@ -253,7 +259,7 @@ fn main() {
         .collect();
     let workloads = list(
         "LANGEVIN_BENCH_WORKLOADS",
-        "ou,lorenz,lorenz_dopri5,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg",
+        "ou,lorenz,lorenz_dopri5,lorenz_dopri5_f64,baoab,pulse_sra1,schloegl_ssa,kuramoto,cbo,vicsek,fft,kg",
     );
     let gpu = Engine::new(BackendChoice::Gpu).ok();
     let cpu = Engine::new(BackendChoice::Cpu).expect("CPU twin");
@@ -263,7 +269,7 @@ fn main() {
     }
     println!("CPU: {}", cpu.device());
     println!(
-        "{:<14} {:>12} {:>8} {:>16} {:>16} {:>9}",
+        "{:<18} {:>12} {:>8} {:>16} {:>16} {:>9}",
         "workload", "trajectories", "steps", "GPU traj-steps/s", "CPU traj-steps/s", "GPU/CPU"
     );
     for name in &workloads {
@@ -275,7 +281,7 @@ fn main() {
         };
         let row = |what: &str, size: &str, steps: String, g: Option<f64>, c: f64| {
             println!(
-                "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                "{:<18} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
                 what,
                 size,
                 steps,
@@ -310,7 +316,7 @@ fn main() {
             let g = gpu.as_ref().map(rate);
             let c = rate(&cpu);
             println!(
-                "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                "{:<18} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
                 name,
                 size,
                 steps,
@@ -325,7 +331,7 @@ fn main() {
             let g = gpu.as_ref().map(|g| median_rate(g, &spec).0);
             let (c, steps) = median_rate(&cpu, &spec);
             println!(
-                "{:<14} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
+                "{:<18} {:>12} {:>8} {:>16} {:>16.3e} {:>9}",
                 name,
                 format!("2^{log2}"),
                 steps,
