@@ -5,8 +5,11 @@
 // workgroup memory): the whole replica lives in one workgroup, so a dispatch runs `seg.steps`
 // steps with barriers and no round trip to the host. An invocation owns the oscillators of
 // groups lid, lid + WORKGROUP_SIZE, ... of four: it alone reads and writes them, so the phases
-// need no storage barrier. Each phase's (cos, sin) is kept beside it in `trig`, computed once
-// per step. Phases stay in (-pi, pi] so that f32 keeps their resolution over long runs.
+// need no storage barrier. A group is stored as vectors of four (its phases, frequencies,
+// cosines and sines), so that each is one load and one store a step; a replica's last group is
+// padded, and its padding lanes are stepped but never summed. Each phase's (cos, sin) is kept
+// beside it, computed once per step. Phases stay in (-pi, pi] so that f32 keeps their
+// resolution over long runs.
 //
 // Randomness: Philox counter (replica, group of 4 oscillators, step, STREAM_PHASE_NOISE) gives
 // the four oscillators of a group their normals for that step; the initial phases are uniform,
@@ -37,12 +40,12 @@ struct KuramotoSegment {
 @group(0) @binding(0) var<uniform> seg: KuramotoSegment;
 // Per replica: coupling K and noise strength D.
 @group(0) @binding(1) var<storage, read> coupling: array<f32>;
-// Per replica and oscillator: the natural frequency.
-@group(0) @binding(2) var<storage, read> omega: array<f32>;
-// Per replica and oscillator: the phase.
-@group(0) @binding(3) var<storage, read_write> theta: array<f32>;
-// Per replica and oscillator: (cos, sin) of the phase.
-@group(0) @binding(4) var<storage, read_write> trig: array<vec2<f32>>;
+// Per replica and group of four oscillators: the natural frequencies (0 in the padding).
+@group(0) @binding(2) var<storage, read> omega: array<vec4<f32>>;
+// Per replica and group: the phases.
+@group(0) @binding(3) var<storage, read_write> theta: array<vec4<f32>>;
+// Per replica and group: the cosines of the phases, then their sines (2 entries a group).
+@group(0) @binding(4) var<storage, read_write> trig: array<vec4<f32>>;
 // Per replica and save time: (r cos psi, r sin psi).
 @group(0) @binding(5) var<storage, read_write> order: array<f32>;
 
@@ -63,25 +66,27 @@ fn kuramoto(
         return;
     }
     let n = seg.oscillators;
-    let base = replica * n;
     let groups = (n + 3u) / 4u;
+    let base = replica * groups;
     if (seg.flags & FLAG_INIT) != 0u {
         for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
             let w = philox4x32_10(vec4<u32>(replica, g, 0u, STREAM_PHASE_INIT), seg.key);
+            var th = vec4<f32>(0.0);
             for (var lane = 0u; lane < 4u; lane++) {
-                if 4u * g + lane < n {
-                    let th = 3.14159265 * (2.0 * uniform_open01(w[lane]) - 1.0);
-                    theta[base + 4u * g + lane] = th;
-                    trig[base + 4u * g + lane] = vec2<f32>(cos(th), sin(th));
-                }
+                th[lane] = 3.14159265 * (2.0 * uniform_open01(w[lane]) - 1.0);
             }
+            theta[base + g] = th;
+            trig[2u * (base + g)] = cos(th);
+            trig[2u * (base + g) + 1u] = sin(th);
         }
     }
     var mine = vec2<f32>(0.0);
     for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
+        let c = trig[2u * (base + g)];
+        let sn = trig[2u * (base + g) + 1u];
         for (var lane = 0u; lane < 4u; lane++) {
             if 4u * g + lane < n {
-                mine += trig[base + 4u * g + lane];
+                mine += vec2<f32>(c[lane], sn[lane]);
             }
         }
     }
@@ -96,19 +101,24 @@ fn kuramoto(
             if amplitude > 0.0 {
                 xi = box_muller4(philox4x32_10(vec4<u32>(replica, g, s, STREAM_PHASE_NOISE), seg.key));
             }
+            let i = base + g;
+            let om = omega[i];
+            var th = theta[i];
+            var c = trig[2u * i];
+            var sn = trig[2u * i + 1u];
             for (var lane = 0u; lane < 4u; lane++) {
+                // K r sin(psi - theta) = (K / N) (S cos theta - C sin theta).
+                let pull = k_over_n * (sums.y * c[lane] - sums.x * sn[lane]);
+                th[lane] = wrap(th[lane] + seg.dt * (om[lane] + pull) + amplitude * xi[lane]);
+                c[lane] = cos(th[lane]);
+                sn[lane] = sin(th[lane]);
                 if 4u * g + lane < n {
-                    let i = base + 4u * g + lane;
-                    let cs = trig[i];
-                    // K r sin(psi - theta) = (K / N) (S cos theta - C sin theta).
-                    let pull = k_over_n * (sums.y * cs.x - sums.x * cs.y);
-                    let th = wrap(theta[i] + seg.dt * (omega[i] + pull) + amplitude * xi[lane]);
-                    let next = vec2<f32>(cos(th), sin(th));
-                    theta[i] = th;
-                    trig[i] = next;
-                    mine += next;
+                    mine += vec2<f32>(c[lane], sn[lane]);
                 }
             }
+            theta[i] = th;
+            trig[2u * i] = c;
+            trig[2u * i + 1u] = sn;
         }
         sums = tree_sum(lid, mine);
     }

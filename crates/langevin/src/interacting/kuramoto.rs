@@ -443,14 +443,25 @@ pub fn run(engine: &Engine, spec: &KuramotoSpec) -> Result<KuramotoResult> {
         .collect();
     let mut backend: Box<dyn ReplicaBackend<KuramotoSegment> + '_> = match engine.gpu() {
         Some(ctx) => {
-            let phases = 4 * u64::from(spec.oscillators) * u64::from(spec.replicas);
+            // The kernel's layout: each replica's oscillators in groups of four, the last one
+            // padded.
+            let padded = spec.oscillators.div_ceil(4) as usize * 4;
+            let omega_groups: Vec<f32> = omega
+                .chunks(spec.oscillators as usize)
+                .flat_map(|r| {
+                    let mut r = r.to_vec();
+                    r.resize(padded, 0.0);
+                    r
+                })
+                .collect();
+            let phases = 4 * padded as u64 * u64::from(spec.replicas);
             Box::new(GpuReplicas::new(
                 ctx,
                 "kuramoto",
                 std::mem::size_of::<KuramotoSegment>() as u64,
                 &[
                     Storage::Data(bytemuck::cast_slice(&coupling)),
-                    Storage::Data(bytemuck::cast_slice(&omega)),
+                    Storage::Data(bytemuck::cast_slice(&omega_groups)),
                     Storage::Scratch(phases),
                     Storage::Scratch(2 * phases),
                 ],
