@@ -144,3 +144,28 @@ fn gpu_and_cpu_twin_agree() {
         a.r(0, 10)
     );
 }
+
+/// Replicas whose phases need more than one storage binding of the adapter holds are refused
+/// before any work with the limit named, instead of failing in the device's validation.
+#[test]
+fn too_many_phases_for_a_binding_is_a_limit_error() {
+    let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let binding = gpu.gpu().unwrap().limits.max_storage_buffer_binding_size;
+    let mut spec = KuramotoSpec::new(4096);
+    // Their cosines and sines take 8 bytes an oscillator, one binding for all replicas.
+    spec.replicas = u32::try_from(binding / (8 * 4096) + 1).unwrap();
+    if u64::from(spec.replicas) * 4096 > 1 << 26 {
+        eprintln!("this adapter binds {binding} bytes: the per-run cap of 2^26 phases comes first");
+        return;
+    }
+    spec.t_end = 0.02;
+    spec.average_from = 0.0;
+    let err = kuramoto::run(&gpu, &spec).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, langevin::Error::Limit(_)) && text.contains("binds at most"),
+        "{text}"
+    );
+}

@@ -4,7 +4,7 @@
 //! in queue order; the state stays on the device for the whole run.
 
 use super::context::GpuContext;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::interacting::ReplicaBackend;
 use crate::shader;
 
@@ -33,7 +33,8 @@ impl<'a> GpuReplicas<'a> {
     /// replica; `virtual_modules` supply the kernel's generated imports.
     ///
     /// # Errors
-    /// [`crate::Error::Shader`], [`crate::Error::Limit`] or [`crate::Error::Device`].
+    /// [`crate::Error::Limit`] for a buffer larger than the adapter binds, before any work;
+    /// [`crate::Error::Shader`] or [`crate::Error::Device`].
     pub fn new(
         ctx: &'a GpuContext,
         name: &str,
@@ -43,6 +44,23 @@ impl<'a> GpuReplicas<'a> {
         replicas: u32,
         virtual_modules: &[(&str, &str)],
     ) -> Result<Self> {
+        let binding = ctx.limits.max_storage_buffer_binding_size;
+        let sizes = storage
+            .iter()
+            .map(|s| match s {
+                Storage::Data(bytes) => bytes.len() as u64,
+                Storage::Scratch(size) => *size,
+            })
+            .chain([output_bytes]);
+        for (k, bytes) in sizes.enumerate() {
+            if bytes > binding {
+                return Err(Error::Limit(format!(
+                    "{name}: storage binding {} would hold {bytes} bytes; this adapter binds at \
+                     most {binding}: run fewer replicas, or a smaller system, per run",
+                    k + 1
+                )));
+            }
+        }
         let kernel = shader::kernel(name, virtual_modules)?;
         let pipeline = ctx.compute_pipeline(name, &kernel.wgsl, &kernel.entry_point, None)?;
         let uniform = ctx.buffer(
