@@ -79,28 +79,54 @@ fn flat_index_fft(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE_FFT + lid;
 }
 
+// Butterfly g of a pass of radix R (g < lines n / R): its line's first element, its index i
+// in the line, the distance n / R between its inputs, its twiddle step k n / (R p) and its
+// first output j = R (i - k) + k.
+struct Butterfly {
+    base: u32,
+    i: u32,
+    count: u32,
+    step: u32,
+    j: u32,
+}
+
+fn butterfly(g: u32, radix: u32) -> Butterfly {
+    let count = pass_.n / radix;
+    let i = g % count;
+    let k = i & (pass_.p - 1u);
+    return Butterfly(line_base(g / count), i, count, k * (count / pass_.p), radix * (i - k) + k);
+}
+
+// Input r of butterfly b, before its twiddle.
+fn load(b: Butterfly, r: u32) -> vec2<real> {
+    return src[b.base + (b.i + r * b.count) * pass_.elem_stride];
+}
+
+// Input r of butterfly b times its twiddle w^(r step).
+fn twiddled(b: Butterfly, r: u32) -> vec2<real> {
+    return cmul(load(b, r), twiddle(r * b.step));
+}
+
+// Output r of butterfly b, scaled.
+fn store(b: Butterfly, r: u32, v: vec2<real>) {
+    dst[b.base + (b.j + r * pass_.p) * pass_.elem_stride] = real(pass_.scale) * v;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE_FFT)
 fn fft_radix2(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let half = pass_.n / 2u;
     let g = flat_index_fft(lid, wid, nwg);
-    if g >= pass_.lines * half {
+    if g >= pass_.lines * (pass_.n / 2u) {
         return;
     }
-    let i = g % half;
-    let base = line_base(g / half);
-    let es = pass_.elem_stride;
-    let p = pass_.p;
-    let k = i & (p - 1u);
-    let scale = real(pass_.scale);
-    let u0 = src[base + i * es];
-    let u1 = cmul(src[base + (i + half) * es], twiddle(k * (pass_.n / (2u * p))));
-    let j = ((i - k) << 1u) + k;
-    dst[base + j * es] = scale * (u0 + u1);
-    dst[base + (j + p) * es] = scale * (u0 - u1);
+    let b = butterfly(g, 2u);
+    let u0 = load(b, 0u);
+    let u1 = twiddled(b, 1u);
+    store(b, 0u, u0 + u1);
+    store(b, 1u, u0 - u1);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FFT)
@@ -109,26 +135,14 @@ fn fft_radix4(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let quarter = pass_.n / 4u;
     let g = flat_index_fft(lid, wid, nwg);
-    if g >= pass_.lines * quarter {
+    if g >= pass_.lines * (pass_.n / 4u) {
         return;
     }
-    let i = g % quarter;
-    let base = line_base(g / quarter);
-    let es = pass_.elem_stride;
-    let p = pass_.p;
-    let k = i & (p - 1u);
-    let scale = real(pass_.scale);
-    let step = k * (pass_.n / (4u * p));
-    let u0 = src[base + i * es];
-    let u1 = cmul(src[base + (i + quarter) * es], twiddle(step));
-    let u2 = cmul(src[base + (i + 2u * quarter) * es], twiddle(2u * step));
-    let u3 = cmul(src[base + (i + 3u * quarter) * es], twiddle(3u * step));
-    let v = dft4(u0, u1, u2, u3);
-    let j = ((i - k) << 2u) + k;
+    let b = butterfly(g, 4u);
+    let v = dft4(load(b, 0u), twiddled(b, 1u), twiddled(b, 2u), twiddled(b, 3u));
     for (var r = 0u; r < 4u; r++) {
-        dst[base + (j + r * p) * es] = scale * v[r];
+        store(b, r, v[r]);
     }
 }
 
@@ -142,35 +156,27 @@ fn fft_radix8(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let eighth = pass_.n / 8u;
     let g = flat_index_fft(lid, wid, nwg);
-    if g >= pass_.lines * eighth {
+    if g >= pass_.lines * (pass_.n / 8u) {
         return;
     }
-    let i = g % eighth;
-    let base = line_base(g / eighth);
-    let es = pass_.elem_stride;
-    let p = pass_.p;
-    let k = i & (p - 1u);
-    let step = k * (pass_.n / (8u * p));
+    let b = butterfly(g, 8u);
     var u: array<vec2<real>, 8>;
-    u[0] = src[base + i * es];
+    u[0] = load(b, 0u);
     for (var r = 1u; r < 8u; r++) {
-        u[r] = cmul(src[base + (i + r * eighth) * es], twiddle(r * step));
+        u[r] = twiddled(b, r);
     }
     let y0 = dft4(u[0], u[2], u[4], u[6]);
     let y1 = dft4(u[1], u[3], u[5], u[7]);
     let z = array<vec2<real>, 4>(
         y1[0],
-        cmul(y1[1], twiddle(eighth)),
+        cmul(y1[1], twiddle(b.count)),
         rot(y1[2]),
-        cmul(y1[3], twiddle(3u * eighth)),
+        cmul(y1[3], twiddle(3u * b.count)),
     );
-    let scale = real(pass_.scale);
-    let j = ((i - k) << 3u) + k;
     for (var k1 = 0u; k1 < 4u; k1++) {
-        dst[base + (j + k1 * p) * es] = scale * (y0[k1] + z[k1]);
-        dst[base + (j + (k1 + 4u) * p) * es] = scale * (y0[k1] - z[k1]);
+        store(b, k1, y0[k1] + z[k1]);
+        store(b, k1 + 4u, y0[k1] - z[k1]);
     }
 }
 
@@ -184,25 +190,19 @@ fn fft_radix16(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let sixteenth = pass_.n / 16u;
     let g = flat_index_fft(lid, wid, nwg);
-    if g >= pass_.lines * sixteenth {
+    if g >= pass_.lines * (pass_.n / 16u) {
         return;
     }
-    let i = g % sixteenth;
-    let base = line_base(g / sixteenth);
-    let es = pass_.elem_stride;
-    let p = pass_.p;
-    let k = i & (p - 1u);
-    let step = k * (pass_.n / (16u * p));
+    let b = butterfly(g, 16u);
     var u: array<vec2<real>, 16>;
-    u[0] = src[base + i * es];
+    u[0] = load(b, 0u);
     for (var r = 1u; r < 16u; r++) {
-        u[r] = cmul(src[base + (i + r * sixteenth) * es], twiddle(r * step));
+        u[r] = twiddled(b, r);
     }
-    let w1 = twiddle(sixteenth);
-    let w2 = twiddle(2u * sixteenth);
-    let w3 = twiddle(3u * sixteenth);
+    let w1 = twiddle(b.count);
+    let w2 = twiddle(2u * b.count);
+    let w3 = twiddle(3u * b.count);
     let y0 = dft4(u[0], u[4], u[8], u[12]);
     let y1 = dft4(u[1], u[5], u[9], u[13]);
     let y2 = dft4(u[2], u[6], u[10], u[14]);
@@ -211,13 +211,11 @@ fn fft_radix16(
     let x1 = dft4(y0[1], cmul(y1[1], w1), cmul(y2[1], w2), cmul(y3[1], w3));
     let x2 = dft4(y0[2], cmul(y1[2], w2), rot(y2[2]), rot(cmul(y3[2], w2)));
     let x3 = dft4(y0[3], cmul(y1[3], w3), rot(cmul(y2[3], w2)), -cmul(y3[3], w1));
-    let scale = real(pass_.scale);
-    let j = ((i - k) << 4u) + k;
     for (var k2 = 0u; k2 < 4u; k2++) {
-        dst[base + (j + (4u * k2) * p) * es] = scale * x0[k2];
-        dst[base + (j + (4u * k2 + 1u) * p) * es] = scale * x1[k2];
-        dst[base + (j + (4u * k2 + 2u) * p) * es] = scale * x2[k2];
-        dst[base + (j + (4u * k2 + 3u) * p) * es] = scale * x3[k2];
+        store(b, 4u * k2, x0[k2]);
+        store(b, 4u * k2 + 1u, x1[k2]);
+        store(b, 4u * k2 + 2u, x2[k2]);
+        store(b, 4u * k2 + 3u, x3[k2]);
     }
 }
 
