@@ -4,7 +4,7 @@
 // the two between passes.
 // A pass of radix R with p = the product of the radices before it takes, for each of the
 // n / R butterflies i (k = i mod p):
-//   u_r = src[i + r n / R] * w^(r k n / (R p)),   w = exp(-2 pi i sign / n),  r = 0 .. R-1,
+//   u_r = src[i + r n / R] * w^(r k n / (R p)),   w = exp(2 pi i sign / n),  r = 0 .. R-1,
 //   v   = the R-point DFT of u,
 //   dst[R (i - k) + k + r p] = scale * v_r,
 // which leaves the DFT in natural order after the last pass (Stockham 1966; in this form as in
@@ -181,7 +181,7 @@ fn fft_radix8(
 }
 
 // Radix 16 as 4 x 4: with r = 4a + b and k = k1 + 4 k2 (W = w^(n/16)),
-//   X_(k1 + 4 k2) = sum_b (-i)^(b k2) W^(b k1) Yb_k1,   Yb = the 4-point DFT of (u_b, u_(b+4), u_(b+8), u_(b+12)),
+//   X_(k1 + 4 k2) = sum_b W^(4 b k2) W^(b k1) Yb_k1,   Yb = the 4-point DFT of (u_b, u_(b+4), u_(b+8), u_(b+12)),
 // that is, the 4-point DFT over b of Zb_k1 = W^(b k1) Yb_k1. Of the W^(b k1), W^4 and W^6 are
 // `rot` of 1 and W^2, W^9 = -W; W, W^2 and W^3 come from the twiddle table.
 @compute @workgroup_size(WORKGROUP_SIZE_FFT)

@@ -7,8 +7,8 @@
 // groups lid, lid + WORKGROUP_SIZE, ... of four: it alone reads and writes them, so the phases
 // need no storage barrier. A group is stored as vectors of four (its phases, frequencies,
 // cosines and sines), so that each is one load and one store a step; a replica's last group is
-// padded, and its padding lanes are stepped but never summed. Each phase's (cos, sin) is kept
-// beside it, computed once per step. Phases stay in (-pi, pi] so that f32 keeps their
+// padded, and its padding lanes are stepped but never summed. The cosines and sines of the
+// phases are kept, computed once per step. Phases stay in (-pi, pi] so that f32 keeps their
 // resolution over long runs.
 //
 // Randomness: Philox counter (replica, group of 4 oscillators, step, STREAM_PHASE_NOISE) gives

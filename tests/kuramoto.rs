@@ -154,7 +154,8 @@ fn too_many_phases_for_a_binding_is_a_limit_error() {
     };
     let binding = gpu.gpu().unwrap().limits.max_storage_buffer_binding_size;
     let mut spec = KuramotoSpec::new(4096);
-    // Their cosines and sines take 8 bytes an oscillator, one binding for all replicas.
+    // Their cosines and sines take 8 bytes an oscillator (N = 4096 needs no padding), one
+    // binding for all replicas.
     spec.replicas = u32::try_from(binding / (8 * 4096) + 1).unwrap();
     if u64::from(spec.replicas) * 4096 > 1 << 26 {
         eprintln!("this adapter binds {binding} bytes: the per-run cap of 2^26 phases comes first");
