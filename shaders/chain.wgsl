@@ -7,7 +7,10 @@
 //   MODEL_PHASE: nu sum over both neighbours j of [sin(h_j - h_i) + lambda (1 - cos(h_j - h_i))]
 //                (phase oscillators; odd coupling at lambda = 0).
 // A step reads the neighbours, so the chain is double-buffered: step s reads half s % 2 of `h`
-// and writes the other, then the workgroup waits at a storage barrier. At a save time the
+// and writes the other, then the workgroup waits at a storage barrier. Sites are stored in
+// groups of four (one vec4 of heights, one of quenched rates), a replica's last group padded:
+// a group's step loads its heights, its two outer neighbours and its rates, and stores its
+// new heights, once each; padding lanes stay zero and are never read as sites. At a save time the
 // replica's mean height and its roughness w^2 = <(h - <h>)^2> are reduced in two passes.
 //
 // Randomness: Philox counter (replica, group of 4 sites, step, STREAM_CHAIN_NOISE) gives the
@@ -40,10 +43,10 @@ struct ChainSegment {
 }
 
 @group(0) @binding(0) var<uniform> seg: ChainSegment;
-// Per replica and site: the quenched rate omega_i.
-@group(0) @binding(1) var<storage, read> quenched: array<f32>;
-// Two halves of replicas x sites heights: step s reads half s % 2.
-@group(0) @binding(2) var<storage, read_write> h: array<f32>;
+// Per replica and group of four sites: the quenched rates omega_i (0 in the padding).
+@group(0) @binding(1) var<storage, read> quenched: array<vec4<f32>>;
+// Two halves of replicas x groups of heights: step s reads half s % 2.
+@group(0) @binding(2) var<storage, read_write> h: array<vec4<f32>>;
 // Per replica and save time: (mean height, w^2).
 @group(0) @binding(3) var<storage, read_write> rough: array<f32>;
 
@@ -60,6 +63,11 @@ fn drift(left: f32, x: f32, right: f32) -> f32 {
     return seg.nu * (a - b);
 }
 
+// The height of site i of the replica whose groups start at `at`.
+fn height(at: u32, i: u32) -> f32 {
+    return h[at + i / 4u][i % 4u];
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn chain(
     @builtin(local_invocation_index) lid: u32,
@@ -71,13 +79,13 @@ fn chain(
         return;
     }
     let l = seg.sites;
-    let base = replica * l;
-    let half = seg.replicas * l;
     let groups = (l + 3u) / 4u;
+    let base = replica * groups;
+    let half = seg.replicas * groups;
     if (seg.flags & FLAG_INIT) != 0u {
         // A flat start.
-        for (var i = lid; i < l; i += WORKGROUP_SIZE) {
-            h[base + i] = 0.0;
+        for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
+            h[base + g] = vec4<f32>(0.0);
         }
         storageBarrier();
         workgroupBarrier();
@@ -89,16 +97,24 @@ fn chain(
         let dst = half - (s & 1u) * half + base;
         for (var g = lid; g < groups; g += WORKGROUP_SIZE) {
             let xi = box_muller4(philox4x32_10(vec4<u32>(replica, g, s, STREAM_CHAIN_NOISE), seg.key));
+            let cur = h[src + g];
+            let rates = quenched[base + g];
+            // The neighbours outside the group: before its first site, and after its last
+            // (site 0 past the end of the chain).
+            let before = height(src, select(4u * g - 1u, l - 1u, g == 0u));
+            let after = height(src, select(4u * g + 4u, 0u, 4u * g + 4u >= l));
+            var next = cur;
             for (var lane = 0u; lane < 4u; lane++) {
-                if 4u * g + lane < l {
-                    let i = 4u * g + lane;
-                    let x = h[src + i];
-                    let left = h[src + select(i - 1u, l - 1u, i == 0u)];
-                    let right = h[src + select(i + 1u, 0u, i + 1u == l)];
-                    let rate = drift(left, x, right) + quenched[base + i];
-                    h[dst + i] = x + seg.dt * rate + amplitude * xi[lane];
+                let i = 4u * g + lane;
+                if i < l {
+                    // (The clamped indices keep every unrolled copy's index in range.)
+                    let left = select(before, cur[max(lane, 1u) - 1u], lane > 0u);
+                    let right = select(after, cur[min(lane + 1u, 3u)], lane < 3u && i + 1u < l);
+                    let rate = drift(left, cur[lane], right) + rates[lane];
+                    next[lane] = cur[lane] + seg.dt * rate + amplitude * xi[lane];
                 }
             }
+            h[dst + g] = next;
         }
         storageBarrier();
         workgroupBarrier();
@@ -107,12 +123,12 @@ fn chain(
         let now = ((seg.first_step + seg.steps) & 1u) * half + base;
         var mine = 0.0;
         for (var i = lid; i < l; i += WORKGROUP_SIZE) {
-            mine += h[now + i];
+            mine += height(now, i);
         }
         let mean = tree_sum(lid, vec2<f32>(mine, 0.0)).x / f32(l);
         var spread = 0.0;
         for (var i = lid; i < l; i += WORKGROUP_SIZE) {
-            let d = h[now + i] - mean;
+            let d = height(now, i) - mean;
             spread += d * d;
         }
         let w2 = tree_sum(lid, vec2<f32>(spread, 0.0)).x / f32(l);

@@ -310,20 +310,24 @@ pub fn run(engine: &Engine, spec: &ChainSpec) -> Result<ChainResult> {
     let (dt, save_steps) = spec.check()?;
     let saves = save_steps.len();
     let quenched: Vec<f32> = (0..spec.replicas).flat_map(|r| spec.quenched(r)).collect();
-    let heights = 4 * u64::from(spec.sites) * u64::from(spec.replicas);
     let mut backend: Box<dyn ReplicaBackend<ChainSegment> + '_> = match engine.gpu() {
-        Some(ctx) => Box::new(GpuReplicas::new(
-            ctx,
-            "chain",
-            std::mem::size_of::<ChainSegment>() as u64,
-            &[
-                Storage::Data(bytemuck::cast_slice(&quenched)),
-                Storage::Scratch(2 * heights),
-            ],
-            8 * saves as u64 * u64::from(spec.replicas),
-            spec.replicas,
-            &[],
-        )?),
+        Some(ctx) => {
+            // The kernel's layout: each replica's sites in groups of four, the last one padded.
+            let quenched_groups = super::in_groups_of_four(&quenched, spec.sites);
+            let heights = 4 * quenched_groups.len() as u64;
+            Box::new(GpuReplicas::new(
+                ctx,
+                "chain",
+                std::mem::size_of::<ChainSegment>() as u64,
+                &[
+                    Storage::Data(bytemuck::cast_slice(&quenched_groups)),
+                    Storage::Scratch(2 * heights),
+                ],
+                8 * saves as u64 * u64::from(spec.replicas),
+                spec.replicas,
+                &[],
+            )?)
+        }
         None => Box::new(crate::cpu::chain::CpuChain::new(
             spec.replicas,
             spec.sites,

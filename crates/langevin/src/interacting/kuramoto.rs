@@ -445,16 +445,8 @@ pub fn run(engine: &Engine, spec: &KuramotoSpec) -> Result<KuramotoResult> {
         Some(ctx) => {
             // The kernel's layout: each replica's oscillators in groups of four, the last one
             // padded.
-            let padded = spec.oscillators.div_ceil(4) as usize * 4;
-            let omega_groups: Vec<f32> = omega
-                .chunks(spec.oscillators as usize)
-                .flat_map(|r| {
-                    let mut r = r.to_vec();
-                    r.resize(padded, 0.0);
-                    r
-                })
-                .collect();
-            let phases = 4 * padded as u64 * u64::from(spec.replicas);
+            let omega_groups = super::in_groups_of_four(&omega, spec.oscillators);
+            let phases = 4 * omega_groups.len() as u64;
             Box::new(GpuReplicas::new(
                 ctx,
                 "kuramoto",

@@ -100,6 +100,19 @@ pub fn save_steps(n_steps: u32, saves: usize) -> Vec<u32> {
         .collect()
 }
 
+/// Per-replica values laid out as the replica kernels store them, in groups of four (one
+/// `vec4` each): each replica's `per_replica` values padded with zeros to a multiple of 4.
+pub(crate) fn in_groups_of_four(values: &[f32], per_replica: u32) -> Vec<f32> {
+    let padded = per_replica.div_ceil(4) as usize * 4;
+    values
+        .chunks(per_replica as usize)
+        .flat_map(|r| {
+            r.iter()
+                .copied()
+                .chain(std::iter::repeat_n(0.0, padded - r.len()))
+        })
+        .collect()
+}
 /// Steps per dispatch for replicas of `units`: about 2^24 unit-steps per replica, within the
 /// adapter's loop limit (llvmpipe leaves a loop after 65,535 iterations).
 pub fn steps_per_dispatch(engine: &Engine, units: u32) -> u32 {
