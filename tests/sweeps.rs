@@ -21,7 +21,7 @@ fn grouped_points_equal_separate_runs(engine: &Engine) {
     let spec = base(1.0, 1.0)
         .sweep(Sweep {
             param: "sigma".into(),
-            values: sigmas.to_vec(),
+            values: sigmas.to_vec().into(),
         })
         .sweep(thetas.clone())
         .trajectories(6 * per_point);

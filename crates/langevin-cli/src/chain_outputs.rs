@@ -35,7 +35,7 @@ pub fn run(
         }],
         Some(sw) => chain::run_sweep(&engine, &spec, sw)?
             .into_iter()
-            .zip(&sw.values)
+            .zip(sw.values.iter())
             .map(|(result, v)| {
                 Ok(Point {
                     label: Some(format!("{} = {v}", sw.param)),

@@ -377,7 +377,7 @@ impl SweepConfig {
                 }
                 Ok(Sweep {
                     param: param.to_string(),
-                    values: v.clone(),
+                    values: std::sync::Arc::new(v.clone()),
                 })
             }
             _ => Err(Error::invalid(

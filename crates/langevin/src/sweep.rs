@@ -12,14 +12,16 @@ use crate::error::{Error, Result};
 use crate::plan::BLOCK_SIZE;
 use crate::real::Real;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Values of one parameter across the trajectories.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sweep {
     /// The parameter's name, as the model lists it.
     pub param: String,
-    /// Its values, in order.
-    pub values: Vec<f64>,
+    /// Its values, in order; shared, not copied, by the runs and results that read them (a
+    /// value per trajectory can mean millions).
+    pub values: Arc<Vec<f64>>,
 }
 
 impl Sweep {
@@ -27,7 +29,7 @@ impl Sweep {
     pub fn new(param: &str, values: &[f64]) -> Sweep {
         Sweep {
             param: param.to_string(),
-            values: values.to_vec(),
+            values: Arc::new(values.to_vec()),
         }
     }
 
@@ -43,20 +45,21 @@ impl Sweep {
         };
         Sweep {
             param: param.to_string(),
-            values,
+            values: Arc::new(values),
         }
     }
 
     /// `count` values from `a` to `b` inclusive, evenly spaced in the logarithm (`a`, `b` > 0).
     pub fn logspace(param: &str, a: f64, b: f64, count: usize) -> Sweep {
         let mut s = Sweep::linspace(param, a.ln(), b.ln(), count);
-        s.values.iter_mut().for_each(|v| *v = v.exp());
+        let values = Arc::make_mut(&mut s.values);
+        values.par_iter_mut().for_each(|v| *v = v.exp());
         // The ends exactly as given, not as exp(ln(a)) rounds them.
-        if let Some(first) = s.values.first_mut() {
+        if let Some(first) = values.first_mut() {
             *first = a;
         }
         if count > 1 {
-            s.values[count - 1] = b;
+            values[count - 1] = b;
         }
         s
     }
@@ -69,8 +72,8 @@ pub struct ResolvedSweep {
     pub names: Vec<String>,
     /// Their indices in the model's parameters.
     pub indices: Vec<usize>,
-    /// The values of each sweep.
-    pub values: Vec<Vec<f64>>,
+    /// The values of each sweep, shared with the [`Sweep`]s they came from.
+    pub values: Vec<Arc<Vec<f64>>>,
     /// Grid points: the product of the sweeps' lengths.
     pub points: u64,
     /// Trajectories per grid point.
@@ -223,10 +226,7 @@ impl ResolvedSweep {
         Ok(Some(ResolvedSweep {
             names: sweeps.iter().map(|s| s.param.clone()).collect(),
             indices,
-            values: sweeps
-                .iter()
-                .map(|s| s.values.par_iter().copied().collect())
-                .collect(),
+            values: sweeps.iter().map(|s| Arc::clone(&s.values)).collect(),
             points,
             per_point,
             grouped,
@@ -314,7 +314,7 @@ mod tests {
         let sweeps = [
             Sweep {
                 param: "c".into(),
-                values: vec![10.0, 20.0],
+                values: vec![10.0, 20.0].into(),
             },
             Sweep::linspace("a", 0.0, 1.0, 3),
         ];
@@ -345,7 +345,7 @@ mod tests {
         let one = |param: &str, values: Vec<f64>| {
             vec![Sweep {
                 param: param.into(),
-                values,
+                values: values.into(),
             }]
         };
         let err = ResolvedSweep::resolve(&one("bb", vec![1.0]), &params(), 64, 0).unwrap_err();

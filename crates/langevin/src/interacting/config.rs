@@ -430,7 +430,7 @@ impl Config {
                     spec.sweeps
                         .push(s.to_sweep(param, true, self.ensemble.trajectories)?);
                 }
-                "density" => densities = s.to_sweep(param, false, 1)?.values,
+                "density" => densities = s.to_sweep(param, false, 1)?.values.to_vec(),
                 other => {
                     return Err(Error::invalid(
                         format!("ensemble.sweep.{other}"),
