@@ -176,8 +176,10 @@ fn gpu_and_cpu_twin_agree() {
         let mut worst = 0.0f64;
         for (ra, rb) in a.rough.iter().zip(&b.rough) {
             for (x, y) in ra.iter().zip(rb) {
-                worst = worst
-                    .max((f64::from(x[1]) - f64::from(y[1])).abs() / f64::from(y[1]).max(1e-6));
+                worst = common::max_or_nan(
+                    worst,
+                    (f64::from(x[1]) - f64::from(y[1])).abs() / f64::from(y[1]).max(1e-6),
+                );
             }
         }
         eprintln!(

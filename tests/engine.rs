@@ -191,12 +191,15 @@ fn compare_with_twin(spec: &EnsembleSpec, theta: f64, sigma: f64, sd0: f64) {
         g.final_states.as_ref().unwrap(),
         c.final_states.as_ref().unwrap(),
     );
-    let max_abs = fc.iter().map(|x| x.abs()).fold(0.0f32, f32::max) as f64;
+    let max_abs = fc
+        .iter()
+        .map(|x| x.abs())
+        .fold(0.0f32, common::max_or_nan_f32) as f64;
     let worst = fg
         .iter()
         .zip(fc)
         .map(|(a, b)| f64::from((a - b).abs()))
-        .fold(0.0, f64::max);
+        .fold(0.0, common::max_or_nan);
     let bound = ou_difference_bound(theta, sigma, sd0, g.dt, g.steps as i32, max_abs + 1.0);
     eprintln!(
         "largest |x_gpu - x_cpu| = {worst:.3e} (bound {bound:.3e}) over {} states on {}",
@@ -475,7 +478,7 @@ fn one_engine_runs_models_of_different_dimensions() {
             .iter()
             .zip(&fc)
             .map(|(a, b)| f64::from((a - b).abs()))
-            .fold(0.0, f64::max);
+            .fold(0.0, common::max_or_nan);
         let bound = ou_difference_bound(1.0, 0.5, 0.0, 0.01, 50, 3.0);
         assert!(worst <= bound, "dim {dim}: {worst:e} above {bound:e}");
     }

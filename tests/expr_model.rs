@@ -43,7 +43,7 @@ fn ou_as_text_equals_built_in_ou(engine: &Engine) {
         .iter()
         .zip(&fb)
         .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+        .fold(0.0f32, common::max_or_nan_f32);
     // The same f32 operations in the same order: equal up to the driver's freedom to fuse a
     // multiply and an add, at most 2 ulp of |x| <= 4 per step, contracted by a = 1 - theta dt
     // per step: 2 * 2^-23 * 4 / (theta dt).

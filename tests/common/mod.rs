@@ -380,3 +380,22 @@ impl XorShift {
         items[(self.next() % items.len() as u64) as usize]
     }
 }
+
+/// `f64::max` for folding error measures, except that NaN wins: a run that produced NaN must
+/// fail its bound, where `f64::max(0.0, NaN)` is 0.0 and would pass it.
+pub fn max_or_nan(worst: f64, d: f64) -> f64 {
+    if worst.is_nan() || d.is_nan() {
+        f64::NAN
+    } else {
+        worst.max(d)
+    }
+}
+
+/// [`max_or_nan`] in f32.
+pub fn max_or_nan_f32(worst: f32, d: f32) -> f32 {
+    if worst.is_nan() || d.is_nan() {
+        f32::NAN
+    } else {
+        worst.max(d)
+    }
+}

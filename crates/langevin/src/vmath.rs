@@ -93,11 +93,17 @@ mod tests {
     use super::*;
     use crate::philox::uniform_open01;
 
-    /// |approx - exact| in units of the last place of `exact` rounded to f32.
+    /// |approx - exact| in units of the last place of `exact` rounded to f32; infinite for a
+    /// NaN, which `f64::max` would otherwise drop from the worst case.
     fn ulps(approx: f32, exact: f64) -> f64 {
         let e = exact as f32;
         let ulp = f64::from(f32::from_bits(e.abs().to_bits() + 1) - e.abs());
-        (f64::from(approx) - exact).abs() / ulp
+        let d = (f64::from(approx) - exact).abs() / ulp;
+        if d.is_nan() {
+            f64::INFINITY
+        } else {
+            d
+        }
     }
 
     /// Every uniform Box-Muller can draw: `uniform_open01` keeps 23 bits of the word.
