@@ -1,13 +1,22 @@
 // Pseudo-spectral field updates on periodic grids of nx x ny points (ny = 1 in 1-D), a batch
 // of independent fields side by side. The Laplacian is spectral: the field goes through the
-// FFT (shaders/fft.wgsl) in the complex work buffer, is multiplied by -|k|^2
-// (`spectral_laplacian`) and comes back through the inverse (which carries the 1 / N).
+// FFT (shaders/fft.wgsl) in the complex work buffer, is multiplied by -|k|^2 and comes back
+// through the inverse (which carries the 1 / N).
 //
 // Nonlinear Klein-Gordon, phi_tt = Laplacian phi - V'(phi), by Stormer-Verlet (kick-drift-kick)
 // with the force of the last step reused (one Laplacian per step):
 //   kg_drift:  pi += dt/2 f;  phi += dt pi;  work = phi            (then FFT, Laplacian, FFT^-1)
-//   kg_kick:   f = Re(work) - V'(phi);  pi += dt/2 f
+//   kg_kick:   f = work - V'(phi);  pi += dt/2 f
 // kg_force sets f alone, once, before the first step.
+//
+// A real field is packed two points to a complex value, z_m = phi_2m + i phi_2m+1 along x
+// (`packed`), so its transform is the complex one of nx/2 x ny points: half the work and
+// memory of transforming phi + 0i. The Laplacian of the packed transform Z
+// (`packed_laplacian`) unpacks the full spectrum's X_k and X_-k from Z_k and conj Z_-k (as
+// `rfft_post` in fft.wgsl), multiplies them by -|k|^2 and packs the result back (as
+// `irfft_pre`), so the inverse nx/2 x ny transform gives Laplacian phi packed the same way.
+// An antiperiodic field (below) is complex and goes through the nx x ny transform,
+// multiplied by `spectral_laplacian`.
 //
 // Model A (Allen-Cahn) Langevin dynamics, d phi = (Laplacian phi - V'(phi)) dt + sqrt(2T) dW,
 // kept in Fourier space (phi_hat), by exponential time differencing: with c_k = |k|^2 + mu
@@ -75,6 +84,8 @@ struct FieldClock {
 @group(0) @binding(4) var<storage, read_write> work: array<vec2<real>>;
 @group(0) @binding(5) var<storage, read_write> phi_hat: array<vec2<real>>;
 @group(0) @binding(6) var<storage, read_write> clock: FieldClock;
+// exp(-2 pi i t / nx) for t = 0 .. nx/2, computed in f64 (`packed_laplacian`).
+@group(0) @binding(7) var<storage, read_write> twiddles_x: array<vec2<real>>;
 
 fn flat_index_field(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return (wid.x + wid.y * nwg.x) * WORKGROUP_SIZE_FIELD + lid;
@@ -104,17 +115,31 @@ fn twist_phase(j: u32) -> vec2<real> {
     return vec2<real>(r_cos(a), r_sin(a));
 }
 
-// A real field value into the work buffer (twisted when antiperiodic).
-fn twisted(j: u32, f: real) -> vec2<real> {
-    if params.twist == 0u {
-        return vec2<real>(f, 0.0);
-    }
-    let e = twist_phase(j);
-    return vec2<real>(f * e.x, -f * e.y);
+// Whether the Klein-Gordon field is carried packed, two real points to a complex value
+// (periodic, nx even), rather than as a complex value per point (antiperiodic, or nx = 1).
+fn packed() -> bool {
+    return params.twist == 0u && params.nx >= 2u;
 }
 
-// The real field value of the work buffer's entry j (untwisted when antiperiodic).
-fn untwisted(j: u32) -> real {
+// Point j's real field value into the work buffer: packed, or twisted when antiperiodic.
+fn store_field(j: u32, f: real) {
+    if packed() {
+        work[j / 2u][j % 2u] = f;
+        return;
+    }
+    if params.twist == 0u {
+        work[j] = vec2<real>(f, 0.0);
+        return;
+    }
+    let e = twist_phase(j);
+    work[j] = vec2<real>(f * e.x, -f * e.y);
+}
+
+// Point j's real field value from the work buffer (unpacked, or untwisted when antiperiodic).
+fn field_value(j: u32) -> real {
+    if packed() {
+        return work[j / 2u][j % 2u];
+    }
     let w = work[j];
     if params.twist == 0u {
         return w.x;
@@ -164,6 +189,86 @@ fn mirror(j: u32) -> u32 {
     return base + ((params.ny - iy) % params.ny) * params.nx + (params.nx - ix) % params.nx;
 }
 
+fn conj_field(a: vec2<real>) -> vec2<real> {
+    return vec2<real>(a.x, -a.y);
+}
+
+fn cmul_field(a: vec2<real>, b: vec2<real>) -> vec2<real> {
+    return vec2<real>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
+}
+
+// |k|^2 of the full spectrum's entry (kx, iy), kx = 0 .. nx/2.
+fn packed_k_squared(kx: u32, iy: u32) -> real {
+    let k = widen(params.kx_unit) * real(kx);
+    let q = widen(params.ky_unit) * (real(iy) - select(0.0, real(params.ny), iy >= params.ny / 2u && params.ny > 1u));
+    return k * k + q * q;
+}
+
+// The full spectrum's X at (kx, iy) from the packed transform's Z at (kx mod h, iy) and at
+// the mirror entry (h - kx mod h, -iy), as `rfft_post` computes it; w = exp(-2 pi i kx / nx).
+fn unpacked(zk: vec2<real>, mirror_z: vec2<real>, w: vec2<real>) -> vec2<real> {
+    let zc = conj_field(mirror_z);
+    let e = 0.5 * (zk + zc);
+    let d = 0.5 * (zk - zc);
+    return e + cmul_field(w, vec2<real>(d.y, -d.x));
+}
+
+// The packed transform's entry (a, iy) of the spectrum Y from Y at (a, iy) and at (h - a,
+// -iy), as `irfft_pre` computes it; w = exp(-2 pi i a / nx).
+fn repacked(yk: vec2<real>, mirror_y: vec2<real>, w: vec2<real>) -> vec2<real> {
+    let yc = conj_field(mirror_y);
+    let e = 0.5 * (yk + yc);
+    let o = cmul_field(conj_field(w), 0.5 * (yk - yc));
+    return e + vec2<real>(-o.y, o.x);
+}
+
+// The Laplacian's packed entry (a, iy), a < h = nx/2, from the packed transform's entries
+// z = Z(a, iy) and m = Z(h - a mod h, -iy): X(a, iy) and X(h - a, -iy) unpacked, times
+// -|k|^2, packed again.
+fn packed_laplacian_at(a: u32, iy: u32, z: vec2<real>, m: vec2<real>) -> vec2<real> {
+    let h = params.nx / 2u;
+    let my = (params.ny - iy) % params.ny;
+    let wa = twiddles_x[a];
+    let x = unpacked(z, m, wa);
+    let x_mirror = unpacked(m, z, twiddles_x[h - a]);
+    let y = -packed_k_squared(a, iy) * x;
+    let y_mirror = -packed_k_squared(h - a, my) * x_mirror;
+    return repacked(y, y_mirror, wa);
+}
+
+// The Laplacian of a packed field's transform (nx/2 x ny per field), in place. Entry (a, iy)
+// and its mirror (h - a mod h, -iy) read each other, so one invocation computes both: the one
+// at the lower index of the two.
+@compute @workgroup_size(WORKGROUP_SIZE_FIELD)
+fn packed_laplacian(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let j = flat_index_field(lid, wid, nwg);
+    if j >= total_points() / 2u {
+        return;
+    }
+    let h = params.nx / 2u;
+    let size = h * params.ny;
+    let base = j - j % size;
+    let a = (j % size) % h;
+    let iy = (j % size) / h;
+    let ma = (h - a) % h;
+    let my = (params.ny - iy) % params.ny;
+    let m = base + my * h + ma;
+    if m < j {
+        return;
+    }
+    let z = work[j];
+    let zm = work[m];
+    work[j] = packed_laplacian_at(a, iy, z, zm);
+    if m != j {
+        work[m] = packed_laplacian_at(ma, my, zm, z);
+    }
+}
+
+// The Laplacian of an unpacked (antiperiodic) field's transform, in place.
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
 fn spectral_laplacian(
     @builtin(local_invocation_index) lid: u32,
@@ -192,7 +297,7 @@ fn kg_drift(
     let f = phi[j] + dt * p;
     momentum[j] = p;
     phi[j] = f;
-    work[j] = twisted(j, f);
+    store_field(j, f);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -205,7 +310,7 @@ fn kg_kick(
     if j >= total_points() {
         return;
     }
-    let f = untwisted(j) - dv(phi[j]);
+    let f = field_value(j) - dv(phi[j]);
     force[j] = f;
     momentum[j] = momentum[j] + 0.5 * widen(params.dt) * f;
 }
@@ -220,7 +325,7 @@ fn kg_load(
     if j >= total_points() {
         return;
     }
-    work[j] = twisted(j, phi[j]);
+    store_field(j, phi[j]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -233,7 +338,7 @@ fn kg_force(
     if j >= total_points() {
         return;
     }
-    force[j] = untwisted(j) - dv(phi[j]);
+    force[j] = field_value(j) - dv(phi[j]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)

@@ -29,6 +29,8 @@ pub struct FieldBuffers<R: Real> {
     pub phi_hat: Vec<[R; 2]>,
     /// (step, next).
     pub clock: [u32; 2],
+    /// `exp(-2 pi i t / nx)`, `t = 0 ..= nx / 2` ([`crate::field::packed_twiddles`]).
+    pub twiddles_x: Vec<[R; 2]>,
 }
 
 /// A constant in `R`.
@@ -70,23 +72,66 @@ impl<R: Real> FieldBuffers<R> {
         [a.cos(), a.sin()]
     }
 
-    /// Twin of `twisted`.
-    fn twisted(&self, j: usize, f: R) -> [R; 2] {
-        if self.params.twist == 0 {
-            return [f, R::zero()];
-        }
-        let e = self.twist_phase(j);
-        [f * e[0], -f * e[1]]
+    /// Twin of `packed`.
+    fn packed(&self) -> bool {
+        crate::field::packs_field(&self.params)
     }
 
-    /// Twin of `untwisted`.
-    fn untwisted(&self, j: usize) -> R {
+    /// Twin of `store_field`.
+    fn store_field(&mut self, j: usize, f: R) {
+        if self.packed() {
+            self.work[j / 2][j % 2] = f;
+            return;
+        }
+        if self.params.twist == 0 {
+            self.work[j] = [f, R::zero()];
+            return;
+        }
+        let e = self.twist_phase(j);
+        self.work[j] = [f * e[0], -f * e[1]];
+    }
+
+    /// Twin of `field_value`.
+    fn field_value(&self, j: usize) -> R {
+        if self.packed() {
+            return self.work[j / 2][j % 2];
+        }
         let w = self.work[j];
         if self.params.twist == 0 {
             return w[0];
         }
         let e = self.twist_phase(j);
         w[0] * e[0] - w[1] * e[1]
+    }
+
+    /// Twin of `packed_k_squared`.
+    fn packed_k_squared(&self, kx: usize, iy: usize) -> R {
+        let ny = self.params.ny as usize;
+        let k = R::widen(self.params.kx_unit) * c(kx as f64);
+        let signed = if ny > 1 && iy >= ny / 2 {
+            c::<R>(iy as f64) - c(ny as f64)
+        } else {
+            c(iy as f64)
+        };
+        let q = R::widen(self.params.ky_unit) * signed;
+        k * k + q * q
+    }
+
+    /// Twin of `packed_laplacian_at`.
+    fn packed_laplacian_at(&self, a: usize, iy: usize, z: [R; 2], m: [R; 2]) -> [R; 2] {
+        let (nx, ny) = (self.params.nx as usize, self.params.ny as usize);
+        let h = nx / 2;
+        let my = (ny - iy) % ny;
+        let wa = self.twiddles_x[a];
+        let x = unpacked(z, m, wa);
+        let x_mirror = unpacked(m, z, self.twiddles_x[h - a]);
+        let (k2, k2_mirror) = (
+            self.packed_k_squared(a, iy),
+            self.packed_k_squared(h - a, my),
+        );
+        let y = [-k2 * x[0], -k2 * x[1]];
+        let y_mirror = [-k2_mirror * x_mirror[0], -k2_mirror * x_mirror[1]];
+        repacked(y, y_mirror, wa)
     }
 
     /// Twin of `kept`.
@@ -129,6 +174,57 @@ fn point_noise<R: Real>(p: &FieldParams, step: u32, j: usize) -> R {
     R::real(f64::from(xi))
 }
 
+fn conj_field<R: Real>(a: [R; 2]) -> [R; 2] {
+    [a[0], -a[1]]
+}
+
+fn cmul_field<R: Real>(a: [R; 2], b: [R; 2]) -> [R; 2] {
+    [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]]
+}
+
+/// Twin of `unpacked`.
+fn unpacked<R: Real>(zk: [R; 2], mirror_z: [R; 2], w: [R; 2]) -> [R; 2] {
+    let half = c::<R>(0.5);
+    let zc = conj_field(mirror_z);
+    let e = [half * (zk[0] + zc[0]), half * (zk[1] + zc[1])];
+    let d = [half * (zk[0] - zc[0]), half * (zk[1] - zc[1])];
+    let o = cmul_field(w, [d[1], -d[0]]);
+    [e[0] + o[0], e[1] + o[1]]
+}
+
+/// Twin of `repacked`.
+fn repacked<R: Real>(yk: [R; 2], mirror_y: [R; 2], w: [R; 2]) -> [R; 2] {
+    let half = c::<R>(0.5);
+    let yc = conj_field(mirror_y);
+    let e = [half * (yk[0] + yc[0]), half * (yk[1] + yc[1])];
+    let o = cmul_field(
+        conj_field(w),
+        [half * (yk[0] - yc[0]), half * (yk[1] - yc[1])],
+    );
+    [e[0] - o[1], e[1] + o[0]]
+}
+
+/// Twin of the kernel `packed_laplacian`: each entry and its mirror, from the lower index.
+pub fn packed_laplacian<R: Real>(b: &mut FieldBuffers<R>) {
+    let (nx, ny) = (b.params.nx as usize, b.params.ny as usize);
+    let h = nx / 2;
+    let size = h * ny;
+    for j in 0..b.phi.len() / 2 {
+        let base = j - j % size;
+        let (a, iy) = ((j % size) % h, (j % size) / h);
+        let (ma, my) = ((h - a) % h, (ny - iy) % ny);
+        let m = base + my * h + ma;
+        if m < j {
+            continue;
+        }
+        let (z, zm) = (b.work[j], b.work[m]);
+        b.work[j] = b.packed_laplacian_at(a, iy, z, zm);
+        if m != j {
+            b.work[m] = b.packed_laplacian_at(ma, my, zm, z);
+        }
+    }
+}
+
 /// Twin of the kernel `spectral_laplacian`.
 pub fn spectral_laplacian<R: Real>(b: &mut FieldBuffers<R>) {
     for j in 0..b.work.len() {
@@ -146,7 +242,7 @@ pub fn kg_drift<R: Real>(b: &mut FieldBuffers<R>) {
         let f = b.phi[j] + dt * p;
         b.momentum[j] = p;
         b.phi[j] = f;
-        b.work[j] = b.twisted(j, f);
+        b.store_field(j, f);
     }
 }
 
@@ -154,7 +250,7 @@ pub fn kg_drift<R: Real>(b: &mut FieldBuffers<R>) {
 pub fn kg_kick<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: &[f32]) {
     let dt = R::widen(b.params.dt);
     for j in 0..b.phi.len() {
-        let f = b.untwisted(j) - potential.dv_as(b.phi[j], params);
+        let f = b.field_value(j) - potential.dv_as(b.phi[j], params);
         b.force[j] = f;
         b.momentum[j] += c::<R>(0.5) * dt * f;
     }
@@ -163,14 +259,15 @@ pub fn kg_kick<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: 
 /// Twin of the kernel `kg_load`.
 pub fn kg_load<R: Real>(b: &mut FieldBuffers<R>) {
     for j in 0..b.phi.len() {
-        b.work[j] = b.twisted(j, b.phi[j]);
+        let f = b.phi[j];
+        b.store_field(j, f);
     }
 }
 
 /// Twin of the kernel `kg_force`.
 pub fn kg_force<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: &[f32]) {
     for j in 0..b.phi.len() {
-        b.force[j] = b.untwisted(j) - potential.dv_as(b.phi[j], params);
+        b.force[j] = b.field_value(j) - potential.dv_as(b.phi[j], params);
     }
 }
 
@@ -277,6 +374,7 @@ impl<R: Real> CpuField<R> {
             work: vec![[R::zero(); 2]; n],
             phi_hat: vec![[R::zero(); 2]; n],
             clock: [0; 2],
+            twiddles_x: crate::field::packed_twiddles(params.nx),
         };
         let potential = spec.potential.clone();
         let values = potential.params_f32();
@@ -284,11 +382,12 @@ impl<R: Real> CpuField<R> {
         match spec.equation {
             FieldEquation::KleinGordon => {
                 kg_load(&mut b);
-                laplacian(&mut b, shape);
+                laplacian(&mut b);
                 kg_force(&mut b, &potential, &values);
             }
             FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
-                kg_load(&mut b);
+                // phi + 0i through the FFT, as the device run's initial transform.
+                b.work = b.phi.iter().map(|v| [*v, R::zero()]).collect();
                 super::fft::fft(&mut b.work, shape, Direction::Forward);
                 b.phi_hat.copy_from_slice(&b.work);
             }
@@ -302,11 +401,22 @@ impl<R: Real> CpuField<R> {
     }
 }
 
-/// The spectral Laplacian of `work` in place: FFT, `spectral_laplacian`, inverse FFT.
-fn laplacian<R: Real>(b: &mut FieldBuffers<R>, shape: FftShape) {
-    super::fft::fft(&mut b.work, shape, Direction::Forward);
-    spectral_laplacian(b);
-    super::fft::fft(&mut b.work, shape, Direction::Inverse);
+/// The spectral Laplacian of `work` in place: FFT, `packed_laplacian` (or
+/// `spectral_laplacian` for an unpacked field), inverse FFT.
+fn laplacian<R: Real>(b: &mut FieldBuffers<R>) {
+    let p = b.params;
+    if b.packed() {
+        let shape = FftShape::two_d(p.nx / 2, p.ny, p.fields);
+        let half = b.phi.len() / 2;
+        super::fft::fft(&mut b.work[..half], shape, Direction::Forward);
+        packed_laplacian(b);
+        super::fft::fft(&mut b.work[..half], shape, Direction::Inverse);
+    } else {
+        let shape = b.shape();
+        super::fft::fft(&mut b.work, shape, Direction::Forward);
+        spectral_laplacian(b);
+        super::fft::fft(&mut b.work, shape, Direction::Inverse);
+    }
 }
 
 impl<R: Real> FieldBackend for CpuField<R> {
@@ -317,7 +427,7 @@ impl<R: Real> FieldBackend for CpuField<R> {
             match self.equation {
                 FieldEquation::KleinGordon => {
                     kg_drift(b);
-                    laplacian(b, shape);
+                    laplacian(b);
                     kg_kick(b, &self.potential, &self.params);
                 }
                 FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {

@@ -437,6 +437,21 @@ pub struct FieldParams {
     pub lambda: [f32; 2],
 }
 
+/// Twin of `packed` in `shaders/field.wgsl`: a Klein-Gordon field is carried two real points
+/// to a complex value (so that its transform is half as long) unless it is antiperiodic
+/// (complex) or one point wide.
+pub fn packs_field(params: &FieldParams) -> bool {
+    params.twist == 0 && params.nx >= 2
+}
+
+/// The twiddles `exp(-2 pi i t / nx)`, `t = 0 ..= nx / 2`, that `packed_laplacian` reads
+/// (computed in f64, as the FFT's); one entry when `nx` is 1.
+pub fn packed_twiddles<R: Real>(nx: u32) -> Vec<[R; 2]> {
+    let mut table = crate::fft::twiddles::<R>(nx);
+    table.truncate(nx as usize / 2 + 1);
+    table
+}
+
 /// What a backend holds between steps, read back at save times (widened to f64 from the
 /// run's precision).
 pub enum FieldState {
@@ -506,12 +521,19 @@ pub struct FieldResult {
 }
 
 impl FieldResult {
-    /// The largest relative deviation of field `f`'s energy from its initial value.
+    /// The largest relative deviation of field `f`'s energy from its initial value; NaN if
+    /// any energy is (a field that diverged reports so, not a drift of 0).
     pub fn energy_drift(&self, f: usize) -> f64 {
         let e = &self.energy[f];
         e.iter()
             .map(|v| ((v - e[0]) / e[0]).abs())
-            .fold(0.0, f64::max)
+            .fold(0.0, |worst: f64, d| {
+                if worst.is_nan() || d.is_nan() {
+                    f64::NAN
+                } else {
+                    worst.max(d)
+                }
+            })
     }
 
     /// Point-steps per second of the stepping.

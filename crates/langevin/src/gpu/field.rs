@@ -3,6 +3,8 @@
 //! entry point, one bind group layout; bind group `w` gives the pointwise kernels work buffer
 //! `w`, so a kernel can follow the FFT into whichever buffer holds its result. A forward and
 //! an inverse transform together end where they started, so every step ends in buffer 0.
+//! A periodic Klein-Gordon field is packed two points to a complex value, so its transform
+//! is the complex one of `nx / 2 x ny` points (`packed_laplacian` in the shader).
 
 use super::context::GpuContext;
 use super::fft::GpuFft;
@@ -17,8 +19,9 @@ const WORKGROUP_SIZE_FIELD: u64 = 64;
 /// Steps per submitted command buffer.
 const STEPS_PER_SUBMIT: u32 = 16;
 
-const KERNELS: [&str; 10] = [
+const KERNELS: [&str; 11] = [
     "spectral_laplacian",
+    "packed_laplacian",
     "kg_drift",
     "kg_kick",
     "kg_load",
@@ -43,6 +46,9 @@ pub struct GpuField<'a> {
     points: u64,
     equation: FieldEquation,
     precision: Precision,
+    /// Whether the work buffer holds the Klein-Gordon field packed
+    /// ([`crate::field::packs_field`]).
+    packed: bool,
 }
 
 impl<'a> GpuField<'a> {
@@ -103,10 +109,22 @@ impl<'a> GpuField<'a> {
             wgpu::BufferUsages::COPY_SRC,
         );
         let clock = ctx.storage_with("field_clock", &[0u8; 8], wgpu::BufferUsages::empty());
-        let (layout, pipeline_layout) = ctx.uniform_and_storage_layout("field", 6);
+        let twiddles_x = ctx.storage_with(
+            "field_twiddles",
+            bytemuck::cast_slice(&crate::field::packed_twiddles::<R>(params.nx)),
+            wgpu::BufferUsages::empty(),
+        );
+        let (layout, pipeline_layout) = ctx.uniform_and_storage_layout("field", 7);
         let groups = [0usize, 1].map(|w| {
             let buffers = [
-                &uniform, &phi_buf, &momentum, &force, &work[w], &phi_hat, &clock,
+                &uniform,
+                &phi_buf,
+                &momentum,
+                &force,
+                &work[w],
+                &phi_hat,
+                &clock,
+                &twiddles_x,
             ];
             ctx.bind_buffers("field", &layout, &buffers)
         });
@@ -114,7 +132,14 @@ impl<'a> GpuField<'a> {
             .iter()
             .map(|k| ctx.compute_pipeline(k, &wgsl, k, Some(&pipeline_layout)))
             .collect::<Result<Vec<_>>>()?;
-        let fft = GpuFft::new(ctx, shape, [&work[0], &work[1]], precision)?;
+        let packed =
+            spec.equation == FieldEquation::KleinGordon && crate::field::packs_field(&params);
+        let transformed = if packed {
+            crate::fft::FftShape::two_d(params.nx / 2, params.ny, params.fields)
+        } else {
+            shape
+        };
+        let fft = GpuFft::new(ctx, transformed, [&work[0], &work[1]], precision)?;
         let gpu = GpuField {
             ctx,
             pipelines,
@@ -127,6 +152,7 @@ impl<'a> GpuField<'a> {
             points,
             equation: spec.equation,
             precision,
+            packed,
         };
         if spec.equation == FieldEquation::KleinGordon {
             gpu.submit(|g, pass| {
@@ -148,10 +174,15 @@ impl<'a> GpuField<'a> {
         pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
     }
 
-    /// Work buffer 0 through the FFT, times -|k|^2, and back.
+    /// Work buffer 0 through the FFT, times -|k|^2 (in place), and back.
     fn laplacian(&self, pass: &mut wgpu::ComputePass<'_>) {
         let spectrum = self.fft.record(pass, Direction::Forward, 0);
-        self.kernel(pass, "spectral_laplacian", spectrum);
+        let multiply = if self.packed {
+            "packed_laplacian"
+        } else {
+            "spectral_laplacian"
+        };
+        self.kernel(pass, multiply, spectrum);
         self.fft.record(pass, Direction::Inverse, spectrum);
     }
 
