@@ -10,8 +10,8 @@
 // kg_force sets f alone, once, before the first step.
 //
 // A real field is packed two points to a complex value, z_m = phi_2m + i phi_2m+1 along x
-// (`packed`), so its transform is the complex one of nx/2 x ny points: half the work and
-// memory of transforming phi + 0i. The Laplacian of the packed transform Z
+// (`packed`), so its transform is the complex one of nx/2 x ny points in work buffers of
+// half the size: half the work and memory of transforming phi + 0i. The Laplacian of the packed transform Z
 // (`packed_laplacian`) unpacks the full spectrum's X_k and X_-k from Z_k and conj Z_-k (as
 // `rfft_post` in fft.wgsl), multiplies them by -|k|^2 and packs the result back (as
 // `irfft_pre`), so the inverse nx/2 x ny transform gives Laplacian phi packed the same way.
@@ -121,18 +121,15 @@ fn packed() -> bool {
     return params.twist == 0u && params.nx >= 2u;
 }
 
-// Point j's real field value into the work buffer: packed, or twisted when antiperiodic.
-fn store_field(j: u32, f: real) {
-    if packed() {
-        work[j / 2u][j % 2u] = f;
-        return;
-    }
+// The work entry of point j's real field value f when unpacked: twisted when antiperiodic.
+// (Packed, entry i is the pair of points 2i and 2i + 1, which one invocation stores together:
+// a store to one component of a vector may access the whole vector.)
+fn unpacked_entry(j: u32, f: real) -> vec2<real> {
     if params.twist == 0u {
-        work[j] = vec2<real>(f, 0.0);
-        return;
+        return vec2<real>(f, 0.0);
     }
     let e = twist_phase(j);
-    work[j] = vec2<real>(f * e.x, -f * e.y);
+    return vec2<real>(f * e.x, -f * e.y);
 }
 
 // Point j's real field value from the work buffer (unpacked, or untwisted when antiperiodic).
@@ -282,22 +279,35 @@ fn spectral_laplacian(
     work[j] = -k_squared(j) * work[j];
 }
 
+// Drifts point j (pi += dt/2 f, phi += dt pi) and returns its new phi.
+fn drift_point(j: u32) -> real {
+    let dt = widen(params.dt);
+    let p = momentum[j] + 0.5 * dt * force[j];
+    let f = phi[j] + dt * p;
+    momentum[j] = p;
+    phi[j] = f;
+    return f;
+}
+
+// One invocation per work entry: a pair of points when packed.
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
 fn kg_drift(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let j = flat_index_field(lid, wid, nwg);
-    if j >= total_points() {
+    let i = flat_index_field(lid, wid, nwg);
+    if packed() {
+        if i >= total_points() / 2u {
+            return;
+        }
+        work[i] = vec2<real>(drift_point(2u * i), drift_point(2u * i + 1u));
         return;
     }
-    let dt = widen(params.dt);
-    let p = momentum[j] + 0.5 * dt * force[j];
-    let f = phi[j] + dt * p;
-    momentum[j] = p;
-    phi[j] = f;
-    store_field(j, f);
+    if i >= total_points() {
+        return;
+    }
+    work[i] = unpacked_entry(i, drift_point(i));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -321,11 +331,18 @@ fn kg_load(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let j = flat_index_field(lid, wid, nwg);
-    if j >= total_points() {
+    let i = flat_index_field(lid, wid, nwg);
+    if packed() {
+        if i >= total_points() / 2u {
+            return;
+        }
+        work[i] = vec2<real>(phi[2u * i], phi[2u * i + 1u]);
         return;
     }
-    store_field(j, phi[j]);
+    if i >= total_points() {
+        return;
+    }
+    work[i] = unpacked_entry(i, phi[i]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)

@@ -91,9 +91,9 @@ fn linear_pulse_matches_the_exact_modes(engine: &Engine) {
     assert!(worst < 2e-5, "{worst}");
 }
 
-/// In 2-D, 64 x 32 points on 24 x 12, two fields: a tilted, off-centre pulse (no symmetry
-/// between k and -k along either axis, so every pair of mirrored wave vectors carries a
-/// different amplitude) equals the exact discrete solution at t = 4 to 2e-5 in every field.
+/// In 2-D, 64 x 32 points on 24 x 12, two fields: a tilted, off-centre pulse (no reflection
+/// symmetry along either axis, so its transform is complex and the entries at (kx, ky) and
+/// (-kx, ky) differ) equals the exact discrete solution at t = 4 to 2e-5 in every field.
 fn linear_pulse_in_2d_matches_the_exact_modes(engine: &Engine) {
     let mut spec = FieldSpec::new(64, 24.0, Potential::new("phi^2 / 2", &[]).unwrap());
     spec.points = [64, 32];

@@ -77,18 +77,13 @@ impl<R: Real> FieldBuffers<R> {
         crate::field::packs_field(&self.params)
     }
 
-    /// Twin of `store_field`.
-    fn store_field(&mut self, j: usize, f: R) {
-        if self.packed() {
-            self.work[j / 2][j % 2] = f;
-            return;
-        }
+    /// Twin of `unpacked_entry`.
+    fn unpacked_entry(&self, j: usize, f: R) -> [R; 2] {
         if self.params.twist == 0 {
-            self.work[j] = [f, R::zero()];
-            return;
+            return [f, R::zero()];
         }
         let e = self.twist_phase(j);
-        self.work[j] = [f * e[0], -f * e[1]];
+        [f * e[0], -f * e[1]]
     }
 
     /// Twin of `field_value`.
@@ -233,16 +228,27 @@ pub fn spectral_laplacian<R: Real>(b: &mut FieldBuffers<R>) {
     }
 }
 
-/// Twin of the kernel `kg_drift`.
-pub fn kg_drift<R: Real>(b: &mut FieldBuffers<R>) {
+/// Twin of `drift_point`.
+fn drift_point<R: Real>(b: &mut FieldBuffers<R>, j: usize) -> R {
     let dt = R::widen(b.params.dt);
-    let half = c::<R>(0.5);
-    for j in 0..b.phi.len() {
-        let p = b.momentum[j] + half * dt * b.force[j];
-        let f = b.phi[j] + dt * p;
-        b.momentum[j] = p;
-        b.phi[j] = f;
-        b.store_field(j, f);
+    let p = b.momentum[j] + c::<R>(0.5) * dt * b.force[j];
+    let f = b.phi[j] + dt * p;
+    b.momentum[j] = p;
+    b.phi[j] = f;
+    f
+}
+
+/// Twin of the kernel `kg_drift`: an entry of `work` at a time (a pair of points packed).
+pub fn kg_drift<R: Real>(b: &mut FieldBuffers<R>) {
+    if b.packed() {
+        for i in 0..b.phi.len() / 2 {
+            b.work[i] = [drift_point(b, 2 * i), drift_point(b, 2 * i + 1)];
+        }
+        return;
+    }
+    for i in 0..b.phi.len() {
+        let f = drift_point(b, i);
+        b.work[i] = b.unpacked_entry(i, f);
     }
 }
 
@@ -258,9 +264,14 @@ pub fn kg_kick<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: 
 
 /// Twin of the kernel `kg_load`.
 pub fn kg_load<R: Real>(b: &mut FieldBuffers<R>) {
-    for j in 0..b.phi.len() {
-        let f = b.phi[j];
-        b.store_field(j, f);
+    if b.packed() {
+        for i in 0..b.phi.len() / 2 {
+            b.work[i] = [b.phi[2 * i], b.phi[2 * i + 1]];
+        }
+        return;
+    }
+    for i in 0..b.phi.len() {
+        b.work[i] = b.unpacked_entry(i, b.phi[i]);
     }
 }
 
@@ -366,12 +377,16 @@ impl<R: Real> CpuField<R> {
     /// The buffers of `spec` from the initial `phi` and `pi` of every field.
     pub fn new(spec: &FieldSpec, params: FieldParams, phi: Vec<R>, pi: Vec<R>) -> Self {
         let n = phi.len();
+        // A packed Klein-Gordon field holds two points an entry.
+        let packed =
+            spec.equation == FieldEquation::KleinGordon && crate::field::packs_field(&params);
+        let work_entries = if packed { n / 2 } else { n };
         let mut b = FieldBuffers {
             params,
             phi,
             momentum: pi,
             force: vec![R::zero(); n],
-            work: vec![[R::zero(); 2]; n],
+            work: vec![[R::zero(); 2]; work_entries],
             phi_hat: vec![[R::zero(); 2]; n],
             clock: [0; 2],
             twiddles_x: crate::field::packed_twiddles(params.nx),
@@ -407,10 +422,9 @@ fn laplacian<R: Real>(b: &mut FieldBuffers<R>) {
     let p = b.params;
     if b.packed() {
         let shape = FftShape::two_d(p.nx / 2, p.ny, p.fields);
-        let half = b.phi.len() / 2;
-        super::fft::fft(&mut b.work[..half], shape, Direction::Forward);
+        super::fft::fft(&mut b.work, shape, Direction::Forward);
         packed_laplacian(b);
-        super::fft::fft(&mut b.work[..half], shape, Direction::Inverse);
+        super::fft::fft(&mut b.work, shape, Direction::Inverse);
     } else {
         let shape = b.shape();
         super::fft::fft(&mut b.work, shape, Direction::Forward);

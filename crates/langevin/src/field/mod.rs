@@ -521,12 +521,14 @@ pub struct FieldResult {
 }
 
 impl FieldResult {
-    /// The largest relative deviation of field `f`'s energy from its initial value; NaN if
-    /// any energy is (a field that diverged reports so, not a drift of 0).
+    /// The largest deviation of field `f`'s energy from its initial value, relative to it
+    /// (absolute when it is 0); NaN if any energy is (a field that diverged reports so, not a
+    /// drift of 0).
     pub fn energy_drift(&self, f: usize) -> f64 {
         let e = &self.energy[f];
+        let scale = if e[0] == 0.0 { 1.0 } else { e[0].abs() };
         e.iter()
-            .map(|v| ((v - e[0]) / e[0]).abs())
+            .map(|v| (v - e[0]).abs() / scale)
             .fold(0.0, |worst: f64, d| {
                 if worst.is_nan() || d.is_nan() {
                     f64::NAN

@@ -94,7 +94,12 @@ impl<'a> GpuField<'a> {
             wgpu::BufferUsages::COPY_SRC,
         );
         let force = ctx.buffer("field_force", real * points, storage);
-        let work = [0, 1].map(|_| ctx.buffer("field_work", 2 * real * points, storage));
+        // A packed Klein-Gordon field holds two points a complex entry: half the work buffers
+        // and transforms of half the length.
+        let packed =
+            spec.equation == FieldEquation::KleinGordon && crate::field::packs_field(&params);
+        let entries = if packed { points / 2 } else { points };
+        let work = [0, 1].map(|_| ctx.buffer("field_work", 2 * real * entries, storage));
         let initial_hat: Vec<[R; 2]> = match spec.equation {
             FieldEquation::ModelA { .. } | FieldEquation::Kpz { .. } => {
                 let mut z: Vec<[R; 2]> = phi.iter().map(|v| [*v, R::zero()]).collect();
@@ -132,8 +137,6 @@ impl<'a> GpuField<'a> {
             .iter()
             .map(|k| ctx.compute_pipeline(k, &wgsl, k, Some(&pipeline_layout)))
             .collect::<Result<Vec<_>>>()?;
-        let packed =
-            spec.equation == FieldEquation::KleinGordon && crate::field::packs_field(&params);
         let transformed = if packed {
             crate::fft::FftShape::two_d(params.nx / 2, params.ny, params.fields)
         } else {
