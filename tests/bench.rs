@@ -71,6 +71,32 @@ fn a_wrong_result_fails_its_check() {
     );
     let e = bench::measure(&cpu, &case, 1).unwrap_err().to_string();
     assert!(e.contains("f64 flow"), "{e}");
+
+    // Lorenz whose every state is NaN (a log of a negative number in the drift) fails too:
+    // its trajectories are counted as diverged.
+    let Run::Ensemble(spec) = &mut case.run else {
+        panic!("Lorenz is an ensemble case")
+    };
+    spec.model = Arc::new(
+        ExprModel::new(
+            "lorenz",
+            &strings(&["x", "y", "z"]),
+            &[
+                ("sigma".into(), 10.0),
+                ("rho".into(), 28.0),
+                ("beta".into(), 8.0 / 3.0),
+            ],
+            &strings(&[
+                "sigma * (y - x) + log(-1 - x * x)",
+                "x * (rho - z) - y",
+                "x * y - beta * z",
+            ]),
+            &[],
+        )
+        .unwrap(),
+    );
+    let e = bench::measure(&cpu, &case, 1).unwrap_err().to_string();
+    assert!(e.contains("bench check") && e.contains("diverged"), "{e}");
 }
 
 /// The CPU twin's lanes of eight against one trajectory at a time (`Chunking::cpu_lanes`), for

@@ -383,13 +383,8 @@ impl XorShift {
 
 /// `f64::max` for folding error measures, except that NaN wins: a run that produced NaN must
 /// fail its bound, where `f64::max(0.0, NaN)` is 0.0 and would pass it.
-pub fn max_or_nan(worst: f64, d: f64) -> f64 {
-    if worst.is_nan() || d.is_nan() {
-        f64::NAN
-    } else {
-        worst.max(d)
-    }
-}
+#[allow(unused_imports)]
+pub use langevin::stats::max_or_nan;
 
 /// [`max_or_nan`] in f32.
 pub fn max_or_nan_f32(worst: f32, d: f32) -> f32 {

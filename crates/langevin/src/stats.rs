@@ -2,6 +2,16 @@
 //! integer counts. The devices hand over per-workgroup partials in f32; folding them in a fixed
 //! order (by global trajectory block) makes the result independent of batching.
 
+/// `f64::max` for folding error measures, except that NaN wins: `f64::max(0.0, NaN)` is 0.0,
+/// which would let a NaN result pass the bound it is checked against.
+pub fn max_or_nan(worst: f64, value: f64) -> f64 {
+    if worst.is_nan() || value.is_nan() {
+        f64::NAN
+    } else {
+        worst.max(value)
+    }
+}
+
 /// Count, mean and sum of squared deviations (M2) of a sample, in f64.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {

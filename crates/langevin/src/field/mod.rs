@@ -529,13 +529,7 @@ impl FieldResult {
         let scale = if e[0] == 0.0 { 1.0 } else { e[0].abs() };
         e.iter()
             .map(|v| (v - e[0]).abs() / scale)
-            .fold(0.0, |worst: f64, d| {
-                if worst.is_nan() || d.is_nan() {
-                    f64::NAN
-                } else {
-                    worst.max(d)
-                }
-            })
+            .fold(0.0, crate::stats::max_or_nan)
     }
 
     /// Point-steps per second of the stepping.
