@@ -121,6 +121,11 @@ fn packed() -> bool {
     return params.twist == 0u && params.nx >= 2u;
 }
 
+// Work entries of the Klein-Gordon field: a pair of points each when packed.
+fn field_entries() -> u32 {
+    return select(total_points(), total_points() / 2u, packed());
+}
+
 // The work entry of point j's real field value f when unpacked: twisted when antiperiodic.
 // (Packed, entry i is the pair of points 2i and 2i + 1, which one invocation stores together:
 // a store to one component of a vector may access the whole vector.)
@@ -297,17 +302,14 @@ fn kg_drift(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let i = flat_index_field(lid, wid, nwg);
+    if i >= field_entries() {
+        return;
+    }
     if packed() {
-        if i >= total_points() / 2u {
-            return;
-        }
         work[i] = vec2<real>(drift_point(2u * i), drift_point(2u * i + 1u));
-        return;
+    } else {
+        work[i] = unpacked_entry(i, drift_point(i));
     }
-    if i >= total_points() {
-        return;
-    }
-    work[i] = unpacked_entry(i, drift_point(i));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)
@@ -332,17 +334,14 @@ fn kg_load(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let i = flat_index_field(lid, wid, nwg);
+    if i >= field_entries() {
+        return;
+    }
     if packed() {
-        if i >= total_points() / 2u {
-            return;
-        }
         work[i] = vec2<real>(phi[2u * i], phi[2u * i + 1u]);
-        return;
+    } else {
+        work[i] = unpacked_entry(i, phi[i]);
     }
-    if i >= total_points() {
-        return;
-    }
-    work[i] = unpacked_entry(i, phi[i]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FIELD)

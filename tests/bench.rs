@@ -33,6 +33,17 @@ fn every_tiny_case_passes_its_check_and_the_backends_agree() {
     }
 }
 
+/// Lorenz (rho = 28, beta = 8/3) as an expression with the given `sigma` and drift of x.
+fn lorenz(sigma: f64, x_drift: &str) -> Arc<ExprModel> {
+    let params = [
+        ("sigma".into(), sigma),
+        ("rho".into(), 28.0),
+        ("beta".into(), 8.0 / 3.0),
+    ];
+    let drift = strings(&[x_drift, "x * (rho - z) - y", "x * y - beta * z"]);
+    Arc::new(ExprModel::new("lorenz", &strings(&["x", "y", "z"]), &params, &drift, &[]).unwrap())
+}
+
 /// The OU case with `sigma` changed from 0.5 to 0.55: its variance is 21% off the exact one,
 /// some 6 standard errors at 2^12 trajectories.
 #[test]
@@ -55,20 +66,7 @@ fn a_wrong_result_fails_its_check() {
     let Run::Ensemble(spec) = &mut case.run else {
         panic!("Lorenz is an ensemble case")
     };
-    spec.model = Arc::new(
-        ExprModel::new(
-            "lorenz",
-            &strings(&["x", "y", "z"]),
-            &[
-                ("sigma".into(), 10.1),
-                ("rho".into(), 28.0),
-                ("beta".into(), 8.0 / 3.0),
-            ],
-            &strings(&["sigma * (y - x)", "x * (rho - z) - y", "x * y - beta * z"]),
-            &[],
-        )
-        .unwrap(),
-    );
+    spec.model = lorenz(10.1, "sigma * (y - x)");
     let e = bench::measure(&cpu, &case, 1).unwrap_err().to_string();
     assert!(e.contains("f64 flow"), "{e}");
 
@@ -77,24 +75,7 @@ fn a_wrong_result_fails_its_check() {
     let Run::Ensemble(spec) = &mut case.run else {
         panic!("Lorenz is an ensemble case")
     };
-    spec.model = Arc::new(
-        ExprModel::new(
-            "lorenz",
-            &strings(&["x", "y", "z"]),
-            &[
-                ("sigma".into(), 10.0),
-                ("rho".into(), 28.0),
-                ("beta".into(), 8.0 / 3.0),
-            ],
-            &strings(&[
-                "sigma * (y - x) + log(-1 - x * x)",
-                "x * (rho - z) - y",
-                "x * y - beta * z",
-            ]),
-            &[],
-        )
-        .unwrap(),
-    );
+    spec.model = lorenz(10.0, "sigma * (y - x) + log(-1 - x * x)");
     let e = bench::measure(&cpu, &case, 1).unwrap_err().to_string();
     assert!(e.contains("bench check") && e.contains("diverged"), "{e}");
 }

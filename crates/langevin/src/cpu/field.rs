@@ -77,6 +77,15 @@ impl<R: Real> FieldBuffers<R> {
         crate::field::packs_field(&self.params)
     }
 
+    /// Twin of `field_entries`.
+    fn field_entries(&self) -> usize {
+        if self.packed() {
+            self.phi.len() / 2
+        } else {
+            self.phi.len()
+        }
+    }
+
     /// Twin of `unpacked_entry`.
     fn unpacked_entry(&self, j: usize, f: R) -> [R; 2] {
         if self.params.twist == 0 {
@@ -240,15 +249,13 @@ fn drift_point<R: Real>(b: &mut FieldBuffers<R>, j: usize) -> R {
 
 /// Twin of the kernel `kg_drift`: an entry of `work` at a time (a pair of points packed).
 pub fn kg_drift<R: Real>(b: &mut FieldBuffers<R>) {
-    if b.packed() {
-        for i in 0..b.phi.len() / 2 {
-            b.work[i] = [drift_point(b, 2 * i), drift_point(b, 2 * i + 1)];
-        }
-        return;
-    }
-    for i in 0..b.phi.len() {
-        let f = drift_point(b, i);
-        b.work[i] = b.unpacked_entry(i, f);
+    for i in 0..b.field_entries() {
+        b.work[i] = if b.packed() {
+            [drift_point(b, 2 * i), drift_point(b, 2 * i + 1)]
+        } else {
+            let f = drift_point(b, i);
+            b.unpacked_entry(i, f)
+        };
     }
 }
 
@@ -264,14 +271,12 @@ pub fn kg_kick<R: Real>(b: &mut FieldBuffers<R>, potential: &Potential, params: 
 
 /// Twin of the kernel `kg_load`.
 pub fn kg_load<R: Real>(b: &mut FieldBuffers<R>) {
-    if b.packed() {
-        for i in 0..b.phi.len() / 2 {
-            b.work[i] = [b.phi[2 * i], b.phi[2 * i + 1]];
-        }
-        return;
-    }
-    for i in 0..b.phi.len() {
-        b.work[i] = b.unpacked_entry(i, b.phi[i]);
+    for i in 0..b.field_entries() {
+        b.work[i] = if b.packed() {
+            [b.phi[2 * i], b.phi[2 * i + 1]]
+        } else {
+            b.unpacked_entry(i, b.phi[i])
+        };
     }
 }
 
