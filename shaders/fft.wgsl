@@ -18,6 +18,7 @@
 // host. Written over `real` (the virtual module `precision`: f32, or f64 where the adapter has
 // SHADER_F64). CPU twin: crates/langevin/src/cpu/fft.rs (through rustfft).
 #import precision
+#import real_spectrum
 
 const WORKGROUP_SIZE_FFT: u32 = 64u;
 
@@ -42,10 +43,6 @@ struct FftPass {
 @group(0) @binding(1) var<storage, read> src: array<vec2<real>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec2<real>>;
 @group(0) @binding(3) var<storage, read> twiddles: array<vec2<real>>;
-
-fn cmul(a: vec2<real>, b: vec2<real>) -> vec2<real> {
-    return vec2<real>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
 
 // w^t for the pass's length and direction.
 fn twiddle(t: u32) -> vec2<real> {
@@ -230,10 +227,6 @@ fn fft_radix16(
 // after which the inverse length-h passes (with 1 / h) give back z, so that the real inverse
 // carries 1 / n overall, as numpy's irfft.
 
-fn conj2(a: vec2<real>) -> vec2<real> {
-    return vec2<real>(a.x, -a.y);
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE_FFT)
 fn rfft_post(
     @builtin(local_invocation_index) lid: u32,
@@ -248,13 +241,8 @@ fn rfft_post(
     let k = g % (h + 1u);
     let l = g / (h + 1u);
     let base = l * pass_.line_stride;
-    let zk = src[base + k % h];
-    let zc = conj2(src[base + (h - k) % h]);
-    let e = 0.5 * (zk + zc);
-    let d = 0.5 * (zk - zc);
-    // d / i = -i d.
-    let o = vec2<real>(d.y, -d.x);
-    dst[l * pass_.elem_stride + k] = e + cmul(twiddles[pass_.twiddle_offset + k], o);
+    let w = twiddles[pass_.twiddle_offset + k];
+    dst[l * pass_.elem_stride + k] = rfft_unpack(src[base + k % h], src[base + (h - k) % h], w);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE_FFT)
@@ -271,10 +259,6 @@ fn irfft_pre(
     let k = g % h;
     let l = g / h;
     let base = l * pass_.elem_stride;
-    let xk = src[base + k];
-    let xc = conj2(src[base + h - k]);
-    let e = 0.5 * (xk + xc);
-    // w^-k (X_k - conj X_{h-k}) / 2, then times i.
-    let o = cmul(conj2(twiddles[pass_.twiddle_offset + k]), 0.5 * (xk - xc));
-    dst[l * pass_.line_stride + k] = e + vec2<real>(-o.y, o.x);
+    let w = twiddles[pass_.twiddle_offset + k];
+    dst[l * pass_.line_stride + k] = rfft_repack(src[base + k], src[base + h - k], w);
 }

@@ -11,10 +11,11 @@
 //
 // A real field is packed two points to a complex value, z_m = phi_2m + i phi_2m+1 along x
 // (`packed`), so its transform is the complex one of nx/2 x ny points in work buffers of
-// half the size: half the work and memory of transforming phi + 0i. The Laplacian of the packed transform Z
-// (`packed_laplacian`) unpacks the full spectrum's X_k and X_-k from Z_k and conj Z_-k (as
-// `rfft_post` in fft.wgsl), multiplies them by -|k|^2 and packs the result back (as
-// `irfft_pre`), so the inverse nx/2 x ny transform gives Laplacian phi packed the same way.
+// half the size: half the work and memory of transforming phi + 0i. The Laplacian of the
+// packed transform Z (`packed_laplacian`) unpacks the full spectrum's X_k and X_-k from Z_k
+// and conj Z_-k, multiplies them by -|k|^2 and packs the result back (lib/real_spectrum.wgsl,
+// as the FFT's rfft_post and irfft_pre), so that the inverse nx/2 x ny transform gives
+// Laplacian phi packed the same way.
 // An antiperiodic field (below) is complex and goes through the nx x ny transform,
 // multiplied by `spectral_laplacian`.
 //
@@ -41,6 +42,7 @@
 #import precision
 #import normal
 #import potential
+#import real_spectrum
 
 const WORKGROUP_SIZE_FIELD: u32 = 64u;
 const STREAM_FIELD_NOISE: u32 = 49u;
@@ -95,14 +97,19 @@ fn total_points() -> u32 {
     return params.nx * params.ny * params.fields;
 }
 
+// The wave number of index i of a transform of length n: i, or i - n from n/2 on.
+fn signed_index(i: u32, n: u32) -> real {
+    return real(i) - select(0.0, real(n), i >= n / 2u && n > 1u);
+}
+
 // (kx, ky) of entry j of a field's transform (wave numbers 0, 1, .., n/2 - 1, -n/2, .., -1 in
 // units of 2 pi / L per axis).
 fn wave_vector(j: u32) -> vec2<real> {
     let within = j % (params.nx * params.ny);
     let ix = within % params.nx;
     let iy = within / params.nx;
-    let kx = widen(params.kx_unit) * (real(ix) - select(0.0, real(params.nx), ix >= params.nx / 2u && params.nx > 1u) + 0.5 * real(params.twist));
-    let ky = widen(params.ky_unit) * (real(iy) - select(0.0, real(params.ny), iy >= params.ny / 2u && params.ny > 1u));
+    let kx = widen(params.kx_unit) * (signed_index(ix, params.nx) + 0.5 * real(params.twist));
+    let ky = widen(params.ky_unit) * signed_index(iy, params.ny);
     return vec2<real>(kx, ky);
 }
 
@@ -191,37 +198,11 @@ fn mirror(j: u32) -> u32 {
     return base + ((params.ny - iy) % params.ny) * params.nx + (params.nx - ix) % params.nx;
 }
 
-fn conj_field(a: vec2<real>) -> vec2<real> {
-    return vec2<real>(a.x, -a.y);
-}
-
-fn cmul_field(a: vec2<real>, b: vec2<real>) -> vec2<real> {
-    return vec2<real>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 // |k|^2 of the full spectrum's entry (kx, iy), kx = 0 .. nx/2.
 fn packed_k_squared(kx: u32, iy: u32) -> real {
     let k = widen(params.kx_unit) * real(kx);
-    let q = widen(params.ky_unit) * (real(iy) - select(0.0, real(params.ny), iy >= params.ny / 2u && params.ny > 1u));
+    let q = widen(params.ky_unit) * signed_index(iy, params.ny);
     return k * k + q * q;
-}
-
-// The full spectrum's X at (kx, iy) from the packed transform's Z at (kx mod h, iy) and at
-// the mirror entry (h - kx mod h, -iy), as `rfft_post` computes it; w = exp(-2 pi i kx / nx).
-fn unpacked(zk: vec2<real>, mirror_z: vec2<real>, w: vec2<real>) -> vec2<real> {
-    let zc = conj_field(mirror_z);
-    let e = 0.5 * (zk + zc);
-    let d = 0.5 * (zk - zc);
-    return e + cmul_field(w, vec2<real>(d.y, -d.x));
-}
-
-// The packed transform's entry (a, iy) of the spectrum Y from Y at (a, iy) and at (h - a,
-// -iy), as `irfft_pre` computes it; w = exp(-2 pi i a / nx).
-fn repacked(yk: vec2<real>, mirror_y: vec2<real>, w: vec2<real>) -> vec2<real> {
-    let yc = conj_field(mirror_y);
-    let e = 0.5 * (yk + yc);
-    let o = cmul_field(conj_field(w), 0.5 * (yk - yc));
-    return e + vec2<real>(-o.y, o.x);
 }
 
 // The Laplacian's packed entry (a, iy), a < h = nx/2, from the packed transform's entries
@@ -231,11 +212,11 @@ fn packed_laplacian_at(a: u32, iy: u32, z: vec2<real>, m: vec2<real>) -> vec2<re
     let h = params.nx / 2u;
     let my = (params.ny - iy) % params.ny;
     let wa = twiddles_x[a];
-    let x = unpacked(z, m, wa);
-    let x_mirror = unpacked(m, z, twiddles_x[h - a]);
+    let x = rfft_unpack(z, m, wa);
+    let x_mirror = rfft_unpack(m, z, twiddles_x[h - a]);
     let y = -packed_k_squared(a, iy) * x;
     let y_mirror = -packed_k_squared(h - a, my) * x_mirror;
-    return repacked(y, y_mirror, wa);
+    return rfft_repack(y, y_mirror, wa);
 }
 
 // The Laplacian of a packed field's transform (nx/2 x ny per field), in place. Entry (a, iy)

@@ -101,6 +101,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("fft", include_str!("../../../shaders/fft.wgsl")),
     ("field", include_str!("../../../shaders/field.wgsl")),
     ("replica", include_str!("../../../shaders/lib/replica.wgsl")),
+    (
+        "real_spectrum",
+        include_str!("../../../shaders/lib/real_spectrum.wgsl"),
+    ),
 ];
 
 /// The source of a shipped WGSL file, by import name.

@@ -89,26 +89,47 @@ pub fn fft<R: Real>(data: &mut [[R; 2]], shape: FftShape, direction: Direction) 
     data.copy_from_slice(&owned);
 }
 
+/// Twin of `cmul` (`shaders/lib/real_spectrum.wgsl`).
+fn cmul<R: Real>(a: [R; 2], b: [R; 2]) -> [R; 2] {
+    [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]]
+}
+
+/// Twin of `conj2`.
+fn conj2<R: Real>(a: [R; 2]) -> [R; 2] {
+    [a[0], -a[1]]
+}
+
+/// Twin of `rfft_unpack`: `X_k` from `Z_k`, the mirror entry `Z_-k` and `w = exp(-2 pi i k
+/// / n)`.
+pub fn rfft_unpack<R: Real>(zk: [R; 2], mirror_z: [R; 2], w: [R; 2]) -> [R; 2] {
+    let half = R::real(0.5);
+    let zc = conj2(mirror_z);
+    let e = [half * (zk[0] + zc[0]), half * (zk[1] + zc[1])];
+    let d = [half * (zk[0] - zc[0]), half * (zk[1] - zc[1])];
+    let o = cmul(w, [d[1], -d[0]]);
+    [e[0] + o[0], e[1] + o[1]]
+}
+
+/// Twin of `rfft_repack`: `Z_k` from `X_k`, the mirror entry `X_{h-k}` and `w = exp(-2 pi i
+/// k / n)`.
+pub fn rfft_repack<R: Real>(xk: [R; 2], mirror_x: [R; 2], w: [R; 2]) -> [R; 2] {
+    let half = R::real(0.5);
+    let xc = conj2(mirror_x);
+    let e = [half * (xk[0] + xc[0]), half * (xk[1] + xc[1])];
+    let o = cmul(conj2(w), [half * (xk[0] - xc[0]), half * (xk[1] - xc[1])]);
+    [e[0] - o[1], e[1] + o[0]]
+}
+
 /// Twin of `rfft_post`: `lines` rows of `n / 2` values `Z` into rows of `n / 2 + 1`
 /// coefficients.
 pub fn rfft_post<R: Real>(z: &[[R; 2]], n: usize, lines: usize) -> Vec<[R; 2]> {
     let h = n / 2;
     let twiddles = crate::fft::twiddles::<R>(n as u32);
-    let half = R::real(0.5);
     let mut out = vec![[R::zero(); 2]; lines * (h + 1)];
     for l in 0..lines {
         for k in 0..=h {
-            let zk = z[l * h + k % h];
-            let zc = z[l * h + (h - k) % h];
-            let zc = [zc[0], -zc[1]];
-            let e = [half * (zk[0] + zc[0]), half * (zk[1] + zc[1])];
-            let d = [half * (zk[0] - zc[0]), half * (zk[1] - zc[1])];
-            let o = [d[1], -d[0]];
-            let w = twiddles[k];
-            out[l * (h + 1) + k] = [
-                e[0] + (w[0] * o[0] - w[1] * o[1]),
-                e[1] + (w[0] * o[1] + w[1] * o[0]),
-            ];
+            out[l * (h + 1) + k] =
+                rfft_unpack(z[l * h + k % h], z[l * h + (h - k) % h], twiddles[k]);
         }
     }
     out
@@ -119,18 +140,10 @@ pub fn rfft_post<R: Real>(z: &[[R; 2]], n: usize, lines: usize) -> Vec<[R; 2]> {
 pub fn irfft_pre<R: Real>(x: &[[R; 2]], n: usize, lines: usize) -> Vec<[R; 2]> {
     let h = n / 2;
     let twiddles = crate::fft::twiddles::<R>(n as u32);
-    let half = R::real(0.5);
     let mut out = vec![[R::zero(); 2]; lines * (h + 1)];
     for l in 0..lines {
         for k in 0..h {
-            let xk = x[l * (h + 1) + k];
-            let xc = x[l * (h + 1) + h - k];
-            let xc = [xc[0], -xc[1]];
-            let e = [half * (xk[0] + xc[0]), half * (xk[1] + xc[1])];
-            let d = [half * (xk[0] - xc[0]), half * (xk[1] - xc[1])];
-            let w = [twiddles[k][0], -twiddles[k][1]];
-            let o = [w[0] * d[0] - w[1] * d[1], w[0] * d[1] + w[1] * d[0]];
-            out[l * h + k] = [e[0] - o[1], e[1] + o[0]];
+            out[l * h + k] = rfft_repack(x[l * (h + 1) + k], x[l * (h + 1) + h - k], twiddles[k]);
         }
     }
     out

@@ -3,6 +3,7 @@
 //! kernels are over `real`. The arithmetic is the kernels'; the device's exp, sin, cos and the
 //! FFT's rounding may differ.
 
+use super::fft::{rfft_repack, rfft_unpack};
 use crate::error::Result;
 use crate::fft::{Direction, FftShape};
 use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState, Potential};
@@ -38,6 +39,15 @@ fn c<R: Real>(v: f64) -> R {
     R::real(v)
 }
 
+/// Twin of `signed_index`: the wave number of index `i` of a transform of length `n`.
+fn signed_index<R: Real>(i: usize, n: usize) -> R {
+    if n > 1 && i >= n / 2 {
+        c::<R>(i as f64) - c(n as f64)
+    } else {
+        c(i as f64)
+    }
+}
+
 impl<R: Real> FieldBuffers<R> {
     /// Twin of `k_squared`.
     fn k_squared(&self, j: usize) -> R {
@@ -51,16 +61,9 @@ impl<R: Real> FieldBuffers<R> {
         let (nx, ny) = (p.nx as usize, p.ny as usize);
         let within = j % (nx * ny);
         let (ix, iy) = (within % nx, within / nx);
-        let signed = |i: usize, n: usize| -> R {
-            if n > 1 && i >= n / 2 {
-                c::<R>(i as f64) - c(n as f64)
-            } else {
-                c(i as f64)
-            }
-        };
         [
-            R::widen(p.kx_unit) * (signed(ix, nx) + c::<R>(0.5) * c(f64::from(p.twist))),
-            R::widen(p.ky_unit) * signed(iy, ny),
+            R::widen(p.kx_unit) * (signed_index::<R>(ix, nx) + c::<R>(0.5) * c(f64::from(p.twist))),
+            R::widen(p.ky_unit) * signed_index(iy, ny),
         ]
     }
 
@@ -112,12 +115,7 @@ impl<R: Real> FieldBuffers<R> {
     fn packed_k_squared(&self, kx: usize, iy: usize) -> R {
         let ny = self.params.ny as usize;
         let k = R::widen(self.params.kx_unit) * c(kx as f64);
-        let signed = if ny > 1 && iy >= ny / 2 {
-            c::<R>(iy as f64) - c(ny as f64)
-        } else {
-            c(iy as f64)
-        };
-        let q = R::widen(self.params.ky_unit) * signed;
+        let q = R::widen(self.params.ky_unit) * signed_index(iy, ny);
         k * k + q * q
     }
 
@@ -127,15 +125,15 @@ impl<R: Real> FieldBuffers<R> {
         let h = nx / 2;
         let my = (ny - iy) % ny;
         let wa = self.twiddles_x[a];
-        let x = unpacked(z, m, wa);
-        let x_mirror = unpacked(m, z, self.twiddles_x[h - a]);
+        let x = rfft_unpack(z, m, wa);
+        let x_mirror = rfft_unpack(m, z, self.twiddles_x[h - a]);
         let (k2, k2_mirror) = (
             self.packed_k_squared(a, iy),
             self.packed_k_squared(h - a, my),
         );
         let y = [-k2 * x[0], -k2 * x[1]];
         let y_mirror = [-k2_mirror * x_mirror[0], -k2_mirror * x_mirror[1]];
-        repacked(y, y_mirror, wa)
+        rfft_repack(y, y_mirror, wa)
     }
 
     /// Twin of `kept`.
@@ -176,36 +174,6 @@ fn point_noise<R: Real>(p: &FieldParams, step: u32, j: usize) -> R {
         p.key,
     ))[(within % 4) as usize];
     R::real(f64::from(xi))
-}
-
-fn conj_field<R: Real>(a: [R; 2]) -> [R; 2] {
-    [a[0], -a[1]]
-}
-
-fn cmul_field<R: Real>(a: [R; 2], b: [R; 2]) -> [R; 2] {
-    [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]]
-}
-
-/// Twin of `unpacked`.
-fn unpacked<R: Real>(zk: [R; 2], mirror_z: [R; 2], w: [R; 2]) -> [R; 2] {
-    let half = c::<R>(0.5);
-    let zc = conj_field(mirror_z);
-    let e = [half * (zk[0] + zc[0]), half * (zk[1] + zc[1])];
-    let d = [half * (zk[0] - zc[0]), half * (zk[1] - zc[1])];
-    let o = cmul_field(w, [d[1], -d[0]]);
-    [e[0] + o[0], e[1] + o[1]]
-}
-
-/// Twin of `repacked`.
-fn repacked<R: Real>(yk: [R; 2], mirror_y: [R; 2], w: [R; 2]) -> [R; 2] {
-    let half = c::<R>(0.5);
-    let yc = conj_field(mirror_y);
-    let e = [half * (yk[0] + yc[0]), half * (yk[1] + yc[1])];
-    let o = cmul_field(
-        conj_field(w),
-        [half * (yk[0] - yc[0]), half * (yk[1] - yc[1])],
-    );
-    [e[0] - o[1], e[1] + o[0]]
 }
 
 /// Twin of the kernel `packed_laplacian`: each entry and its mirror, from the lower index.
