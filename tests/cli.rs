@@ -537,6 +537,119 @@ fn bad_input_exits_with_status_2_and_says_what() {
     );
 }
 
+#[test]
+fn check_validates_every_example_config_of_every_kind() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(configs()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let o = langevin(&["check", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{}: {err}", path.display());
+        let kind = err
+            .split("valid kind = \"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("{}: no kind in `{err}`", path.display()));
+        assert!(
+            err.contains("memory"),
+            "{}: no memory in `{err}`",
+            path.display()
+        );
+        kinds.insert(kind.to_string());
+    }
+    let every: std::collections::BTreeSet<String> = langevin::kind::KINDS
+        .iter()
+        .map(|k| k.name.to_string())
+        .collect();
+    assert_eq!(kinds, every, "an example config for every kind");
+}
+
+#[test]
+fn keys_of_another_kind_and_unknown_parameters_are_refused() {
+    let run = |config: &str, set: &[&str], expect: &[&str]| {
+        let path = configs().join(config);
+        let mut args = vec!["--backend", "cpu", "run", path.to_str().unwrap(), "--quiet"];
+        for s in set {
+            args.extend(["--set", s]);
+        }
+        args.extend(["--out", "/nonexistent/never-written"]);
+        bad(&args, expect);
+    };
+    run(
+        "ou.toml",
+        &["model.particles=64"],
+        &["model.particles", "only kinds \"cbo\" or \"vicsek\""],
+    );
+    run(
+        "ou.toml",
+        &["model.coupling=3.0"],
+        &["model.coupling", "only a kind = \"kuramoto\" model"],
+    );
+    run(
+        "cbo_rastrigin.toml",
+        &["model.potential=\"x^2\""],
+        &["model.potential", "this is kind = \"cbo\""],
+    );
+    run(
+        "kuramoto_lorentzian.toml",
+        &["model.objective=sphere"],
+        &["model.objective", "only a kind = \"cbo\" model"],
+    );
+    run(
+        "double_well.toml",
+        &["model.params.DD=0.2"],
+        &["model.params.DD", "did you mean `D`?"],
+    );
+    run(
+        "lorenz_zoo.toml",
+        &["model.params.rh=20"],
+        &["model.params.rh", "did you mean `rho`?"],
+    );
+    run(
+        "phi4_kink.toml",
+        &["solver.t0=1"],
+        &["solver.t0", "this is kind = \"field\""],
+    );
+    run(
+        "ou.toml",
+        &["grid.points=[64]"],
+        &["grid", "only kind \"field\" reads [grid]"],
+    );
+    run("ou.toml", &["kind=\"fluid\""], &["kind", "\"field\""]);
+    for (flag, value) in [
+        ("--shard", "0/2"),
+        ("--max-memory", "1G"),
+        ("--devices", "cpu"),
+    ] {
+        let path = configs().join("kuramoto_lorentzian.toml");
+        bad(
+            &["run", path.to_str().unwrap(), flag, value, "--quiet"],
+            &[flag, "kind = \"kuramoto\"", "only kinds \"sde\""],
+        );
+    }
+}
+
+#[test]
+fn a_parameter_no_expression_reads_is_warned_about() {
+    let path = edited(
+        "ou.toml",
+        "unused",
+        "params = { theta = 1.0, mu = 0.5, sigma = 0.8 }",
+        "params = { theta = 1.0, mu = 0.5, sigma = 0.8, kappa = 2.0 }",
+    );
+    let o = langevin(&["check", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: model.params.kappa is not used"),
+        "{err}"
+    );
+    assert!(!err.contains("model.params.theta"), "{err}");
+}
+
 /// Numbers in two summaries agree: integers exactly, floats to `rel` relative (or absolute
 /// near zero); timing and device fields are skipped.
 fn assert_same_summary(a: &serde_json::Value, b: &serde_json::Value, path: &str, rel: f64) {

@@ -4,6 +4,7 @@
 mod bench_cmd;
 mod cbo_outputs;
 mod chain_outputs;
+mod check_cmd;
 mod checkpoint;
 mod comparison;
 mod examples;
@@ -22,6 +23,7 @@ mod vicsek_outputs;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use langevin::config::Config;
+use langevin::kind::{Kind, RunOption};
 use langevin::{BackendChoice, Engine, Scheme};
 use std::io::Write;
 use std::path::PathBuf;
@@ -101,9 +103,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OnDiverge::Warn)]
         on_diverge: OnDiverge,
         /// Seconds between checkpoints of an ensemble run (checkpoint.json in the output
-        /// folder, written atomically; also written on SIGINT / SIGTERM).
-        #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
-        checkpoint_every: f64,
+        /// folder, written atomically; also written on SIGINT / SIGTERM). Default 600.
+        #[arg(long, value_name = "SECONDS")]
+        checkpoint_every: Option<f64>,
         /// Trajectories per piece of a checkpointed run (default: about 2^33
         /// trajectory-steps; whole blocks of 64).
         #[arg(long, value_name = "TRAJECTORIES")]
@@ -135,7 +137,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Validates a config and prints the generated WGSL of its kernel.
+    /// Validates a config of any kind and prints what it would run: the generated WGSL of an
+    /// ensemble's kernel, the kernels, the plan and the memory it needs.
     Check {
         /// The config file.
         config: PathBuf,
@@ -297,6 +300,16 @@ fn report_divergence(
     }
 }
 
+/// Warns on stderr about parameters that no expression of the config names.
+fn warn_unused_params(cfg: &Config, quiet: bool) {
+    if quiet {
+        return;
+    }
+    for p in cfg.unused_params() {
+        eprintln!("warning: model.params.{p} is not used by any expression of the model");
+    }
+}
+
 /// Exit status for input the user can fix (a config, a value, an expression).
 const EXIT_BAD_INPUT: u8 = 2;
 
@@ -415,6 +428,24 @@ fn run_cli() -> Result<()> {
                 (None, None) => unreachable!("clap requires a config without --resume"),
             };
             let out = resume.clone().or(out);
+            let cfg = Config::from_toml(&origin, &text, &overrides)?;
+            // The options that only some kinds support are refused, naming the kinds that do.
+            let kind = Kind::named(&cfg.kind)?;
+            for (given, option) in [
+                (shard.is_some(), RunOption::Shard),
+                (devices.is_some(), RunOption::Devices),
+                (max_memory.is_some(), RunOption::MaxMemory),
+                (
+                    resumed.is_some() || checkpoint_every.is_some() || checkpoint_piece.is_some(),
+                    RunOption::Checkpoint,
+                ),
+            ] {
+                if given {
+                    kind.require(option)?;
+                }
+            }
+            warn_unused_params(&cfg, quiet);
+            let checkpoint_every = checkpoint_every.unwrap_or(600.0);
             if !(checkpoint_every.is_finite() && checkpoint_every >= 0.0) {
                 return Err(langevin::Error::invalid(
                     "--checkpoint-every",
@@ -423,23 +454,9 @@ fn run_cli() -> Result<()> {
                 )
                 .into());
             }
-            let cfg = Config::from_toml(&origin, &text, &overrides)?;
             let shard = shard
                 .map(|s| langevin::shard::Shard::parse(&s))
                 .transpose()?;
-            if shard.is_some()
-                && matches!(
-                    cfg.kind.as_str(),
-                    "kuramoto" | "chain" | "cbo" | "vicsek" | "field"
-                )
-            {
-                return Err(langevin::Error::invalid(
-                    "--shard",
-                    &cfg.kind,
-                    "only ensembles of independent trajectories (sde, ode, langevin) split into shards",
-                )
-                .into());
-            }
             match cfg.kind.as_str() {
                 "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
                 "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
@@ -598,38 +615,8 @@ fn run_cli() -> Result<()> {
         }
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;
-            let spec = cfg.to_spec()?;
-            let run = spec.resolve()?;
-            let kernel = if spec.scheme.is_adaptive() {
-                langevin::gpu::ode_adaptive::compose(
-                    spec.model.as_ref(),
-                    spec.scheme,
-                    spec.adaptive.precision,
-                )?
-            } else {
-                let [step, _] = langevin::gpu::sde_ensemble::compose(
-                    spec.model.as_ref(),
-                    spec.scheme,
-                    spec.first_passage.is_some(),
-                    run.event.as_ref(),
-                )?;
-                step
-            };
-            println!("{}", kernel.wgsl);
-            let stepping = if spec.scheme == Scheme::Ssa {
-                format!("up to {} events per trajectory", spec.adaptive.max_steps)
-            } else {
-                format!("{} steps of dt = {}", run.n_steps, run.dt)
-            };
-            eprintln!(
-                "{}: valid; {} ({}, strong order {}, weak order {}), {stepping}, {} save times, kernel validated by naga",
-                config.display(),
-                spec.scheme,
-                spec.scheme.kind().describe(),
-                order(spec.scheme.strong_order()),
-                order(spec.scheme.weak_order()),
-                run.times.len()
-            );
+            warn_unused_params(&cfg, false);
+            check_cmd::run(&config, &cfg)?;
         }
         Command::Example {
             name,
@@ -746,7 +733,7 @@ fn run_cli() -> Result<()> {
 }
 
 /// An order of convergence for listings: "exact" for an exact sampler.
-fn order(value: f64) -> String {
+pub(crate) fn order(value: f64) -> String {
     if value.is_finite() {
         value.to_string()
     } else {

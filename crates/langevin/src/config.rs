@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::event::EventAction;
 use crate::expr::{self, Program, Scope};
 use crate::expr_model::ExprModel;
+use crate::kind::Kind;
 use crate::model::Model;
 use crate::scheme::Scheme;
 use crate::spec::{Direction, EnsembleSpec, InitialLaw, InitialState, SaveAt};
@@ -648,18 +649,56 @@ impl Config {
             table.insert("system".into(), toml::Value::String(name.clone()));
             value.insert("model".into(), toml::Value::Table(table));
         }
+        let declared = declared_params(&value);
         for (path, v) in overrides {
+            if let Some(param) = path.strip_prefix("model.params.") {
+                check_override_param(param, &declared)?;
+            }
             set_path(&mut value, path, v).map_err(|m| config_error(origin, &m))?;
         }
-        let kind_given = value.contains_key("kind");
+        // The kind first, then the keys that kind reads: a key of another kind is refused,
+        // never ignored.
+        let kind = kind_of(&value).map_err(|m| config_error(origin, &m))?;
+        Kind::named(&kind)?.check_keys(&value)?;
         let mut config =
             Config::deserialize(value).map_err(|e| config_error(origin, &e.to_string()))?;
-        // A zoo system is an ode, or an sde when it is given noise.
-        if !kind_given && config.model.system.is_some() {
-            let noisy = !matches!(config.model.noise, None | Some(NoiseConfig::Amplitude(0.0)));
-            config.kind = if noisy { "sde" } else { "ode" }.into();
-        }
+        config.kind = kind;
         Ok(config)
+    }
+
+    /// The parameters of `model.params` that no expression of the config names: most likely
+    /// a slip (a parameter meant for another expression, or a misspelt name in one), so the
+    /// command line warns about them.
+    pub fn unused_params(&self) -> Vec<String> {
+        let m = &self.model;
+        if m.system.is_some() {
+            // The zoo system's own expressions read them.
+            return Vec::new();
+        }
+        let mut texts: Vec<&str> = Vec::new();
+        texts.extend(m.drift.iter().map(String::as_str));
+        match &m.diffusion {
+            DiffusionConfig::Diagonal(v) => texts.extend(v.iter().map(String::as_str)),
+            DiffusionConfig::Matrix(rows) => {
+                texts.extend(rows.iter().flatten().map(String::as_str))
+            }
+        }
+        texts.extend(m.init.iter().map(String::as_str));
+        texts.extend(m.init_momentum.iter().map(String::as_str));
+        texts.extend(m.potential.as_deref());
+        for r in &m.reactions {
+            texts.extend(r.rate.as_deref());
+            texts.extend(r.propensity.as_deref());
+        }
+        texts.extend(m.transitions.iter().map(|t| t.rate.as_str()));
+        texts.extend(self.output.event.as_ref().map(|e| e.when.as_str()));
+        let named: std::collections::BTreeSet<&str> =
+            texts.iter().flat_map(|t| identifiers(t)).collect();
+        m.params
+            .keys()
+            .filter(|p| !named.contains(p.as_str()) && !self.ensemble.sweep.contains_key(*p))
+            .cloned()
+            .collect()
     }
 
     /// The ensemble this config describes.
@@ -1254,6 +1293,71 @@ impl Config {
         }
         Ok(InitialState::Laws(laws))
     }
+}
+
+/// The kind of a config's table: `kind`, else `sde`; a zoo system without `kind` is an `ode`,
+/// or an `sde` when it is given noise.
+fn kind_of(table: &toml::Table) -> std::result::Result<String, String> {
+    match table.get("kind") {
+        Some(toml::Value::String(k)) => return Ok(k.clone()),
+        Some(other) => return Err(format!("`kind` must be a string, not {}", other.type_str())),
+        None => {}
+    }
+    let model = table.get("model").and_then(toml::Value::as_table);
+    if model.is_some_and(|m| m.contains_key("system")) {
+        let noise = model.and_then(|m| m.get("noise"));
+        let quiet = match noise {
+            None => true,
+            Some(toml::Value::Float(a)) => *a == 0.0,
+            Some(toml::Value::Integer(a)) => *a == 0,
+            Some(_) => false,
+        };
+        return Ok(if quiet { "ode" } else { "sde" }.into());
+    }
+    Ok(default_kind())
+}
+
+/// The parameters a config declares before any `--set`: `model.params`, and a zoo system's.
+fn declared_params(table: &toml::Table) -> Vec<String> {
+    let model = table.get("model").and_then(toml::Value::as_table);
+    let mut names: Vec<String> = model
+        .and_then(|m| m.get("params"))
+        .and_then(toml::Value::as_table)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let system = model
+        .and_then(|m| m.get("system"))
+        .and_then(toml::Value::as_str);
+    if let Some(system) = system.and_then(|s| crate::zoo::system(s).ok()) {
+        names.extend(system.params.iter().map(|(n, _)| n.to_string()));
+    }
+    names
+}
+
+/// `--set model.params.X` must name a declared parameter: a new one would be read by no
+/// expression, so a misspelt name would leave the intended one unchanged.
+fn check_override_param(param: &str, declared: &[String]) -> Result<()> {
+    if declared.iter().any(|d| d == param) {
+        return Ok(());
+    }
+    let hint = expr::parse::closest(param, declared.iter().map(String::as_str))
+        .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+    let listing = if declared.is_empty() {
+        "the model declares no parameters".to_string()
+    } else {
+        format!("the model's parameters are {}", declared.join(", "))
+    };
+    Err(Error::invalid(
+        format!("model.params.{param}"),
+        "--set",
+        format!("not a parameter of the model ({listing}){hint}"),
+    ))
+}
+
+/// The identifiers in an expression's text (names of variables, parameters and functions).
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
 }
 
 fn state_index(state: &[String], field: &str, var: &str) -> Result<usize> {

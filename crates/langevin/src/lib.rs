@@ -57,6 +57,7 @@ pub mod field;
 pub mod gpu;
 pub mod interacting;
 pub mod jump_observe;
+pub mod kind;
 pub mod lyapunov;
 pub mod model;
 pub mod philox;

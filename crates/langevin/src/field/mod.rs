@@ -796,3 +796,13 @@ pub fn run(engine: &Engine, spec: &FieldSpec) -> Result<FieldResult> {
         fields: spec.fields,
     })
 }
+
+impl FieldSpec {
+    /// Checks the run as [`run`] does before any device work (`langevin check`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Limit`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+}

@@ -479,3 +479,13 @@ pub fn run(engine: &Engine, spec: &CboSpec) -> Result<CboResult> {
         particles: spec.particles,
     })
 }
+
+impl CboSpec {
+    /// Checks the run as [`run`] does before any device work (`langevin check`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Limit`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+}

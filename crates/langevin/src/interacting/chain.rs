@@ -429,3 +429,13 @@ pub fn run_sweep(
         .map(|v| run(engine, &spec.with(&sweep.param, *v)?))
         .collect()
 }
+
+impl ChainSpec {
+    /// Checks the run as [`run`] does before any device work (`langevin check`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Limit`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+}

@@ -512,3 +512,13 @@ pub fn run(engine: &Engine, spec: &KuramotoSpec) -> Result<KuramotoResult> {
         steps,
     })
 }
+
+impl KuramotoSpec {
+    /// Checks the run as [`run`] does before any device work (`langevin check`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Limit`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+}

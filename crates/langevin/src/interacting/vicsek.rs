@@ -489,3 +489,13 @@ pub fn all_pairs_neighbours(
         })
         .collect()
 }
+
+impl VicsekSpec {
+    /// Checks the run as [`run`] does before any device work (`langevin check`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] or [`Error::Limit`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(|_| ())
+    }
+}
