@@ -16,6 +16,7 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn every_tiny_case_passes_its_check_and_the_backends_agree() {
     let cpu = common::engine(BackendChoice::Cpu).unwrap();
     let gpu = common::engine(BackendChoice::Gpu);

@@ -166,6 +166,7 @@ fn pure_noise_has_the_brownian_variance(engine: &Engine) {
 }
 
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_walks_the_same_tree_as_the_cpu_twin() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

@@ -38,6 +38,7 @@ fn cbo_finds_the_global_minimum() {
 /// Box-Muller log, cos and sin too) to 1e-4 over 30 steps. Differences grow through the
 /// consensus, which weighs every particle's rounding.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

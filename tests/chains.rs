@@ -153,6 +153,7 @@ on_every_backend!(
 /// Every coupling with disorder, on the same streams: the kernel and its twin give the same
 /// roughness to 1e-5 relative (the phase chain's sin and cos may round differently).
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

@@ -328,6 +328,7 @@ fn ou_summary_matches_the_exact_discrete_moments() {
 }
 
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn cpu_and_gpu_backends_agree() {
     if std::env::var("LANGEVIN_SKIP_GPU_TESTS").as_deref() == Ok("1") {
         return;
@@ -1015,6 +1016,7 @@ fn slurm_array_script_runs_its_shard() {
 /// `langevin bench --size tiny`: every workload on both backends, checked, with a table and
 /// a JSON report; an unknown workload is refused by name.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn bench_runs_every_workload_and_checks_it() {
     let dir = scratch("bench");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1061,6 +1063,7 @@ fn bench_runs_every_workload_and_checks_it() {
 /// number); `all` runs on every GPU adapter present and equals the GPU backend's run; an
 /// adapter that does not exist and a shard are refused.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn devices_split_a_run_into_the_same_result() {
     let config = configs().join("double_well.toml");
     let base = scratch("devices");

@@ -231,6 +231,7 @@ fn compare_with_twin(spec: &EnsembleSpec, theta: f64, sigma: f64, sd0: f64) {
 }
 
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_matches_cpu_twin_per_trajectory() {
     let (theta, sigma) = (1.0, 0.5);
     let spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(theta, 0.3, sigma).with_dim(2))
@@ -249,6 +250,7 @@ fn gpu_matches_cpu_twin_per_trajectory() {
 /// binding on lavapipe (128 MiB). The run must be batched and agree with the CPU twin per
 /// trajectory, and with the exact Euler-Maruyama moments.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn runs_larger_than_one_storage_binding_are_batched() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {
         return;
@@ -298,6 +300,7 @@ fn runs_larger_than_one_storage_binding_are_batched() {
 /// binding, never holding all states at once, and their moments match the exact
 /// Euler-Maruyama recursion.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn a_hundred_million_trajectories_run_in_batches() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {
         return;
@@ -332,6 +335,7 @@ fn a_hundred_million_trajectories_run_in_batches() {
 /// displacements, histogram, first passages, time sums, final states) comes out bit-identical
 /// to a run on fresh buffers, and `release_buffers` lets the memory go.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn kept_buffers_change_no_result() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {
         return;
@@ -394,6 +398,7 @@ fn kept_buffers_change_no_result() {
 /// (OU, one component, one save, final states: 18 bytes a trajectory with one staging copy,
 /// 27 with two; 1280 bytes hold 71 and 47 trajectories, and a batch is whole blocks of 64.)
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn a_budget_for_one_staging_buffer_reads_batch_after_batch() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {
         return;
@@ -423,6 +428,7 @@ fn a_budget_for_one_staging_buffer_reads_batch_after_batch() {
 /// dispatches would run longer than `DISPATCH_MAX_SECONDS` and the pace cuts them (on a fast
 /// GPU both plans are one dispatch, and the check is only that the count follows the pace).
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn the_next_run_plans_its_dispatches_by_the_measured_pace() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {
         return;
@@ -457,6 +463,7 @@ fn the_next_run_plans_its_dispatches_by_the_measured_pace() {
 
 /// One engine, two state dimensions: the compiled kernels are cached per dimension too.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn one_engine_runs_models_of_different_dimensions() {
     let Some(gpu) = engine(BackendChoice::Gpu) else {
         return;

@@ -52,6 +52,7 @@ impl Gen {
 }
 
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn generated_wgsl_on_the_gpu_matches_the_cpu_evaluator() {
     let Some(engine) = common::engine(BackendChoice::Gpu) else {
         return;

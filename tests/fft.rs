@@ -285,6 +285,7 @@ on_every_backend!(
 /// 1024 x 1024 in 2-D: within 2e-6 relative l2 (both are f32 FFTs; rustfft's own error is of
 /// the same size).
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn device_matches_rustfft_at_large_sizes() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

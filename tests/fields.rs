@@ -541,6 +541,7 @@ fn energy_error_in_f64_over_1e5_steps() {
 /// (sine-Gordon: the f64 sin of `real_f64.wgsl` against Rust's), 200 steps: the same fields to
 /// 1e-12, where f32 agrees to 1e-5.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree_in_f64() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;
@@ -578,6 +579,7 @@ fn gpu_and_cpu_twin_agree_in_f64() {
 /// The kernels and their twin from the same kink-antikink pair (phi^4, v = 0.3), 100 steps:
 /// the same field to 1e-4 (the device's FFT and V' round differently).
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

@@ -251,6 +251,7 @@ fn flashing_ratchet_drifts_as_its_master_equation_says(engine: &Engine) {
 /// trajectory, extinctions, absorptions and distributions (on an adapter that rounds like the
 /// twin; elsewhere the same mean number of events within 5 standard errors).
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree_on_every_tally() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

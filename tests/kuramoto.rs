@@ -109,6 +109,7 @@ on_every_backend!(
 /// at random and an odd N: the same order parameter at every save time to 2e-4 (sin and cos
 /// may round differently on the device).
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;
@@ -148,6 +149,7 @@ fn gpu_and_cpu_twin_agree() {
 /// Replicas whose phases need more than one storage binding of the adapter holds are refused
 /// before any work with the limit named, instead of failing in the device's validation.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn too_many_phases_for_a_binding_is_a_limit_error() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

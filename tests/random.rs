@@ -39,6 +39,7 @@ fn philox_known_answers(engine: &Engine) {
 
 /// On the GPU: every word equals the CPU twin's.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn philox_matches_cpu_twin_bit_for_bit() {
     let Some(engine) = common::engine(langevin::BackendChoice::Gpu) else {
         return;
@@ -68,6 +69,7 @@ fn philox_matches_cpu_twin_bit_for_bit() {
 /// where the adapter has SHADER_INT64) give Random123's known answers and the twin's words,
 /// so a kernel's results do not depend on which form its device compiled.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn both_forms_of_mul_hi_give_the_same_words() {
     let Some(engine) = common::engine(langevin::BackendChoice::Gpu) else {
         return;
@@ -191,6 +193,7 @@ fn normals_are_independent_across_counters_and_keys(engine: &Engine) {
 /// rules allow (see `NORMAL_DIFFERENCE_BOUND` in `tests/engine.rs`: 9 * 2^-11); a wrong word,
 /// lane or mapping gives differences of order one.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn normals_match_cpu_twin() {
     let Some(engine) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

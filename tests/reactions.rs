@@ -117,6 +117,7 @@ fn schloegl_basins_take_the_detailed_balance_law(engine: &Engine) {
 /// twin fire the same events where the adapter rounds like the twin (`rounds_like_twin`);
 /// elsewhere the final counts have the same mean within 5 standard errors.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_fire_the_same_events() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

@@ -143,6 +143,7 @@ on_every_backend!(
 /// every heading to the all-pairs law on each backend. The longer runs are checked on each
 /// backend against exact laws instead.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;
