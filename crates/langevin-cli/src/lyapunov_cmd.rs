@@ -16,6 +16,11 @@ pub struct Options {
     pub spread: f64,
     /// Also compute the whole spectrum.
     pub spectrum: bool,
+    /// Run longer, doubling t_end up to this many times the config's, until the halves of
+    /// the window agree (0: one run of the config's length).
+    pub max_doublings: u32,
+    /// Where to write `lyapunov.json`.
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Runs the estimates and prints them; `engine` is made only when the tangent dynamics fit
@@ -39,6 +44,8 @@ pub fn run(cfg: &Config, options: &Options, engine: impl FnOnce() -> Result<Engi
     let t_end = spec.t_end - spec.t0;
     let t_burn = options.t_burn.unwrap_or(0.1 * t_end);
     let fits = 2 * model.dim() < MAX_DIM;
+    let mut report = serde_json::Map::new();
+    report.insert("name".into(), cfg.name.clone().into());
     if fits || !options.spectrum {
         let run = LyapunovRun {
             x0: x0.clone(),
@@ -49,12 +56,60 @@ pub fn run(cfg: &Config, options: &Options, engine: impl FnOnce() -> Result<Engi
             trajectories: options.trajectories,
             seed: spec.seed,
         };
-        let l = lyapunov::largest_exponent(&engine()?, &model, &run)?;
+        let max_t_end = t_end * f64::from(1u32 << options.max_doublings.min(16));
+        let burn_fraction = options.t_burn.is_none().then_some(0.1);
+        let c = lyapunov::converged_exponent(&engine()?, &model, &run, burn_fraction, max_t_end)?;
+        let l = c.estimate;
         println!(
             "{}: largest Lyapunov exponent {:.5} ± {:.5} (standard error; spread {:.4} over {} \
-             trajectories, {} diverged; counted over t in [{t_burn}, {t_end}], RK4 dt = {})",
-            cfg.name, l.exponent, l.std_error, l.spread, l.trajectories, l.diverged, spec.dt
+             trajectories, {} diverged; counted over t in [{}, {}], RK4 dt = {})",
+            cfg.name,
+            l.exponent,
+            l.std_error,
+            l.spread,
+            l.trajectories,
+            l.diverged,
+            c.t_burn,
+            c.t_end,
+            spec.dt
         );
+        let running: Vec<String> = c
+            .running
+            .iter()
+            .map(|(t, e)| format!("{e:.4} at t = {t}"))
+            .collect();
+        println!("  the estimate over [t_burn, t]: {}", running.join(", "));
+        println!(
+            "  over the first half of the window {:.5}, over the second {:.5}: {}",
+            c.halves[0],
+            c.halves[1],
+            if c.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            }
+        );
+        if !c.converged {
+            eprintln!(
+                "warning: the estimate has not converged: its halves differ by {:.2}% after \
+                 t_end = {} (finite-time bias); raise solver.t_end or --max-doublings",
+                100.0 * (c.halves[0] - c.halves[1]).abs() / l.exponent.abs(),
+                c.t_end
+            );
+        }
+        report.insert("largest".into(), serde_json::json!({
+            "exponent": l.exponent,
+            "std_error": l.std_error,
+            "spread": l.spread,
+            "trajectories": l.trajectories,
+            "diverged": l.diverged,
+            "t_burn": c.t_burn,
+            "t_end": c.t_end,
+            "dt": spec.dt,
+            "running": c.running.iter().map(|(t, e)| serde_json::json!({"t": t, "exponent": e})).collect::<Vec<_>>(),
+            "halves": c.halves,
+            "converged": c.converged,
+        }));
     } else {
         eprintln!(
             "{}: the tangent dynamics of {} components do not fit the kernels; computing the \
@@ -70,6 +125,7 @@ pub fn run(cfg: &Config, options: &Options, engine: impl FnOnce() -> Result<Engi
                 "  dysts' own estimate for `{}`: {reference:.4}",
                 s.dysts_name
             );
+            report.insert("dysts".into(), reference.into());
         }
     }
     if options.spectrum {
@@ -80,6 +136,15 @@ pub fn run(cfg: &Config, options: &Options, engine: impl FnOnce() -> Result<Engi
             shown.join(", "),
             exponents.iter().sum::<f64>()
         );
+        report.insert("spectrum".into(), exponents.into());
+    }
+    if let Some(dir) = &options.out {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("lyapunov.json");
+        let tmp = dir.join(format!("lyapunov.json.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_string_pretty(&report)?)?;
+        std::fs::rename(&tmp, &path)?;
+        println!("wrote {}", path.display());
     }
     Ok(())
 }

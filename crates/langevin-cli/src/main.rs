@@ -163,6 +163,13 @@ enum Command {
         /// Sets any key, e.g. --set model.params.rho=20 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Until the estimates over the two halves of the window agree, run again with t_end
+        /// doubled, at most this many times (0: one run of the config's t_end).
+        #[arg(long, default_value_t = 6)]
+        max_doublings: u32,
+        /// Writes lyapunov.json (the estimates, their convergence, the spectrum) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Times the fixed workloads (OU, double well, Lorenz, Schloegl, Kuramoto, KG, FFT) on
     /// the GPU backend and the CPU twin, checks each result, prints a table and writes JSON.
@@ -651,6 +658,8 @@ fn run_cli() -> Result<()> {
             spread,
             spectrum,
             set,
+            max_doublings,
+            out,
         } => {
             let cfg = load_config(&config, &set, None, None)?;
             let options = lyapunov_cmd::Options {
@@ -658,6 +667,8 @@ fn run_cli() -> Result<()> {
                 trajectories,
                 spread,
                 spectrum,
+                max_doublings,
+                out,
             };
             lyapunov_cmd::run(&cfg, &options, || engine(cli.backend, false))?;
         }

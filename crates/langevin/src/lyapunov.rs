@@ -154,6 +154,114 @@ pub fn largest_exponent(
     model: &ExprModel,
     run: &LyapunovRun,
 ) -> Result<LyapunovEstimate> {
+    let (r, d) = run_tangent(engine, model, run, SaveAt::Count(1))?;
+    let growth = r.moments[0][2 * d];
+    let span = run.t_end - run.t_burn;
+    Ok(LyapunovEstimate {
+        exponent: growth.mean / span,
+        std_error: growth.std_error() / span,
+        spread: growth.variance().sqrt() / span,
+        trajectories: growth.count,
+        diverged: r.trajectories - growth.count,
+    })
+}
+
+/// The largest exponent with its convergence: the estimate over `[t_burn, t]` at eight times
+/// `t` up to `t_end`, and over each half of the window apart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LyapunovConvergence {
+    /// The estimate over the whole window `[t_burn, t_end]` of the last run.
+    pub estimate: LyapunovEstimate,
+    /// `(t, estimate over [t_burn, t])` at eight times of the window.
+    pub running: Vec<(f64, f64)>,
+    /// The estimates over the first and the second half of the window.
+    pub halves: [f64; 2],
+    /// The window of the last run.
+    pub t_burn: f64,
+    /// The end of the last run.
+    pub t_end: f64,
+    /// Whether the halves agree (see [`converged_exponent`]).
+    pub converged: bool,
+}
+
+/// How far apart the halves of the window may be, relative to the estimate, for it to count
+/// as converged (beyond 5 standard errors of each half).
+pub const HALVES_TOLERANCE: f64 = 0.02;
+
+/// The largest exponent, run for longer until the estimates over the two halves of the
+/// window agree: the finite-time exponent approaches the exponent as `c / T` (the transient
+/// of the tangent vector's alignment and of the approach to the attractor), a bias that the
+/// ensemble's standard error does not show. Each further run doubles `t_end` (and a burn-in
+/// of `burn_fraction` of it, when given), up to `max_t_end`; the last one is returned, with
+/// `converged` false if the halves still differ by more than [`HALVES_TOLERANCE`] of the
+/// estimate plus 5 standard errors of each.
+///
+/// # Errors
+/// As [`largest_exponent`].
+pub fn converged_exponent(
+    engine: &Engine,
+    model: &ExprModel,
+    run: &LyapunovRun,
+    burn_fraction: Option<f64>,
+    max_t_end: f64,
+) -> Result<LyapunovConvergence> {
+    let mut run = run.clone();
+    loop {
+        let times: Vec<f64> = (0..=8)
+            .map(|k| run.t_burn + (run.t_end - run.t_burn) * f64::from(k) / 8.0)
+            .collect();
+        let (r, d) = run_tangent(engine, model, &run, SaveAt::Times(times))?;
+        let growth: Vec<_> = r.moments.iter().map(|m| m[2 * d]).collect();
+        let t_burn = r.times[0];
+        let rate = |a: usize, b: usize| {
+            let span = r.times[b] - r.times[a];
+            let mean = (growth[b].mean - growth[a].mean) / span;
+            // The halves share trajectories; each half's error is bounded by the larger of
+            // the two ends' standard errors over its span.
+            let se = growth[b].std_error().max(growth[a].std_error()) / span;
+            (mean, se)
+        };
+        let (first, se1) = rate(0, 4);
+        let (second, se2) = rate(4, 8);
+        let last = growth[8];
+        let span = r.times[8] - t_burn;
+        let estimate = LyapunovEstimate {
+            exponent: last.mean / span,
+            std_error: last.std_error() / span,
+            spread: last.variance().sqrt() / span,
+            trajectories: last.count,
+            diverged: r.trajectories - last.count,
+        };
+        let converged = (first - second).abs()
+            <= HALVES_TOLERANCE * estimate.exponent.abs() + 5.0 * (se1 + se2);
+        let running = (1..=8)
+            .map(|k| (r.times[k], growth[k].mean / (r.times[k] - t_burn)))
+            .collect();
+        if converged || 2.0 * run.t_end > max_t_end {
+            return Ok(LyapunovConvergence {
+                estimate,
+                running,
+                halves: [first, second],
+                t_burn,
+                t_end: r.times[8],
+                converged,
+            });
+        }
+        run.t_end *= 2.0;
+        if let Some(f) = burn_fraction {
+            run.t_burn = f * run.t_end;
+        }
+    }
+}
+
+/// Runs the tangent dynamics of `model` from a cloud about `run.x0`, saving at `saves`; the
+/// result's component `2 d` is each trajectory's log growth since `t_burn`.
+fn run_tangent(
+    engine: &Engine,
+    model: &ExprModel,
+    run: &LyapunovRun,
+    saves: SaveAt,
+) -> Result<(crate::EnsembleResult, usize)> {
     let d = model.dim();
     if run.x0.len() != d {
         return Err(Error::invalid(
@@ -186,18 +294,9 @@ pub fn largest_exponent(
         .dt(run.dt)
         .trajectories(run.trajectories)
         .seed(run.seed)
-        .save_at(SaveAt::Count(1));
+        .save_at(saves);
     spec.initial = InitialState::Laws(laws);
-    let r = engine.run(&spec)?;
-    let growth = r.moments[0][2 * d];
-    let span = run.t_end - run.t_burn;
-    Ok(LyapunovEstimate {
-        exponent: growth.mean / span,
-        std_error: growth.std_error() / span,
-        spread: growth.variance().sqrt() / span,
-        trajectories: growth.count,
-        diverged: r.trajectories - growth.count,
-    })
+    Ok((engine.run(&spec)?, d))
 }
 
 /// The full Lyapunov spectrum (largest first) of a deterministic model from `x0`, in f64 on
