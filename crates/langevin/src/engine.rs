@@ -380,6 +380,7 @@ impl Engine {
         let mut done = 0u64;
         let mut stats = crate::adaptive::AdaptiveStats::default();
         let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+        let reactions = spec.model.reactions().map_or(0, |n| n.reactions.len());
         let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
                 ctx.require(spec.adaptive.precision, "solver.precision")?;
@@ -387,7 +388,12 @@ impl Engine {
                 (
                     gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit, spec.scheme),
+                    crate::adaptive::attempts_per_dispatch(
+                        ctx.loop_iteration_limit,
+                        spec.scheme,
+                        run.dim,
+                        reactions,
+                    )?,
                     ctx.info.name.clone(),
                     Some(self.adaptive_kernel(ctx, spec)?),
                 )
@@ -397,7 +403,7 @@ impl Engine {
                 (
                     cpu::batch_capacity(&footprint, budget),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(None, spec.scheme),
+                    crate::adaptive::attempts_per_dispatch(None, spec.scheme, run.dim, reactions)?,
                     "the CPU twin".to_string(),
                     None,
                 )
