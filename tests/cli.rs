@@ -1341,3 +1341,71 @@ fn a_run_where_every_trajectory_diverged_fails() {
     let (o, _) = run("warn", &["--on-diverge", "warn"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `--seed` takes any u64: 2^63 and 2^64 - 1 run (TOML integers stop at 2^63 - 1, so the
+/// seed travels as a string of digits, as a config writes it), are recorded exactly, and give
+/// other trajectories than seed 0; a negative or fractional seed in a config is refused.
+#[test]
+fn any_u64_is_a_seed() {
+    let base = scratch("seeds");
+    let config = configs().join("ou.toml");
+    let mean_at_end = |seed: &str, how: &str| {
+        let out = base.join(format!("{seed}-{how}"));
+        let set = format!("ensemble.seed=\"{seed}\"");
+        let pick: [&str; 2] = if how == "flag" {
+            ["--seed", seed]
+        } else {
+            ["--set", &set]
+        };
+        let o = run_cpu(
+            &config,
+            &[
+                "--trajectories",
+                "256",
+                pick[0],
+                pick[1],
+                "--set",
+                "output.plots=false",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "{seed}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s = summary(&out);
+        assert_eq!(s["seed"].as_u64(), Some(seed.parse::<u64>().unwrap()));
+        s["stats"]["x"]["mean"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    let zero = mean_at_end("0", "flag");
+    let top = mean_at_end("9223372036854775808", "flag");
+    assert_ne!(zero, top);
+    assert_eq!(top, mean_at_end("9223372036854775808", "config"));
+    mean_at_end("18446744073709551615", "flag");
+    for bad in ["-1", "1.5"] {
+        let out = base.join("bad");
+        let o = run_cpu(
+            &config,
+            &[
+                "--set",
+                &format!("ensemble.seed={bad}"),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("ensemble.seed") && err.contains("as a string"),
+            "{err}"
+        );
+    }
+}
