@@ -1409,3 +1409,61 @@ fn any_u64_is_a_seed() {
         );
     }
 }
+
+/// Kuramoto and Vicsek runs with one replica per sweep point say that their standard errors
+/// are NaN, and leave them empty in the CSV.
+#[test]
+fn a_single_replica_per_point_is_warned_about() {
+    let base = scratch("single-replica");
+    let cases: [(&str, &[&str], &str, &str); 2] = [
+        (
+            "kuramoto_lorentzian.toml",
+            &[
+                "--trajectories=9",
+                "--set=solver.t_end=0.5",
+                "--set=output.time_average.from=0.25",
+            ],
+            "coupling.csv",
+            "r_std_error",
+        ),
+        (
+            "vicsek.toml",
+            &[
+                "--trajectories=6",
+                "--set=solver.t_end=20",
+                "--set=output.time_average.from=10",
+                "--set=model.particles=256",
+                "--set=output.save_times=5",
+            ],
+            "eta.csv",
+            "va_std_error",
+        ),
+    ];
+    for (config, extra, csv, column) in cases {
+        let out = base.join(config);
+        let path = configs().join(config);
+        let mut args = vec![
+            "--backend",
+            "cpu",
+            "run",
+            path.to_str().unwrap(),
+            "--set=output.plots=false",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = langevin(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{config}: {err}");
+        assert!(
+            err.contains("ran a single replica") && err.contains(column),
+            "{config}: {err}"
+        );
+        let text = std::fs::read_to_string(out.join(csv)).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let at = header.iter().position(|h| *h == column).unwrap();
+        for row in text.lines().skip(1) {
+            assert_eq!(row.split(',').nth(at), Some(""), "{config}: {row}");
+        }
+    }
+}

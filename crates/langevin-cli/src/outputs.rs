@@ -111,6 +111,18 @@ fn moment_cells(m: &langevin::Moments) -> String {
     format!(",{},{}", csv_cell(m.mean_or_nan()), csv_cell(m.variance()))
 }
 
+/// Warns on stderr (unless `quiet`) that `single` of `points` sweep points ran one replica,
+/// so that their standard error (`what`) is NaN: null in summary.json, empty in CSV.
+pub fn warn_single_replicas(single: usize, points: usize, what: &str, quiet: bool) {
+    if single > 0 && !quiet {
+        eprintln!(
+            "warning: {single} of {points} sweep points ran a single replica, so their standard \
+             error ({what}) is NaN (null in summary.json, empty in CSV): give \
+             ensemble.trajectories at least two replicas per point"
+        );
+    }
+}
+
 /// A little-endian float32 NPY array of shape `(rows, cols)`.
 pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     let mut out = npy_header("<f4", &format!("({rows}, {cols})"), 4 * data.len());
