@@ -267,7 +267,6 @@ pub fn run(
             last_write = Instant::now();
         }
     }
-    let _ = std::fs::remove_file(dir.join(CHECKPOINT_FILE));
     let acc = acc.expect("at least one trajectory");
     Ok(Outcome::Done(acc.into_result(device)))
 }

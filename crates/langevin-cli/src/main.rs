@@ -17,6 +17,7 @@ mod outputs;
 mod plots;
 mod progress;
 mod report;
+mod run_folder;
 mod shards;
 mod vicsek_outputs;
 
@@ -78,9 +79,13 @@ enum Command {
         /// The config file (with --resume: optional, and then it must be the one resumed).
         #[arg(required_unless_present = "resume")]
         config: Option<PathBuf>,
-        /// Output folder (default runs/<name>).
+        /// Output folder (default runs/<name>). The run is written beside it and moved in
+        /// when complete; a folder holding another run is refused.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replaces the run the output folder holds (its files are removed first).
+        #[arg(long)]
+        overwrite: bool,
         /// Overrides ensemble.trajectories.
         #[arg(long)]
         trajectories: Option<u64>,
@@ -98,10 +103,11 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// What a trajectory that becomes NaN or infinite does to the run: `warn` (count it,
-        /// leave it out of the statistics, say so on stderr) or `fail` (exit with an error,
-        /// after writing the results).
-        #[arg(long, value_enum, default_value_t = OnDiverge::Warn)]
-        on_diverge: OnDiverge,
+        /// leave it out of the statistics, say so on stderr) or `fail` (exit with status 3,
+        /// after writing the results). Unset: warn, but a run where every trajectory diverged
+        /// exits with status 3.
+        #[arg(long, value_enum)]
+        on_diverge: Option<OnDiverge>,
         /// Seconds between checkpoints of an ensemble run (checkpoint.json in the output
         /// folder, written atomically; also written on SIGINT / SIGTERM). Default 600.
         #[arg(long, value_name = "SECONDS")]
@@ -133,6 +139,9 @@ enum Command {
         /// Output folder (default runs/<name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replaces the run the output folder holds.
+        #[arg(long)]
+        overwrite: bool,
         /// Prints nothing but errors.
         #[arg(long)]
         quiet: bool,
@@ -270,11 +279,26 @@ enum OnDiverge {
     Fail,
 }
 
-/// Warns on stderr about trajectories that became NaN or infinite (from which save time),
-/// and fails under `--on-diverge fail`.
+/// The error of a run whose results are written but whose trajectories diverged (exit status
+/// [`EXIT_DIVERGED`]).
+#[derive(Debug)]
+struct Diverged(String);
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Diverged {}
+
+/// Warns on stderr about trajectories that became NaN or infinite (from which save time);
+/// fails under `--on-diverge fail`, and without `--on-diverge` when every trajectory diverged
+/// (a run with no statistics is not a success; a model with a negative value under `sqrt`
+/// or a `log` of 0 gives one).
 fn report_divergence(
     result: &langevin::EnsembleResult,
-    on: OnDiverge,
+    on: Option<OnDiverge>,
     dir: &std::path::Path,
 ) -> Result<()> {
     let last = result.times.len() - 1;
@@ -292,11 +316,20 @@ fn report_divergence(
         dir.display()
     );
     match on {
-        OnDiverge::Warn => {
+        Some(OnDiverge::Warn) => {
             eprintln!("warning: {message}");
             Ok(())
         }
-        OnDiverge::Fail => Err(anyhow::anyhow!("--on-diverge fail: {message}")),
+        Some(OnDiverge::Fail) => Err(Diverged(format!("--on-diverge fail: {message}")).into()),
+        None if count >= result.trajectories => Err(Diverged(format!(
+            "every trajectory diverged, so the run has no statistics (is a value under sqrt \
+             negative, or a log taken of 0?); --on-diverge warn accepts such a run: {message}"
+        ))
+        .into()),
+        None => {
+            eprintln!("warning: {message}");
+            Ok(())
+        }
     }
 }
 
@@ -310,8 +343,13 @@ fn warn_unused_params(cfg: &Config, quiet: bool) {
     }
 }
 
-/// Exit status for input the user can fix (a config, a value, an expression).
+/// Exit status for input the user can fix (a config, a value, an expression, an output
+/// folder that holds another run).
 const EXIT_BAD_INPUT: u8 = 2;
+
+/// Exit status of a run that wrote its results but whose trajectories diverged: all of them,
+/// or any under `--on-diverge fail`.
+const EXIT_DIVERGED: u8 = 3;
 
 fn main() -> std::process::ExitCode {
     match run_cli() {
@@ -322,6 +360,10 @@ fn main() -> std::process::ExitCode {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
         {
             std::process::ExitCode::SUCCESS
+        }
+        Err(e) if e.downcast_ref::<Diverged>().is_some() => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(EXIT_DIVERGED)
         }
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -386,6 +428,7 @@ fn run_cli() -> Result<()> {
         Command::Run {
             config,
             out,
+            overwrite,
             trajectories,
             seed,
             set,
@@ -446,6 +489,11 @@ fn run_cli() -> Result<()> {
             }
             warn_unused_params(&cfg, quiet);
             let checkpoint_every = checkpoint_every.unwrap_or(600.0);
+            let mut rules = outputs::Rules {
+                overwrite,
+                resuming: resume.is_some(),
+                create_now: false,
+            };
             if !(checkpoint_every.is_finite() && checkpoint_every >= 0.0) {
                 return Err(langevin::Error::invalid(
                     "--checkpoint-every",
@@ -458,11 +506,11 @@ fn run_cli() -> Result<()> {
                 .map(|s| langevin::shard::Shard::parse(&s))
                 .transpose()?;
             match cfg.kind.as_str() {
-                "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
-                "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
-                "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, quiet),
-                "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, quiet),
-                "field" => return field_outputs::run(&cfg, cli.backend, out, quiet),
+                "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "chain" => return chain_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "field" => return field_outputs::run(&cfg, cli.backend, out, rules, quiet),
                 _ => {}
             }
             let mut spec = cfg.to_spec()?;
@@ -475,14 +523,25 @@ fn run_cli() -> Result<()> {
                     eprintln!("warning: {w}");
                 }
             }
-            let dir = match shard {
+            let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            // A checkpointed run keeps its checkpoint in the run's folder while it runs.
+            rules.create_now = pieces;
+            let folder = match shard {
                 Some(sh) => outputs::run_dir(
                     &format!("{}/shard-{}-of-{}", cfg.name, sh.index, sh.count),
                     out,
+                    rules,
                 )?,
-                None => outputs::run_dir(&cfg.name, out)?,
+                None => outputs::run_dir(&cfg.name, out, rules)?,
             };
-            let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            let dir = folder.dir().to_path_buf();
+            let stage = folder.staging().to_path_buf();
+            let unwritten = |e: anyhow::Error| {
+                e.context(format!(
+                    "cannot write the results: nothing of this run was written to {}",
+                    dir.display()
+                ))
+            };
             let engines = match &devices {
                 Some(list) => {
                     if !pieces {
@@ -521,7 +580,7 @@ fn run_cli() -> Result<()> {
                     &text,
                     &origin,
                     &overrides,
-                    &dir,
+                    &stage,
                     &mut |p| bar.update(p),
                 )?,
                 None if pieces => {
@@ -548,8 +607,10 @@ fn run_cli() -> Result<()> {
                         checkpoint::Outcome::Done(r) => r,
                         checkpoint::Outcome::Stopped { result } => {
                             bar.finish();
-                            outputs::write_all(&dir, &cfg, &spec, &result)?;
-                            outputs::mark_partial(&dir, result.trajectories)?;
+                            outputs::write_all(&stage, &cfg, &spec, &result)
+                                .and_then(|_| outputs::mark_partial(&stage, result.trajectories))
+                                .map_err(unwritten)?;
+                            folder.commit()?;
                             anyhow::bail!(
                                 "interrupted after {} of {} trajectories: their results are in {} (summary.json \"partial\": true) with a checkpoint; continue with `langevin run --resume {}`",
                                 result.trajectories,
@@ -564,8 +625,12 @@ fn run_cli() -> Result<()> {
             };
             bar.finish();
             if shard.is_none() {
-                outputs::write_all(&dir, &cfg, &spec, &result)?;
+                outputs::write_all(&stage, &cfg, &spec, &result).map_err(unwritten)?;
             }
+            folder.commit()?;
+            // Kept until the results are in place, so that a run whose writing fails can
+            // still be resumed.
+            let _ = std::fs::remove_file(dir.join(checkpoint::CHECKPOINT_FILE));
             if let Some(a) = result.adaptive.filter(|a| a.exhausted > 0) {
                 eprintln!(
                     "warning: {} trajectories used up solver.max_steps = {} {} before t_end; they are left out of the statistics",
@@ -598,8 +663,17 @@ fn run_cli() -> Result<()> {
             }
             report_divergence(&result, on_diverge, &dir)?;
         }
-        Command::Merge { shards, out, quiet } => {
-            let (dir, cfg, result) = shards::merge(&shards, out)?;
+        Command::Merge {
+            shards,
+            out,
+            overwrite,
+            quiet,
+        } => {
+            let rules = outputs::Rules {
+                overwrite,
+                ..outputs::Rules::default()
+            };
+            let (dir, cfg, result) = shards::merge(&shards, out, rules)?;
             if !quiet {
                 println!(
                     "{}: merged {} shards, {} trajectories x {} steps ({} diverged); wrote {}",
@@ -611,7 +685,7 @@ fn run_cli() -> Result<()> {
                     dir.display()
                 );
             }
-            report_divergence(&result, OnDiverge::Warn, &dir)?;
+            report_divergence(&result, Some(OnDiverge::Warn), &dir)?;
         }
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;

@@ -109,6 +109,7 @@ fn read(path: &Path) -> Result<ShardFile> {
 pub fn merge(
     paths: &[PathBuf],
     out: Option<PathBuf>,
+    rules: outputs::Rules,
 ) -> Result<(PathBuf, Config, langevin::EnsembleResult)> {
     let files = paths.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?;
     let head = files
@@ -126,7 +127,13 @@ pub fn merge(
         device.kind = langevin::BackendKind::Gpu;
     }
     let result = shard::merge(parts, device)?;
-    let dir = outputs::run_dir(&config.name, out)?;
-    outputs::write_all(&dir, &config, &spec, &result)?;
+    let folder = outputs::run_dir(&config.name, out, rules)?;
+    outputs::write_all(folder.staging(), &config, &spec, &result).map_err(|e| {
+        e.context(format!(
+            "cannot write the merged results: nothing was written to {}",
+            folder.dir().display()
+        ))
+    })?;
+    let dir = folder.commit()?;
     Ok((dir, config, result))
 }

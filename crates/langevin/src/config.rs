@@ -305,14 +305,37 @@ pub struct SolverConfig {
     pub precision: Option<String>,
 }
 
+/// A seed from a TOML integer (0 to 2^63 - 1) or a string of digits (any u64).
+fn seed_u64<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seed {
+        Integer(i64),
+        Digits(String),
+        Other(serde::de::IgnoredAny),
+    }
+    let range = "a seed from 0 to 18446744073709551615 (above 9223372036854775807, TOML's \
+                 largest integer, write it as a string: seed = \"18446744073709551615\")";
+    match Seed::deserialize(d)? {
+        Seed::Integer(n) => u64::try_from(n)
+            .map_err(|_| serde::de::Error::custom(format!("ensemble.seed = {n}: {range}"))),
+        Seed::Digits(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("ensemble.seed = {text:?}: {range}"))),
+        Seed::Other(_) => Err(serde::de::Error::custom(format!("ensemble.seed: {range}"))),
+    }
+}
+
 /// `[ensemble]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnsembleConfig {
     /// Number of trajectories.
     pub trajectories: u64,
-    /// Seed of the random streams.
-    #[serde(default)]
+    /// Seed of the random streams: any u64. TOML integers stop at 2^63 - 1, so a larger seed
+    /// is written as a string of digits, `seed = "18446744073709551615"`.
+    #[serde(default, deserialize_with = "seed_u64")]
     pub seed: u64,
     /// Swept parameters, by name. The grid runs over them in alphabetical order of the names,
     /// the first varying slowest.
