@@ -15,6 +15,7 @@ mod memory;
 mod outputs;
 mod plots;
 mod progress;
+mod provenance;
 mod report;
 mod shards;
 mod vicsek_outputs;
@@ -111,11 +112,16 @@ enum Command {
         /// Continues the interrupted run in DIR from its checkpoint.
         #[arg(long, value_name = "DIR")]
         resume: Option<PathBuf>,
-        /// Bounds the host memory of an ensemble run (512M, 8G): batches use half of it, and
-        /// a run whose kept outputs (final states, first-passage times) need more than the
-        /// other half is refused before it starts.
+        /// Bounds the host memory of an ensemble run (512M, 8G; default: the machine's
+        /// memory): batches use half of it, and a run whose kept outputs (final states,
+        /// first-passage times) need more than the other half is refused before it starts.
         #[arg(long, value_name = "SIZE")]
         max_memory: Option<String>,
+        /// Bounds the bytes of final states an ensemble run writes (as many again in its
+        /// checkpoints; default: the output disk's free space); a run over it is refused
+        /// before it starts.
+        #[arg(long, value_name = "SIZE")]
+        max_output: Option<String>,
         /// Splits an ensemble run over several devices: `all` (every GPU adapter present) or
         /// a list of `gpu` (the default adapter), `gpuN` (the N-th of all adapters, from 0)
         /// and `cpu` (the CPU twin). Each takes a piece of trajectories in turn; the result
@@ -134,6 +140,10 @@ enum Command {
         /// Prints nothing but errors.
         #[arg(long)]
         quiet: bool,
+        /// Merges shards that leave some of the run's trajectories out (refused otherwise):
+        /// the summary says "partial": true and lists the missing ranges.
+        #[arg(long)]
+        partial: bool,
     },
     /// Validates a config and prints the generated WGSL of its kernel.
     Check {
@@ -301,8 +311,16 @@ fn report_divergence(
 const EXIT_BAD_INPUT: u8 = 2;
 
 fn main() -> std::process::ExitCode {
+    provenance::start();
     match run_cli() {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<checkpoint::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            let status = e
+                .downcast_ref::<checkpoint::Interrupted>()
+                .map_or(1, checkpoint::Interrupted::status);
+            std::process::ExitCode::from(status)
+        }
         // A reader that stops early (`langevin zoo | head`) is not an error.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -383,6 +401,7 @@ fn run_cli() -> Result<()> {
             checkpoint_piece,
             resume,
             max_memory,
+            max_output,
             devices,
         } => {
             let resumed = resume
@@ -393,7 +412,7 @@ fn run_cli() -> Result<()> {
                 (Some(c), given) => {
                     if let Some(path) = given {
                         let (t, o) = read_config(path, &set, trajectories, seed)?;
-                        if shards::fingerprint(&t, &o) != c.partial.fingerprint {
+                        if shards::fingerprint(&t, &o) != c.fingerprint() {
                             return Err(langevin::Error::invalid(
                                 "--resume",
                                 path.display(),
@@ -449,9 +468,7 @@ fn run_cli() -> Result<()> {
                 _ => {}
             }
             let mut spec = cfg.to_spec()?;
-            if let Some(m) = &max_memory {
-                memory::apply(&mut spec, memory::parse_size(m)?)?;
-            }
+            memory::bound(&mut spec, max_memory.as_deref())?;
             let resolved = spec.resolve()?;
             if !quiet {
                 for w in spec.stability_warnings(resolved.dt) {
@@ -466,6 +483,7 @@ fn run_cli() -> Result<()> {
                 None => outputs::run_dir(&cfg.name, out)?,
             };
             let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            memory::check_output(&spec, &dir, max_output.as_deref(), pieces)?;
             let engines = match &devices {
                 Some(list) => {
                     if !pieces {
@@ -529,17 +547,13 @@ fn run_cli() -> Result<()> {
                         &mut |p| bar.update(p),
                     )? {
                         checkpoint::Outcome::Done(r) => r,
-                        checkpoint::Outcome::Stopped { result } => {
+                        checkpoint::Outcome::Stopped { result, signal } => {
                             bar.finish();
-                            outputs::write_all(&dir, &cfg, &spec, &result)?;
-                            outputs::mark_partial(&dir, result.trajectories)?;
-                            anyhow::bail!(
-                                "interrupted after {} of {} trajectories: their results are in {} (summary.json \"partial\": true) with a checkpoint; continue with `langevin run --resume {}`",
-                                result.trajectories,
-                                spec.trajectories,
-                                dir.display(),
-                                dir.display()
-                            );
+                            let stopped = checkpoint::stopped(&dir, &cfg, &spec, result, signal)?;
+                            // Dropping a device waits for its queue, which may still hold the
+                            // rest of the stopped piece: the process ends without that wait.
+                            std::mem::forget(engines);
+                            return Err(stopped.into());
                         }
                     }
                 }
@@ -581,8 +595,13 @@ fn run_cli() -> Result<()> {
             }
             report_divergence(&result, on_diverge, &dir)?;
         }
-        Command::Merge { shards, out, quiet } => {
-            let (dir, cfg, result) = shards::merge(&shards, out)?;
+        Command::Merge {
+            shards,
+            out,
+            quiet,
+            partial,
+        } => {
+            let (dir, cfg, result) = shards::merge(&shards, out, partial)?;
             if !quiet {
                 println!(
                     "{}: merged {} shards, {} trajectories x {} steps ({} diverged); wrote {}",
