@@ -444,15 +444,16 @@ fn write_checkpoint(
     acc: &mut Option<Partial>,
 ) -> Result<()> {
     let mut arrays = Vec::new();
-    let mut taken: (Option<Vec<f32>>, Option<Vec<f64>>, Option<Vec<f32>>) = (None, None, None);
+    let mut taken = Taken::default();
     if let Some(p) = acc.as_mut() {
-        taken = (
-            p.final_states.take(),
-            p.final_states_f64.take(),
-            p.first_passage
+        taken = Taken {
+            final_states: p.final_states.take(),
+            final_states_f64: p.final_states_f64.take(),
+            passage: p
+                .first_passage
                 .as_mut()
                 .map(|f| std::mem::take(&mut f.times)),
-        );
+        };
         let dim = p.state_names.len().max(1);
         let mut put = |array: &str, bytes: Vec<u8>, len: usize| -> Result<()> {
             let file = format!("checkpoint-{next}.{array}.npy");
@@ -465,13 +466,13 @@ fn write_checkpoint(
             Ok(())
         };
         let written = (|| -> Result<()> {
-            if let Some(v) = &taken.0 {
+            if let Some(v) = &taken.final_states {
                 put(ARRAYS[0], outputs::npy_f32(v, v.len() / dim, dim), v.len())?;
             }
-            if let Some(v) = &taken.1 {
+            if let Some(v) = &taken.final_states_f64 {
                 put(ARRAYS[1], outputs::npy_f64(v, v.len() / dim, dim), v.len())?;
             }
-            if let Some(v) = &taken.2 {
+            if let Some(v) = &taken.passage {
                 put(ARRAYS[2], outputs::npy_f32(v, v.len(), 1), v.len())?;
             }
             Ok(())
@@ -505,11 +506,19 @@ fn write_checkpoint(
     Ok(())
 }
 
+/// The per-trajectory arrays taken out of a partial while its JSON is made.
+#[derive(Default)]
+struct Taken {
+    final_states: Option<Vec<f32>>,
+    final_states_f64: Option<Vec<f64>>,
+    passage: Option<Vec<f32>>,
+}
+
 /// Puts the arrays taken out of `p` back.
-fn restore(p: &mut Partial, taken: (Option<Vec<f32>>, Option<Vec<f64>>, Option<Vec<f32>>)) {
-    p.final_states = taken.0;
-    p.final_states_f64 = taken.1;
-    if let (Some(f), Some(times)) = (p.first_passage.as_mut(), taken.2) {
+fn restore(p: &mut Partial, taken: Taken) {
+    p.final_states = taken.final_states;
+    p.final_states_f64 = taken.final_states_f64;
+    if let (Some(f), Some(times)) = (p.first_passage.as_mut(), taken.passage) {
         f.times = times;
     }
 }
