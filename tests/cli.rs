@@ -652,7 +652,7 @@ fn a_parameter_no_expression_reads_is_warned_about() {
 }
 
 /// Numbers in two summaries agree: integers exactly, floats to `rel` relative (or absolute
-/// near zero); timing and device fields are skipped.
+/// near zero); timing, device and invocation fields are skipped.
 fn assert_same_summary(a: &serde_json::Value, b: &serde_json::Value, path: &str, rel: f64) {
     use serde_json::Value;
     match (a, b) {
@@ -666,6 +666,10 @@ fn assert_same_summary(a: &serde_json::Value, b: &serde_json::Value, path: &str,
                     "api",
                     "backend",
                     "driver",
+                    "command",
+                    "started",
+                    "resumed",
+                    "shards",
                 ]
                 .contains(&k.as_str())
                 {
@@ -802,6 +806,8 @@ fn resume_equals_uninterrupted() {
             "200000",
             "--set",
             "solver.t_end=2.0",
+            "--set",
+            "output.final_state=true",
             "--checkpoint-every",
             "0",
             "--checkpoint-piece",
@@ -859,8 +865,26 @@ fn resume_equals_uninterrupted() {
             let s = summary(&dir);
             assert_eq!(s["partial"], true);
             assert!(s["trajectories"].as_u64().unwrap() < 200_000);
+            assert_eq!(o_status_code(status), Some(143));
         }
+        // The per-trajectory arrays are NPY files beside a small checkpoint.json.
+        let c: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoint.json")).unwrap())
+                .unwrap();
+        let next = c["next"].as_u64().unwrap();
+        for array in ["final_states", "first_passage"] {
+            let file = dir.join(format!("checkpoint-{next}.{array}.npy"));
+            assert_eq!(&std::fs::read(&file).unwrap()[..6], b"\x93NUMPY", "{array}");
+        }
+        assert!(c["partial"]["final_states"].is_null());
         resume(&dir);
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with("checkpoint"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
     // A device lost at the piece from trajectory 50,000 (injected): an error naming the
     // adapter and --resume, the finished pieces in the checkpoint, no summary that looks
@@ -918,6 +942,307 @@ fn resume_equals_uninterrupted() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// The exit status of a process, or 128 + the signal that ended it (as a shell reports it).
+fn o_status_code(status: std::process::ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Some(128 + signal);
+        }
+    }
+    status.code()
+}
+
+/// Waits for `child` at most `limit`; kills it and returns `None` past that.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    None
+}
+
+/// SIGTERM (CPU twin) and SIGINT (GPU) stop a run part way through its first piece of
+/// trajectories (here the whole run: 4 * 10^9 trajectory-steps, minutes) within 5 s, with
+/// exit status 143 and 130, a checkpoint that `--resume` accepts (it starts over from
+/// trajectory 0, and is stopped the same way), no summary that looks complete, and a message
+/// that says how to continue. The checkpoint keeps the first command line and start time and
+/// lists the resumption.
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_a_run_within_seconds() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let config = configs().join("double_well.toml");
+    let base = scratch("signal");
+    let stop = |args: Vec<String>, signal: &str| -> (Option<i32>, Duration, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .args(&args)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let sent = Instant::now();
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = wait_at_most(&mut child, Duration::from_secs(5));
+        let waited = sent.elapsed();
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        let status = status.unwrap_or_else(|| {
+            panic!("{signal}: still running {waited:?} after the signal; stderr: {err}")
+        });
+        (o_status_code(status), waited, err)
+    };
+    for (signal, backend, code) in [("TERM", "cpu", 143), ("INT", "gpu", 130)] {
+        let dir = base.join(signal);
+        let d = dir.to_str().unwrap().to_string();
+        let args: Vec<String> = [
+            "--backend",
+            backend,
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "400000",
+            "--set",
+            "output.plots=false",
+            "--quiet",
+            "--out",
+            &d,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (status, waited, err) = stop(args, signal);
+        assert_eq!(status, Some(code), "{signal} after {waited:?}: {err}");
+        assert!(
+            err.contains(&format!("interrupted by SIG{signal}"))
+                && err.contains(&format!("langevin run --resume {d}")),
+            "{err}"
+        );
+        assert!(dir.join("checkpoint.json").exists());
+        assert!(!dir.join("summary.json").exists());
+        let resumed: Vec<String> = ["--backend", backend, "run", "--resume", &d, "--quiet"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (status, waited, err) = stop(resumed, signal);
+        assert_eq!(
+            status,
+            Some(code),
+            "{signal} resumed, after {waited:?}: {err}"
+        );
+        let c: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoint.json")).unwrap())
+                .unwrap();
+        assert_eq!(c["next"], 0);
+        assert!(c["origin"]["command"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("--trajectories")));
+        assert_eq!(c["resumed"].as_array().unwrap().len(), 1);
+        assert!(c["resumed"][0]["command"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("--resume")));
+    }
+}
+
+/// summary.json says what ran: the config as resolved (the `--set` value, the defaults
+/// filled in), the engine version and git commit, the command line and the start time.
+#[test]
+fn summary_records_what_ran() {
+    let dir = scratch("provenance");
+    let o = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        configs().join("ou.toml").to_str().unwrap(),
+        "--trajectories",
+        "640",
+        "--set",
+        "solver.dt=0.02",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&dir);
+    assert_eq!(s["config"]["solver"]["dt"], 0.02, "{}", s["config"]);
+    assert_eq!(s["config"]["ensemble"]["trajectories"], 640);
+    assert!(s["config"]["output"]["plots"].is_boolean());
+    assert_eq!(s["version"]["engine"], env!("CARGO_PKG_VERSION"));
+    let commit = s["version"]["commit"].as_str().unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    let command: Vec<&str> = s["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        command.ends_with(&["--out", dir.to_str().unwrap()]),
+        "{command:?}"
+    );
+    assert!(command.contains(&"solver.dt=0.02"));
+    let started = s["started"].as_str().unwrap();
+    assert!(
+        started.len() == 20 && started.starts_with("20") && started.ends_with('Z'),
+        "{started}"
+    );
+}
+
+/// `langevin merge` of shards 0/3 and 2/3 is refused (status 2, naming the missing range and
+/// --partial); with --partial it writes their 2 of 3 parts marked partial, listing the gap.
+/// The merged summary names the shards' adapters, APIs and drivers (a GPU shard's, not the
+/// CPU twin's) and each shard's command line.
+#[test]
+fn merge_refuses_gaps_and_names_the_adapters() {
+    let config = configs().join("double_well.toml");
+    let base = scratch("gaps");
+    let shard = |i: usize, backend: &str| {
+        let dir = base.join(format!("shard-{i}"));
+        let o = langevin(&[
+            "--backend",
+            backend,
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "1920",
+            "--set",
+            "solver.t_end=0.5",
+            "--shard",
+            &format!("{i}/3"),
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        dir.to_str().unwrap().to_string()
+    };
+    let dirs = [shard(0, "gpu"), shard(1, "cpu"), shard(2, "gpu")];
+    let merged = base.join("merged");
+    let m = merged.to_str().unwrap();
+    let o = langevin(&["merge", "--quiet", "--out", m, &dirs[0], &dirs[2]]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("trajectories 640..1280") && err.contains("--partial"),
+        "{err}"
+    );
+    assert!(!merged.join("summary.json").exists());
+    let o = langevin(&[
+        "merge",
+        "--quiet",
+        "--partial",
+        "--out",
+        m,
+        &dirs[0],
+        &dirs[2],
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&merged);
+    assert_eq!(s["partial"], true);
+    assert_eq!(s["trajectories"], 1280);
+    assert_eq!(s["missing"], serde_json::json!([[640, 1280]]));
+    let whole = base.join("whole");
+    let w = whole.to_str().unwrap();
+    let o = langevin(&["merge", "--quiet", "--out", w, &dirs[2], &dirs[0], &dirs[1]]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&whole);
+    assert!(s.get("partial").is_none());
+    let api = s["api"].as_str().unwrap();
+    let driver = s["driver"].as_str().unwrap();
+    assert!(api.contains("cpu") && api != "cpu", "{api}");
+    assert!(
+        driver.contains("rustc") && driver.contains(", "),
+        "{driver}"
+    );
+    let shards = s["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    assert_eq!(
+        shards.iter().filter(|x| x["backend"] == "gpu").count(),
+        2,
+        "{shards:?}"
+    );
+    assert!(shards.iter().all(|x| x["command"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("--shard"))));
+    assert_eq!(s["config"]["ensemble"]["trajectories"], 1920);
+}
+
+/// With no --max-memory or --max-output, a run is bounded by the machine: 10^12 trajectories
+/// keeping their final states (4 TB) are refused at once with the numbers and the flag to
+/// raise; so is a run whose final states (4 MiB, and as many in its checkpoints) exceed
+/// --max-output.
+#[test]
+fn default_bounds_refuse_a_run_too_big_for_the_machine() {
+    let dir = scratch("too-big");
+    let run = |extra: &[&str]| {
+        let config = configs().join("ou.toml");
+        let mut args: Vec<String> = [
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--set",
+            "output.final_state=true",
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .args(&args)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        (status.and_then(|s| s.code()), err)
+    };
+    let (code, err) = run(&["--trajectories", "1000000000000"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("4000000000000 bytes")
+            && err.contains("this machine's memory")
+            && err.contains("--max-memory"),
+        "{err}"
+    );
+    let (code, err) = run(&["--trajectories", "1048576", "--max-output", "2M"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--max-output 2097152 bytes") && err.contains("8388608 bytes"),
+        "{err}"
+    );
+    assert!(!dir.join("summary.json").exists());
 }
 
 /// A model that blows up in finite time (dx = x^3 dt + 0.1 dW from x = 1, blow-up at t = 1/2)

@@ -16,6 +16,7 @@ mod memory;
 mod outputs;
 mod plots;
 mod progress;
+mod provenance;
 mod report;
 mod run_folder;
 mod shards;
@@ -119,11 +120,16 @@ enum Command {
         /// Continues the interrupted run in DIR from its checkpoint.
         #[arg(long, value_name = "DIR")]
         resume: Option<PathBuf>,
-        /// Bounds the host memory of an ensemble run (512M, 8G): batches use half of it, and
-        /// a run whose kept outputs (final states, first-passage times) need more than the
-        /// other half is refused before it starts.
+        /// Bounds the host memory of an ensemble run (512M, 8G; default: the machine's
+        /// memory): batches use half of it, and a run whose kept outputs (final states,
+        /// first-passage times) need more than the other half is refused before it starts.
         #[arg(long, value_name = "SIZE")]
         max_memory: Option<String>,
+        /// Bounds the bytes of final states an ensemble run writes (as many again in its
+        /// checkpoints; default: the output disk's free space); a run over it is refused
+        /// before it starts.
+        #[arg(long, value_name = "SIZE")]
+        max_output: Option<String>,
         /// Splits an ensemble run over several devices: `all` (every GPU adapter present) or
         /// a list of `gpu` (the default adapter), `gpuN` (the N-th of all adapters, from 0)
         /// and `cpu` (the CPU twin). Each takes a piece of trajectories in turn; the result
@@ -145,6 +151,10 @@ enum Command {
         /// Prints nothing but errors.
         #[arg(long)]
         quiet: bool,
+        /// Merges shards that leave some of the run's trajectories out (refused otherwise):
+        /// the summary says "partial": true and lists the missing ranges.
+        #[arg(long)]
+        partial: bool,
     },
     /// Validates a config of any kind and prints what it would run: the generated WGSL of an
     /// ensemble's kernel, the kernels, the plan and the memory it needs.
@@ -352,8 +362,16 @@ const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_DIVERGED: u8 = 3;
 
 fn main() -> std::process::ExitCode {
+    provenance::start();
     match run_cli() {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<checkpoint::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            let status = e
+                .downcast_ref::<checkpoint::Interrupted>()
+                .map_or(1, checkpoint::Interrupted::status);
+            std::process::ExitCode::from(status)
+        }
         // A reader that stops early (`langevin zoo | head`) is not an error.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -439,6 +457,7 @@ fn run_cli() -> Result<()> {
             checkpoint_piece,
             resume,
             max_memory,
+            max_output,
             devices,
         } => {
             let resumed = resume
@@ -449,7 +468,7 @@ fn run_cli() -> Result<()> {
                 (Some(c), given) => {
                     if let Some(path) = given {
                         let (t, o) = read_config(path, &set, trajectories, seed)?;
-                        if shards::fingerprint(&t, &o) != c.partial.fingerprint {
+                        if shards::fingerprint(&t, &o) != c.fingerprint() {
                             return Err(langevin::Error::invalid(
                                 "--resume",
                                 path.display(),
@@ -514,9 +533,7 @@ fn run_cli() -> Result<()> {
                 _ => {}
             }
             let mut spec = cfg.to_spec()?;
-            if let Some(m) = &max_memory {
-                memory::apply(&mut spec, memory::parse_size(m)?)?;
-            }
+            memory::bound(&mut spec, max_memory.as_deref())?;
             let resolved = spec.resolve()?;
             if !quiet {
                 for w in spec.stability_warnings(resolved.dt) {
@@ -542,6 +559,7 @@ fn run_cli() -> Result<()> {
                     dir.display()
                 ))
             };
+            memory::check_output(&spec, &dir, max_output.as_deref(), pieces)?;
             let engines = match &devices {
                 Some(list) => {
                     if !pieces {
@@ -605,19 +623,19 @@ fn run_cli() -> Result<()> {
                         &mut |p| bar.update(p),
                     )? {
                         checkpoint::Outcome::Done(r) => r,
-                        checkpoint::Outcome::Stopped { result } => {
+                        checkpoint::Outcome::Stopped { result, signal } => {
                             bar.finish();
-                            outputs::write_all(&stage, &cfg, &spec, &result)
-                                .and_then(|_| outputs::mark_partial(&stage, result.trajectories))
-                                .map_err(unwritten)?;
-                            folder.commit()?;
-                            anyhow::bail!(
-                                "interrupted after {} of {} trajectories: their results are in {} (summary.json \"partial\": true) with a checkpoint; continue with `langevin run --resume {}`",
-                                result.trajectories,
-                                spec.trajectories,
-                                dir.display(),
-                                dir.display()
-                            );
+                            let finished = result.is_some();
+                            let stopped =
+                                checkpoint::stopped(&stage, &dir, &cfg, &spec, result, signal)
+                                    .map_err(unwritten)?;
+                            if finished {
+                                folder.commit()?;
+                            }
+                            // Dropping a device waits for its queue, which may still hold the
+                            // rest of the stopped piece: the process ends without that wait.
+                            std::mem::forget(engines);
+                            return Err(stopped.into());
                         }
                     }
                 }
@@ -630,7 +648,7 @@ fn run_cli() -> Result<()> {
             folder.commit()?;
             // Kept until the results are in place, so that a run whose writing fails can
             // still be resumed.
-            let _ = std::fs::remove_file(dir.join(checkpoint::CHECKPOINT_FILE));
+            checkpoint::remove(&dir);
             if let Some(a) = result.adaptive.filter(|a| a.exhausted > 0) {
                 eprintln!(
                     "warning: {} trajectories used up solver.max_steps = {} {} before t_end; they are left out of the statistics",
@@ -668,12 +686,13 @@ fn run_cli() -> Result<()> {
             out,
             overwrite,
             quiet,
+            partial,
         } => {
             let rules = outputs::Rules {
                 overwrite,
                 ..outputs::Rules::default()
             };
-            let (dir, cfg, result) = shards::merge(&shards, out, rules)?;
+            let (dir, cfg, result) = shards::merge(&shards, out, rules, partial)?;
             if !quiet {
                 println!(
                     "{}: merged {} shards, {} trajectories x {} steps ({} diverged); wrote {}",

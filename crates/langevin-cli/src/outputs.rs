@@ -291,6 +291,7 @@ pub fn write_all(
             written.push(path);
         }
     }
+    crate::provenance::annotate(&mut summary, config);
     let path = dir.join("summary.json");
     write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     written.push(path);

@@ -357,10 +357,11 @@ pub fn attempts_per_dispatch(
 }
 
 /// Runs one batch to every save time of `plan` and observes it there; `tree` is the Brownian
-/// tree of an adaptive SDE scheme (whose save times are on its leaves).
+/// tree of an adaptive SDE scheme (whose save times are on its leaves). `stop`, checked
+/// between dispatches, ends the batch early with [`crate::Error::Stopped`].
 ///
 /// # Errors
-/// From the backend.
+/// From the backend, or [`crate::Error::Stopped`].
 #[allow(clippy::too_many_arguments)]
 pub fn run_batch(
     backend: &mut dyn AdaptiveBatch,
@@ -372,6 +373,7 @@ pub fn run_batch(
     final_states: bool,
     mut jumps: Option<&mut JumpObservables>,
     progress: &mut dyn FnMut(u32),
+    stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<(BatchOutput, AdaptiveStats)> {
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
@@ -419,6 +421,7 @@ pub fn run_batch(
         (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
         while backend.dispatch(&seg)? > 0 {
             seg.flags = 0;
+            crate::engine::check_stop(stop)?;
         }
         seg.flags = 0;
         let Readback {
