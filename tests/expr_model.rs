@@ -201,7 +201,7 @@ fn long_fourier_drifts_compile_and_match_the_cpu_evaluator() {
         .collect();
     let device = langevin::gpu::expr_eval::evaluate(
         engine.gpu().unwrap(),
-        &[node.clone()],
+        std::slice::from_ref(&node),
         1,
         &[0.1],
         &points,
