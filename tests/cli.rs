@@ -1907,4 +1907,22 @@ fn a_single_replica_per_point_is_warned_about() {
             assert_eq!(row.split(',').nth(at), Some(""), "{config}: {row}");
         }
     }
+
+/// A diffusion of parameters alone that is NaN with the config's values exits with status 2,
+/// naming the field and the parameter, with a caret under the expression.
+#[test]
+fn a_nan_parameter_expression_exits_with_status_2() {
+    let text = std::fs::read_to_string(configs().join("ou.toml")).unwrap();
+    let text = text.replacen("sigma = 0.8", "sigma = -0.32", 1).replacen(
+        "diffusion = [\"sigma\"]",
+        "diffusion = [\"sqrt(2*sigma)\"]",
+        1,
+    );
+    assert!(text.contains("sqrt(2*sigma)"), "{text}");
+    let path = std::env::temp_dir().join(format!("langevin-nan-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    bad(
+        &["check", path.to_str().unwrap()],
+        &["model.diffusion[0]", "sigma = -0.32", "^^^^^^^^^^^^^"],
+    );
 }
