@@ -80,6 +80,7 @@ fn gpu_and_cpu_twin_agree() {
 /// save: the consensus agrees with the twin to 1e-5 and the objective there to 1e-4
 /// relative, and the objective reported is the sphere's at the point reported.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree_past_the_loop_limit() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

@@ -197,6 +197,7 @@ fn gpu_and_cpu_twin_agree() {
 /// its steps early. A KPZ chain with disorder for 600 steps, in one save: the roughness agrees
 /// with the twin to 1e-5 relative, as in `gpu_and_cpu_twin_agree`.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree_past_the_loop_limit() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

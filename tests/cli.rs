@@ -981,6 +981,7 @@ fn wait_at_most(
 /// lists the resumption.
 #[cfg(unix)]
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn a_signal_stops_a_run_within_seconds() {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -1117,6 +1118,7 @@ fn summary_records_what_ran() {
 /// The merged summary names the shards' adapters, APIs and drivers (a GPU shard's, not the
 /// CPU twin's) and each shard's command line.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn merge_refuses_gaps_and_names_the_adapters() {
     let config = configs().join("double_well.toml");
     let base = scratch("gaps");

@@ -180,6 +180,7 @@ fn fourier(n: u32) -> ExprModel {
 /// for a fixed-step scheme and for Dormand-Prince in f32 and f64, and the device evaluates
 /// the 200-term drift as the CPU program does, to the precision Vulkan gives `sin`.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn long_fourier_drifts_compile_and_match_the_cpu_evaluator() {
     use langevin::real::Precision;
     use langevin::Model;
@@ -226,6 +227,7 @@ fn long_fourier_drifts_compile_and_match_the_cpu_evaluator() {
 /// The 200-term Fourier model runs on the device as on its CPU twin: the same Brownian
 /// increments, drifts within the bound above per step, over 20 steps.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn long_fourier_drift_runs_as_its_twin() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;

@@ -152,6 +152,7 @@ fn gpu_and_cpu_twin_agree() {
 /// dispatch ends its steps early. 600 steps with noise, in one save: the order parameter
 /// agrees with the twin to 2e-4, as in `gpu_and_cpu_twin_agree`.
 #[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
 fn gpu_and_cpu_twin_agree_past_the_loop_limit() {
     let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
         return;
