@@ -71,6 +71,58 @@ fn gpu_and_cpu_twin_agree() {
     }
 }
 
+/// Past llvmpipe's loop limit: with N = 800 particles in d = 10 (13 particles an
+/// invocation) a step runs hundreds of loop iterations in one invocation, so the 511 steps a
+/// dispatch that counted steps alone allowed crossed the 65,535 after which llvmpipe leaves
+/// every loop, and the kernel saved a consensus of steps it never took (the wrong
+/// optimum on Rastrigin: the origin, objective 190, success). A sphere shifted by 0.3,
+/// without noise and alpha held at 10 (as in `gpu_and_cpu_twin_agree`), for 120 steps in one
+/// save: the consensus agrees with the twin to 1e-5 and the objective there to 1e-4
+/// relative, and the objective reported is the sphere's at the point reported.
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn gpu_and_cpu_twin_agree_past_the_loop_limit() {
+    let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
+    let mut spec = CboSpec::new(Objective::Sphere, 10);
+    spec.particles = 800;
+    spec.replicas = 2;
+    spec.steps = 120;
+    spec.saves = 2;
+    spec.seed = 3;
+    spec.sigma = 0.0;
+    spec.shift = 0.3;
+    spec.alpha = 10.0;
+    spec.alpha_max = 10.0;
+    // The dispatch of all 120 steps that counting steps alone allowed would cross the limit.
+    assert!(cbo::loop_cost(spec.particles, spec.dim).per_step * 120 > 65_535);
+    let (a, b) = (
+        cbo::run(&gpu, &spec).unwrap(),
+        cbo::run(&cpu, &spec).unwrap(),
+    );
+    let d = spec.dim as usize;
+    for (ra, rb) in a.consensus.iter().zip(&b.consensus) {
+        let (fa, fb) = (ra.last().unwrap(), rb.last().unwrap());
+        for (x, y) in fa[..d].iter().zip(&fb[..d]) {
+            assert!((x - y).abs() < 1e-5, "GPU {fa:?}\nCPU {fb:?}");
+        }
+        assert!(
+            (fa[d] - fb[d]).abs() <= 1e-4 * fb[d].abs(),
+            "GPU {fa:?}\nCPU {fb:?}"
+        );
+        let v: Vec<f64> = fa[..d].iter().map(|x| f64::from(*x) - 0.3).collect();
+        let at_point = Objective::Sphere.value(&v);
+        assert!(
+            (f64::from(fa[d]) - at_point).abs() <= 1e-5 * at_point.abs(),
+            "objective {} reported at a point where it is {at_point}",
+            fa[d]
+        );
+    }
+    assert_eq!(a.success_rate(0.25), b.success_rate(0.25));
+}
+
 /// An objective written as an expression (Griewank's, `1 + sum_i(x_i^2)/4000 -
 /// prod_i(cos(x_i/sqrt(i)))`, not built in) in d = 10: the kernel's f32 value at each run's
 /// final consensus equals the formula evaluated in f64 there to 1e-5 relative (plus 1e-6),

@@ -652,7 +652,7 @@ fn a_parameter_no_expression_reads_is_warned_about() {
 }
 
 /// Numbers in two summaries agree: integers exactly, floats to `rel` relative (or absolute
-/// near zero); timing and device fields are skipped.
+/// near zero); timing, device and invocation fields are skipped.
 fn assert_same_summary(a: &serde_json::Value, b: &serde_json::Value, path: &str, rel: f64) {
     use serde_json::Value;
     match (a, b) {
@@ -666,6 +666,10 @@ fn assert_same_summary(a: &serde_json::Value, b: &serde_json::Value, path: &str,
                     "api",
                     "backend",
                     "driver",
+                    "command",
+                    "started",
+                    "resumed",
+                    "shards",
                 ]
                 .contains(&k.as_str())
                 {
@@ -802,6 +806,8 @@ fn resume_equals_uninterrupted() {
             "200000",
             "--set",
             "solver.t_end=2.0",
+            "--set",
+            "output.final_state=true",
             "--checkpoint-every",
             "0",
             "--checkpoint-piece",
@@ -859,8 +865,26 @@ fn resume_equals_uninterrupted() {
             let s = summary(&dir);
             assert_eq!(s["partial"], true);
             assert!(s["trajectories"].as_u64().unwrap() < 200_000);
+            assert_eq!(o_status_code(status), Some(143));
         }
+        // The per-trajectory arrays are NPY files beside a small checkpoint.json.
+        let c: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoint.json")).unwrap())
+                .unwrap();
+        let next = c["next"].as_u64().unwrap();
+        for array in ["final_states", "first_passage"] {
+            let file = dir.join(format!("checkpoint-{next}.{array}.npy"));
+            assert_eq!(&std::fs::read(&file).unwrap()[..6], b"\x93NUMPY", "{array}");
+        }
+        assert!(c["partial"]["final_states"].is_null());
         resume(&dir);
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with("checkpoint"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
     // A device lost at the piece from trajectory 50,000 (injected): an error naming the
     // adapter and --resume, the finished pieces in the checkpoint, no summary that looks
@@ -920,10 +944,313 @@ fn resume_equals_uninterrupted() {
     );
 }
 
+/// The exit status of a process, or 128 + the signal that ended it (as a shell reports it).
+fn o_status_code(status: std::process::ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Some(128 + signal);
+        }
+    }
+    status.code()
+}
+
+/// Waits for `child` at most `limit`; kills it and returns `None` past that.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    None
+}
+
+/// SIGTERM (CPU twin) and SIGINT (GPU) stop a run part way through its first piece of
+/// trajectories (here the whole run: 4 * 10^9 trajectory-steps, minutes) within 5 s, with
+/// exit status 143 and 130, a checkpoint that `--resume` accepts (it starts over from
+/// trajectory 0, and is stopped the same way), no summary that looks complete, and a message
+/// that says how to continue. The checkpoint keeps the first command line and start time and
+/// lists the resumption.
+#[cfg(unix)]
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn a_signal_stops_a_run_within_seconds() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let config = configs().join("double_well.toml");
+    let base = scratch("signal");
+    let stop = |args: Vec<String>, signal: &str| -> (Option<i32>, Duration, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .args(&args)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let sent = Instant::now();
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = wait_at_most(&mut child, Duration::from_secs(5));
+        let waited = sent.elapsed();
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        let status = status.unwrap_or_else(|| {
+            panic!("{signal}: still running {waited:?} after the signal; stderr: {err}")
+        });
+        (o_status_code(status), waited, err)
+    };
+    for (signal, backend, code) in [("TERM", "cpu", 143), ("INT", "gpu", 130)] {
+        let dir = base.join(signal);
+        let d = dir.to_str().unwrap().to_string();
+        let args: Vec<String> = [
+            "--backend",
+            backend,
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "400000",
+            "--set",
+            "output.plots=false",
+            "--quiet",
+            "--out",
+            &d,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (status, waited, err) = stop(args, signal);
+        assert_eq!(status, Some(code), "{signal} after {waited:?}: {err}");
+        assert!(
+            err.contains(&format!("interrupted by SIG{signal}"))
+                && err.contains(&format!("langevin run --resume {d}")),
+            "{err}"
+        );
+        assert!(dir.join("checkpoint.json").exists());
+        assert!(!dir.join("summary.json").exists());
+        let resumed: Vec<String> = ["--backend", backend, "run", "--resume", &d, "--quiet"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (status, waited, err) = stop(resumed, signal);
+        assert_eq!(
+            status,
+            Some(code),
+            "{signal} resumed, after {waited:?}: {err}"
+        );
+        let c: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoint.json")).unwrap())
+                .unwrap();
+        assert_eq!(c["next"], 0);
+        assert!(c["origin"]["command"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("--trajectories")));
+        assert_eq!(c["resumed"].as_array().unwrap().len(), 1);
+        assert!(c["resumed"][0]["command"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("--resume")));
+    }
+}
+
+/// summary.json says what ran: the config as resolved (the `--set` value, the defaults
+/// filled in), the engine version and git commit, the command line and the start time.
+#[test]
+fn summary_records_what_ran() {
+    let dir = scratch("provenance");
+    let o = langevin(&[
+        "--backend",
+        "cpu",
+        "run",
+        configs().join("ou.toml").to_str().unwrap(),
+        "--trajectories",
+        "640",
+        "--set",
+        "solver.dt=0.02",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&dir);
+    assert_eq!(s["config"]["solver"]["dt"], 0.02, "{}", s["config"]);
+    assert_eq!(s["config"]["ensemble"]["trajectories"], 640);
+    assert!(s["config"]["output"]["plots"].is_boolean());
+    assert_eq!(s["version"]["engine"], env!("CARGO_PKG_VERSION"));
+    let commit = s["version"]["commit"].as_str().unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    let command: Vec<&str> = s["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        command.ends_with(&["--out", dir.to_str().unwrap()]),
+        "{command:?}"
+    );
+    assert!(command.contains(&"solver.dt=0.02"));
+    let started = s["started"].as_str().unwrap();
+    assert!(
+        started.len() == 20 && started.starts_with("20") && started.ends_with('Z'),
+        "{started}"
+    );
+}
+
+/// `langevin merge` of shards 0/3 and 2/3 is refused (status 2, naming the missing range and
+/// --partial); with --partial it writes their 2 of 3 parts marked partial, listing the gap.
+/// The merged summary names the shards' adapters, APIs and drivers (a GPU shard's, not the
+/// CPU twin's) and each shard's command line.
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn merge_refuses_gaps_and_names_the_adapters() {
+    let config = configs().join("double_well.toml");
+    let base = scratch("gaps");
+    let shard = |i: usize, backend: &str| {
+        let dir = base.join(format!("shard-{i}"));
+        let o = langevin(&[
+            "--backend",
+            backend,
+            "run",
+            config.to_str().unwrap(),
+            "--trajectories",
+            "1920",
+            "--set",
+            "solver.t_end=0.5",
+            "--shard",
+            &format!("{i}/3"),
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        dir.to_str().unwrap().to_string()
+    };
+    let dirs = [shard(0, "gpu"), shard(1, "cpu"), shard(2, "gpu")];
+    let merged = base.join("merged");
+    let m = merged.to_str().unwrap();
+    let o = langevin(&["merge", "--quiet", "--out", m, &dirs[0], &dirs[2]]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("trajectories 640..1280") && err.contains("--partial"),
+        "{err}"
+    );
+    assert!(!merged.join("summary.json").exists());
+    let o = langevin(&[
+        "merge",
+        "--quiet",
+        "--partial",
+        "--out",
+        m,
+        &dirs[0],
+        &dirs[2],
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&merged);
+    assert_eq!(s["partial"], true);
+    assert_eq!(s["trajectories"], 1280);
+    assert_eq!(s["missing"], serde_json::json!([[640, 1280]]));
+    let whole = base.join("whole");
+    let w = whole.to_str().unwrap();
+    let o = langevin(&["merge", "--quiet", "--out", w, &dirs[2], &dirs[0], &dirs[1]]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&whole);
+    assert!(s.get("partial").is_none());
+    let api = s["api"].as_str().unwrap();
+    let driver = s["driver"].as_str().unwrap();
+    assert!(api.contains("cpu") && api != "cpu", "{api}");
+    assert!(
+        driver.contains("rustc") && driver.contains(", "),
+        "{driver}"
+    );
+    let shards = s["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    assert_eq!(
+        shards.iter().filter(|x| x["backend"] == "gpu").count(),
+        2,
+        "{shards:?}"
+    );
+    assert!(shards.iter().all(|x| x["command"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("--shard"))));
+    assert_eq!(s["config"]["ensemble"]["trajectories"], 1920);
+}
+
+/// With no --max-memory or --max-output, a run is bounded by the machine: 10^12 trajectories
+/// keeping their final states (4 TB) are refused at once with the numbers and the flag to
+/// raise; so is a run whose final states (4 MiB, and as many in its checkpoints) exceed
+/// --max-output.
+#[test]
+fn default_bounds_refuse_a_run_too_big_for_the_machine() {
+    let dir = scratch("too-big");
+    let run = |extra: &[&str]| {
+        let config = configs().join("ou.toml");
+        let mut args: Vec<String> = [
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--set",
+            "output.final_state=true",
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .args(&args)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        (status.and_then(|s| s.code()), err)
+    };
+    let (code, err) = run(&["--trajectories", "1000000000000"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("4000000000000 bytes")
+            && err.contains("this machine's memory")
+            && err.contains("--max-memory"),
+        "{err}"
+    );
+    let (code, err) = run(&["--trajectories", "1048576", "--max-output", "2M"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--max-output 2097152 bytes") && err.contains("8388608 bytes"),
+        "{err}"
+    );
+    assert!(!dir.join("summary.json").exists());
+}
+
 /// A model that blows up in finite time (dx = x^3 dt + 0.1 dW from x = 1, blow-up at t = 1/2)
 /// run past it: every trajectory is counted as diverged by the save at t = 1, none at t = 0,
-/// stderr says so, and `--on-diverge fail` exits with an error after writing the
-/// results.
+/// stderr says so; a run where all diverged exits with status 3 after writing the results
+/// unless `--on-diverge warn`, and `--on-diverge fail` exits with status 3 too.
 #[test]
 fn diverging_trajectories_are_counted_and_can_fail_the_run() {
     let dir = scratch("diverge");
@@ -946,11 +1273,20 @@ fn diverging_trajectories_are_counted_and_can_fail_the_run() {
             "--quiet",
             "--out",
             out.to_str().unwrap(),
+            "--overwrite",
         ];
         args.extend_from_slice(extra);
         (langevin(&args), summary(&out))
     };
     let (o, s) = run(&[]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(s["diverged"], 256);
+    let (o, s) = run(&["--on-diverge", "warn"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(s["diverged"], 256);
     let by_time: Vec<u64> = s["diverged_by_time"]
@@ -970,7 +1306,7 @@ fn diverging_trajectories_are_counted_and_can_fail_the_run() {
         "{stderr}"
     );
     let (o, s) = run(&["--on-diverge", "fail"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--on-diverge fail"));
     assert_eq!(s["diverged"], 256);
 }
@@ -1182,4 +1518,413 @@ fn f64_dopri5_writes_float64_final_states() {
         "{header}"
     );
     assert_eq!(npy.len(), 10 + header_len + 8 * 64 * 3);
+}
+
+/// Runs `langevin --backend cpu run CONFIG --quiet ARGS...` on the CPU twin.
+fn run_cpu(config: &Path, args: &[&str]) -> Output {
+    let mut all = vec![
+        "--backend",
+        "cpu",
+        "run",
+        config.to_str().unwrap(),
+        "--quiet",
+    ];
+    all.extend_from_slice(args);
+    langevin(&all)
+}
+
+/// The files of a folder, sorted (none when it does not exist).
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Every trajectory absorbed by t = 0.5 (drift 20 toward a barrier at 1): the statistics of
+/// the save times with no trajectory left are empty in stats.csv and null in summary.json,
+/// never a mean of 0, and stats.csv counts the sample of each.
+#[test]
+fn statistics_of_no_trajectory_are_empty() {
+    let out = scratch("absorbed");
+    let o = run_cpu(
+        &configs().join("absorbing_barrier.toml"),
+        &[
+            "--trajectories",
+            "1024",
+            "--set",
+            "model.params.v=20",
+            "--set",
+            "output.plots=false",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("stats.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "t,mean_x,var_x,count_x");
+    assert_eq!(rows[1], "0,0,0,1024");
+    assert_eq!(rows.len(), 10);
+    for row in &rows[2..] {
+        assert!(row.ends_with(",,,0"), "{row}");
+    }
+    let s = summary(&out);
+    assert_eq!(s["stats"]["x"]["mean"][0], 0.0);
+    for k in 1..9 {
+        assert!(s["stats"]["x"]["mean"][k].is_null(), "{}", s["stats"]["x"]);
+        assert_eq!(s["stats"]["x"]["count"][k], 0);
+    }
+}
+
+/// A config `name` that leads out of runs/ (`..`, an absolute path) is refused with status
+/// 2, and nothing is written.
+#[test]
+fn a_name_cannot_leave_the_runs_folder() {
+    let cwd = scratch("escape").join("a").join("b");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let absolute = cwd.join("absolute");
+    let absolute_name = format!("name=\"{}\"", absolute.display());
+    for set in ["name=\"../../escaped\"", &absolute_name, "name=\"\""] {
+        let o = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .current_dir(&cwd)
+            .args(["--backend", "cpu", "run"])
+            .arg(configs().join("ou.toml"))
+            .args(["--trajectories", "64", "--quiet", "--set", set])
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{set}: {err}");
+        assert!(err.contains("`name`"), "{set}: {err}");
+    }
+    assert!(!cwd.join("escaped").exists() && !cwd.join("../escaped").exists());
+    assert!(!absolute.exists());
+    assert_eq!(files_in(&cwd.join("runs")), Vec::<String>::new());
+}
+
+/// A folder holding a run is refused (status 2, the old run untouched); `--overwrite`
+/// replaces the old run's files, leaving none of them beside the new ones; a run into a
+/// folder that another run is writing is refused while that one runs.
+#[test]
+fn an_output_folder_holds_one_run() {
+    let config = configs().join("double_well.toml");
+    let base = scratch("reuse");
+    let out = base.join("r");
+    let o = out.to_str().unwrap();
+    let first = run_cpu(
+        &config,
+        &[
+            "--trajectories",
+            "1024",
+            "--set",
+            "output.final_state=true",
+            "--out",
+            o,
+        ],
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = files_in(&out);
+    assert!(
+        before.contains(&"final_state.npy".to_string()),
+        "{before:?}"
+    );
+    let again = run_cpu(
+        &config,
+        &["--trajectories", "1024", "--seed", "8", "--out", o],
+    );
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--overwrite") && err.contains("holds another run"),
+        "{err}"
+    );
+    assert_eq!(files_in(&out), before);
+    assert_eq!(summary(&out)["seed"], 7);
+    let o2 = run_cpu(
+        &config,
+        &[
+            "--trajectories",
+            "1024",
+            "--seed",
+            "8",
+            "--set",
+            "output.plots=false",
+            "--set",
+            "output.histogram.bins=10",
+            "--out",
+            o,
+            "--overwrite",
+        ],
+    );
+    assert!(
+        o2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o2.stderr)
+    );
+    assert_eq!(summary(&out)["seed"], 8);
+    assert_eq!(
+        files_in(&out),
+        ["histogram.csv", "stats.csv", "summary.json"],
+        "the first run's files are gone"
+    );
+    assert_eq!(
+        files_in(&base),
+        ["r"],
+        "no temporary or lock left beside it"
+    );
+
+    // A long run holds the folder; a second one into it is refused meanwhile.
+    let busy = base.join("busy");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_langevin"))
+        .args([
+            "--backend",
+            "cpu",
+            "run",
+            config.to_str().unwrap(),
+            "--quiet",
+        ])
+        .args(["--trajectories", "4000000", "--out", busy.to_str().unwrap()])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = base.join(format!("busy.tmp-{}", child.id()));
+    while !staging.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let second = run_cpu(
+        &config,
+        &[
+            "--trajectories",
+            "64",
+            "--out",
+            busy.to_str().unwrap(),
+            "--overwrite",
+        ],
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(err.contains("another langevin run"), "{err}");
+    // The killed run left its temporary folder; the next run into the folder removes it.
+    let o3 = run_cpu(
+        &config,
+        &["--trajectories", "64", "--out", busy.to_str().unwrap()],
+    );
+    assert!(
+        o3.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o3.stderr)
+    );
+    assert_eq!(files_in(&base), ["busy", "r"]);
+}
+
+/// A disk that fills while the results are written (a file size limit: writes past 40 KiB
+/// fail as on a full disk): the run fails, saying that nothing was written, and leaves no
+/// folder and no temporary file.
+#[cfg(unix)]
+#[test]
+fn a_failed_write_leaves_nothing_that_looks_complete() {
+    let base = scratch("full");
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("r");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 40; exec \"$0\" --backend cpu run {} --trajectories 1024 --quiet --out {}",
+        configs().join("double_well.toml").display(),
+        out.display()
+    );
+    let o = Command::new("bash")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_langevin")])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing of this run was written"), "{err}");
+    assert_eq!(files_in(&base), Vec::<String>::new(), "{err}");
+}
+
+/// A run where every trajectory diverges (a negative D under sqrt(2 D)) writes its results
+/// and exits with status 3, unless `--on-diverge warn` accepts it.
+#[test]
+fn a_run_where_every_trajectory_diverged_fails() {
+    let base = scratch("all-diverged");
+    let config = configs().join("ou.toml");
+    let run = |out: &str, extra: &[&str]| {
+        let out = base.join(out);
+        let mut args = vec![
+            "--trajectories",
+            "256",
+            "--set",
+            "model.diffusion=[\"sqrt(2*D)\"]",
+            "--set",
+            "model.params.D=-0.25",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        (run_cpu(&config, &args), out)
+    };
+    let (o, out) = run("default", &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("every trajectory diverged"), "{err}");
+    assert_eq!(summary(&out)["diverged"], 256);
+    let (o, _) = run("warn", &["--on-diverge", "warn"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `--seed` takes any u64: 2^63 and 2^64 - 1 run (TOML integers stop at 2^63 - 1, so the
+/// seed travels as a string of digits, as a config writes it), are recorded exactly, and give
+/// other trajectories than seed 0; a negative or fractional seed in a config is refused.
+#[test]
+fn any_u64_is_a_seed() {
+    let base = scratch("seeds");
+    let config = configs().join("ou.toml");
+    let mean_at_end = |seed: &str, how: &str| {
+        let out = base.join(format!("{seed}-{how}"));
+        let set = format!("ensemble.seed=\"{seed}\"");
+        let pick: [&str; 2] = if how == "flag" {
+            ["--seed", seed]
+        } else {
+            ["--set", &set]
+        };
+        let o = run_cpu(
+            &config,
+            &[
+                "--trajectories",
+                "256",
+                pick[0],
+                pick[1],
+                "--set",
+                "output.plots=false",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "{seed}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s = summary(&out);
+        assert_eq!(s["seed"].as_u64(), Some(seed.parse::<u64>().unwrap()));
+        s["stats"]["x"]["mean"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    let zero = mean_at_end("0", "flag");
+    let top = mean_at_end("9223372036854775808", "flag");
+    assert_ne!(zero, top);
+    assert_eq!(top, mean_at_end("9223372036854775808", "config"));
+    mean_at_end("18446744073709551615", "flag");
+    for bad in ["-1", "1.5"] {
+        let out = base.join("bad");
+        let o = run_cpu(
+            &config,
+            &[
+                "--set",
+                &format!("ensemble.seed={bad}"),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("ensemble.seed") && err.contains("as a string"),
+            "{err}"
+        );
+    }
+}
+
+/// Kuramoto and Vicsek runs with one replica per sweep point say that their standard errors
+/// are NaN, and leave them empty in the CSV.
+#[test]
+fn a_single_replica_per_point_is_warned_about() {
+    let base = scratch("single-replica");
+    let cases: [(&str, &[&str], &str, &str); 2] = [
+        (
+            "kuramoto_lorentzian.toml",
+            &[
+                "--trajectories=9",
+                "--set=solver.t_end=0.5",
+                "--set=output.time_average.from=0.25",
+            ],
+            "coupling.csv",
+            "r_std_error",
+        ),
+        (
+            "vicsek.toml",
+            &[
+                "--trajectories=6",
+                "--set=solver.t_end=20",
+                "--set=output.time_average.from=10",
+                "--set=model.particles=256",
+                "--set=output.save_times=5",
+            ],
+            "eta.csv",
+            "va_std_error",
+        ),
+    ];
+    for (config, extra, csv, column) in cases {
+        let out = base.join(config);
+        let path = configs().join(config);
+        let mut args = vec![
+            "--backend",
+            "cpu",
+            "run",
+            path.to_str().unwrap(),
+            "--set=output.plots=false",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = langevin(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{config}: {err}");
+        assert!(
+            err.contains("ran a single replica") && err.contains(column),
+            "{config}: {err}"
+        );
+        let text = std::fs::read_to_string(out.join(csv)).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let at = header.iter().position(|h| *h == column).unwrap();
+        for row in text.lines().skip(1) {
+            assert_eq!(row.split(',').nth(at), Some(""), "{config}: {row}");
+        }
+    }
+
+/// A diffusion of parameters alone that is NaN with the config's values exits with status 2,
+/// naming the field and the parameter, with a caret under the expression.
+#[test]
+fn a_nan_parameter_expression_exits_with_status_2() {
+    let text = std::fs::read_to_string(configs().join("ou.toml")).unwrap();
+    let text = text.replacen("sigma = 0.8", "sigma = -0.32", 1).replacen(
+        "diffusion = [\"sigma\"]",
+        "diffusion = [\"sqrt(2*sigma)\"]",
+        1,
+    );
+    assert!(text.contains("sqrt(2*sigma)"), "{text}");
+    let path = std::env::temp_dir().join(format!("langevin-nan-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    bad(
+        &["check", path.to_str().unwrap()],
+        &["model.diffusion[0]", "sigma = -0.32", "^^^^^^^^^^^^^"],
+    );
 }

@@ -159,3 +159,129 @@ fn scalar_flow_is_recognised_and_has_the_exact_stationary_law() {
         "state-dependent noise"
     );
 }
+
+/// `-x + sum_k a_k sin(k x)` with `a_k = 0.5 / k^2`: a Fourier drift of `n` terms.
+fn fourier(n: u32) -> ExprModel {
+    let terms: Vec<String> = (1..=n)
+        .map(|k| format!("{}*sin({k}*x)", 0.5 / f64::from(k).powi(2)))
+        .collect();
+    ExprModel::new(
+        "fourier",
+        &strings(&["x"]),
+        &params(&[("D", 0.1)]),
+        &[format!("-x + {}", terms.join(" + "))],
+        &strings(&["sqrt(2*D)"]),
+    )
+    .unwrap()
+}
+
+/// A drift of 200 and of 3000 Fourier terms (sums longer than naga parses as one nested
+/// expression, the second longer than one generated function holds) composes and validates
+/// for a fixed-step scheme and for Dormand-Prince in f32 and f64, and the device evaluates
+/// the 200-term drift as the CPU program does, to the precision Vulkan gives `sin`.
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn long_fourier_drifts_compile_and_match_the_cpu_evaluator() {
+    use langevin::real::Precision;
+    use langevin::Model;
+    for n in [200, 3000] {
+        let model = fourier(n);
+        langevin::gpu::sde_ensemble::compose(&model, Scheme::EulerMaruyama, false, None)
+            .unwrap_or_else(|e| panic!("{n} terms: {e}"));
+        langevin::gpu::ode_adaptive::compose(&model, Scheme::Dopri5, Precision::F32).unwrap();
+        langevin::gpu::ode_adaptive::compose(&model, Scheme::Dopri5, Precision::F64).unwrap();
+        assert!(model.wgsl_functions().contains("let "), "{n} terms");
+    }
+    let Some(engine) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let model = fourier(200);
+    let node = model.drift_nodes()[0].clone();
+    let points: Vec<(f32, Vec<f32>)> = (0..64)
+        .map(|i| (0.0, vec![-3.0 + 6.0 * i as f32 / 63.0]))
+        .collect();
+    let device = langevin::gpu::expr_eval::evaluate(
+        engine.gpu().unwrap(),
+        std::slice::from_ref(&node),
+        1,
+        &[0.1],
+        &points,
+    )
+    .unwrap();
+    let program = langevin::expr::Program::compile(&node).unwrap();
+    // Vulkan allows sin an absolute error of 2^-11 on [-pi, pi] (and range reduction beyond):
+    // at most 2^-11 sum_k a_k from the sines, and the f32 rounding of 201 additions of terms
+    // below |x| + 1 is far smaller.
+    let amplitude: f64 = (1..=200).map(|k| 0.5 / f64::from(k).powi(2)).sum();
+    let bound = 2f64.powi(-11) * amplitude + 201.0 * 4.0 * f64::from(f32::EPSILON);
+    for ((t, x), d) in points.iter().zip(&device) {
+        let cpu = program.eval(*t, x, &[0.1]);
+        assert!(
+            f64::from((d - cpu).abs()) <= bound,
+            "x = {}: device {d}, CPU {cpu}, bound {bound:e}",
+            x[0]
+        );
+    }
+}
+
+/// The 200-term Fourier model runs on the device as on its CPU twin: the same Brownian
+/// increments, drifts within the bound above per step, over 20 steps.
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn long_fourier_drift_runs_as_its_twin() {
+    let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let cpu = Engine::new(langevin::BackendChoice::Cpu).unwrap();
+    let spec = EnsembleSpec::new(fourier(200))
+        .initial_normal(&[0.0], &[1.0])
+        .time_span(0.0, 0.2)
+        .dt(0.01)
+        .trajectories(256)
+        .seed(9)
+        .save_at(SaveAt::Count(2))
+        .final_states(true);
+    let a = gpu.run(&spec).unwrap().final_states.unwrap();
+    let b = cpu.run(&spec).unwrap().final_states.unwrap();
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, common::max_or_nan_f32);
+    // Per step a drift difference of at most 2^-11 sum a_k + rounding (as above) times dt, and
+    // the difference of two states grows at most by the drift's Lipschitz constant
+    // 1 + sum_k k a_k < 4 per unit time: 20 steps * 0.01 * 4.5e-4 * e^(4 * 0.2), plus 2 ulp
+    // of |x| <= 8 per step.
+    let amplitude: f64 = (1..=200).map(|k| 0.5 / f64::from(k).powi(2)).sum();
+    let per_step = 0.01 * (2f64.powi(-11) * amplitude + 201.0 * 4.0 * f64::from(f32::EPSILON))
+        + 2.0 * 8.0 * f64::from(f32::EPSILON);
+    let bound = 20.0 * per_step * (4.0f64 * 0.2).exp();
+    assert!(
+        f64::from(worst) <= bound,
+        "largest difference {worst:e}, bound {bound:e}"
+    );
+}
+
+/// A diffusion of parameters alone that is NaN with their values (`sqrt(2*D)`, `D < 0`) would
+/// make every trajectory NaN: it is refused, pointing at the expression.
+#[test]
+fn nan_parameter_expressions_are_refused_at_their_text() {
+    let model = |d: f64, g: &str| {
+        ExprModel::new(
+            "m",
+            &strings(&["x"]),
+            &params(&[("D", d)]),
+            &strings(&["-x"]),
+            &strings(&[g]),
+        )
+    };
+    let err = model(-0.25, "sqrt(2*D)").unwrap_err();
+    let Error::Expression { field, rendered } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(field, "model.diffusion[0]");
+    assert!(rendered.contains("D = -0.25"), "{rendered}");
+    assert!(rendered.contains("\n    ^^^^^^^^^"), "{rendered}");
+    assert!(model(0.25, "sqrt(2*D)").is_ok());
+    assert!(model(-0.25, "if(D > 0, sqrt(2*D), 0)").is_ok());
+}

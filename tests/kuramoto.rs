@@ -146,6 +146,38 @@ fn gpu_and_cpu_twin_agree() {
     );
 }
 
+/// Past llvmpipe's loop limit: N = 40,001 oscillators give an invocation 157 groups of four
+/// to step, so 511 steps in a dispatch (what counting steps alone allowed) would run about
+/// 84,000 loop iterations, past the 65,535 after which llvmpipe leaves every loop and the
+/// dispatch ends its steps early. 600 steps with noise, in one save: the order parameter
+/// agrees with the twin to 2e-4, as in `gpu_and_cpu_twin_agree`.
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn gpu_and_cpu_twin_agree_past_the_loop_limit() {
+    let Some(gpu) = common::engine(langevin::BackendChoice::Gpu) else {
+        return;
+    };
+    let cpu = common::engine(langevin::BackendChoice::Cpu).unwrap();
+    let mut spec = KuramotoSpec::new(40_001);
+    spec.law = FrequencyLaw::Gaussian { sd: 0.3 };
+    spec.sampling = Sampling::Random;
+    spec.noise = 0.1;
+    spec.coupling = 1.5;
+    spec.replicas = 1;
+    spec.dt = 0.01;
+    spec.t_end = 6.0;
+    spec.saves = 2;
+    spec.average_from = 0.0;
+    assert!(kuramoto::loop_cost(spec.oscillators).per_step * 511 > 65_535);
+    let (a, b) = (
+        kuramoto::run(&gpu, &spec).unwrap(),
+        kuramoto::run(&cpu, &spec).unwrap(),
+    );
+    let (ra, rb) = (a.r(0, 1), b.r(0, 1));
+    eprintln!("r at the end: GPU {ra}, CPU twin {rb}");
+    assert!((ra - rb).abs() < 2e-4, "GPU {ra}, CPU twin {rb}");
+}
+
 /// Replicas whose phases need more than one storage binding of the adapter holds are refused
 /// before any work with the limit named, instead of failing in the device's validation.
 #[test]

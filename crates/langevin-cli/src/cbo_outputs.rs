@@ -3,7 +3,7 @@
 //! `consensus.csv` (each run's final consensus and objective, and the step at which it met a
 //! tolerance and stopped) and `success.png`.
 
-use crate::outputs::{run_dir, write_atomic};
+use crate::outputs::{run_dir, write_atomic, Rules};
 use crate::plots::{draw_png, plot_error, register_font, time_axes, METHODS, PANEL_HEIGHT, WIDTH};
 use anyhow::Result;
 use langevin::config::Config;
@@ -16,15 +16,17 @@ use std::path::PathBuf;
 /// Success means the consensus within this distance of the minimiser in every coordinate.
 const SUCCESS_TOLERANCE: f64 = 0.25;
 
-/// Runs the config and writes its files into `out` (default `runs/<name>`).
+/// Runs the config and writes its files into `out` (default `runs/<name>`) under `rules`.
 pub fn run(
     cfg: &Config,
     backend: Option<BackendChoice>,
     out: Option<PathBuf>,
+    rules: Rules,
     quiet: bool,
 ) -> Result<()> {
     let spec = cfg.to_cbo()?;
-    let dir = run_dir(&cfg.name, out)?;
+    let folder = run_dir(&cfg.name, out, rules)?;
+    let dir = folder.staging().to_path_buf();
     let engine = crate::engine(backend, quiet)?;
     let r = cbo::run(&engine, &spec)?;
     std::fs::create_dir_all(&dir)?;
@@ -92,6 +94,7 @@ pub fn run(
         register_font()?;
         success_plot(&dir, &r, &rates)?;
     }
+    let dir = folder.commit()?;
     if !quiet {
         println!(
             "{}: {} runs x {} particles in {} dimensions x {} steps on {} in {:.3} s; success {:.2}, best {best_value:e}; wrote {}",

@@ -4,7 +4,7 @@
 //! exponent fitted over `[output] fit`; for a sweep, `summary.json` `points` holds each
 //! value's final w^2, EW saturation and exponent, and the CSV and plot one series per value.
 
-use crate::outputs::{run_dir, write_atomic};
+use crate::outputs::{run_dir, write_atomic, Rules};
 use crate::plots::{
     draw_legend, draw_png, plot_error, register_font, METHODS, PANEL_HEIGHT, WIDTH,
 };
@@ -16,16 +16,18 @@ use plotters::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// Runs the config and writes its files into `out` (default `runs/<name>`).
+/// Runs the config and writes its files into `out` (default `runs/<name>`) under `rules`.
 pub fn run(
     cfg: &Config,
     backend: Option<BackendChoice>,
     out: Option<PathBuf>,
+    rules: Rules,
     quiet: bool,
 ) -> Result<()> {
     let spec = cfg.to_chain()?;
     let sweep = cfg.chain_sweep()?;
-    let dir = run_dir(&cfg.name, out)?;
+    let folder = run_dir(&cfg.name, out, rules)?;
+    let dir = folder.staging().to_path_buf();
     let engine = crate::engine(backend, quiet)?;
     let runs: Vec<Point> = match &sweep {
         None => vec![Point {
@@ -51,6 +53,7 @@ pub fn run(
         register_font()?;
         roughness_plot(&dir, &runs)?;
     }
+    let dir = folder.commit()?;
     if !quiet {
         let r = &runs[0].result;
         let seconds: f64 = runs.iter().map(|p| p.result.run_time.as_secs_f64()).sum();

@@ -4,7 +4,7 @@
 //! closure, when it turns unphysical, when its means leave the run's five-standard-error band
 //! (`departs_at`), and which species it makes oscillate where the run does not.
 
-use crate::outputs::write_atomic;
+use crate::outputs::{csv_cell, write_atomic};
 use anyhow::{anyhow, Result};
 use langevin::closure::{Closure, MomentEquations};
 use langevin::cme::MasterEquation;
@@ -45,7 +45,7 @@ pub fn write(
         mean: r
             .moments
             .iter()
-            .map(|m| m.iter().map(|v| v.mean).collect())
+            .map(|m| m.iter().map(|v| v.mean_or_nan()).collect())
             .collect(),
         variance: r
             .moments
@@ -123,7 +123,11 @@ pub fn write(
         csv.push_str(&t.to_string());
         for s in &series {
             for i in 0..dim {
-                csv.push_str(&format!(",{},{}", s.mean[k][i], s.variance[k][i]));
+                csv.push_str(&format!(
+                    ",{},{}",
+                    csv_cell(s.mean[k][i]),
+                    csv_cell(s.variance[k][i])
+                ));
             }
         }
         csv.push('\n');

@@ -5,7 +5,7 @@
 //! (1-D: field 0 over x and t) or `final.png` (2-D: field 0 at the end), `energy.png`, and for
 //! model A and KPZ `spectrum.csv` and `spectrum.png`.
 
-use crate::outputs::{npy_f32, run_dir, write_atomic};
+use crate::outputs::{npy_f32, run_dir, write_atomic, Rules};
 use crate::plots::{
     draw_png, padded_range, plot_error, register_font, time_axes, FAMILY, METHODS, PANEL_HEIGHT,
     WIDTH,
@@ -18,15 +18,17 @@ use plotters::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// Runs the config and writes its files into `out` (default `runs/<name>`).
+/// Runs the config and writes its files into `out` (default `runs/<name>`) under `rules`.
 pub fn run(
     cfg: &Config,
     backend: Option<BackendChoice>,
     out: Option<PathBuf>,
+    rules: Rules,
     quiet: bool,
 ) -> Result<()> {
     let spec = cfg.to_field()?;
-    let dir = run_dir(&cfg.name, out)?;
+    let folder = run_dir(&cfg.name, out, rules)?;
+    let dir = folder.staging().to_path_buf();
     let engine = crate::engine(backend, quiet)?;
     let r = field::run(&engine, &spec)?;
     std::fs::create_dir_all(&dir)?;
@@ -43,6 +45,7 @@ pub fn run(
             spectrum_plot(&dir, &spec, s)?;
         }
     }
+    let dir = folder.commit()?;
     if !quiet {
         let drift = match spec.equation {
             FieldEquation::KleinGordon => format!("; energy drift {:.2e}", r.energy_drift(0)),

@@ -3,7 +3,7 @@
 //! time), `coupling.csv` (the time-averaged r per point, with Kuramoto's law where it is
 //! known), and the plots `order.png` and, for a sweep, `coupling.png`.
 
-use crate::outputs::{run_dir, write_atomic};
+use crate::outputs::{csv_cell, run_dir, write_atomic, Rules};
 use crate::plots::{
     draw_legend, draw_png, padded_range, plot_error, register_font, time_axes, METHODS,
     PANEL_HEIGHT, WIDTH,
@@ -16,18 +16,22 @@ use plotters::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// Runs the config and writes its files into `out` (default `runs/<name>`).
+/// Runs the config and writes its files into `out` (default `runs/<name>`) under `rules`.
 pub fn run(
     cfg: &Config,
     backend: Option<BackendChoice>,
     out: Option<PathBuf>,
+    rules: Rules,
     quiet: bool,
 ) -> Result<()> {
     let spec = cfg.to_kuramoto()?;
-    let dir = run_dir(&cfg.name, out)?;
+    let folder = run_dir(&cfg.name, out, rules)?;
+    let dir = folder.staging().to_path_buf();
     let engine = crate::engine(backend, quiet)?;
     let r = kuramoto::run(&engine, &spec)?;
     let points = r.averaged();
+    let single = points.iter().filter(|p| p.r.count < 2).count();
+    crate::outputs::warn_single_replicas(single, points.len(), "r_std_error", quiet);
     std::fs::create_dir_all(&dir)?;
     let mut written = write_files(&dir, cfg, &spec, &r, &points)?;
     if cfg.output.plots {
@@ -37,6 +41,7 @@ pub fn run(
             written.push(coupling_plot(&dir, &spec, &points)?);
         }
     }
+    let dir = folder.commit()?;
     if !quiet {
         println!(
             "{}: {} replicas x {} oscillators x {} steps on {} in {:.3} s ({:.3e} oscillator-steps/s); wrote {}",
@@ -132,7 +137,7 @@ fn write_files(
             p.noise,
             p.r.count,
             p.r.mean,
-            p.r.std_error(),
+            csv_cell(p.r.std_error()),
             theory(p).map_or(String::new(), |v| v.to_string())
         ));
     }

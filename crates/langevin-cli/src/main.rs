@@ -16,7 +16,9 @@ mod memory;
 mod outputs;
 mod plots;
 mod progress;
+mod provenance;
 mod report;
+mod run_folder;
 mod shards;
 mod vicsek_outputs;
 
@@ -78,9 +80,13 @@ enum Command {
         /// The config file (with --resume: optional, and then it must be the one resumed).
         #[arg(required_unless_present = "resume")]
         config: Option<PathBuf>,
-        /// Output folder (default runs/<name>).
+        /// Output folder (default runs/<name>). The run is written beside it and moved in
+        /// when complete; a folder holding another run is refused.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replaces the run the output folder holds (its files are removed first).
+        #[arg(long)]
+        overwrite: bool,
         /// Overrides ensemble.trajectories.
         #[arg(long)]
         trajectories: Option<u64>,
@@ -98,10 +104,11 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
         /// What a trajectory that becomes NaN or infinite does to the run: `warn` (count it,
-        /// leave it out of the statistics, say so on stderr) or `fail` (exit with an error,
-        /// after writing the results).
-        #[arg(long, value_enum, default_value_t = OnDiverge::Warn)]
-        on_diverge: OnDiverge,
+        /// leave it out of the statistics, say so on stderr) or `fail` (exit with status 3,
+        /// after writing the results). Unset: warn, but a run where every trajectory diverged
+        /// exits with status 3.
+        #[arg(long, value_enum)]
+        on_diverge: Option<OnDiverge>,
         /// Seconds between checkpoints of an ensemble run (checkpoint.json in the output
         /// folder, written atomically; also written on SIGINT / SIGTERM). Default 600.
         #[arg(long, value_name = "SECONDS")]
@@ -113,11 +120,16 @@ enum Command {
         /// Continues the interrupted run in DIR from its checkpoint.
         #[arg(long, value_name = "DIR")]
         resume: Option<PathBuf>,
-        /// Bounds the host memory of an ensemble run (512M, 8G): batches use half of it, and
-        /// a run whose kept outputs (final states, first-passage times) need more than the
-        /// other half is refused before it starts.
+        /// Bounds the host memory of an ensemble run (512M, 8G; default: the machine's
+        /// memory): batches use half of it, and a run whose kept outputs (final states,
+        /// first-passage times) need more than the other half is refused before it starts.
         #[arg(long, value_name = "SIZE")]
         max_memory: Option<String>,
+        /// Bounds the bytes of final states an ensemble run writes (as many again in its
+        /// checkpoints; default: the output disk's free space); a run over it is refused
+        /// before it starts.
+        #[arg(long, value_name = "SIZE")]
+        max_output: Option<String>,
         /// Splits an ensemble run over several devices: `all` (every GPU adapter present) or
         /// a list of `gpu` (the default adapter), `gpuN` (the N-th of all adapters, from 0)
         /// and `cpu` (the CPU twin). Each takes a piece of trajectories in turn; the result
@@ -133,9 +145,16 @@ enum Command {
         /// Output folder (default runs/<name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replaces the run the output folder holds.
+        #[arg(long)]
+        overwrite: bool,
         /// Prints nothing but errors.
         #[arg(long)]
         quiet: bool,
+        /// Merges shards that leave some of the run's trajectories out (refused otherwise):
+        /// the summary says "partial": true and lists the missing ranges.
+        #[arg(long)]
+        partial: bool,
     },
     /// Validates a config of any kind and prints what it would run: the generated WGSL of an
     /// ensemble's kernel, the kernels, the plan and the memory it needs.
@@ -277,11 +296,26 @@ enum OnDiverge {
     Fail,
 }
 
-/// Warns on stderr about trajectories that became NaN or infinite (from which save time),
-/// and fails under `--on-diverge fail`.
+/// The error of a run whose results are written but whose trajectories diverged (exit status
+/// [`EXIT_DIVERGED`]).
+#[derive(Debug)]
+struct Diverged(String);
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Diverged {}
+
+/// Warns on stderr about trajectories that became NaN or infinite (from which save time);
+/// fails under `--on-diverge fail`, and without `--on-diverge` when every trajectory diverged
+/// (a run with no statistics is not a success; a model with a negative value under `sqrt`
+/// or a `log` of 0 gives one).
 fn report_divergence(
     result: &langevin::EnsembleResult,
-    on: OnDiverge,
+    on: Option<OnDiverge>,
     dir: &std::path::Path,
 ) -> Result<()> {
     let last = result.times.len() - 1;
@@ -299,11 +333,20 @@ fn report_divergence(
         dir.display()
     );
     match on {
-        OnDiverge::Warn => {
+        Some(OnDiverge::Warn) => {
             eprintln!("warning: {message}");
             Ok(())
         }
-        OnDiverge::Fail => Err(anyhow::anyhow!("--on-diverge fail: {message}")),
+        Some(OnDiverge::Fail) => Err(Diverged(format!("--on-diverge fail: {message}")).into()),
+        None if count >= result.trajectories => Err(Diverged(format!(
+            "every trajectory diverged, so the run has no statistics (is a value under sqrt \
+             negative, or a log taken of 0?); --on-diverge warn accepts such a run: {message}"
+        ))
+        .into()),
+        None => {
+            eprintln!("warning: {message}");
+            Ok(())
+        }
     }
 }
 
@@ -317,18 +360,35 @@ fn warn_unused_params(cfg: &Config, quiet: bool) {
     }
 }
 
-/// Exit status for input the user can fix (a config, a value, an expression).
+/// Exit status for input the user can fix (a config, a value, an expression, an output
+/// folder that holds another run).
 const EXIT_BAD_INPUT: u8 = 2;
 
+/// Exit status of a run that wrote its results but whose trajectories diverged: all of them,
+/// or any under `--on-diverge fail`.
+const EXIT_DIVERGED: u8 = 3;
+
 fn main() -> std::process::ExitCode {
+    provenance::start();
     match run_cli() {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<checkpoint::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            let status = e
+                .downcast_ref::<checkpoint::Interrupted>()
+                .map_or(1, checkpoint::Interrupted::status);
+            std::process::ExitCode::from(status)
+        }
         // A reader that stops early (`langevin zoo | head`) is not an error.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
         {
             std::process::ExitCode::SUCCESS
+        }
+        Err(e) if e.downcast_ref::<Diverged>().is_some() => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(EXIT_DIVERGED)
         }
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -393,6 +453,7 @@ fn run_cli() -> Result<()> {
         Command::Run {
             config,
             out,
+            overwrite,
             trajectories,
             seed,
             set,
@@ -403,6 +464,7 @@ fn run_cli() -> Result<()> {
             checkpoint_piece,
             resume,
             max_memory,
+            max_output,
             devices,
         } => {
             let resumed = resume
@@ -413,7 +475,7 @@ fn run_cli() -> Result<()> {
                 (Some(c), given) => {
                     if let Some(path) = given {
                         let (t, o) = read_config(path, &set, trajectories, seed)?;
-                        if shards::fingerprint(&t, &o) != c.partial.fingerprint {
+                        if shards::fingerprint(&t, &o) != c.fingerprint() {
                             return Err(langevin::Error::invalid(
                                 "--resume",
                                 path.display(),
@@ -453,6 +515,11 @@ fn run_cli() -> Result<()> {
             }
             warn_unused_params(&cfg, quiet);
             let checkpoint_every = checkpoint_every.unwrap_or(600.0);
+            let mut rules = outputs::Rules {
+                overwrite,
+                resuming: resume.is_some(),
+                create_now: false,
+            };
             if !(checkpoint_every.is_finite() && checkpoint_every >= 0.0) {
                 return Err(langevin::Error::invalid(
                     "--checkpoint-every",
@@ -465,31 +532,41 @@ fn run_cli() -> Result<()> {
                 .map(|s| langevin::shard::Shard::parse(&s))
                 .transpose()?;
             match cfg.kind.as_str() {
-                "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, quiet),
-                "chain" => return chain_outputs::run(&cfg, cli.backend, out, quiet),
-                "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, quiet),
-                "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, quiet),
-                "field" => return field_outputs::run(&cfg, cli.backend, out, quiet),
+                "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "chain" => return chain_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, rules, quiet),
+                "field" => return field_outputs::run(&cfg, cli.backend, out, rules, quiet),
                 _ => {}
             }
             let mut spec = cfg.to_spec()?;
-            if let Some(m) = &max_memory {
-                memory::apply(&mut spec, memory::parse_size(m)?)?;
-            }
+            memory::bound(&mut spec, max_memory.as_deref())?;
             let resolved = spec.resolve()?;
             if !quiet {
                 for w in spec.stability_warnings(resolved.dt) {
                     eprintln!("warning: {w}");
                 }
             }
-            let dir = match shard {
+            let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            // A checkpointed run keeps its checkpoint in the run's folder while it runs.
+            rules.create_now = pieces;
+            let folder = match shard {
                 Some(sh) => outputs::run_dir(
                     &format!("{}/shard-{}-of-{}", cfg.name, sh.index, sh.count),
                     out,
+                    rules,
                 )?,
-                None => outputs::run_dir(&cfg.name, out)?,
+                None => outputs::run_dir(&cfg.name, out, rules)?,
             };
-            let pieces = shard.is_none() && langevin::shard::check_spec(&spec).is_ok();
+            let dir = folder.dir().to_path_buf();
+            let stage = folder.staging().to_path_buf();
+            let unwritten = |e: anyhow::Error| {
+                e.context(format!(
+                    "cannot write the results: nothing of this run was written to {}",
+                    dir.display()
+                ))
+            };
+            memory::check_output(&spec, &dir, max_output.as_deref(), pieces)?;
             let engines = match &devices {
                 Some(list) => {
                     if !pieces {
@@ -528,7 +605,7 @@ fn run_cli() -> Result<()> {
                     &text,
                     &origin,
                     &overrides,
-                    &dir,
+                    &stage,
                     &mut |p| bar.update(p),
                 )?,
                 None if pieces => {
@@ -553,17 +630,19 @@ fn run_cli() -> Result<()> {
                         &mut |p| bar.update(p),
                     )? {
                         checkpoint::Outcome::Done(r) => r,
-                        checkpoint::Outcome::Stopped { result } => {
+                        checkpoint::Outcome::Stopped { result, signal } => {
                             bar.finish();
-                            outputs::write_all(&dir, &cfg, &spec, &result)?;
-                            outputs::mark_partial(&dir, result.trajectories)?;
-                            anyhow::bail!(
-                                "interrupted after {} of {} trajectories: their results are in {} (summary.json \"partial\": true) with a checkpoint; continue with `langevin run --resume {}`",
-                                result.trajectories,
-                                spec.trajectories,
-                                dir.display(),
-                                dir.display()
-                            );
+                            let finished = result.is_some();
+                            let stopped =
+                                checkpoint::stopped(&stage, &dir, &cfg, &spec, result, signal)
+                                    .map_err(unwritten)?;
+                            if finished {
+                                folder.commit()?;
+                            }
+                            // Dropping a device waits for its queue, which may still hold the
+                            // rest of the stopped piece: the process ends without that wait.
+                            std::mem::forget(engines);
+                            return Err(stopped.into());
                         }
                     }
                 }
@@ -571,8 +650,12 @@ fn run_cli() -> Result<()> {
             };
             bar.finish();
             if shard.is_none() {
-                outputs::write_all(&dir, &cfg, &spec, &result)?;
+                outputs::write_all(&stage, &cfg, &spec, &result).map_err(unwritten)?;
             }
+            folder.commit()?;
+            // Kept until the results are in place, so that a run whose writing fails can
+            // still be resumed.
+            checkpoint::remove(&dir);
             if let Some(a) = result.adaptive.filter(|a| a.exhausted > 0) {
                 eprintln!(
                     "warning: {} trajectories used up solver.max_steps = {} {} before t_end; they are left out of the statistics",
@@ -605,8 +688,18 @@ fn run_cli() -> Result<()> {
             }
             report_divergence(&result, on_diverge, &dir)?;
         }
-        Command::Merge { shards, out, quiet } => {
-            let (dir, cfg, result) = shards::merge(&shards, out)?;
+        Command::Merge {
+            shards,
+            out,
+            overwrite,
+            quiet,
+            partial,
+        } => {
+            let rules = outputs::Rules {
+                overwrite,
+                ..outputs::Rules::default()
+            };
+            let (dir, cfg, result) = shards::merge(&shards, out, rules, partial)?;
             if !quiet {
                 println!(
                     "{}: merged {} shards, {} trajectories x {} steps ({} diverged); wrote {}",
@@ -618,7 +711,7 @@ fn run_cli() -> Result<()> {
                     dir.display()
                 );
             }
-            report_divergence(&result, OnDiverge::Warn, &dir)?;
+            report_divergence(&result, Some(OnDiverge::Warn), &dir)?;
         }
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;

@@ -9,24 +9,39 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The folder a run writes into: `out`, else `runs/<name>`, checked writable before any work.
-pub fn run_dir(name: &str, out: Option<PathBuf>) -> Result<PathBuf> {
-    let dir = out.unwrap_or_else(|| PathBuf::from("runs").join(name));
-    check_writable(&dir)?;
-    Ok(dir)
+pub use crate::run_folder::{Rules, RunFolder};
+
+/// The folder a run writes into: `out`, else `runs/<name>`, locked, checked against `rules`
+/// and proved writable before any work.
+///
+/// # Errors
+/// [`langevin::Error::InvalidInput`] naming `name` when it would lead out of `runs/` (an
+/// absolute path, `..`) and `out` is not given; see [`RunFolder::open`].
+pub fn run_dir(name: &str, out: Option<PathBuf>, rules: Rules) -> Result<RunFolder> {
+    let dir = match out {
+        Some(dir) => dir,
+        None => PathBuf::from("runs").join(checked_name(name)?),
+    };
+    RunFolder::open(dir, rules)
 }
 
-/// Creates `dir` and proves it writable before any work, so that a run never ends unable to
-/// save what it computed.
-pub fn check_writable(dir: &Path) -> Result<()> {
-    let refuse = |e: std::io::Error| {
-        langevin::Error::invalid("--out", dir.display(), format!("cannot be written: {e}"))
-    };
-    fs::create_dir_all(dir).map_err(refuse)?;
-    let probe = dir.join(format!(".langevin-probe-{}", std::process::id()));
-    fs::write(&probe, b"").map_err(refuse)?;
-    fs::remove_file(&probe).map_err(refuse)?;
-    Ok(())
+/// `name` as a path under `runs/`: one or more plain folder names, never absolute, `.` or
+/// `..`, which would write elsewhere.
+fn checked_name(name: &str) -> Result<&Path> {
+    let path = Path::new(name);
+    let plain = !name.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        return Err(langevin::Error::invalid(
+            "name",
+            format!("{name:?}"),
+            "the run's folder under runs/: plain folder names, no absolute path, `.` or `..` (or give --out)",
+        )
+        .into());
+    }
+    Ok(path)
 }
 
 /// Marks the `summary.json` of an interrupted run: `"partial": true` and the trajectories
@@ -44,7 +59,7 @@ pub fn mark_partial(dir: &Path, trajectories: u64) -> Result<()> {
 
 /// A temporary name for `path` in the same folder, unique to this process, so that a rename
 /// completes the file in one step.
-pub fn tmp_path(path: &Path) -> PathBuf {
+fn tmp_path(path: &Path) -> PathBuf {
     path.with_extension(format!(
         "{}.tmp-{}",
         path.extension().and_then(|e| e.to_str()).unwrap_or(""),
@@ -52,16 +67,23 @@ pub fn tmp_path(path: &Path) -> PathBuf {
     ))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder.
+/// Writes `bytes` to `path` through a temporary file in the same folder; on failure the
+/// temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
-    let mut f =
-        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    let written = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot rename {} to {}: {e}", tmp.display(), path.display())
+    })?;
     Ok(())
 }
 
@@ -71,6 +93,33 @@ fn finite_or_null(v: f64) -> serde_json::Value {
         json!(v)
     } else {
         serde_json::Value::Null
+    }
+}
+
+/// A CSV cell: empty for NaN (a statistic of no sample, or a variance of one), which
+/// spreadsheets and `pandas.read_csv` read as missing.
+pub fn csv_cell(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        v.to_string()
+    }
+}
+
+/// The cells `,mean,var` of a sample's moments: empty where the sample is too small.
+fn moment_cells(m: &langevin::Moments) -> String {
+    format!(",{},{}", csv_cell(m.mean_or_nan()), csv_cell(m.variance()))
+}
+
+/// Warns on stderr (unless `quiet`) that `single` of `points` sweep points ran one replica,
+/// so that their standard error (`what`) is NaN: null in summary.json, empty in CSV.
+pub fn warn_single_replicas(single: usize, points: usize, what: &str, quiet: bool) {
+    if single > 0 && !quiet {
+        eprintln!(
+            "warning: {single} of {points} sweep points ran a single replica, so their standard \
+             error ({what}) is NaN (null in summary.json, empty in CSV): give \
+             ensemble.trajectories at least two replicas per point"
+        );
     }
 }
 
@@ -130,7 +179,9 @@ pub fn write_all(
     let mut written = Vec::new();
     let mut stats = serde_json::Map::new();
     for (i, name) in r.state_names.iter().enumerate() {
-        let mean: Vec<f64> = r.moments.iter().map(|m| m[i].mean).collect();
+        // A save time where no trajectory is left (all absorbed or diverged) has no mean:
+        // null, never the 0 an empty accumulator holds.
+        let mean: Vec<f64> = r.moments.iter().map(|m| m[i].mean_or_nan()).collect();
         let var: Vec<f64> = r.moments.iter().map(|m| m[i].variance()).collect();
         let count: Vec<u64> = r.moments.iter().map(|m| m[i].count).collect();
         stats.insert(
@@ -240,19 +291,21 @@ pub fn write_all(
             written.push(path);
         }
     }
+    crate::provenance::annotate(&mut summary, config);
     let path = dir.join("summary.json");
     write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     written.push(path);
 
     let mut csv = String::from("t");
     for name in &r.state_names {
-        csv.push_str(&format!(",mean_{name},var_{name}"));
+        csv.push_str(&format!(",mean_{name},var_{name},count_{name}"));
     }
     csv.push('\n');
     for (k, t) in r.times.iter().enumerate() {
         csv.push_str(&t.to_string());
         for m in &r.moments[k] {
-            csv.push_str(&format!(",{},{}", m.mean, m.variance()));
+            csv.push_str(&moment_cells(m));
+            csv.push_str(&format!(",{}", m.count));
         }
         csv.push('\n');
     }
@@ -369,7 +422,7 @@ fn sweep_summary(r: &EnsembleResult, sw: &langevin::SweepResult) -> serde_json::
             if let Some(groups) = &sw.moments {
                 let mut stats = serde_json::Map::new();
                 for (i, name) in r.state_names.iter().enumerate() {
-                    let mean: Vec<f64> = groups[g].iter().map(|m| m[i].mean).collect();
+                    let mean: Vec<f64> = groups[g].iter().map(|m| m[i].mean_or_nan()).collect();
                     let var: Vec<f64> = groups[g].iter().map(|m| m[i].variance()).collect();
                     stats.insert(name.clone(), json!({ "mean": mean, "var": var }));
                 }
@@ -405,7 +458,7 @@ fn sweep_csv(
             csv.push_str(&cells.join(","));
             csv.push_str(&format!(",{t}"));
             for m in &groups[g][k] {
-                csv.push_str(&format!(",{},{}", m.mean, m.variance()));
+                csv.push_str(&moment_cells(m));
             }
             csv.push('\n');
         }

@@ -5,7 +5,6 @@
 //! Text is drawn with an embedded subset of DejaVu Sans (`assets/`, Bitstream Vera licence),
 //! so the plots look the same on a headless machine without any installed fonts.
 
-use crate::outputs::tmp_path;
 use anyhow::{anyhow, Result};
 use langevin::{EnsembleResult, EnsembleSpec};
 use plotters::prelude::*;
@@ -34,7 +33,8 @@ pub(crate) fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 /// Draws into `dir/name` through a temporary file that is renamed when complete (the image
-/// encoder picks the format from the extension, so the temporary name ends in `.png` too).
+/// encoder picks the format from the extension, so the temporary name ends in `.png` too:
+/// `name.tmp-<pid>.png`, unique to this process); on failure the temporary file is removed.
 pub(crate) fn draw_png(
     dir: &Path,
     name: &str,
@@ -42,15 +42,23 @@ pub(crate) fn draw_png(
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<()>,
 ) -> Result<PathBuf> {
     let path = dir.join(name);
-    let tmp = tmp_path(&path).with_extension("png");
-    {
+    let stem = name.strip_suffix(".png").unwrap_or(name);
+    let tmp = dir.join(format!("{stem}.tmp-{}.png", std::process::id()));
+    let drawn = (|| -> Result<()> {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         draw(&root)?;
-        root.present().map_err(plot_error)?;
+        root.present().map_err(plot_error)
+    })();
+    if let Err(e) = drawn {
+        // The backend may still write the file when it is dropped after an error.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("cannot write {}", path.display())));
     }
-    std::fs::rename(&tmp, &path)
-        .map_err(|e| anyhow!("cannot rename {} to {}: {e}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("cannot rename {} to {}: {e}", tmp.display(), path.display())
+    })?;
     Ok(path)
 }
 
@@ -318,13 +326,13 @@ fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                 .times
                 .iter()
                 .zip(&r.moments)
-                .map(|(&t, m)| (t, m[i].mean))
+                .map(|(&t, m)| (t, m[i].mean_or_nan()))
                 .filter(|(_, m)| m.is_finite())
                 .collect();
             let std: Vec<f64> = r
                 .moments
                 .iter()
-                .filter(|m| m[i].mean.is_finite())
+                .filter(|m| m[i].mean_or_nan().is_finite())
                 .map(|m| {
                     let v = m[i].variance();
                     if v.is_finite() {

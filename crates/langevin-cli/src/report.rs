@@ -29,7 +29,7 @@ pub fn print(
     for (k, t) in r.times.iter().enumerate() {
         write!(out, "{t:>10.4}")?;
         for m in &r.moments[k] {
-            write!(out, " {:>14.6e} {:>14.6e}", m.mean, m.variance())?;
+            write!(out, " {:>14.6e} {:>14.6e}", m.mean_or_nan(), m.variance())?;
         }
         writeln!(out, " {:>9}", r.diverged(k))?;
     }

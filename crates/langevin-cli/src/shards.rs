@@ -28,6 +28,15 @@ pub struct ShardFile {
     pub adapter: String,
     /// `Gpu` or `Cpu`.
     pub backend: String,
+    /// The adapter's graphics API (`Vulkan`, `Metal`; `cpu` for the CPU twin).
+    #[serde(default)]
+    pub api: String,
+    /// The adapter's driver.
+    #[serde(default)]
+    pub driver: String,
+    /// The invocation that ran the shard.
+    #[serde(default)]
+    pub invocation: crate::provenance::Invocation,
     /// The statistics.
     pub partial: Partial,
 }
@@ -76,6 +85,9 @@ pub fn run(
         shard: format!("{}/{}", shard.index, shard.count),
         adapter: result.device.name.clone(),
         backend: format!("{:?}", result.device.kind),
+        api: result.device.api.clone(),
+        driver: result.device.driver.clone(),
+        invocation: crate::provenance::origin(),
         partial: Partial::of(&result, &fingerprint(text, overrides), first, total)?,
     };
     outputs::write_atomic(
@@ -105,10 +117,19 @@ fn read(path: &Path) -> Result<ShardFile> {
 }
 
 /// Merges the shards in `paths` into `out` (default `runs/<name>`), written as one run of
-/// the covered trajectories would be; returns the folder and the result.
+/// the covered trajectories would be; returns the folder and the result. Shards that leave
+/// trajectories of the run out are refused unless `partial`, and then the summary says
+/// `"partial": true` and lists the missing ranges. The summary names the adapters, APIs and
+/// drivers the shards ran on, and each shard's command line and start.
+///
+/// # Errors
+/// [`langevin::Error::InvalidInput`] naming `merge` for shards that are not parts of one run,
+/// or that miss trajectories without `partial`.
 pub fn merge(
     paths: &[PathBuf],
     out: Option<PathBuf>,
+    rules: outputs::Rules,
+    partial: bool,
 ) -> Result<(PathBuf, Config, langevin::EnsembleResult)> {
     let files = paths.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?;
     let head = files
@@ -117,16 +138,84 @@ pub fn merge(
     let config = Config::from_toml(&head.config_origin, &head.config_text, &head.overrides)?;
     let spec = config.to_spec()?;
     let parts: Vec<Partial> = files.iter().map(|f| f.partial.clone()).collect();
+    let missing = shard::gaps(&parts);
+    let covered: u64 = parts.iter().map(|p| p.count).sum();
+    let distinct = |f: &dyn Fn(&ShardFile) -> &str| {
+        let mut v: Vec<&str> = files.iter().map(f).filter(|s| !s.is_empty()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.join(", ")
+    };
     let mut device = langevin::DeviceInfo::cpu();
-    let mut adapters: Vec<&str> = files.iter().map(|f| f.adapter.as_str()).collect();
-    adapters.sort_unstable();
-    adapters.dedup();
-    device.name = format!("{} shards on {}", parts.len(), adapters.join(", "));
+    device.name = format!(
+        "{} shards on {}",
+        parts.len(),
+        distinct(&|f: &ShardFile| f.adapter.as_str())
+    );
+    device.api = distinct(&|f: &ShardFile| f.api.as_str());
+    device.driver = distinct(&|f: &ShardFile| f.driver.as_str());
     if files.iter().all(|f| f.backend == "Gpu") {
         device.kind = langevin::BackendKind::Gpu;
     }
+    device.device_type = if files.iter().all(|f| f.backend == "Cpu") {
+        "Cpu".into()
+    } else {
+        "shards".into()
+    };
+    crate::provenance::set_extra(
+        "shards",
+        serde_json::Value::Array(
+            files
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "shard": f.shard,
+                        "trajectories": [f.partial.first, f.partial.first + f.partial.count],
+                        "adapter": f.adapter,
+                        "backend": f.backend.to_lowercase(),
+                        "api": f.api,
+                        "driver": f.driver,
+                        "command": f.invocation.command,
+                        "started": f.invocation.started,
+                    })
+                })
+                .collect(),
+        ),
+    );
+    if !missing.is_empty() {
+        crate::provenance::set_extra("missing", serde_json::json!(missing));
+    }
+    let total = head.partial.total;
+    // Shards that are not parts of one run, or overlap, are refused first (by the merge).
     let result = shard::merge(parts, device)?;
-    let dir = outputs::run_dir(&config.name, out)?;
-    outputs::write_all(&dir, &config, &spec, &result)?;
+    if !missing.is_empty() && !partial {
+        let ranges: Vec<String> = missing.iter().map(|(a, b)| format!("{a}..{b}")).collect();
+        return Err(langevin::Error::invalid(
+            "merge",
+            format!("trajectories {}", ranges.join(", ")),
+            format!(
+                "missing: the shards given cover {covered} of the run's {} trajectories; merge \
+                 every shard, or pass --partial to write what they cover, marked partial",
+                total
+            ),
+        )
+        .into());
+    }
+    let folder = outputs::run_dir(&config.name, out, rules)?;
+    outputs::write_all(folder.staging(), &config, &spec, &result)
+        .and_then(|_| {
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                outputs::mark_partial(folder.staging(), result.trajectories)
+            }
+        })
+        .map_err(|e| {
+            e.context(format!(
+                "cannot write the merged results: nothing was written to {}",
+                folder.dir().display()
+            ))
+        })?;
+    let dir = folder.commit()?;
     Ok((dir, config, result))
 }

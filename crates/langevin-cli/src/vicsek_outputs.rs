@@ -5,7 +5,7 @@
 //! particle), and the plots `order.png`, `eta.png` for a sweep, and `snapshot.png` (the
 //! first replica's particles at the end, coloured by heading).
 
-use crate::outputs::{npy_f32, run_dir, write_atomic};
+use crate::outputs::{csv_cell, npy_f32, run_dir, write_atomic, Rules};
 use crate::plots::{
     draw_legend, draw_png, padded_range, plot_error, register_font, time_axes, FAMILY, METHODS,
     PANEL_HEIGHT, WIDTH,
@@ -18,16 +18,18 @@ use plotters::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// Runs the config and writes its files into `out` (default `runs/<name>`).
+/// Runs the config and writes its files into `out` (default `runs/<name>`) under `rules`.
 pub fn run(
     cfg: &Config,
     backend: Option<BackendChoice>,
     out: Option<PathBuf>,
+    rules: Rules,
     quiet: bool,
 ) -> Result<()> {
     let (mut spec, densities) = cfg.to_vicsek()?;
     spec.keep_state = true;
-    let dir = run_dir(&cfg.name, out)?;
+    let folder = run_dir(&cfg.name, out, rules)?;
+    let dir = folder.staging().to_path_buf();
     let engine = crate::engine(backend, quiet)?;
     let runs = if densities.is_empty() {
         vec![vicsek::run(&engine, &spec)?]
@@ -35,6 +37,9 @@ pub fn run(
         vicsek::run_densities(&engine, &spec, &densities)?
     };
     let points: Vec<Vec<AveragedVa>> = runs.iter().map(VicsekResult::averaged).collect();
+    let single = points.iter().flatten().filter(|p| p.va.count < 2).count();
+    let total = points.iter().map(Vec::len).sum();
+    crate::outputs::warn_single_replicas(single, total, "va_std_error", quiet);
     std::fs::create_dir_all(&dir)?;
     write_files(&dir, cfg, &spec, &runs, &points)?;
     let last = runs.last().expect("at least one run");
@@ -49,6 +54,7 @@ pub fn run(
             snapshot_plot(&dir, state, spec.particles as usize, box_len)?;
         }
     }
+    let dir = folder.commit()?;
     if !quiet {
         let seconds: f64 = runs.iter().map(|r| r.run_time.as_secs_f64()).sum();
         let rate = runs
@@ -167,7 +173,7 @@ fn write_files(
                 p.eta,
                 p.va.count,
                 p.va.mean,
-                p.va.std_error()
+                csv_cell(p.va.std_error())
             ));
         }
     }

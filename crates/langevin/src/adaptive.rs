@@ -309,23 +309,59 @@ pub fn ticks_of(t: f64, span: f64) -> u64 {
 /// time an event budget allows.
 pub const SSA_TICKS: u64 = 1 << 48;
 
-/// Attempts per trajectory in one dispatch, for a driver's loop limit (each attempt runs about
-/// 128 loop iterations when loops over the state are not unrolled; a leap of `tau_leap`, with
-/// its Poisson draws, up to about 1000).
-pub fn attempts_per_dispatch(loop_limit: Option<u32>, scheme: crate::Scheme) -> u32 {
-    let per_attempt = if scheme == crate::Scheme::TauLeap {
-        1024
-    } else {
-        128
+/// Attempts per trajectory in one dispatch: at most 4096, and within a driver's loop limit
+/// ([`crate::plan::LoopCost::steps_within`]: llvmpipe leaves every loop of an invocation once
+/// all of them together have run 65,535 iterations, which would end a dispatch's attempts
+/// early, mid-choice or mid-total, without an error). An attempt of the adaptive schemes runs
+/// about 128 loop iterations when loops over the state are not unrolled. The jump kernels
+/// count theirs from the network's `reactions` R and the state's `dim` (every loop counted
+/// with its last test, unrolled or not): an event of `ssa` totals the propensities twice,
+/// chooses a reaction and moves the counts; a leap of `tau_leap` finds the critical
+/// reactions (a loop over the species in each), bounds the leap (a loop over the reactions
+/// for each species), draws a Poisson number per reaction (at most 129 iterations, by
+/// inversion or by rejection) and moves the counts by it, then chooses, checks and totals.
+///
+/// # Errors
+/// [`crate::Error::Limit`] naming the network's reactions when one attempt alone passes the
+/// limit.
+pub fn attempts_per_dispatch(
+    loop_limit: Option<u32>,
+    scheme: crate::Scheme,
+    dim: usize,
+    reactions: usize,
+) -> Result<u32> {
+    use crate::interacting::trips;
+    let (r, d) = (reactions as u64, dim as u64);
+    let per_step = match scheme {
+        crate::Scheme::Ssa => 1 + 3 * trips(r) + trips(d),
+        crate::Scheme::TauLeap => {
+            1 + trips(r)
+                + r * trips(d)
+                + trips(d)
+                + d * trips(r)
+                + trips(r)
+                + r * (129 + trips(d))
+                + 4 * trips(r)
+                + 2 * trips(d)
+        }
+        _ => 128,
     };
-    loop_limit.map_or(4096, |limit| (limit / per_attempt).max(1))
+    let cost = crate::plan::LoopCost {
+        per_step,
+        once: 1 + 2 * trips(d) + trips(r),
+    };
+    let attempts = cost.steps_within(loop_limit, || {
+        format!("a network of {reactions} reactions in {dim} species")
+    })?;
+    Ok(attempts.min(4096))
 }
 
 /// Runs one batch to every save time of `plan` and observes it there; `tree` is the Brownian
-/// tree of an adaptive SDE scheme (whose save times are on its leaves).
+/// tree of an adaptive SDE scheme (whose save times are on its leaves). `stop`, checked
+/// between dispatches, ends the batch early with [`crate::Error::Stopped`].
 ///
 /// # Errors
-/// From the backend.
+/// From the backend, or [`crate::Error::Stopped`].
 #[allow(clippy::too_many_arguments)]
 pub fn run_batch(
     backend: &mut dyn AdaptiveBatch,
@@ -337,6 +373,7 @@ pub fn run_batch(
     final_states: bool,
     mut jumps: Option<&mut JumpObservables>,
     progress: &mut dyn FnMut(u32),
+    stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<(BatchOutput, AdaptiveStats)> {
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
@@ -384,6 +421,7 @@ pub fn run_batch(
         (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
         while backend.dispatch(&seg)? > 0 {
             seg.flags = 0;
+            crate::engine::check_stop(stop)?;
         }
         seg.flags = 0;
         let Readback {

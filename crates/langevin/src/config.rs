@@ -12,12 +12,12 @@ use crate::model::Model;
 use crate::scheme::Scheme;
 use crate::spec::{Direction, EnsembleSpec, InitialLaw, InitialState, SaveAt};
 use crate::sweep::Sweep;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A whole config file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Name of the run (the default output folder is `runs/<name>`).
@@ -41,7 +41,7 @@ pub struct Config {
 
 /// `[grid]` of a `field` run: points per axis (powers of two; one entry for 1-D, two for
 /// 2-D) and the domain's side per axis.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GridConfig {
     /// Points per axis.
@@ -53,7 +53,7 @@ pub struct GridConfig {
 }
 
 /// `model.profile` of a `field` run: a built-in initial condition.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
     /// `gaussian`, `breather`, `kink` (antiperiodic), `kink_antikink`, `thermal`.
@@ -77,7 +77,7 @@ fn default_kind() -> String {
 }
 
 /// `[model]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// A system of the chaos zoo by name ([`crate::zoo`]): it supplies the state, the
@@ -182,7 +182,7 @@ pub struct ModelConfig {
 
 /// `model.frequencies` of a `kuramoto` model:
 /// `{ law = "lorentzian", gamma = 0.5, sampling = "quantiles" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FrequenciesConfig {
     /// `lorentzian` (with `gamma`), `gaussian` (with `sd`) or `uniform` (with `half_width`).
@@ -201,7 +201,7 @@ pub struct FrequenciesConfig {
 }
 
 /// One entry of `model.transitions`: `{ from = "A", to = "B", rate = "k1" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionConfig {
     /// The state left.
@@ -217,7 +217,7 @@ pub struct TransitionConfig {
 
 /// One entry of `model.reactions`: `{ eq = "2X -> 3X", rate = "c1*A" }` (mass action) or
 /// `{ eq = "0 -> X", propensity = "c3*B" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReactionConfig {
     /// The equation.
@@ -229,7 +229,7 @@ pub struct ReactionConfig {
 }
 
 /// `model.noise`: an amplitude for a zoo system, or the kind of noise.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum NoiseConfig {
     /// Additive noise on every component of a zoo system.
@@ -239,7 +239,7 @@ pub enum NoiseConfig {
 }
 
 /// `model.diffusion`: a list (diagonal noise) or a list of rows (general noise).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum DiffusionConfig {
     /// `g_i`, one per state variable.
@@ -273,7 +273,7 @@ impl DiffusionConfig {
 }
 
 /// `[solver]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolverConfig {
     /// Scheme name; unless given, `rk4` for an `ode`, `baoab` for `langevin`, else
@@ -305,14 +305,37 @@ pub struct SolverConfig {
     pub precision: Option<String>,
 }
 
+/// A seed from a TOML integer (0 to 2^63 - 1) or a string of digits (any u64).
+fn seed_u64<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seed {
+        Integer(i64),
+        Digits(String),
+        Other(serde::de::IgnoredAny),
+    }
+    let range = "a seed from 0 to 18446744073709551615 (above 9223372036854775807, TOML's \
+                 largest integer, write it as a string: seed = \"18446744073709551615\")";
+    match Seed::deserialize(d)? {
+        Seed::Integer(n) => u64::try_from(n)
+            .map_err(|_| serde::de::Error::custom(format!("ensemble.seed = {n}: {range}"))),
+        Seed::Digits(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("ensemble.seed = {text:?}: {range}"))),
+        Seed::Other(_) => Err(serde::de::Error::custom(format!("ensemble.seed: {range}"))),
+    }
+}
+
 /// `[ensemble]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnsembleConfig {
     /// Number of trajectories.
     pub trajectories: u64,
-    /// Seed of the random streams.
-    #[serde(default)]
+    /// Seed of the random streams: any u64. TOML integers stop at 2^63 - 1, so a larger seed
+    /// is written as a string of digits, `seed = "18446744073709551615"`.
+    #[serde(default, deserialize_with = "seed_u64")]
     pub seed: u64,
     /// Swept parameters, by name. The grid runs over them in alphabetical order of the names,
     /// the first varying slowest.
@@ -322,7 +345,7 @@ pub struct EnsembleConfig {
 
 /// One `[ensemble.sweep]` entry: `linspace = [a, b]` or `logspace = [a, b]` with `count`, or
 /// `values = [...]`. A single sweep without `count` gives one value per trajectory.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepConfig {
     /// Evenly spaced from `a` to `b` inclusive.
@@ -391,7 +414,7 @@ impl SweepConfig {
 }
 
 /// `save_times`: a count or a list.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum SaveTimes {
     /// Evenly spaced times including t0 and t_end.
@@ -401,7 +424,7 @@ pub enum SaveTimes {
 }
 
 /// `[output]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// Save times.
@@ -446,7 +469,7 @@ pub struct OutputConfig {
 }
 
 /// `output.time_average`: `{ from = 10.0 }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeAverageConfig {
     /// The window's start (burn-in); it runs to `t_end`.
@@ -483,7 +506,7 @@ impl Default for OutputConfig {
 }
 
 /// `output.event`: `{ when = "x >= 1", action = "stop" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventConfig {
     /// One comparison of two expressions in the state, parameters and `t`.
@@ -498,7 +521,7 @@ fn default_action() -> String {
 }
 
 /// `output.first_passage`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirstPassageConfig {
     /// State variable.
@@ -515,7 +538,7 @@ fn default_direction() -> String {
 }
 
 /// `output.histogram`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistogramConfig {
     /// State variable.

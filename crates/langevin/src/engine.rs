@@ -12,6 +12,7 @@ use crate::real::Precision;
 use crate::spec::EnsembleSpec;
 use crate::stats::{FirstPassage, Histogram};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -20,6 +21,11 @@ use std::time::Instant;
 /// for up to 5 evaluations of the terms): it turns a driver's loop limit into a bound on the
 /// steps of one dispatch.
 const LOOP_ITERATIONS_PER_STEP: u32 = 128;
+
+/// Trajectory-steps per segment of a stoppable run on the CPU twin: a fraction of a second
+/// on a few cores, so that a stop is heard soon, and enough that a segment's overhead does
+/// not count (segments do not change the result).
+const CPU_STOPPABLE_SEGMENT_WORK: u64 = 1 << 23;
 
 /// Default device memory one GPU batch may use.
 pub const DEFAULT_GPU_BATCH_BYTES: u64 = 1 << 30;
@@ -49,6 +55,14 @@ fn check_capacity(capacity: u64, trajectories: u64, budget: u64, device: &str) -
         )));
     }
     Ok(())
+}
+
+/// [`Error::Stopped`] once `stop` is set.
+pub(crate) fn check_stop(stop: Option<&AtomicBool>) -> Result<()> {
+    match stop {
+        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Stopped),
+        _ => Ok(()),
+    }
 }
 
 /// Runs ensembles on one backend.
@@ -185,6 +199,33 @@ impl Engine {
         spec: &EnsembleSpec,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<EnsembleResult> {
+        self.run_inner(spec, progress, None)
+    }
+
+    /// [`Engine::run_with_progress`] that ends early, with [`Error::Stopped`], once `stop` is
+    /// set: checked as each dispatch completes on the GPU and each segment on the CPU twin
+    /// (a dispatch lasts about a second at most), and between the dispatches of an adaptive
+    /// run. A signal handler can set it, so that an interrupt is heard within a dispatch
+    /// rather than at the end of the run.
+    ///
+    /// # Errors
+    /// As [`Engine::run`], or [`Error::Stopped`].
+    pub fn run_stoppable(
+        &self,
+        spec: &EnsembleSpec,
+        progress: &mut dyn FnMut(Progress),
+        stop: &AtomicBool,
+    ) -> Result<EnsembleResult> {
+        self.run_inner(spec, progress, Some(stop))
+    }
+
+    fn run_inner(
+        &self,
+        spec: &EnsembleSpec,
+        progress: &mut dyn FnMut(Progress),
+        stop: Option<&AtomicBool>,
+    ) -> Result<EnsembleResult> {
+        check_stop(stop)?;
         let run = spec.resolve()?;
         let total = spec.trajectories * u64::from(run.n_steps);
         let mut done = 0u64;
@@ -219,7 +260,7 @@ impl Engine {
             (None, None) => None,
         };
         if spec.scheme.is_adaptive() {
-            return self.run_adaptive(spec, run, histogram, progress);
+            return self.run_adaptive(spec, run, histogram, progress, stop);
         }
         let (plan, mut acc, setup_time, run_start);
         match &self.backend {
@@ -263,9 +304,13 @@ impl Engine {
                     last_step = Instant::now();
                     progress(Progress { done, total });
                 };
-                runner.run_batches(&mut tick, &mut |batch, output| {
-                    acc.add(batch.first, output);
-                })?;
+                runner.run_batches(
+                    &mut tick,
+                    &mut |batch, output| {
+                        acc.add(batch.first, output);
+                    },
+                    stop,
+                )?;
                 // The next run of these kernels plans its dispatches by this pace.
                 if done > 0 {
                     let seconds = last_step.duration_since(run_start).as_secs_f64();
@@ -282,7 +327,12 @@ impl Engine {
                 let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
                 let capacity = cpu::batch_capacity(&footprint, budget);
                 check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
-                plan = Plan::new(spec, run, capacity, None, None);
+                // A stoppable run checks its flag between segments: short ones hear it soon.
+                let step_cap = stop.map(|_| {
+                    let batch = capacity.min(spec.trajectories).max(1);
+                    (CPU_STOPPABLE_SEGMENT_WORK / batch).clamp(1, u64::from(u32::MAX)) as u32
+                });
+                plan = Plan::new(spec, run, capacity, step_cap, None);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
                 acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
@@ -291,17 +341,17 @@ impl Engine {
                         done += u64::from(batch.count) * u64::from(steps);
                         progress(Progress { done, total });
                     };
-                    acc.add(
-                        batch.first,
-                        cpu::run_sde_batch(
-                            &mut tick,
-                            model,
-                            spec.scheme,
-                            &plan,
-                            batch,
-                            spec.final_states,
-                        ),
-                    );
+                    let output = cpu::run_sde_batch(
+                        &mut tick,
+                        stop,
+                        model,
+                        spec.scheme,
+                        &plan,
+                        batch,
+                        spec.final_states,
+                    )
+                    .ok_or(Error::Stopped)?;
+                    acc.add(batch.first, output);
                 }
             }
         }
@@ -360,6 +410,7 @@ impl Engine {
         run: crate::spec::ResolvedRun,
         histogram: Option<Histogram>,
         progress: &mut dyn FnMut(Progress),
+        stop: Option<&AtomicBool>,
     ) -> Result<EnsembleResult> {
         let setup_start = Instant::now();
         let model = spec.model.as_ref();
@@ -380,6 +431,7 @@ impl Engine {
         let mut done = 0u64;
         let mut stats = crate::adaptive::AdaptiveStats::default();
         let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+        let reactions = spec.model.reactions().map_or(0, |n| n.reactions.len());
         let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
                 ctx.require(spec.adaptive.precision, "solver.precision")?;
@@ -387,7 +439,12 @@ impl Engine {
                 (
                     gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(ctx.loop_iteration_limit, spec.scheme),
+                    crate::adaptive::attempts_per_dispatch(
+                        ctx.loop_iteration_limit,
+                        spec.scheme,
+                        run.dim,
+                        reactions,
+                    )?,
                     ctx.info.name.clone(),
                     Some(self.adaptive_kernel(ctx, spec)?),
                 )
@@ -397,7 +454,7 @@ impl Engine {
                 (
                     cpu::batch_capacity(&footprint, budget),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(None, spec.scheme),
+                    crate::adaptive::attempts_per_dispatch(None, spec.scheme, run.dim, reactions)?,
                     "the CPU twin".to_string(),
                     None,
                 )
@@ -458,6 +515,7 @@ impl Engine {
                 spec.final_states,
                 jumps.as_mut(),
                 &mut tick,
+                stop,
             )?;
             stats = stats.merged(s);
             acc.add(batch.first, out);

@@ -45,6 +45,11 @@ pub enum Error {
         /// naga's report or the composer's message.
         message: String,
     },
+    /// A run was stopped through its stop flag before it finished
+    /// ([`crate::Engine::run_stoppable`]); nothing of it is returned, so that no partial batch
+    /// passes for a whole one.
+    #[error("stopped before the run finished")]
+    Stopped,
     /// The device reported an error (out of memory, lost device, failed map).
     #[error("device error on {adapter}: {message}")]
     Device {

@@ -52,6 +52,14 @@ fn compiled(field: &str, node: Node) -> Result<Compiled> {
     Ok(Compiled { node, program })
 }
 
+/// The names of `state` and `params`, with the parameters' values: an expression of
+/// parameters alone that is NaN with them is refused where it is written.
+fn scope_with_values(state: &[String], params: &[(String, f64)]) -> Scope {
+    let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<f64> = params.iter().map(|(_, v)| *v).collect();
+    Scope::new(state, &names).with_values(&values)
+}
+
 /// State and parameter names are identifiers, not `t` or `pi`, each used once.
 fn check_names(state: &[String], params: &[(String, f64)]) -> Result<()> {
     if state.is_empty() || state.len() > MAX_DIM {
@@ -63,6 +71,7 @@ fn check_names(state: &[String], params: &[(String, f64)]) -> Result<()> {
     }
     let reserved = ["t", "pi"];
     let names = || state.iter().chain(params.iter().map(|(n, _)| n));
+    let mut seen = std::collections::HashSet::new();
     for (i, n) in names().enumerate() {
         let valid = n
             .chars()
@@ -81,7 +90,7 @@ fn check_names(state: &[String], params: &[(String, f64)]) -> Result<()> {
                 "names are letters, digits and _, not `t` or `pi`",
             ));
         }
-        if names().filter(|m| *m == n).count() > 1 {
+        if !seen.insert(n.as_str()) {
             return Err(Error::invalid("model", n, "a name is used twice"));
         }
     }
@@ -112,8 +121,7 @@ impl ExprModel {
                 ));
             }
         }
-        let param_names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
-        let scope = Scope::new(state, &param_names);
+        let scope = scope_with_values(state, params);
         let drift = drift
             .iter()
             .enumerate()
@@ -194,11 +202,10 @@ impl ExprModel {
             ("mass".to_string(), mass),
         ]);
         check_names(&state, &all_params)?;
-        let param_names: Vec<&str> = all_params.iter().map(|(n, _)| n.as_str()).collect();
         let u = compile(
             "model.potential",
             potential,
-            &Scope::new(&state, &param_names),
+            &scope_with_values(&state, &all_params),
         )?;
         if let Some(j) = (n..2 * n).find(|&j| u.node.depends_on(Sym::State(j))) {
             return Err(Error::invalid(
@@ -407,8 +414,7 @@ impl ExprModel {
                 format!("every row needs the same number of noise columns, 1 to {MAX_DIM}"),
             ));
         }
-        let param_names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
-        let scope = Scope::new(state, &param_names);
+        let scope = scope_with_values(state, params);
         let rows = matrix
             .iter()
             .enumerate()
@@ -433,7 +439,11 @@ impl ExprModel {
                 .iter()
                 .enumerate()
                 .filter(|(_, g)| g.node.as_num() != Some(0.0))
-                .map(|(j, g)| format!("{} * dw[{j}]", expr::to_wgsl(&g.node)))
+                .map(|(j, g)| {
+                    let g = expr::to_wgsl_bound(&g.node, &format!("g{i}_{j}_"), "    ");
+                    s.push_str(&g.lets);
+                    format!("{} * dw[{j}]", g.value)
+                })
                 .collect();
             if !terms.is_empty() {
                 s.push_str(&format!("    r[{i}] = {};\n", terms.join(" + ")));
@@ -444,21 +454,33 @@ impl ExprModel {
     }
 
     fn wgsl_fn(name: &str, exprs: &[Compiled]) -> String {
-        let mut s = format!("fn {name}(t: f32, x: State) -> State {{\n    var r: State;\n");
-        for (i, e) in exprs.iter().enumerate() {
-            s.push_str(&format!("    r[{i}] = {};\n", expr::to_wgsl(&e.node)));
-        }
-        s.push_str("    return r;\n}\n");
-        s
+        Self::wgsl_fn_in(name, exprs, false)
     }
 
     fn wgsl_fn_f64(name: &str, exprs: &[Compiled]) -> String {
-        let mut s = format!("fn {name}(t: Scalar, x: State) -> State {{\n    var r: State;\n");
+        Self::wgsl_fn_in(name, exprs, true)
+    }
+
+    /// `fn name(t, x) -> State` of the expressions, in f32 or over `real` (f64), a very long
+    /// sum computed by helper functions declared before it.
+    fn wgsl_fn_in(name: &str, exprs: &[Compiled], real: bool) -> String {
+        let ty = if real { "Scalar" } else { "f32" };
+        let mut helpers = String::new();
+        let mut s = format!("fn {name}(t: {ty}, x: State) -> State {{\n    var r: State;\n");
         for (i, e) in exprs.iter().enumerate() {
-            s.push_str(&format!("    r[{i}] = {};\n", expr::to_wgsl_real(&e.node)));
+            let (functions, e) = expr::wgsl::to_wgsl_split(
+                &e.node,
+                real,
+                &format!("{name}_{i}_part"),
+                &format!("t: {ty}, x: State"),
+                "t, x",
+                ty,
+            );
+            helpers.push_str(&functions);
+            s.push_str(&format!("{}    r[{i}] = {};\n", e.lets, e.value));
         }
         s.push_str("    return r;\n}\n");
-        s
+        helpers + &s
     }
 
     fn eval_all(exprs: &[Compiled], t: f32, x: &State, p: &[f32]) -> State {

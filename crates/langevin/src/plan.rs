@@ -374,6 +374,53 @@ pub fn step_segments(
     segments
 }
 
+/// The loop iterations one invocation of a kernel runs in a dispatch of `steps` steps: `once`
+/// for what it does whatever the steps (initialisation, the reduction at a save time) plus
+/// `per_step` for each step, nested loops included. Only loops the kernel keeps count: those
+/// [`crate::unroll`] unrolls (constant trip counts of at most 16) are straight code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopCost {
+    /// Iterations of every loop one step runs (the step loop's own included).
+    pub per_step: u64,
+    /// Iterations run once per dispatch.
+    pub once: u64,
+}
+
+impl LoopCost {
+    /// The most steps one dispatch may take on a driver that leaves a loop after `limit`
+    /// iterations (`None`: no such limit, `u32::MAX`).
+    ///
+    /// llvmpipe keeps one counter per invocation that every loop's back edge decrements,
+    /// nested and consecutive loops alike, and leaves every loop once it reaches zero: a
+    /// dispatch past it ends its steps early and still stores and saves, a wrong answer with
+    /// no error. So a kernel that loops over units inside its loop over steps must be sized
+    /// by its whole count, not by its steps.
+    ///
+    /// # Errors
+    /// [`Error::Limit`](crate::Error::Limit) when one step alone (with `once`) passes the
+    /// limit, naming `what` (the quantity that makes a step that long).
+    pub fn steps_within(
+        &self,
+        limit: Option<u32>,
+        what: impl FnOnce() -> String,
+    ) -> crate::Result<u32> {
+        let Some(limit) = limit else {
+            return Ok(u32::MAX);
+        };
+        let room = u64::from(limit).saturating_sub(self.once);
+        let steps = room / self.per_step.max(1);
+        if steps == 0 {
+            return Err(crate::Error::Limit(format!(
+                "{}: one step runs {} loop iterations in an invocation, and this adapter leaves \
+                 a loop after {limit}; use a GPU, or --backend cpu",
+                what(),
+                self.per_step + self.once
+            )));
+        }
+        Ok(steps.min(u64::from(u32::MAX)) as u32)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -392,10 +392,11 @@ impl ReactionNetwork {
             } else {
                 ready.join(" && ")
             };
+            let a = expr::to_wgsl_bound(&node, &format!("a{j}_"), "    ");
             body.push_str(&format!(
-                "    let a{j} = {};\n    r.a[{j}] = select(0.0, a{j}, ({ready}) && a{j} > 0.0);\n    \
+                "{}    let a{j} = {};\n    r.a[{j}] = select(0.0, a{j}, ({ready}) && a{j} > 0.0);\n    \
                  r.negative = r.negative || a{j} < 0.0;\n",
-                expr::to_wgsl(&node)
+                a.lets, a.value
             ));
         }
         let change: Vec<String> = self

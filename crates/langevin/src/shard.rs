@@ -204,6 +204,29 @@ impl Partial {
     }
 }
 
+/// The trajectory ranges `[start, end)` of the whole run that `parts` leave out, in order
+/// (the run's size is the parts' `total`): empty when they cover it all. A merge that
+/// misses some is not the run, whatever its statistics look like.
+pub fn gaps(parts: &[Partial]) -> Vec<(u64, u64)> {
+    let Some(total) = parts.iter().map(|p| p.total).max() else {
+        return Vec::new();
+    };
+    let mut ranges: Vec<(u64, u64)> = parts.iter().map(|p| (p.first, p.first + p.count)).collect();
+    ranges.sort_unstable();
+    let mut missing = Vec::new();
+    let mut at = 0;
+    for (start, end) in ranges {
+        if start > at {
+            missing.push((at, start));
+        }
+        at = at.max(end);
+    }
+    if at < total {
+        missing.push((at, total));
+    }
+    missing
+}
+
 /// Merges moments tables entry by entry.
 fn merge_table(into: &mut [Vec<Moments>], other: &[Vec<Moments>]) {
     for (a, b) in into.iter_mut().zip(other) {

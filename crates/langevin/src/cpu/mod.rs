@@ -44,15 +44,17 @@ pub fn batch_capacity(f: &crate::spec::Footprint, budget: u64) -> u64 {
 }
 
 /// Runs every segment of `batch` through the twins of `sde_ensemble` and `ensemble_observe`;
-/// `progress` hears the steps of each segment as it completes.
+/// `progress` hears the steps of each segment as it completes. `stop`, checked between
+/// segments (as the GPU runner checks it), ends the batch early with `None`.
 pub fn run_sde_batch(
     progress: &mut dyn FnMut(u32),
+    stop: Option<&std::sync::atomic::AtomicBool>,
     model: &dyn Model,
     scheme: Scheme,
     plan: &Plan,
     batch: Batch,
     final_states: bool,
-) -> BatchOutput {
+) -> Option<BatchOutput> {
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
     let mut state = vec![0.0f32; batch.count as usize * dim];
@@ -87,6 +89,9 @@ pub fn run_sde_batch(
                 },
             );
         }
+        if crate::engine::check_stop(stop).is_err() {
+            return None;
+        }
         if segment.observes() {
             let slot = match segment.save_slot {
                 Some(k) => &mut partials[k],
@@ -111,12 +116,12 @@ pub fn run_sde_batch(
         progress(segment.step_count);
     }
     let histogram = ensemble_observe::histogram_counts(&histogram, plan.base.hist_bins);
-    BatchOutput {
+    Some(BatchOutput {
         partials,
         histogram,
         final_states: final_states.then_some(state),
         final_states_f64: None,
         first_passage: (plan.base.flags & crate::plan::FLAG_FIRST_PASSAGE != 0).then_some(passage),
         time_sums,
-    }
+    })
 }

@@ -166,7 +166,11 @@ impl Func {
 }
 
 /// An expression.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A sum of many terms is a chain as deep as it is long (`((a + b) + c) + ...`, the order the
+/// kernels add in), so every pass over a tree walks chains in loops rather than by recursion,
+/// and so do `Clone`, `PartialEq` and `Drop`: a sum of 10^5 terms would overflow the stack.
+#[derive(Debug)]
 pub enum Node {
     /// A constant.
     Num(f64),
@@ -204,39 +208,165 @@ impl Node {
 
     /// Whether the expression mentions no state, parameter or time.
     pub fn is_constant(&self) -> bool {
-        match self {
-            Node::Num(_) => true,
-            Node::Sym(_) => false,
-            Node::Neg(a) => a.is_constant(),
-            Node::Bin(_, a, b) => a.is_constant() && b.is_constant(),
-            Node::Call(_, args) => args.iter().all(Node::is_constant),
-            Node::If {
-                lhs,
-                rhs,
-                then,
-                otherwise,
-                ..
-            } => [lhs, rhs, then, otherwise].iter().all(|n| n.is_constant()),
-        }
+        !self.any_sym(|_| true)
     }
 
     /// Whether the expression mentions `sym`.
     pub fn depends_on(&self, sym: Sym) -> bool {
+        self.any_sym(|s| s == sym)
+    }
+
+    /// Whether some symbol of the expression satisfies `pred` (a walk with a stack of its
+    /// own, whatever the depth).
+    pub fn any_sym(&self, pred: impl Fn(Sym) -> bool) -> bool {
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            match node {
+                Node::Num(_) => {}
+                Node::Sym(s) => {
+                    if pred(*s) {
+                        return true;
+                    }
+                }
+                Node::Neg(a) => stack.push(a),
+                Node::Bin(_, a, b) => stack.extend([&**a, &**b]),
+                Node::Call(_, args) => stack.extend(args),
+                Node::If {
+                    lhs,
+                    rhs,
+                    then,
+                    otherwise,
+                    ..
+                } => stack.extend([&**lhs, &**rhs, &**then, &**otherwise]),
+            }
+        }
+        false
+    }
+
+    /// The node as a chain of binary operations `((bottom op1 r1) op2 r2) ...`: its bottom (the
+    /// first operand that is not itself a binary operation) and the links `(op, r)` from the
+    /// bottom up. A node that is no binary operation is its own bottom, with no links.
+    pub fn chain(&self) -> (&Node, Vec<(BinOp, &Node)>) {
+        let mut links = Vec::new();
+        let mut node = self;
+        while let Node::Bin(op, a, b) = node {
+            links.push((*op, &**b));
+            node = a;
+        }
+        links.reverse();
+        (node, links)
+    }
+
+    /// Moves the children out into `out`, leaving constants in their places.
+    fn take_children(&mut self, out: &mut Vec<Node>) {
+        let mut take = |n: &mut Box<Node>| out.push(std::mem::replace(&mut **n, Node::Num(0.0)));
         match self {
-            Node::Num(_) => false,
-            Node::Sym(s) => *s == sym,
-            Node::Neg(a) => a.depends_on(sym),
-            Node::Bin(_, a, b) => a.depends_on(sym) || b.depends_on(sym),
-            Node::Call(_, args) => args.iter().any(|a| a.depends_on(sym)),
+            Node::Num(_) | Node::Sym(_) => {}
+            Node::Neg(a) => take(a),
+            Node::Bin(_, a, b) => {
+                take(a);
+                take(b);
+            }
+            Node::Call(_, args) => out.append(args),
             Node::If {
                 lhs,
                 rhs,
                 then,
                 otherwise,
                 ..
-            } => [lhs, rhs, then, otherwise]
-                .iter()
-                .any(|n| n.depends_on(sym)),
+            } => {
+                take(lhs);
+                take(rhs);
+                take(then);
+                take(otherwise);
+            }
         }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if matches!(self, Node::Num(_) | Node::Sym(_)) {
+            return;
+        }
+        let mut pending = Vec::new();
+        self.take_children(&mut pending);
+        while let Some(mut node) = pending.pop() {
+            node.take_children(&mut pending);
+        }
+    }
+}
+
+impl Clone for Node {
+    fn clone(&self) -> Node {
+        match self {
+            Node::Num(v) => Node::Num(*v),
+            Node::Sym(s) => Node::Sym(*s),
+            Node::Neg(a) => Node::Neg(a.clone()),
+            Node::Bin(..) => {
+                let (bottom, links) = self.chain();
+                let mut node = bottom.clone();
+                for (op, r) in links {
+                    node = Node::Bin(op, Box::new(node), Box::new(r.clone()));
+                }
+                node
+            }
+            Node::Call(f, args) => Node::Call(*f, args.clone()),
+            Node::If {
+                cmp,
+                lhs,
+                rhs,
+                then,
+                otherwise,
+            } => Node::If {
+                cmp: *cmp,
+                lhs: lhs.clone(),
+                rhs: rhs.clone(),
+                then: then.clone(),
+                otherwise: otherwise.clone(),
+            },
+        }
+    }
+}
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        let mut stack = vec![(self, other)];
+        while let Some(pair) = stack.pop() {
+            match pair {
+                (Node::Num(a), Node::Num(b)) if a == b => {}
+                (Node::Sym(a), Node::Sym(b)) if a == b => {}
+                (Node::Neg(a), Node::Neg(b)) => stack.push((a, b)),
+                (Node::Bin(o, a, b), Node::Bin(p, c, d)) if o == p => {
+                    stack.extend([(&**a, &**c), (&**b, &**d)]);
+                }
+                (Node::Call(f, a), Node::Call(g, b)) if f == g && a.len() == b.len() => {
+                    stack.extend(a.iter().zip(b));
+                }
+                (
+                    Node::If {
+                        cmp,
+                        lhs,
+                        rhs,
+                        then,
+                        otherwise,
+                    },
+                    Node::If {
+                        cmp: cmp2,
+                        lhs: lhs2,
+                        rhs: rhs2,
+                        then: then2,
+                        otherwise: otherwise2,
+                    },
+                ) if cmp == cmp2 => stack.extend([
+                    (&**lhs, &**lhs2),
+                    (&**rhs, &**rhs2),
+                    (&**then, &**then2),
+                    (&**otherwise, &**otherwise2),
+                ]),
+                _ => return false,
+            }
+        }
+        true
     }
 }

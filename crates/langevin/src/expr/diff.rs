@@ -18,18 +18,31 @@ fn d(node: &Node, x: Sym) -> Node {
         Node::Num(_) => Node::Num(0.0),
         Node::Sym(s) => Node::Num(if *s == x { 1.0 } else { 0.0 }),
         Node::Neg(a) => neg(d(a, x)),
-        Node::Bin(op, a, b) => {
-            let (a, b) = (a.as_ref().clone(), b.as_ref().clone());
-            match op {
-                BinOp::Add => add(d(&a, x), d(&b, x)),
-                BinOp::Sub => sub(d(&a, x), d(&b, x)),
-                BinOp::Mul => add(mul(d(&a, x), b.clone()), mul(a.clone(), d(&b, x))),
-                BinOp::Div => div(
-                    sub(mul(d(&a, x), b.clone()), mul(a.clone(), d(&b, x))),
-                    mul(b.clone(), b),
-                ),
-                BinOp::Pow => d_pow(&a, &b, x),
+        Node::Bin(..) => {
+            // A chain in a loop, from its bottom up: the derivative of each prefix from that of
+            // the one below (a sum may be 10^5 terms long; operands are cloned only where a
+            // product or quotient rule needs them).
+            let mut spine = Vec::new();
+            let mut bottom = node;
+            while let Node::Bin(_, a, _) = bottom {
+                spine.push(bottom);
+                bottom = a;
             }
+            let mut da = d(bottom, x);
+            for link in spine.into_iter().rev() {
+                let Node::Bin(op, a, b) = link else {
+                    unreachable!("the spine holds binary operations")
+                };
+                let (a, b) = (&**a, &**b);
+                da = match op {
+                    BinOp::Add => add(da, d(b, x)),
+                    BinOp::Sub => sub(da, d(b, x)),
+                    BinOp::Mul => add(times(da, b), by(a, d(b, x))),
+                    BinOp::Div => div(sub(times(da, b), by(a, d(b, x))), mul(b.clone(), b.clone())),
+                    BinOp::Pow => d_pow(a, da, b, x),
+                };
+            }
+            da
         }
         Node::Call(f, args) => {
             let u = args[0].clone();
@@ -69,7 +82,7 @@ fn d(node: &Node, x: Sym) -> Node {
                         otherwise: Box::new(dv),
                     }
                 }
-                Func::Pow => d_pow(&u, &args[1], x),
+                Func::Pow => d_pow(&u, du, &args[1], x),
             }
         }
         Node::If {
@@ -88,17 +101,33 @@ fn d(node: &Node, x: Sym) -> Node {
     }
 }
 
-/// `d(a^b)`: the power rule for a constant exponent, else `a^b (b' ln a + b a'/a)`.
-fn d_pow(a: &Node, b: &Node, x: Sym) -> Node {
+/// `du * v` (in that order), with `v` cloned only when `du` is not zero.
+fn times(du: Node, v: &Node) -> Node {
+    if du.as_num() == Some(0.0) {
+        return Node::Num(0.0);
+    }
+    mul(du, v.clone())
+}
+
+/// `v * du` (in that order), with `v` cloned only when `du` is not zero.
+fn by(v: &Node, du: Node) -> Node {
+    if du.as_num() == Some(0.0) {
+        return Node::Num(0.0);
+    }
+    mul(v.clone(), du)
+}
+
+/// `d(a^b)` given `da`: the power rule for a constant exponent, else `a^b (b' ln a + b a'/a)`.
+fn d_pow(a: &Node, da: Node, b: &Node, x: Sym) -> Node {
     if !b.depends_on(x) {
         let exponent = simplify(b);
         let lowered = sub(exponent.clone(), Node::Num(1.0));
-        return mul(mul(exponent, pow(a.clone(), lowered)), d(a, x));
+        return mul(mul(exponent, pow(a.clone(), lowered)), da);
     }
     let whole = pow(a.clone(), b.clone());
     let inner = add(
         mul(d(b, x), call(Func::Log, vec![a.clone()])),
-        div(mul(b.clone(), d(a, x)), a.clone()),
+        div(mul(b.clone(), da), a.clone()),
     );
     mul(whole, inner)
 }

@@ -2,7 +2,7 @@
 //! for the f64 kernels), in the same order of operations as the generated WGSL.
 
 use super::ast::{BinOp, CmpOp, Func, Node, Sym};
-use super::wgsl::{folded_constant, integer_power};
+use super::wgsl::{fold_constants, integer_power};
 
 /// An operand read straight from the inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,15 +54,20 @@ pub fn eval_f64(node: &Node, t: f64, x: &[f64], p: &[f64]) -> f64 {
         Node::Sym(Sym::Param(k)) => p[*k],
         Node::Sym(Sym::Time) => t,
         Node::Neg(a) => -e(a),
-        Node::Bin(op, a, b) => {
-            let (a, b) = (e(a), e(b));
-            match op {
-                BinOp::Add => a + b,
-                BinOp::Sub => a - b,
-                BinOp::Mul => a * b,
-                BinOp::Div => a / b,
-                BinOp::Pow => a.powf(b),
+        Node::Bin(..) => {
+            let (bottom, links) = node.chain();
+            let mut a = e(bottom);
+            for (op, b) in links {
+                let b = e(b);
+                a = match op {
+                    BinOp::Add => a + b,
+                    BinOp::Sub => a - b,
+                    BinOp::Mul => a * b,
+                    BinOp::Div => a / b,
+                    BinOp::Pow => a.powf(b),
+                };
             }
+            a
         }
         Node::Call(f, args) => f.apply_f64(&args.iter().map(e).collect::<Vec<_>>()),
         Node::If {
@@ -120,7 +125,7 @@ impl Program {
     /// Compiles `node`; `None` when it needs more than [`MAX_STACK`] stack slots.
     pub fn compile(node: &Node) -> Option<Program> {
         let mut ops = Vec::new();
-        emit(node, &mut ops);
+        emit(&fold_constants(node), &mut ops);
         let mut depth = 0i64;
         let mut max = 0i64;
         for op in &ops {
@@ -331,11 +336,8 @@ fn call1<V: Value>(f: Func, a: V) -> V {
     }
 }
 
-/// The node as a leaf operand, if it is one (a folded constant included).
+/// The node as a leaf operand, if it is one (constants are folded before: [`fold_constants`]).
 fn as_leaf(node: &Node) -> Option<Leaf> {
-    if let Some(v) = folded_constant(node) {
-        return Some(Leaf::Num(v as f32, v));
-    }
     match node {
         Node::Num(v) => Some(Leaf::Num(*v as f32, *v)),
         Node::Sym(Sym::State(i)) => Some(Leaf::State(*i)),
@@ -345,9 +347,8 @@ fn as_leaf(node: &Node) -> Option<Leaf> {
     }
 }
 
-/// `a op b` in evaluation order: `a`, then `b` (read directly when it is a leaf).
-fn emit_binary(op: Binary, a: &Node, b: &Node, ops: &mut Vec<Op>) {
-    emit(a, ops);
+/// `acc op b`, `acc` already computed: `b` read directly when it is a leaf.
+fn emit_operand(op: Binary, b: &Node, ops: &mut Vec<Op>) {
     match as_leaf(b) {
         Some(l) => ops.push(Op::BinaryLeaf(op, l)),
         None => {
@@ -355,6 +356,12 @@ fn emit_binary(op: Binary, a: &Node, b: &Node, ops: &mut Vec<Op>) {
             ops.push(Op::Binary(op));
         }
     }
+}
+
+/// `a op b` in evaluation order: `a`, then `b` (read directly when it is a leaf).
+fn emit_binary(op: Binary, a: &Node, b: &Node, ops: &mut Vec<Op>) {
+    emit(a, ops);
+    emit_operand(op, b, ops);
 }
 
 fn emit(node: &Node, ops: &mut Vec<Op>) {
@@ -368,22 +375,26 @@ fn emit(node: &Node, ops: &mut Vec<Op>) {
             emit(a, ops);
             ops.push(Op::Neg);
         }
-        Node::Bin(op, a, b) => {
-            if *op == BinOp::Pow {
-                if let Some(n) = integer_power(b) {
-                    emit(a, ops);
-                    ops.push(Op::PowI(n));
-                    return;
+        Node::Bin(..) => {
+            // A chain in a loop, from its bottom up: a long sum keeps one value on the stack.
+            let (bottom, links) = node.chain();
+            emit(bottom, ops);
+            for (op, b) in links {
+                if op == BinOp::Pow {
+                    if let Some(n) = integer_power(b) {
+                        ops.push(Op::PowI(n));
+                        continue;
+                    }
                 }
+                let op = match op {
+                    BinOp::Add => Binary::Add,
+                    BinOp::Sub => Binary::Sub,
+                    BinOp::Mul => Binary::Mul,
+                    BinOp::Div => Binary::Div,
+                    BinOp::Pow => Binary::Pow,
+                };
+                emit_operand(op, b, ops);
             }
-            let op = match op {
-                BinOp::Add => Binary::Add,
-                BinOp::Sub => Binary::Sub,
-                BinOp::Mul => Binary::Mul,
-                BinOp::Div => Binary::Div,
-                BinOp::Pow => Binary::Pow,
-            };
-            emit_binary(op, a, b, ops);
         }
         Node::Call(Func::Pow, args) => {
             // pow(a, b) is a ^ b, integer exponents included.

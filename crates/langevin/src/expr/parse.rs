@@ -7,12 +7,18 @@
 
 use super::ast::{BinOp, CmpOp, Func, Node, Sym};
 use super::simplify;
+use std::collections::HashMap;
 use std::fmt;
 
 /// The names an expression may use, besides `t` and `pi`.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     names: Vec<(String, Sym)>,
+    /// Each name's place in `names`: a model may have hundreds of thousands of parameters.
+    index: HashMap<String, usize>,
+    /// The parameters' values, when known: an expression of parameters alone that is not a
+    /// real number with them is refused where it is written.
+    values: Vec<f64>,
 }
 
 impl Scope {
@@ -29,19 +35,49 @@ impl Scope {
                 .enumerate()
                 .map(|(k, n)| (n.as_ref().to_string(), Sym::Param(k))),
         );
-        Scope { names }
+        let mut index = HashMap::with_capacity(names.len());
+        for (i, (n, _)) in names.iter().enumerate().rev() {
+            // The first of a repeated name wins, as a search from the front would find it.
+            index.insert(n.clone(), i);
+        }
+        Scope {
+            names,
+            index,
+            values: Vec::new(),
+        }
+    }
+
+    /// The scope with the parameters' values (in the order of [`Scope::new`]'s `params`):
+    /// [`parse`] then refuses a part of an expression that depends on parameters alone and is
+    /// not a real number with these values (`sqrt(2*D)` with `D = -0.25`), since every
+    /// trajectory would be NaN.
+    pub fn with_values(mut self, values: &[f64]) -> Scope {
+        self.values = values.to_vec();
+        self
     }
 
     fn lookup(&self, name: &str) -> Option<Node> {
         match name {
             "t" => Some(Node::Sym(Sym::Time)),
             "pi" => Some(Node::Num(std::f64::consts::PI)),
-            _ => self
-                .names
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, s)| Node::Sym(*s)),
+            _ => self.index.get(name).map(|&i| Node::Sym(self.names[i].1)),
         }
+    }
+
+    /// The value of `sym` when the parse knows it: a parameter with a value.
+    fn value(&self, sym: Sym) -> Option<f64> {
+        match sym {
+            Sym::Param(k) => self.values.get(k).copied(),
+            Sym::State(_) | Sym::Time => None,
+        }
+    }
+
+    /// The name of `sym`, for messages.
+    fn name_of(&self, sym: Sym) -> &str {
+        self.names
+            .iter()
+            .find(|(_, s)| *s == sym)
+            .map_or("?", |(n, _)| n.as_str())
     }
 
     fn known(&self) -> impl Iterator<Item = &str> {
@@ -109,7 +145,8 @@ impl std::error::Error for ExprError {}
 /// # Errors
 /// [`ExprError`] at the offending text: a syntax error, an unknown name or function (with the
 /// closest known one), a wrong number of arguments, a constant divided by zero, a number out
-/// of the f32 range.
+/// of the f32 range, a part of parameters alone that is NaN with the values of
+/// [`Scope::with_values`].
 pub fn parse(source: &str, scope: &Scope) -> Result<Node, ExprError> {
     let tokens = lex(source)?;
     let mut p = Parser {
@@ -118,16 +155,20 @@ pub fn parse(source: &str, scope: &Scope) -> Result<Node, ExprError> {
         scope,
         end: source.len(),
         depth: 0,
+        nan: Vec::new(),
     };
     if p.tokens.is_empty() {
         return Err(ExprError::new("empty expression", (0, source.len().max(1))));
     }
-    let node = p.additive()?;
+    let (node, _) = p.additive()?;
     if let Some(tok) = p.tokens.get(p.pos) {
         return Err(ExprError::new(
             format!("unexpected `{}`", tok.text),
             tok.span,
         ));
+    }
+    if let Some(e) = p.nan.into_iter().next() {
+        return Err(e);
     }
     Ok(node)
 }
@@ -240,6 +281,96 @@ struct Parser<'a> {
     end: usize,
     /// Levels of `unary` entered and not left: every nesting passes through it.
     depth: u32,
+    /// Parts of parameters alone that are not real numbers with the parameters' values, in
+    /// the order they end (innermost first); a branch of an `if` whose condition the values
+    /// decide against drops its own. The first left is the error.
+    nan: Vec<ExprError>,
+}
+
+/// What the parse knows of a part's value without a trajectory: carried up with each part so
+/// that a sum of a hundred thousand terms is checked in one pass, not refolded at every `+`.
+#[derive(Clone, Copy, Debug)]
+struct Known {
+    /// The value, when the part reads no state, no time and only parameters with values: for
+    /// a constant as [`simplify`] folds it (NaN where it leaves the part unfolded), for a part
+    /// with parameters as the kernels compute it.
+    value: Option<f64>,
+    /// Whether the part reads a parameter.
+    params: bool,
+}
+
+impl Known {
+    fn constant(v: f64) -> Known {
+        Known {
+            value: Some(v),
+            params: false,
+        }
+    }
+
+    fn is_nan(self) -> bool {
+        self.value.is_some_and(f64::is_nan)
+    }
+
+    fn neg(self) -> Known {
+        Known {
+            value: self.value.map(|v| -v),
+            ..self
+        }
+    }
+
+    fn bin(op: BinOp, a: Known, b: Known) -> Known {
+        let params = a.params || b.params;
+        let value = match (a.value, b.value) {
+            (Some(x), Some(y)) => Some(match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                // A constant zero divisor is refused before this.
+                BinOp::Div => x / y,
+                BinOp::Pow if !params => {
+                    // As `simplify::pow` folds (a negative base needs an integer exponent).
+                    if x > 0.0 || y.fract() == 0.0 {
+                        x.powf(y)
+                    } else {
+                        f64::NAN
+                    }
+                }
+                BinOp::Pow => {
+                    // A constant small integer exponent is a product, any other `pow`, which
+                    // is NaN for a negative base (as WGSL's).
+                    let product = !b.params
+                        && y.fract() == 0.0
+                        && y != 0.0
+                        && y.abs() <= super::wgsl::MAX_UNROLLED_POWER;
+                    if product || x >= 0.0 {
+                        x.powf(y)
+                    } else {
+                        f64::NAN
+                    }
+                }
+            }),
+            _ => None,
+        };
+        Known { value, params }
+    }
+
+    fn call(f: Func, args: &[Known]) -> Known {
+        if f == Func::Pow {
+            return Known::bin(BinOp::Pow, args[0], args[1]);
+        }
+        let params = args.iter().any(|a| a.params);
+        let values: Option<Vec<f64>> = args.iter().map(|a| a.value).collect();
+        let value = values.map(|v| {
+            let y = f.apply_f64(&v);
+            // `simplify::call` leaves a constant call of no finite value unfolded.
+            if params || y.is_finite() {
+                y
+            } else {
+                f64::NAN
+            }
+        });
+        Known { value, params }
+    }
 }
 
 impl Parser<'_> {
@@ -281,29 +412,84 @@ impl Parser<'_> {
     }
 
     /// A constant part of an expression must be a finite f32 (`sqrt(-1)`, `log(0)` or
-    /// `1e30 * 1e30` are refused here rather than by the shader compiler).
-    fn check_constant(&self, node: &Node, start: usize) -> Result<(), ExprError> {
-        if !node.is_constant() {
+    /// `1e30 * 1e30` are refused here rather than by the shader compiler). A part of
+    /// parameters alone that is NaN with their values (`origin`: its operands are not) is
+    /// noted, to be refused unless it lies in a branch the values rule out.
+    fn check_constant(
+        &mut self,
+        node: &Node,
+        known: Known,
+        origin: bool,
+        start: usize,
+    ) -> Result<(), ExprError> {
+        let Some(v) = known.value else {
             return Ok(());
-        }
+        };
         let end = self
             .tokens
             .get(self.pos.saturating_sub(1))
             .map_or(start, |t| t.span.1);
-        match simplify::simplify(node).as_num() {
-            Some(v) if v.is_finite() && v.abs() <= f64::from(f32::MAX) => Ok(()),
-            Some(v) => Err(ExprError::new(
+        let span = (start, end.max(start + 1));
+        if known.params {
+            if v.is_nan() && origin {
+                let mut e = ExprError::new(
+                    format!(
+                        "this is not a real number with {}, so every trajectory would be NaN",
+                        self.values_in(node)
+                    ),
+                    span,
+                );
+                e.help = Some("change the parameter's value or the expression".into());
+                self.nan.push(e);
+            }
+            return Ok(());
+        }
+        if v.is_nan() {
+            Err(ExprError::new("this constant is not a real number", span))
+        } else if v.is_finite() && v.abs() <= f64::from(f32::MAX) {
+            Ok(())
+        } else {
+            Err(ExprError::new(
                 format!("this constant evaluates to {v:e}, outside the f32 range the kernels compute in"),
-                (start, end.max(start + 1)),
-            )),
-            None => Err(ExprError::new(
-                "this constant is not a real number",
-                (start, end.max(start + 1)),
-            )),
+                span,
+            ))
         }
     }
 
-    fn additive(&mut self) -> Result<Node, ExprError> {
+    /// The parameters `node` reads with their values, `a = 1, b = -0.25`.
+    fn values_in(&self, node: &Node) -> String {
+        let mut seen = Vec::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            match n {
+                Node::Num(_) => {}
+                Node::Sym(s) => {
+                    if !seen.contains(s) {
+                        seen.push(*s);
+                    }
+                }
+                Node::Neg(a) => stack.push(a),
+                Node::Bin(_, a, b) => stack.extend([&**b, &**a]),
+                Node::Call(_, args) => stack.extend(args.iter().rev()),
+                Node::If {
+                    lhs,
+                    rhs,
+                    then,
+                    otherwise,
+                    ..
+                } => stack.extend([&**otherwise, &**then, &**rhs, &**lhs]),
+            }
+        }
+        seen.iter()
+            .filter_map(|&s| {
+                let v = self.scope.value(s)?;
+                Some(format!("{} = {v}", self.scope.name_of(s)))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn additive(&mut self) -> Result<(Node, Known), ExprError> {
         let lhs = self.sum()?;
         if let Some(cmp @ ("<" | "<=" | ">" | ">=")) = self.peek_op() {
             return Err(ExprError::new(
@@ -315,9 +501,9 @@ impl Parser<'_> {
     }
 
     /// Terms joined by `+` and `-`; a comparison may follow (inside `if`).
-    fn sum(&mut self) -> Result<Node, ExprError> {
+    fn sum(&mut self) -> Result<(Node, Known), ExprError> {
         let start = self.here().0;
-        let mut lhs = self.term()?;
+        let (mut lhs, mut known) = self.term()?;
         loop {
             let op = if self.eat("+") {
                 BinOp::Add
@@ -326,45 +512,58 @@ impl Parser<'_> {
             } else {
                 break;
             };
-            let rhs = self.term()?;
+            let (rhs, rk) = self.term()?;
+            let origin = !known.is_nan() && !rk.is_nan();
+            known = Known::bin(op, known, rk);
             lhs = Node::Bin(op, Box::new(lhs), Box::new(rhs));
-            self.check_constant(&lhs, start)?;
+            self.check_constant(&lhs, known, origin, start)?;
         }
-        Ok(lhs)
+        Ok((lhs, known))
     }
 
-    fn term(&mut self) -> Result<Node, ExprError> {
+    fn term(&mut self) -> Result<(Node, Known), ExprError> {
         let start = self.here().0;
-        let mut lhs = self.unary()?;
+        let (mut lhs, mut known) = self.unary()?;
         loop {
-            if self.eat("*") {
-                let rhs = self.unary()?;
-                lhs = Node::Bin(BinOp::Mul, Box::new(lhs), Box::new(rhs));
-                self.check_constant(&lhs, start)?;
+            let op = if self.eat("*") {
+                BinOp::Mul
             } else if self.peek_op() == Some("/") {
                 let slash = self.here();
                 self.pos += 1;
-                let start = self.here().0;
-                let rhs = self.unary()?;
+                let divisor_start = self.here().0;
+                let (rhs, rk) = self.unary()?;
                 let end = self
                     .tokens
                     .get(self.pos.saturating_sub(1))
-                    .map_or(start, |t| t.span.1);
-                if simplify::simplify(&rhs).as_num() == Some(0.0) {
+                    .map_or(divisor_start, |t| t.span.1);
+                let zero = if rk.params {
+                    simplify::simplify(&rhs).as_num() == Some(0.0)
+                } else {
+                    rk.value == Some(0.0) || simplify::simplify(&rhs).as_num() == Some(0.0)
+                };
+                if zero {
                     let mut e = ExprError::new("division by zero", (slash.0, end));
                     e.help = Some("the divisor is a constant that equals zero".into());
                     return Err(e);
                 }
+                let origin = !known.is_nan() && !rk.is_nan();
+                known = Known::bin(BinOp::Div, known, rk);
                 lhs = Node::Bin(BinOp::Div, Box::new(lhs), Box::new(rhs));
-                self.check_constant(&lhs, start)?;
+                self.check_constant(&lhs, known, origin, divisor_start)?;
+                continue;
             } else {
                 break;
-            }
+            };
+            let (rhs, rk) = self.unary()?;
+            let origin = !known.is_nan() && !rk.is_nan();
+            known = Known::bin(op, known, rk);
+            lhs = Node::Bin(op, Box::new(lhs), Box::new(rhs));
+            self.check_constant(&lhs, known, origin, start)?;
         }
-        Ok(lhs)
+        Ok((lhs, known))
     }
 
-    fn unary(&mut self) -> Result<Node, ExprError> {
+    fn unary(&mut self) -> Result<(Node, Known), ExprError> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             return Err(ExprError::new(
@@ -375,7 +574,7 @@ impl Parser<'_> {
             ));
         }
         let node = if self.eat("-") {
-            self.unary().map(|n| Node::Neg(Box::new(n)))
+            self.unary().map(|(n, k)| (Node::Neg(Box::new(n)), k.neg()))
         } else if self.eat("+") {
             self.unary()
         } else {
@@ -385,25 +584,27 @@ impl Parser<'_> {
         node
     }
 
-    fn power(&mut self) -> Result<Node, ExprError> {
+    fn power(&mut self) -> Result<(Node, Known), ExprError> {
         let start = self.here().0;
-        let base = self.atom()?;
+        let (base, bk) = self.atom()?;
         if self.eat("^") {
-            let exponent = self.unary()?;
+            let (exponent, ek) = self.unary()?;
+            let origin = !bk.is_nan() && !ek.is_nan();
+            let known = Known::bin(BinOp::Pow, bk, ek);
             let node = Node::Bin(BinOp::Pow, Box::new(base), Box::new(exponent));
-            self.check_constant(&node, start)?;
-            return Ok(node);
+            self.check_constant(&node, known, origin, start)?;
+            return Ok((node, known));
         }
-        Ok(base)
+        Ok((base, bk))
     }
 
-    fn atom(&mut self) -> Result<Node, ExprError> {
+    fn atom(&mut self) -> Result<(Node, Known), ExprError> {
         let Some(tok) = self.tokens.get(self.pos).cloned() else {
             return Err(ExprError::new("expression ends early", self.here()));
         };
         self.pos += 1;
         match tok.kind {
-            Kind::Num(v) => Ok(Node::Num(v)),
+            Kind::Num(v) => Ok((Node::Num(v), Known::constant(v))),
             Kind::Op if tok.text == "(" => {
                 let inner = self.additive()?;
                 self.expect(")")?;
@@ -417,25 +618,38 @@ impl Parser<'_> {
                 self.pos += 1;
                 self.call(&tok)
             }
-            Kind::Name => self.scope.lookup(&tok.text).ok_or_else(|| {
-                let mut e = ExprError::new(format!("unknown name `{}`", tok.text), tok.span);
-                if Func::ALL.iter().any(|(_, n)| *n == tok.text) || tok.text == "if" {
-                    e.help = Some(format!(
-                        "`{}` is a function: write `{}(...)`",
-                        tok.text, tok.text
-                    ));
-                } else {
-                    e.help = closest(&tok.text, self.scope.known())
-                        .map(|s| format!("did you mean `{s}`?"));
+            Kind::Name => match self.scope.lookup(&tok.text) {
+                Some(node) => {
+                    let known = match node {
+                        Node::Num(v) => Known::constant(v),
+                        Node::Sym(s) => Known {
+                            value: self.scope.value(s),
+                            params: matches!(s, Sym::Param(_)),
+                        },
+                        _ => unreachable!("a name is a number or a symbol"),
+                    };
+                    Ok((node, known))
                 }
-                e
-            }),
+                None => {
+                    let mut e = ExprError::new(format!("unknown name `{}`", tok.text), tok.span);
+                    if Func::ALL.iter().any(|(_, n)| *n == tok.text) || tok.text == "if" {
+                        e.help = Some(format!(
+                            "`{}` is a function: write `{}(...)`",
+                            tok.text, tok.text
+                        ));
+                    } else {
+                        e.help = closest(&tok.text, self.scope.known())
+                            .map(|s| format!("did you mean `{s}`?"));
+                    }
+                    Err(e)
+                }
+            },
         }
     }
 
-    fn call(&mut self, name: &Token) -> Result<Node, ExprError> {
+    fn call(&mut self, name: &Token) -> Result<(Node, Known), ExprError> {
         if name.text == "if" {
-            let lhs = self.sum()?;
+            let (lhs, lk) = self.sum()?;
             let cmp = match self.peek_op() {
                 Some("<") => CmpOp::Lt,
                 Some("<=") => CmpOp::Le,
@@ -449,19 +663,34 @@ impl Parser<'_> {
                 }
             };
             self.pos += 1;
-            let rhs = self.sum()?;
+            let (rhs, rk) = self.sum()?;
             self.expect(",")?;
-            let then = self.additive()?;
+            let before_then = self.nan.len();
+            let (then, tk) = self.additive()?;
             self.expect(",")?;
-            let otherwise = self.additive()?;
+            let before_otherwise = self.nan.len();
+            let (otherwise, ok) = self.additive()?;
             self.expect(")")?;
-            return Ok(Node::If {
+            let params = lk.params || rk.params || tk.params || ok.params;
+            let value = match (lk.value, rk.value) {
+                (Some(l), Some(r)) if cmp.holds(l, r) => {
+                    self.nan.truncate(before_otherwise);
+                    tk.value
+                }
+                (Some(_), Some(_)) => {
+                    self.nan.drain(before_then..before_otherwise);
+                    ok.value
+                }
+                _ => None,
+            };
+            let node = Node::If {
                 cmp,
                 lhs: Box::new(lhs),
                 rhs: Box::new(rhs),
                 then: Box::new(then),
                 otherwise: Box::new(otherwise),
-            });
+            };
+            return Ok((node, Known { value, params }));
         }
         let Some(func) = Func::ALL
             .iter()
@@ -474,9 +703,12 @@ impl Parser<'_> {
             return Err(e);
         };
         let mut args = Vec::new();
+        let mut knowns = Vec::new();
         if !self.eat(")") {
             loop {
-                args.push(self.additive()?);
+                let (arg, known) = self.additive()?;
+                args.push(arg);
+                knowns.push(known);
                 if self.eat(")") {
                     break;
                 }
@@ -496,9 +728,11 @@ impl Parser<'_> {
                 (name.span.0, end),
             ));
         }
+        let origin = !knowns.iter().any(|k| k.is_nan());
+        let known = Known::call(func, &knowns);
         let node = Node::Call(func, args);
-        self.check_constant(&node, name.span.0)?;
-        Ok(node)
+        self.check_constant(&node, known, origin, name.span.0)?;
+        Ok((node, known))
     }
 }
 

@@ -57,11 +57,22 @@ pub fn pow(a: Node, b: Node) -> Node {
 }
 
 /// `-a`, simplified.
-pub fn neg(a: Node) -> Node {
-    match a {
-        Node::Num(x) => Node::Num(-x),
-        Node::Neg(inner) => *inner,
-        other => Node::Neg(Box::new(other)),
+pub fn neg(mut a: Node) -> Node {
+    match &mut a {
+        Node::Num(x) => Node::Num(-*x),
+        Node::Neg(inner) => std::mem::replace(&mut **inner, Node::Num(0.0)),
+        _ => Node::Neg(Box::new(a)),
+    }
+}
+
+/// `a op b`, simplified.
+pub fn bin(op: BinOp, a: Node, b: Node) -> Node {
+    match op {
+        BinOp::Add => add(a, b),
+        BinOp::Sub => sub(a, b),
+        BinOp::Mul => mul(a, b),
+        BinOp::Div => div(a, b),
+        BinOp::Pow => pow(a, b),
     }
 }
 
@@ -85,15 +96,14 @@ pub fn simplify(node: &Node) -> Node {
     match node {
         Node::Num(_) | Node::Sym(_) => node.clone(),
         Node::Neg(a) => neg(simplify(a)),
-        Node::Bin(op, a, b) => {
-            let (a, b) = (simplify(a), simplify(b));
-            match op {
-                BinOp::Add => add(a, b),
-                BinOp::Sub => sub(a, b),
-                BinOp::Mul => mul(a, b),
-                BinOp::Div => div(a, b),
-                BinOp::Pow => pow(a, b),
+        Node::Bin(..) => {
+            // A chain in a loop, from its bottom up (a sum may be 10^5 terms long).
+            let (bottom, links) = node.chain();
+            let mut acc = simplify(bottom);
+            for (op, b) in links {
+                acc = bin(op, acc, simplify(b));
             }
+            acc
         }
         Node::Call(f, args) => call(*f, args.iter().map(simplify).collect()),
         Node::If {

@@ -95,17 +95,17 @@ impl Potential {
 
     /// The virtual module `potential` for kernels of `precision` (over `real`).
     pub fn wgsl(&self, precision: Precision) -> String {
-        let (values, body): (Vec<String>, String) = match precision {
+        let (values, body): (Vec<String>, expr::Bound) = match precision {
             Precision::F32 => (
                 self.params_f32()
                     .iter()
                     .map(|v| expr::wgsl::literal(f64::from(*v)))
                     .collect(),
-                expr::to_wgsl(&self.dv),
+                expr::to_wgsl_bound(&self.dv, "v_", "    "),
             ),
             Precision::F64 => (
                 self.values().iter().map(|v| format!("{v:?}")).collect(),
-                expr::to_wgsl_real(&self.dv),
+                expr::to_wgsl_real_bound(&self.dv, "v_", "    "),
             ),
         };
         let values: Vec<String> = values
@@ -115,11 +115,12 @@ impl Potential {
         format!(
             "// V = {}; V' by symbolic differentiation.\nfn dv(phi: real) -> real {{\n    \
              var x: array<real, 1>;\n    x[0] = phi;\n    \
-             var params = array<real, {}>({});\n    return {};\n}}\n",
+             var params = array<real, {}>({});\n{}    return {};\n}}\n",
             crate::shader::comment_text(&self.text),
             values.len(),
             values.join(", "),
-            body
+            body.lets,
+            body.value
         )
     }
 }

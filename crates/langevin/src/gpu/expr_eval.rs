@@ -4,7 +4,7 @@
 
 use super::context::GpuContext;
 use crate::error::{Error, Result};
-use crate::expr::{to_wgsl, Node};
+use crate::expr::{to_wgsl_bound, Node};
 use crate::shader;
 
 /// `values[e * points.len() + p]` = expression `e` at point `p`, where a point is the time and
@@ -36,9 +36,10 @@ pub fn evaluate(
         np = params.len().max(1)
     );
     for (e, node) in exprs.iter().enumerate() {
+        let value = to_wgsl_bound(node, "e_", "    ");
         wgsl.push_str(&format!(
-            "fn expression_{e}(t: f32, x: array<f32, {dim}>) -> f32 {{\n    return {};\n}}\n",
-            to_wgsl(node)
+            "fn expression_{e}(t: f32, x: array<f32, {dim}>) -> f32 {{\n{}    return {};\n}}\n",
+            value.lets, value.value
         ));
     }
     wgsl.push_str(&format!(

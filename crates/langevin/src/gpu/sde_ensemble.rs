@@ -16,6 +16,7 @@ use crate::shader;
 use crate::stats::PartialMoments;
 use rayon::prelude::*;
 use std::mem::size_of;
+use std::sync::atomic::AtomicBool;
 
 /// Bytes per moment partial.
 const PARTIAL_BYTES: u64 = size_of::<PartialMoments>() as u64;
@@ -475,36 +476,47 @@ impl<'a> SdeRun<'a> {
     /// is waited for, so the host's copy and fold of one batch overlap the device's run of
     /// the next (the queue orders the next batch's writes after this one's copies).
     ///
+    /// `stop`, checked as each segment completes and before each batch is queued, ends the
+    /// run early with [`Error::Stopped`].
+    ///
     /// # Errors
-    /// [`Error::Device`] or [`Error::Limit`].
+    /// [`Error::Device`], [`Error::Limit`] or [`Error::Stopped`].
     pub fn run_batches(
         &mut self,
         progress: &mut dyn FnMut(Batch, u32),
         take: &mut dyn FnMut(Batch, BatchOutput),
+        stop: Option<&AtomicBool>,
     ) -> Result<()> {
         self.settled = false;
         let mut in_flight: Option<Queued> = None;
         for (k, &batch) in self.plan.batches.iter().enumerate() {
             if self.staging.len() < 2 {
                 if let Some(previous) = in_flight.take() {
-                    self.read_batch(previous, progress, take)?;
+                    self.read_batch(previous, progress, take, stop)?;
                 }
             }
-            let queued = self.queue_batch(batch, k % self.staging.len())?;
+            crate::engine::check_stop(stop)?;
+            let queued = self.queue_batch(batch, k % self.staging.len(), stop)?;
             if let Some(previous) = in_flight.replace(queued) {
-                self.read_batch(previous, progress, take)?;
+                self.read_batch(previous, progress, take, stop)?;
             }
         }
         if let Some(last) = in_flight {
-            self.read_batch(last, progress, take)?;
+            self.read_batch(last, progress, take, stop)?;
         }
         self.settled = true;
         Ok(())
     }
 
     /// Queues every dispatch of `batch` and the copies of its results into staging buffer
-    /// `staging`.
-    fn queue_batch(&self, batch: Batch, staging: usize) -> Result<Queued> {
+    /// `staging`, checking `stop` before each: a driver whose submissions block while its
+    /// queue is full (lavapipe) spends the batch's run in here.
+    fn queue_batch(
+        &self,
+        batch: Batch,
+        staging: usize,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Queued> {
         let ctx = self.ctx;
         let plan = self.plan;
         let dim = plan.run.dim as u64;
@@ -530,6 +542,7 @@ impl<'a> SdeRun<'a> {
         encoder.clear_buffer(&self.histogram, 0, None);
         let mut segments = Vec::with_capacity(plan.segments.len());
         for (k, segment) in plan.segments.iter().enumerate() {
+            crate::engine::check_stop(stop)?;
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("sde_ensemble"),
@@ -614,6 +627,7 @@ impl<'a> SdeRun<'a> {
         queued: Queued,
         progress: &mut dyn FnMut(Batch, u32),
         take: &mut dyn FnMut(Batch, BatchOutput),
+        stop: Option<&AtomicBool>,
     ) -> Result<()> {
         let ctx = self.ctx;
         let plan = self.plan;
@@ -625,6 +639,9 @@ impl<'a> SdeRun<'a> {
                 })
                 .map_err(|e| ctx.device_error(format!("poll failed: {e}")))?;
             progress(queued.batch, steps);
+            // A dispatch lasts at most about a second (the pace), so a stop is heard within
+            // one; the segments still queued run out on the device unread.
+            crate::engine::check_stop(stop)?;
         }
         let l = queued.layout;
         let staging = &self.staging[queued.staging];

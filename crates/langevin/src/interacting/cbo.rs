@@ -16,6 +16,7 @@ use super::ReplicaBackend;
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use crate::gpu::replicas::{GpuReplicas, Storage};
+use crate::plan::LoopCost;
 use crate::Engine;
 use bytemuck::{Pod, Zeroable};
 use std::time::{Duration, Instant};
@@ -147,6 +148,17 @@ pub struct CboSpec {
 }
 
 impl CboSpec {
+    /// A consensus `c` as reported: its coordinates, then the objective there evaluated on
+    /// the host in f64 from those same f32 coordinates (and rounded to f32). The kernel's own
+    /// f32 value at its consensus only decides when a run stops: the objective reported is
+    /// the objective at the point reported, whatever the kernel's rounding.
+    pub fn reported(&self, c: &[f32]) -> Vec<f32> {
+        let v: Vec<f64> = c.iter().map(|x| f64::from(*x) - self.shift).collect();
+        let mut out = c.to_vec();
+        out.push(self.objective.value(&v) as f32);
+        out
+    }
+
     /// CBXpy's settings on `objective` in `dim` dimensions: N = 100 particles, anisotropic
     /// noise, initial positions uniform in [-3, 3], 1000 steps, 100 runs.
     pub fn new(objective: Objective, dim: u32) -> Self {
@@ -299,7 +311,8 @@ pub struct CboResult {
     pub steps: Vec<u32>,
     /// Coordinates.
     pub dim: u32,
-    /// Per run and save: the consensus, then the objective there (d + 1 values).
+    /// Per run and save: the consensus, then the objective there (d + 1 values; the
+    /// objective evaluated on the host in f64 at these f32 coordinates, [`CboSpec::reported`]).
     pub consensus: Vec<Vec<Vec<f32>>>,
     /// Per run and save: the step at which the run met a tolerance and stopped, if it had.
     pub stopped: Vec<Vec<Option<u32>>>,
@@ -370,6 +383,38 @@ impl CboResult {
     }
 }
 
+/// The loop iterations of one `cbo` invocation (`shaders/cbo.wgsl`), which owns `P` of the N
+/// particles, in d dimensions (`B = ceil(d / 4)` blocks of normals; each loop counted by
+/// [`super::trips`]; the loops over a block's four lanes and Philox's rounds are unrolled).
+/// An objective costs at most two loops over d (an expression copies the coordinates, then
+/// reduces them). A consensus: the objective of each particle, a tree minimum, `d + 1` sums
+/// cleared, each particle's weighted coordinates, the `d + 1` sums stored and reduced by a
+/// tree that loops over them in each of its rounds, and the division. A step: the step loop,
+/// a consensus, the movement check and the objective there, and each particle's norm and
+/// blocks of normals. Once: the initial draw, the kept consensus loaded and stored, and at a
+/// save time a consensus with its objective, stored.
+pub fn loop_cost(particles: u32, dim: u32) -> LoopCost {
+    use super::{trips, TREE};
+    let p = super::per_invocation(particles);
+    let d = u64::from(dim);
+    let blocks = d.div_ceil(4);
+    let objective = 2 * trips(d);
+    let consensus = trips(p)
+        + p * objective
+        + TREE
+        + trips(d + 1)
+        + trips(p)
+        + p * trips(d)
+        + trips(d + 1)
+        + TREE
+        + 6 * trips(d + 1)
+        + trips(d);
+    LoopCost {
+        per_step: 1 + consensus + trips(d) + objective + trips(p) + p * (trips(d) + trips(blocks)),
+        once: 1 + trips(p) + p * trips(blocks) + 3 * trips(d) + consensus + objective,
+    }
+}
+
 /// Runs `spec` on `engine`'s backend.
 ///
 /// # Errors
@@ -419,7 +464,17 @@ pub fn run(engine: &Engine, spec: &CboSpec) -> Result<CboResult> {
         )),
     };
     // A step costs about d units per particle.
-    let per_dispatch = super::steps_per_dispatch(engine, spec.particles * spec.dim);
+    let per_dispatch = super::steps_per_dispatch(
+        engine,
+        spec.particles * spec.dim,
+        loop_cost(spec.particles, spec.dim),
+        || {
+            format!(
+                "model.particles = {} in model.dim = {} dimensions",
+                spec.particles, spec.dim
+            )
+        },
+    )?;
     let setup_time = setup_start.elapsed();
     let run_start = Instant::now();
     let key = crate::philox::key_of_seed(spec.seed);
@@ -461,7 +516,7 @@ pub fn run(engine: &Engine, spec: &CboSpec) -> Result<CboResult> {
             .clone()
             .map(|r| {
                 r.chunks(per_save)
-                    .map(|s| s[..per_save - 1].to_vec())
+                    .map(|s| spec.reported(&s[..per_save - 2]))
                     .collect()
             })
             .collect(),

@@ -246,10 +246,12 @@ impl ObjectiveExpr {
         );
         for (k, (kind, node)) in self.reductions.iter().enumerate() {
             let op = if *kind == Reduction::Sum { "+=" } else { "*=" };
-            body.push_str(&format!("        r{k} {op} {};\n", expr::to_wgsl(node)));
+            let term = expr::to_wgsl_bound(node, &format!("r{k}_"), "        ");
+            body.push_str(&format!("{}        r{k} {op} {};\n", term.lets, term.value));
         }
         body.push_str("    }\n");
         let n = self.reductions.len() + 1;
+        let outer = expr::to_wgsl_bound(&self.outer, "outer_", "    ");
         body.push_str(&format!(
             "    var params: array<f32, {n}>;\n    params[0] = d;\n"
         ));
@@ -259,9 +261,10 @@ impl ObjectiveExpr {
         format!(
             "// Generated from the objective `{}`.\n\
              fn objective_expr(v: ptr<function, array<f32, 32>>) -> f32 {{\n    \
-             let d = f32(seg.dim);\n{body}    return {};\n}}\n",
+             let d = f32(seg.dim);\n{body}{}    return {};\n}}\n",
             crate::shader::comment_text(&self.text),
-            expr::to_wgsl(&self.outer)
+            outer.lets,
+            outer.value
         )
     }
 }

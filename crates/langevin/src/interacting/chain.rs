@@ -19,6 +19,7 @@ use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use crate::gpu::replicas::{GpuReplicas, Storage};
 use crate::philox::{box_muller4, philox4x32_10};
+use crate::plan::LoopCost;
 use crate::stats::Moments;
 use crate::Engine;
 use bytemuck::{Pod, Zeroable};
@@ -300,6 +301,19 @@ impl ChainResult {
     }
 }
 
+/// The loop iterations of one `chain` invocation (`shaders/chain.wgsl`), which owns `G` groups
+/// of four sites (each loop counted by [`super::trips`]): the flat start and, at a save time,
+/// two sums over its sites, each followed by a tree; per step the step loop and its `G`
+/// groups (the loop over a group's lanes and Philox's rounds are unrolled).
+pub fn loop_cost(sites: u32) -> LoopCost {
+    let groups = super::trips(super::per_invocation(sites.div_ceil(4)));
+    let own = super::trips(super::per_invocation(sites));
+    LoopCost {
+        per_step: 1 + groups,
+        once: 1 + groups + 2 * (own + super::TREE),
+    }
+}
+
 /// Runs `spec` on `engine`'s backend.
 ///
 /// # Errors
@@ -335,7 +349,10 @@ pub fn run(engine: &Engine, spec: &ChainSpec) -> Result<ChainResult> {
             quenched,
         )),
     };
-    let per_dispatch = super::steps_per_dispatch(engine, spec.sites);
+    let per_dispatch =
+        super::steps_per_dispatch(engine, spec.sites, loop_cost(spec.sites), || {
+            format!("model.sites = {}", spec.sites)
+        })?;
     let setup_time = setup_start.elapsed();
     let run_start = Instant::now();
     let key = crate::philox::key_of_seed(spec.seed);

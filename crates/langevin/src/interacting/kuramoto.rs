@@ -19,6 +19,7 @@ use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use crate::gpu::replicas::{GpuReplicas, Storage};
 use crate::philox::philox4x32_10;
+use crate::plan::LoopCost;
 use crate::stats::Moments;
 use crate::sweep::{ResolvedSweep, Sweep};
 use crate::Engine;
@@ -419,6 +420,18 @@ impl KuramotoResult {
     }
 }
 
+/// The loop iterations of one `kuramoto` invocation (`shaders/kuramoto.wgsl`), which owns
+/// `G` groups of four oscillators (each loop counted by [`super::trips`]): the initial draw,
+/// the initial sums and their tree once; per step the step loop, its `G` groups and a tree
+/// (the loops over a group's four lanes and Philox's rounds are unrolled).
+pub fn loop_cost(oscillators: u32) -> LoopCost {
+    let groups = super::trips(super::per_invocation(oscillators.div_ceil(4)));
+    LoopCost {
+        per_step: 1 + groups + super::TREE,
+        once: 1 + 2 * groups + super::TREE,
+    }
+}
+
 /// Runs `spec` on `engine`'s backend.
 ///
 /// # Errors
@@ -470,7 +483,12 @@ pub fn run(engine: &Engine, spec: &KuramotoSpec) -> Result<KuramotoResult> {
             omega,
         )),
     };
-    let per_dispatch = super::steps_per_dispatch(engine, spec.oscillators);
+    let per_dispatch = super::steps_per_dispatch(
+        engine,
+        spec.oscillators,
+        loop_cost(spec.oscillators),
+        || format!("model.oscillators = {}", spec.oscillators),
+    )?;
     let setup_time = setup_start.elapsed();
     let run_start = Instant::now();
     let key = crate::philox::key_of_seed(spec.seed);

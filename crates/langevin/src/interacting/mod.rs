@@ -12,6 +12,7 @@ pub mod kuramoto;
 pub mod vicsek;
 
 use crate::error::{Error, Result};
+use crate::plan::LoopCost;
 use crate::Engine;
 
 /// Set up the replicas before stepping.
@@ -113,15 +114,39 @@ pub(crate) fn in_groups_of_four(values: &[f32], per_replica: u32) -> Vec<f32> {
         })
         .collect()
 }
-/// Steps per dispatch for replicas of `units`: about 2^24 unit-steps per replica, within the
-/// adapter's loop limit (llvmpipe leaves a loop after 65,535 iterations).
-pub fn steps_per_dispatch(engine: &Engine, units: u32) -> u32 {
-    let limit = engine
-        .gpu()
-        .and_then(|ctx| ctx.loop_iteration_limit)
-        .map_or(u32::MAX, |l| (l / 128).max(1));
-    ((1u32 << 24) / units.max(1)).clamp(1, limit)
+/// Steps per dispatch for replicas of `units`: about 2^24 unit-steps per replica, and no
+/// more than the adapter's loop limit allows for the kernel's `cost` (llvmpipe leaves every
+/// loop of an invocation once all of them together have run 65,535 iterations, which would
+/// end a dispatch's steps early without an error: [`LoopCost::steps_within`]).
+///
+/// # Errors
+/// [`Error::Limit`] naming `what` when one step alone passes the loop limit.
+pub fn steps_per_dispatch(
+    engine: &Engine,
+    units: u32,
+    cost: LoopCost,
+    what: impl FnOnce() -> String,
+) -> Result<u32> {
+    let by_work = ((1u32 << 24) / units.max(1)).max(1);
+    let limit = engine.gpu().and_then(|ctx| ctx.loop_iteration_limit);
+    Ok(by_work.min(cost.steps_within(limit, what)?))
 }
+
+/// Iterations of a loop `for (var i = lid; i < n; i += WORKGROUP_SIZE)` in the invocation
+/// that runs most of them (the replica kernels' workgroups have 64 invocations).
+pub fn per_invocation(n: u32) -> u64 {
+    u64::from(n.div_ceil(crate::cpu::replica::WORKGROUP_SIZE as u32))
+}
+
+/// What a loop that runs `n` iterations costs against llvmpipe's loop limit: `n + 1`, its last
+/// test counting as an iteration (measured: 1000 runs of a loop of 100 stop after 642 of them,
+/// 65,535 / 102).
+pub const fn trips(n: u64) -> u64 {
+    n + 1
+}
+
+/// A tree reduction over a 64-invocation workgroup (strides 32 to 1): its loop stays a loop.
+pub const TREE: u64 = trips(6);
 
 /// Runs the dispatches toward each save step in turn (at most `per_dispatch` steps each, the
 /// first with [`FLAG_INIT`]); `segment` makes each one's uniform. Returns the steps taken.
