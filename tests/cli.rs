@@ -1909,6 +1909,7 @@ fn a_single_replica_per_point_is_warned_about() {
             assert_eq!(row.split(',').nth(at), Some(""), "{config}: {row}");
         }
     }
+}
 
 /// A diffusion of parameters alone that is NaN with the config's values exits with status 2,
 /// naming the field and the parameter, with a caret under the expression.
