@@ -224,12 +224,19 @@ fn interacting_example_runs(path: &Path, out: &Path) {
         "36",
         "--set",
         t_end,
-        "--set",
-        from,
         "--out",
         out.to_str().unwrap(),
         "--quiet",
     ];
+    // Only the kinds that average over a window read it (chains and CBO refuse the key).
+    let text = std::fs::read_to_string(path).unwrap();
+    let averaged = langevin::kind::KINDS
+        .iter()
+        .filter(|k| k.output.contains(&"time_average"))
+        .any(|k| text.contains(&format!("kind = \"{}\"", k.name)));
+    if averaged {
+        args.extend(["--set", from]);
+    }
     if vicsek {
         args.extend([
             "--set",
