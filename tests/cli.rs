@@ -1762,8 +1762,10 @@ fn a_failed_write_leaves_nothing_that_looks_complete() {
     assert_eq!(files_in(&base), Vec::<String>::new(), "{err}");
 }
 
-/// A run where every trajectory diverges (a negative D under sqrt(2 D)) writes its results
-/// and exits with status 3, unless `--on-diverge warn` accepts it.
+/// A run where every trajectory diverges (a drift `x^3 + 100` that blows up within t = 0.1)
+/// writes its results and exits with status 3, unless `--on-diverge warn` accepts it. (A NaN
+/// that the parameters alone make, such as a negative D under sqrt(2 D), is refused before
+/// the run: `a_nan_parameter_expression_exits_with_status_2`.)
 #[test]
 fn a_run_where_every_trajectory_diverged_fails() {
     let base = scratch("all-diverged");
@@ -1774,9 +1776,7 @@ fn a_run_where_every_trajectory_diverged_fails() {
             "--trajectories",
             "256",
             "--set",
-            "model.diffusion=[\"sqrt(2*D)\"]",
-            "--set",
-            "model.params.D=-0.25",
+            "model.drift=[\"x*x*x + 100\"]",
             "--out",
             out.to_str().unwrap(),
         ];

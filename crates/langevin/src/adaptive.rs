@@ -421,7 +421,7 @@ pub fn run_batch(
         (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
         while backend.dispatch(&seg)? > 0 {
             seg.flags = 0;
-            crate::engine::check_stop(stop)?;
+            crate::error::check_stop(stop)?;
         }
         seg.flags = 0;
         let Readback {

@@ -12,7 +12,7 @@ use crate::real::Precision;
 use crate::spec::EnsembleSpec;
 use crate::stats::{FirstPassage, Histogram};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -27,8 +27,7 @@ const LOOP_ITERATIONS_PER_STEP: u32 = 128;
 /// not count (segments do not change the result).
 const CPU_STOPPABLE_SEGMENT_WORK: u64 = 1 << 23;
 
-/// Default device memory one GPU batch may use.
-pub const DEFAULT_GPU_BATCH_BYTES: u64 = 1 << 30;
+pub use crate::plan::DEFAULT_GPU_BATCH_BYTES;
 
 enum Backend {
     Gpu(Box<GpuContext>),
@@ -55,14 +54,6 @@ fn check_capacity(capacity: u64, trajectories: u64, budget: u64, device: &str) -
         )));
     }
     Ok(())
-}
-
-/// [`Error::Stopped`] once `stop` is set.
-pub(crate) fn check_stop(stop: Option<&AtomicBool>) -> Result<()> {
-    match stop {
-        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Stopped),
-        _ => Ok(()),
-    }
 }
 
 /// Runs ensembles on one backend.
@@ -225,7 +216,7 @@ impl Engine {
         progress: &mut dyn FnMut(Progress),
         stop: Option<&AtomicBool>,
     ) -> Result<EnsembleResult> {
-        check_stop(stop)?;
+        crate::error::check_stop(stop)?;
         let run = spec.resolve()?;
         let total = spec.trajectories * u64::from(run.n_steps);
         let mut done = 0u64;

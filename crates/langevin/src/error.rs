@@ -77,3 +77,13 @@ impl Error {
 
 /// Result with the engine's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// [`Error::Stopped`] once `stop` is set: the check the engine and both backends make between
+/// dispatches. It lives here, beside the error, so that the backends need not import the
+/// engine that drives them.
+pub(crate) fn check_stop(stop: Option<&std::sync::atomic::AtomicBool>) -> Result<()> {
+    match stop {
+        Some(flag) if flag.load(std::sync::atomic::Ordering::Relaxed) => Err(Error::Stopped),
+        _ => Ok(()),
+    }
+}

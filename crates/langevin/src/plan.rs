@@ -5,6 +5,9 @@ use crate::philox::{key_of_seed, words_of_index};
 use crate::spec::{EnsembleSpec, ResolvedRun};
 use bytemuck::{Pod, Zeroable};
 
+/// Default device memory one GPU batch may use (also what the buffer pool keeps idle).
+pub const DEFAULT_GPU_BATCH_BYTES: u64 = 1 << 30;
+
 /// Trajectories per block of moment partials (`BLOCK_SIZE` in `shaders/lib/segment.wgsl`).
 /// Statistics are folded block by block in global order and batches are whole blocks, so the
 /// batching cannot change a result.

@@ -4,8 +4,8 @@
 
 use super::replica::WORKGROUP_SIZE;
 use crate::error::Result;
-use crate::interacting::cbo::{CboSegment, MAX_DIM_CBO};
 use crate::interacting::cbo_objective::ObjectiveExpr;
+use crate::interacting::uniforms::{CboSegment, MAX_DIM_CBO};
 use crate::interacting::{ReplicaBackend, FLAG_INIT, FLAG_SAVE};
 use crate::philox::{box_muller4, philox4x32_10, uniform_open01};
 use rayon::prelude::*;

@@ -3,7 +3,7 @@
 
 use super::replica::{tree_sum, Partials, WORKGROUP_SIZE};
 use crate::error::Result;
-use crate::interacting::chain::ChainSegment;
+use crate::interacting::uniforms::ChainSegment;
 use crate::interacting::{ReplicaBackend, FLAG_INIT, FLAG_SAVE};
 use crate::philox::{box_muller4, philox4x32_10};
 use rayon::prelude::*;

@@ -5,7 +5,7 @@
 
 use super::replica::{tree_sum, Partials, WORKGROUP_SIZE};
 use crate::error::Result;
-use crate::interacting::kuramoto::KuramotoSegment;
+use crate::interacting::uniforms::KuramotoSegment;
 use crate::interacting::{ReplicaBackend, FLAG_INIT, FLAG_SAVE};
 use crate::philox::{box_muller4, philox4x32_10, uniform_open01};
 use rayon::prelude::*;

@@ -89,7 +89,7 @@ pub fn run_sde_batch(
                 },
             );
         }
-        if crate::engine::check_stop(stop).is_err() {
+        if crate::error::check_stop(stop).is_err() {
             return None;
         }
         if segment.observes() {

@@ -8,7 +8,8 @@
 
 use super::replica::{tree_sum, Partials, WORKGROUP_SIZE};
 use crate::error::Result;
-use crate::interacting::vicsek::{VicsekBackend, VicsekParams, ORDER_BLOCK};
+use crate::interacting::uniforms::{VicsekParams, ORDER_BLOCK};
+use crate::interacting::VicsekBackend;
 use crate::philox::{philox4x32_10, uniform_open01};
 use rayon::prelude::*;
 

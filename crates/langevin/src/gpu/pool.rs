@@ -14,7 +14,7 @@
 use std::sync::Mutex;
 
 /// Bytes of idle buffers kept: the default memory budget of one batch.
-pub const POOL_BYTES: u64 = crate::engine::DEFAULT_GPU_BATCH_BYTES;
+pub const POOL_BYTES: u64 = crate::plan::DEFAULT_GPU_BATCH_BYTES;
 
 /// Idle device buffers, oldest first.
 #[derive(Debug, Default)]

@@ -495,7 +495,7 @@ impl<'a> SdeRun<'a> {
                     self.read_batch(previous, progress, take, stop)?;
                 }
             }
-            crate::engine::check_stop(stop)?;
+            crate::error::check_stop(stop)?;
             let queued = self.queue_batch(batch, k % self.staging.len(), stop)?;
             if let Some(previous) = in_flight.replace(queued) {
                 self.read_batch(previous, progress, take, stop)?;
@@ -542,7 +542,7 @@ impl<'a> SdeRun<'a> {
         encoder.clear_buffer(&self.histogram, 0, None);
         let mut segments = Vec::with_capacity(plan.segments.len());
         for (k, segment) in plan.segments.iter().enumerate() {
-            crate::engine::check_stop(stop)?;
+            crate::error::check_stop(stop)?;
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("sde_ensemble"),
@@ -641,7 +641,7 @@ impl<'a> SdeRun<'a> {
             progress(queued.batch, steps);
             // A dispatch lasts at most about a second (the pace), so a stop is heard within
             // one; the segments still queued run out on the device unread.
-            crate::engine::check_stop(stop)?;
+            crate::error::check_stop(stop)?;
         }
         let l = queued.layout;
         let staging = &self.staging[queued.staging];

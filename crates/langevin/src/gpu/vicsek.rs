@@ -6,7 +6,8 @@
 
 use super::context::GpuContext;
 use crate::error::Result;
-use crate::interacting::vicsek::{VicsekBackend, VicsekParams, ORDER_BLOCK};
+use crate::interacting::uniforms::{VicsekParams, ORDER_BLOCK};
+use crate::interacting::VicsekBackend;
 use crate::shader;
 
 /// Twin of `WORKGROUP_SIZE` in `shaders/lib/replica.wgsl`.

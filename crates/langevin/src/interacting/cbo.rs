@@ -12,17 +12,14 @@
 //! of the CBO literature).
 
 use super::cbo_objective::{ObjectiveExpr, NO_OBJECTIVE_EXPR};
+pub use super::uniforms::{CboSegment, MAX_DIM_CBO};
 use super::ReplicaBackend;
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use crate::gpu::replicas::{GpuReplicas, Storage};
 use crate::plan::LoopCost;
 use crate::Engine;
-use bytemuck::{Pod, Zeroable};
 use std::time::{Duration, Instant};
-
-/// The most coordinates (the kernel's workgroup memory holds d + 1 sums per invocation).
-pub const MAX_DIM_CBO: u32 = 32;
 
 /// The objective: a built-in one, each with its minimum 0 at `x = shift` in every
 /// coordinate, or an expression in `v = x - shift` ([`ObjectiveExpr`]).
@@ -250,58 +247,6 @@ impl CboSpec {
         }
         Ok(super::save_steps(self.steps, self.saves))
     }
-}
-
-/// The uniform of one dispatch of `cbo` (keep in sync with `shaders/cbo.wgsl`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct CboSegment {
-    /// The Philox key.
-    pub key: [u32; 2],
-    /// Particles per run.
-    pub particles: u32,
-    /// Runs.
-    pub replicas: u32,
-    /// The global index of the dispatch's first step.
-    pub first_step: u32,
-    /// Steps to take.
-    pub steps: u32,
-    /// The save slot written after the steps.
-    pub slot: u32,
-    /// Save times.
-    pub saves: u32,
-    /// The step.
-    pub dt: f32,
-    /// [`super::FLAG_INIT`], [`super::FLAG_SAVE`].
-    pub flags: u32,
-    /// Coordinates.
-    pub dim: u32,
-    /// The objective's code.
-    pub objective: u32,
-    /// lambda.
-    pub lambda: f32,
-    /// sigma.
-    pub sigma: f32,
-    /// Initial alpha.
-    pub alpha: f32,
-    /// alpha's factor per step.
-    pub alpha_growth: f32,
-    /// alpha's cap.
-    pub alpha_max: f32,
-    /// 1 for per-coordinate noise.
-    pub anisotropic: u32,
-    /// Initial box.
-    pub init_lo: f32,
-    /// Initial box.
-    pub init_hi: f32,
-    /// The minimiser's coordinate.
-    pub shift: f32,
-    /// A run stops once the objective at its consensus falls below this.
-    pub energy_tol: f32,
-    /// A run stops once its consensus moves less than this in every coordinate.
-    pub diff_tol: f32,
-    /// Padding to 16 bytes.
-    pub pad: u32,
 }
 
 /// The consensus of every run.

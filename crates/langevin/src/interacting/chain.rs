@@ -14,6 +14,7 @@
 //! the save times, and [`ChainResult::growth_exponent`] fits `w ~ t^beta` per replica over a
 //! window of times.
 
+pub use super::uniforms::ChainSegment;
 use super::ReplicaBackend;
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -22,7 +23,6 @@ use crate::philox::{box_muller4, philox4x32_10};
 use crate::plan::LoopCost;
 use crate::stats::Moments;
 use crate::Engine;
-use bytemuck::{Pod, Zeroable};
 use std::time::{Duration, Instant};
 
 /// Philox stream word of the quenched disorder (host side).
@@ -189,40 +189,6 @@ impl ChainSpec {
             })
             .collect()
     }
-}
-
-/// The uniform of one dispatch of `chain` (keep in sync with `shaders/chain.wgsl`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ChainSegment {
-    /// The Philox key.
-    pub key: [u32; 2],
-    /// Sites per replica.
-    pub sites: u32,
-    /// Replicas.
-    pub replicas: u32,
-    /// The global index of the dispatch's first step.
-    pub first_step: u32,
-    /// Steps to take.
-    pub steps: u32,
-    /// The save slot written after the steps.
-    pub slot: u32,
-    /// Save times.
-    pub saves: u32,
-    /// The step.
-    pub dt: f32,
-    /// [`super::FLAG_INIT`], [`super::FLAG_SAVE`].
-    pub flags: u32,
-    /// [`ChainModel::code`].
-    pub model: u32,
-    /// nu or K.
-    pub nu: f32,
-    /// lambda.
-    pub lambda: f32,
-    /// D.
-    pub noise: f32,
-    /// Padding to 16 bytes.
-    pub pad: [u32; 2],
 }
 
 /// The roughness of a chain run.

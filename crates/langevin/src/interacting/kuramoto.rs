@@ -14,6 +14,7 @@
 //! onset moves to `K_c = 2 (gamma + D)` (Sakaguchi 1988; Strogatz and Mirollo 1991). Below
 //! the onset the incoherent state has `r = O(N^-1/2)`.
 
+pub use super::uniforms::KuramotoSegment;
 use super::ReplicaBackend;
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -23,7 +24,6 @@ use crate::plan::LoopCost;
 use crate::stats::Moments;
 use crate::sweep::{ResolvedSweep, Sweep};
 use crate::Engine;
-use bytemuck::{Pod, Zeroable};
 use std::time::{Duration, Instant};
 
 /// Philox stream word of the random natural frequencies (host side).
@@ -314,32 +314,6 @@ struct ResolvedKuramoto {
     save_steps: Vec<u32>,
     coupling: Vec<[f64; 2]>,
     sweep: Option<ResolvedSweep>,
-}
-
-/// The uniform of one dispatch of `kuramoto` (keep in sync with `shaders/kuramoto.wgsl`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct KuramotoSegment {
-    /// The Philox key (the seed's low and high words).
-    pub key: [u32; 2],
-    /// Oscillators per replica.
-    pub oscillators: u32,
-    /// Replicas.
-    pub replicas: u32,
-    /// The global index of the dispatch's first step.
-    pub first_step: u32,
-    /// Steps to take.
-    pub steps: u32,
-    /// The save slot written after the steps (with `FLAG_SAVE`).
-    pub slot: u32,
-    /// Save times.
-    pub saves: u32,
-    /// The step.
-    pub dt: f32,
-    /// [`super::FLAG_INIT`] (draw the initial phases first), [`super::FLAG_SAVE`].
-    pub flags: u32,
-    /// Padding to 16 bytes.
-    pub pad: [u32; 2],
 }
 
 /// The order parameter of a run.

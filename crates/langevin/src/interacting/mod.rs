@@ -9,6 +9,7 @@ pub mod cbo_objective;
 pub mod chain;
 pub mod config;
 pub mod kuramoto;
+pub mod uniforms;
 pub mod vicsek;
 
 use crate::error::{Error, Result};
@@ -183,4 +184,34 @@ pub fn drive<S>(
         }
     }
     Ok(step)
+}
+
+/// One backend's side of a Vicsek run: the step pipeline and the saves.
+pub trait VicsekBackend {
+    /// Draws the initial state.
+    ///
+    /// # Errors
+    /// [`Error::Device`] for a device failure.
+    fn init(&mut self) -> Result<()>;
+    /// Takes `steps` steps.
+    ///
+    /// # Errors
+    /// [`Error::Device`] for a device failure.
+    fn steps(&mut self, steps: u32) -> Result<()>;
+    /// Saves the partial sums of the current headings in `slot`.
+    ///
+    /// # Errors
+    /// [`Error::Device`] for a device failure.
+    fn save(&mut self, slot: u32) -> Result<()>;
+    /// Per save slot, replica and block: (sum cos, sum sin).
+    ///
+    /// # Errors
+    /// [`Error::Device`] for a failed readback.
+    fn partials(&mut self) -> Result<Vec<[f32; 2]>>;
+    /// The current `(x, y, cos, sin)` per particle and the neighbours each counted at the
+    /// last step.
+    ///
+    /// # Errors
+    /// [`Error::Device`] for a failed readback.
+    fn state(&mut self) -> Result<(Vec<[f32; 4]>, Vec<u32>)>;
 }

@@ -17,11 +17,10 @@ use crate::error::{Error, Result};
 use crate::stats::Moments;
 use crate::sweep::{ResolvedSweep, Sweep};
 use crate::Engine;
-use bytemuck::{Pod, Zeroable};
 use std::time::{Duration, Instant};
 
-/// Twin of `ORDER_BLOCK`: particles per partial sum of the order parameter.
-pub const ORDER_BLOCK: u32 = 1024;
+pub use super::uniforms::{VicsekParams, ORDER_BLOCK};
+pub use super::VicsekBackend;
 
 /// The most particles of one run (all replicas), and of cells.
 pub const MAX_PARTICLES: u64 = 1 << 24;
@@ -207,64 +206,6 @@ struct Resolved {
     save_steps: Vec<u32>,
     eta: Vec<f64>,
     sweep: Option<ResolvedSweep>,
-}
-
-/// The uniform of the Vicsek kernels (keep in sync with `shaders/vicsek.wgsl`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct VicsekParams {
-    /// The Philox key.
-    pub key: [u32; 2],
-    /// Particles per replica.
-    pub particles: u32,
-    /// Replicas.
-    pub replicas: u32,
-    /// Cells per side m.
-    pub cells_per_side: u32,
-    /// The box side L.
-    pub box_len: f32,
-    /// m / L.
-    pub inv_cell_len: f32,
-    /// r^2.
-    pub radius2: f32,
-    /// v0 dt.
-    pub step_len: f32,
-    /// Padding to 16 bytes.
-    pub pad0: u32,
-    /// Padding.
-    pub pad1: u32,
-    /// Padding.
-    pub pad2: u32,
-}
-
-/// One backend's side of a Vicsek run: the step pipeline and the saves.
-pub trait VicsekBackend {
-    /// Draws the initial state.
-    ///
-    /// # Errors
-    /// [`Error::Device`] for a device failure.
-    fn init(&mut self) -> Result<()>;
-    /// Takes `steps` steps.
-    ///
-    /// # Errors
-    /// [`Error::Device`] for a device failure.
-    fn steps(&mut self, steps: u32) -> Result<()>;
-    /// Saves the partial sums of the current headings in `slot`.
-    ///
-    /// # Errors
-    /// [`Error::Device`] for a device failure.
-    fn save(&mut self, slot: u32) -> Result<()>;
-    /// Per save slot, replica and block: (sum cos, sum sin).
-    ///
-    /// # Errors
-    /// [`Error::Device`] for a failed readback.
-    fn partials(&mut self) -> Result<Vec<[f32; 2]>>;
-    /// The current `(x, y, cos, sin)` per particle and the neighbours each counted at the
-    /// last step.
-    ///
-    /// # Errors
-    /// [`Error::Device`] for a failed readback.
-    fn state(&mut self) -> Result<(Vec<[f32; 4]>, Vec<u32>)>;
 }
 
 /// The final state of a run.
