@@ -141,7 +141,7 @@ pub fn run(choice: Option<BackendChoice>, opts: &Options) -> Result<()> {
         "results": rows,
         "failed_checks": failures,
     });
-    crate::outputs::write_atomic(opts.json, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    crate::files::write_atomic(opts.json, serde_json::to_string_pretty(&report)?.as_bytes())?;
     println!("JSON: {}", opts.json.display());
     if !failures.is_empty() {
         anyhow::bail!(

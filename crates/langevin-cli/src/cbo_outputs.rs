@@ -3,7 +3,8 @@
 //! `consensus.csv` (each run's final consensus and objective, and the step at which it met a
 //! tolerance and stopped) and `success.png`.
 
-use crate::outputs::{run_dir, write_atomic, Rules};
+use crate::files::write_atomic;
+use crate::outputs::{run_dir, Rules};
 use crate::plots::{draw_png, plot_error, register_font, time_axes, METHODS, PANEL_HEIGHT, WIDTH};
 use anyhow::Result;
 use langevin::config::Config;

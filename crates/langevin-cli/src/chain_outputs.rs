@@ -4,7 +4,8 @@
 //! exponent fitted over `[output] fit`; for a sweep, `summary.json` `points` holds each
 //! value's final w^2, EW saturation and exponent, and the CSV and plot one series per value.
 
-use crate::outputs::{run_dir, write_atomic, Rules};
+use crate::files::write_atomic;
+use crate::outputs::{run_dir, Rules};
 use crate::plots::{
     draw_legend, draw_png, plot_error, register_font, METHODS, PANEL_HEIGHT, WIDTH,
 };

@@ -10,6 +10,7 @@
 //! timing or interruptions, so a resumed run folds the same pieces in the same order and ends
 //! bit-identical to an uninterrupted one.
 
+use crate::files;
 use crate::outputs;
 use crate::provenance::{self, Invocation};
 use crate::shards::fingerprint;
@@ -455,7 +456,7 @@ fn write_checkpoint(
         let dim = p.state_names.len().max(1);
         let mut put = |array: &str, bytes: Vec<u8>, len: usize| -> Result<()> {
             let file = format!("checkpoint-{next}.{array}.npy");
-            outputs::write_atomic(&dir.join(&file), &bytes)?;
+            files::write_atomic(&dir.join(&file), &bytes)?;
             arrays.push(ArrayFile {
                 array: array.to_string(),
                 file,
@@ -465,13 +466,13 @@ fn write_checkpoint(
         };
         let written = (|| -> Result<()> {
             if let Some(v) = &taken.final_states {
-                put(ARRAYS[0], outputs::npy_f32(v, v.len() / dim, dim), v.len())?;
+                put(ARRAYS[0], files::npy_f32(v, v.len() / dim, dim), v.len())?;
             }
             if let Some(v) = &taken.final_states_f64 {
-                put(ARRAYS[1], outputs::npy_f64(v, v.len() / dim, dim), v.len())?;
+                put(ARRAYS[1], files::npy_f64(v, v.len() / dim, dim), v.len())?;
             }
             if let Some(v) = &taken.passage {
-                put(ARRAYS[2], outputs::npy_f32(v, v.len(), 1), v.len())?;
+                put(ARRAYS[2], files::npy_f32(v, v.len(), 1), v.len())?;
             }
             Ok(())
         })();
@@ -495,7 +496,7 @@ fn write_checkpoint(
     if let Some(p) = acc.as_mut() {
         restore(p, taken);
     }
-    outputs::write_atomic(
+    files::write_atomic(
         &dir.join(CHECKPOINT_FILE),
         serde_json::to_string(&c)?.as_bytes(),
     )?;

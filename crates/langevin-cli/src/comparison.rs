@@ -4,12 +4,17 @@
 //! closure, when it turns unphysical, when its means leave the run's five-standard-error band
 //! (`departs_at`), and which species it makes oscillate where the run does not.
 
-use crate::outputs::{csv_cell, write_atomic};
+use crate::files::{csv_cell, write_atomic};
+use crate::plots::{
+    draw_legend, draw_png, padded_range, plot_error, register_font, time_axes, METHODS,
+    PANEL_HEIGHT, WIDTH,
+};
 use anyhow::{anyhow, Result};
 use langevin::closure::{Closure, MomentEquations};
 use langevin::cme::MasterEquation;
 use langevin::config::Config;
 use langevin::{EnsembleResult, EnsembleSpec};
+use plotters::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -136,12 +141,69 @@ pub fn write(
     write_atomic(&path, csv.as_bytes())?;
     let mut written = vec![path];
     if config.output.plots {
-        written.push(crate::plots::comparison(
-            dir,
-            &r.times,
-            &network.species,
-            &series,
-        )?);
+        written.push(plot(dir, &r.times, &network.species, &series)?);
     }
     Ok(written)
+}
+
+/// One row per species: the mean and the variance over the save times of the run (points) and
+/// of each other method (lines).
+fn plot(dir: &Path, times: &[f64], species: &[String], series: &[Series]) -> Result<PathBuf> {
+    register_font()?;
+    let size = (WIDTH, PANEL_HEIGHT * species.len() as u32);
+    draw_png(dir, "comparison.png", size, |root| {
+        let panels = root.split_evenly((species.len(), 2));
+        for (i, name) in species.iter().enumerate() {
+            for (column, variance) in [(0, false), (1, true)] {
+                let value = |s: &Series, k: usize| {
+                    if variance {
+                        s.variance[k][i]
+                    } else {
+                        s.mean[k][i]
+                    }
+                };
+                let finite = |v: f64| v.is_finite();
+                let (t0, t1) = padded_range(times.iter().copied());
+                // The run and the exact law set the scale; a diverging closure leaves the plot.
+                let scale: Vec<f64> = series
+                    .iter()
+                    .take(2)
+                    .flat_map(|s| (0..times.len()).map(move |k| value(s, k)))
+                    .filter(|v| finite(*v))
+                    .collect();
+                let (y0, y1) = padded_range(scale.iter().copied());
+                let what = if variance { "variance" } else { "mean" };
+                let mut chart = time_axes(
+                    &panels[2 * i + column],
+                    format!("{name}: {what}"),
+                    (t0, t1),
+                    (y0, y1),
+                )?;
+                for (n, s) in series.iter().enumerate() {
+                    let colour = METHODS[n % METHODS.len()];
+                    let points: Vec<(f64, f64)> = (0..times.len())
+                        .map(|k| (times[k], value(s, k)))
+                        .filter(|(_, v)| finite(*v) && *v >= y0 && *v <= y1)
+                        .collect();
+                    if n == 0 {
+                        chart
+                            .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                            .map_err(plot_error)?
+                            .label(s.name.as_str())
+                            .legend(move |(x, y)| Circle::new((x + 9, y), 3, colour.filled()));
+                    } else {
+                        chart
+                            .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                            .map_err(plot_error)?
+                            .label(s.name.as_str())
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                            });
+                    }
+                }
+                draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+            }
+        }
+        Ok(())
+    })
 }

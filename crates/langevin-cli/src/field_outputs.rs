@@ -5,7 +5,8 @@
 //! (1-D: field 0 over x and t) or `final.png` (2-D: field 0 at the end), `energy.png`, and for
 //! model A and KPZ `spectrum.csv` and `spectrum.png`.
 
-use crate::outputs::{npy_f32, run_dir, write_atomic, Rules};
+use crate::files::{npy_f32, write_atomic};
+use crate::outputs::{run_dir, Rules};
 use crate::plots::{
     draw_png, padded_range, plot_error, register_font, time_axes, FAMILY, METHODS, PANEL_HEIGHT,
     WIDTH,

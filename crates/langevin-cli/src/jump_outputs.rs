@@ -3,7 +3,7 @@
 //! component), `distributions.csv` (one row per time, component and count), `events.npy`
 //! (each trajectory's events), and the plots `distributions.png` and `extinction.png`.
 
-use crate::outputs::{npy_u32, write_atomic};
+use crate::files::{npy_u32, write_atomic};
 use crate::plots::{
     bar_chart, draw_legend, draw_png, plot_error, time_axes, METHODS, PANEL_HEIGHT, WIDTH,
 };

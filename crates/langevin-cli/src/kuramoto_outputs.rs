@@ -3,7 +3,8 @@
 //! time), `coupling.csv` (the time-averaged r per point, with Kuramoto's law where it is
 //! known), and the plots `order.png` and, for a sweep, `coupling.png`.
 
-use crate::outputs::{csv_cell, run_dir, write_atomic, Rules};
+use crate::files::{csv_cell, write_atomic};
+use crate::outputs::{run_dir, Rules};
 use crate::plots::{
     draw_legend, draw_png, padded_range, plot_error, register_font, time_axes, METHODS,
     PANEL_HEIGHT, WIDTH,

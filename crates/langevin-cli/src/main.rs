@@ -9,6 +9,7 @@ mod checkpoint;
 mod comparison;
 mod examples;
 mod field_outputs;
+mod files;
 mod jump_outputs;
 mod kuramoto_outputs;
 mod lyapunov_cmd;

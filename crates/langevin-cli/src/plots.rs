@@ -161,9 +161,6 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
     if r.displacement.is_some() {
         written.push(displacement(dir, r)?);
     }
-    if let Some(j) = &r.jumps {
-        written.extend(crate::jump_outputs::plots(dir, &r.state_names, j)?);
-    }
     Ok(written)
 }
 
@@ -198,73 +195,6 @@ pub(crate) const METHODS: [RGBColor; 5] = [
     RGBColor(40, 150, 60),
     RGBColor(150, 80, 170),
 ];
-
-/// One row per species: the mean and the variance over the save times of the run (points) and
-/// of each other method (lines).
-pub fn comparison(
-    dir: &Path,
-    times: &[f64],
-    species: &[String],
-    series: &[crate::comparison::Series],
-) -> Result<PathBuf> {
-    register_font()?;
-    let size = (WIDTH, PANEL_HEIGHT * species.len() as u32);
-    draw_png(dir, "comparison.png", size, |root| {
-        let panels = root.split_evenly((species.len(), 2));
-        for (i, name) in species.iter().enumerate() {
-            for (column, variance) in [(0, false), (1, true)] {
-                let value = |s: &crate::comparison::Series, k: usize| {
-                    if variance {
-                        s.variance[k][i]
-                    } else {
-                        s.mean[k][i]
-                    }
-                };
-                let finite = |v: f64| v.is_finite();
-                let (t0, t1) = padded_range(times.iter().copied());
-                // The run and the exact law set the scale; a diverging closure leaves the plot.
-                let scale: Vec<f64> = series
-                    .iter()
-                    .take(2)
-                    .flat_map(|s| (0..times.len()).map(move |k| value(s, k)))
-                    .filter(|v| finite(*v))
-                    .collect();
-                let (y0, y1) = padded_range(scale.iter().copied());
-                let what = if variance { "variance" } else { "mean" };
-                let mut chart = time_axes(
-                    &panels[2 * i + column],
-                    format!("{name}: {what}"),
-                    (t0, t1),
-                    (y0, y1),
-                )?;
-                for (n, s) in series.iter().enumerate() {
-                    let colour = METHODS[n % METHODS.len()];
-                    let points: Vec<(f64, f64)> = (0..times.len())
-                        .map(|k| (times[k], value(s, k)))
-                        .filter(|(_, v)| finite(*v) && *v >= y0 && *v <= y1)
-                        .collect();
-                    if n == 0 {
-                        chart
-                            .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-                            .map_err(plot_error)?
-                            .label(s.name.as_str())
-                            .legend(move |(x, y)| Circle::new((x + 9, y), 3, colour.filled()));
-                    } else {
-                        chart
-                            .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                            .map_err(plot_error)?
-                            .label(s.name.as_str())
-                            .legend(move |(x, y)| {
-                                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                            });
-                    }
-                }
-                draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-            }
-        }
-        Ok(())
-    })
-}
 
 /// One row per state variable: its mean-square displacement and its autocorrelation with the
 /// initial state over the save times.

@@ -2,6 +2,7 @@
 //! cluster's processes, each writing `partial.json` (the config text and overrides it ran,
 //! and [`langevin::shard::Partial`]), merged into the folder one whole run would write.
 
+use crate::files;
 use crate::outputs;
 use anyhow::{Context, Result};
 use langevin::config::Config;
@@ -90,7 +91,7 @@ pub fn run(
         invocation: crate::provenance::origin(),
         partial: Partial::of(&result, &fingerprint(text, overrides), first, total)?,
     };
-    outputs::write_atomic(
+    files::write_atomic(
         &dir.join(PARTIAL_FILE),
         serde_json::to_string(&file)?.as_bytes(),
     )?;

@@ -5,7 +5,8 @@
 //! particle), and the plots `order.png`, `eta.png` for a sweep, and `snapshot.png` (the
 //! first replica's particles at the end, coloured by heading).
 
-use crate::outputs::{csv_cell, npy_f32, run_dir, write_atomic, Rules};
+use crate::files::{csv_cell, npy_f32, write_atomic};
+use crate::outputs::{run_dir, Rules};
 use crate::plots::{
     draw_legend, draw_png, padded_range, plot_error, register_font, time_axes, FAMILY, METHODS,
     PANEL_HEIGHT, WIDTH,
