@@ -1,5 +1,5 @@
 // The uniform of one dispatch over a batch of trajectories, shared by `sde_ensemble` and
-// `ensemble_observe`. Keep in sync with `Segment` in crates/langevin/src/plan.rs.
+// `ensemble_observe`. Keep in sync with `Segment` in crates/langevin/src/segment.rs.
 
 // Trajectories per block of moment partials: the unit in which the host folds statistics,
 // so that batches (whole blocks) cannot change the result.
