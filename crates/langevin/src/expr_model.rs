@@ -2,12 +2,13 @@
 //! parameters, compiled once to WGSL and to CPU programs, with the Milstein term `g dg/dx`
 //! derived symbolically.
 
-use crate::cpu::sde_lanes::{LaneParams, LaneState, LaneTerms};
 use crate::error::{Error, Result};
 use crate::expr::eval::LANES;
 use crate::expr::simplify;
 use crate::expr::{self, Node, Program, Scope, Sym};
-use crate::model::{DriftF64, Model, ScalarFlow, State, Underdamped, MAX_DIM};
+use crate::model::{DriftF64, Model, ScalarFlow, Underdamped};
+use crate::state::{State, MAX_DIM};
+use crate::twin::{LaneParams, LaneState, LaneTerms};
 
 /// One compiled expression: its text, tree and CPU program.
 #[derive(Clone, Debug)]
@@ -346,9 +347,9 @@ impl ExprModel {
         })
     }
 
-    /// The chemical Langevin equation of `network` (see
-    /// [`crate::reactions::ReactionNetwork::langevin_model`]), carrying the network so that
-    /// [`crate::Scheme::Ssa`] can run it exactly.
+    /// The chemical Langevin equation of `network` as an SDE model with general noise: drift
+    /// `sum_j nu_j a_j(X)`, noise column `j` equal to `nu_j sqrt(max(a_j(X), 0))`. It carries
+    /// the network so that [`crate::Scheme::Ssa`] can run it exactly.
     ///
     /// # Errors
     /// From the model's construction.
@@ -359,7 +360,13 @@ impl ExprModel {
         // A network of more reactions than noises a model may have runs on the jump schemes
         // only (`Scheme::check_model` says so); its drift is still the rate equations.
         let mut model = if network.reactions.len() <= MAX_DIM {
-            network.langevin_model(name)?
+            ExprModel::with_noise_matrix(
+                name,
+                &network.species,
+                &network.params,
+                &network.rate_equations(),
+                &network.noise_matrix(),
+            )?
         } else {
             ExprModel::new(
                 name,

@@ -18,9 +18,10 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::expr::{self, simplify, CmpOp, Node, Sym};
 use crate::expr_model::ExprModel;
-use crate::model::{Model, MAX_DIM};
+use crate::model::Model;
 use crate::scheme::Scheme;
 use crate::spec::{EnsembleSpec, InitialLaw, InitialState, SaveAt};
+use crate::state::MAX_DIM;
 use std::sync::Arc;
 
 /// The parameter that holds the burn-in time in a tangent model.

@@ -5,18 +5,13 @@
 //! compute the same expressions in the same order, so that the two backends agree to f32
 //! rounding. `tests/engine.rs` checks that they do.
 
-use crate::cpu::sde_ensemble::Bindings;
 use crate::error::{Error, Result};
 use crate::real::Precision;
-use crate::scheme::Scheme;
 pub use crate::stationary::ScalarFlow;
+use crate::twin::{CpuTwin, LaneTerms};
 use std::fmt::Debug;
 
-/// The largest state dimension a kernel supports.
-pub const MAX_DIM: usize = 8;
-
-/// A state vector as the CPU twin holds it; components past the model's dimension are unused.
-pub type State = [f32; MAX_DIM];
+pub use crate::state::{State, MAX_DIM};
 
 /// The terms of an Ito SDE `dX_i = f_i(t, X) dt + g_i(t, X) dW_i` with diagonal noise.
 pub trait Model: CpuTwin + Debug + Send + Sync {
@@ -66,7 +61,7 @@ pub trait Model: CpuTwin + Debug + Send + Sync {
     /// The terms for eight trajectories at once, where the model has them (interpreted
     /// expressions with diagonal noise): the CPU twin then steps eight trajectories in
     /// lockstep ([`crate::cpu::sde_lanes`]).
-    fn lane_terms(&self) -> Option<&dyn crate::cpu::sde_lanes::LaneTerms> {
+    fn lane_terms(&self) -> Option<&dyn LaneTerms> {
         None
     }
     /// `G(t, x) dw`, the noise increment of one step; mirrors the WGSL `noise_apply`. For
@@ -156,50 +151,6 @@ pub struct Underdamped {
     pub kt_param: usize,
     /// Index of the mass in the parameters.
     pub mass_param: usize,
-}
-
-/// The CPU twin of `sde_ensemble` compiled for one concrete model, so that its drift and
-/// diffusion inline into the step loop even when the model is held as `dyn Model`.
-/// Implemented for every sized [`Model`]; nothing to write by hand.
-pub trait CpuTwin {
-    /// Runs [`crate::cpu::sde_ensemble::sde_ensemble`] for this model.
-    fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>);
-    /// Runs [`crate::cpu::ode_adaptive::ode_adaptive`] for this model.
-    fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
-    /// Runs [`crate::cpu::sde_adaptive::sde_adaptive`] for this model.
-    fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: crate::cpu::ode_adaptive::Bindings<'_>);
-    /// Runs [`crate::cpu::ssa::ssa`] or [`crate::cpu::tau_leap::tau_leap`] for this model's
-    /// network.
-    fn cpu_jumps(
-        &self,
-        scheme: Scheme,
-        network: &crate::reactions::ReactionNetwork,
-        bindings: crate::cpu::ode_adaptive::Bindings<'_>,
-    );
-}
-
-impl<M: Model> CpuTwin for M {
-    fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: Bindings<'_>) {
-        crate::cpu::sde_ensemble::sde_ensemble(self, scheme, bindings);
-    }
-    fn cpu_ode_adaptive(&self, bindings: crate::cpu::ode_adaptive::Bindings<'_>) {
-        crate::cpu::ode_adaptive::ode_adaptive(self, bindings);
-    }
-    fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: crate::cpu::ode_adaptive::Bindings<'_>) {
-        crate::cpu::sde_adaptive::sde_adaptive(self, scheme, bindings);
-    }
-    fn cpu_jumps(
-        &self,
-        scheme: Scheme,
-        network: &crate::reactions::ReactionNetwork,
-        bindings: crate::cpu::ode_adaptive::Bindings<'_>,
-    ) {
-        if scheme == Scheme::TauLeap {
-            crate::cpu::tau_leap::tau_leap(self, network, bindings);
-        } else {
-            crate::cpu::ssa::ssa(self, network, bindings);
-        }
-    }
 }
 
 /// Steps per group whose normals fill whole Philox blocks: `4 / gcd(noise, 4)` for `noise`
@@ -378,7 +329,7 @@ fn diffusion_dg(t: f32, x: State) -> State {
 "#
         .into()
     }
-    fn lane_terms(&self) -> Option<&dyn crate::cpu::sde_lanes::LaneTerms> {
+    fn lane_terms(&self) -> Option<&dyn LaneTerms> {
         Some(self)
     }
     #[inline]
@@ -607,13 +558,13 @@ fn diffusion_dg(t: f32, x: State) -> State {
 
 /// OU's terms for eight trajectories: `drift` and the default `noise_apply` (`g_i dw_i` with
 /// `g_i = sigma`) lane by lane.
-impl crate::cpu::sde_lanes::LaneTerms for OrnsteinUhlenbeck {
+impl crate::twin::LaneTerms for OrnsteinUhlenbeck {
     fn drift_lanes(
         &self,
         _t: f32,
-        x: &crate::cpu::sde_lanes::LaneState,
-        p: &crate::cpu::sde_lanes::LaneParams<'_>,
-    ) -> crate::cpu::sde_lanes::LaneState {
+        x: &crate::twin::LaneState,
+        p: &crate::twin::LaneParams<'_>,
+    ) -> crate::twin::LaneState {
         let mut f = [[0.0; 8]; MAX_DIM];
         for i in 0..self.dim {
             for l in 0..8 {
@@ -625,10 +576,10 @@ impl crate::cpu::sde_lanes::LaneTerms for OrnsteinUhlenbeck {
     fn noise_apply_lanes(
         &self,
         _t: f32,
-        _x: &crate::cpu::sde_lanes::LaneState,
-        dw: &crate::cpu::sde_lanes::LaneState,
-        p: &crate::cpu::sde_lanes::LaneParams<'_>,
-    ) -> crate::cpu::sde_lanes::LaneState {
+        _x: &crate::twin::LaneState,
+        dw: &crate::twin::LaneState,
+        p: &crate::twin::LaneParams<'_>,
+    ) -> crate::twin::LaneState {
         let mut r = [[0.0; 8]; MAX_DIM];
         for i in 0..self.dim {
             for l in 0..8 {

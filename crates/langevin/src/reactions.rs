@@ -14,8 +14,7 @@
 
 use crate::error::{Error, Result};
 use crate::expr::{self, Node, Program, Scope};
-use crate::expr_model::ExprModel;
-use crate::model::MAX_DIM;
+use crate::state::MAX_DIM;
 
 /// The most reactions a network may have (tau-leaping's Poisson draws give each reaction one
 /// of 32 Philox words; the chemical Langevin equation has one noise per reaction and takes at
@@ -425,14 +424,11 @@ impl ReactionNetwork {
         ))
     }
 
-    /// The chemical Langevin equation of the network as an SDE model with general noise:
-    /// drift `sum_j nu_j a_j(X)`, noise column `j` equal to `nu_j sqrt(max(a_j(X), 0))`.
-    ///
-    /// # Errors
-    /// From [`ExprModel::with_noise_matrix`]: at most [`MAX_DIM`] reactions (noises).
-    pub fn langevin_model(&self, name: &str) -> Result<ExprModel> {
-        let drift = self.rate_equations();
-        let matrix: Vec<Vec<String>> = (0..self.species.len())
+    /// The noise of the chemical Langevin equation of the network, one row per species:
+    /// column `j` is `nu_j sqrt(max(a_j(X), 0))`; with the drift [`Self::rate_equations`],
+    /// the SDE of [`crate::ExprModel::reaction_network`].
+    pub fn noise_matrix(&self) -> Vec<Vec<String>> {
+        (0..self.species.len())
             .map(|i| {
                 self.reactions
                     .iter()
@@ -442,8 +438,7 @@ impl ReactionNetwork {
                     })
                     .collect()
             })
-            .collect();
-        ExprModel::with_noise_matrix(name, &self.species, &self.params, &drift, &matrix)
+            .collect()
     }
 
     /// The reaction-rate equations `dX_i/dt = sum_j nu_ij a_j(X)`, one expression per species.

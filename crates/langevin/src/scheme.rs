@@ -237,12 +237,12 @@ impl Scheme {
             };
         }
         if let Some(network) = model.reactions() {
-            if network.reactions.len() > crate::model::MAX_DIM {
+            if network.reactions.len() > crate::state::MAX_DIM {
                 return refuse(&format!(
                     "cannot run the chemical Langevin equation of {} reactions (one noise each, \
                      at most {}); use ssa or tau_leap",
                     network.reactions.len(),
-                    crate::model::MAX_DIM
+                    crate::state::MAX_DIM
                 ));
             }
         }

@@ -5,8 +5,9 @@
 use crate::adaptive::AdaptiveControl;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventAction, EventSpec};
-use crate::model::{Model, MAX_DIM};
+use crate::model::Model;
 use crate::scheme::Scheme;
+use crate::state::MAX_DIM;
 use crate::sweep::{ResolvedSweep, Sweep};
 use std::sync::Arc;
 
@@ -84,14 +85,7 @@ pub struct HistogramSpec {
     pub range: (f64, f64),
 }
 
-/// Which way a first passage crosses its level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Direction {
-    /// The first time the component is at or above the level.
-    Up,
-    /// The first time the component is at or below the level.
-    Down,
-}
+pub use crate::stats::Direction;
 
 /// The first time one component reaches a level, recorded per trajectory at step ends
 /// (discrete monitoring). A trajectory that starts beyond the level passes at `t0`.

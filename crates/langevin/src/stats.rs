@@ -2,6 +2,15 @@
 //! integer counts. The devices hand over per-workgroup partials in f32; folding them in a fixed
 //! order (by global trajectory block) makes the result independent of batching.
 
+/// Which way a first passage crosses its level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Direction {
+    /// The first time the component is at or above the level.
+    Up,
+    /// The first time the component is at or below the level.
+    Down,
+}
+
 /// `f64::max` for folding error measures, except that NaN wins: `f64::max(0.0, NaN)` is 0.0,
 /// which would let a NaN result pass the bound it is checked against.
 pub fn max_or_nan(worst: f64, value: f64) -> f64 {
@@ -112,7 +121,7 @@ pub struct FirstPassage {
     /// The level.
     pub level: f64,
     /// Up or down.
-    pub direction: crate::spec::Direction,
+    pub direction: Direction,
     /// Trajectories that reached the level.
     pub hit: u64,
     /// Their passage times, in trajectory order.

@@ -9,8 +9,8 @@
 //! overwrite the swept parameters in their private copy before the first step.
 
 use crate::error::{Error, Result};
-use crate::plan::BLOCK_SIZE;
 use crate::real::Real;
+use crate::segment::BLOCK_SIZE;
 use rayon::prelude::*;
 use std::sync::Arc;
 

@@ -6,14 +6,13 @@
 //! `(trajectory, n)`. Any interval of whole leaves therefore has a single value, whoever asks and
 //! however often.
 
-use crate::model::{State, MAX_DIM};
 use crate::philox::{box_muller4, philox4x32_10};
+use crate::state::{State, MAX_DIM};
 
 /// Twin of `STREAM_TREE`: Philox counter word 3 of the tree's normals is this plus the block.
 pub const STREAM_TREE: u32 = 3;
 
-/// The deepest tree: leaf indices stay exact in f32, where the adaptive kernel keeps them.
-pub const MAX_TREE_DEPTH: u32 = 24;
+pub use crate::adaptive::MAX_TREE_DEPTH;
 
 /// Twin of `BrownianTree`.
 #[derive(Clone, Copy, Debug, PartialEq)]

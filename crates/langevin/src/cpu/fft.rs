@@ -3,7 +3,7 @@
 //! by its strides as the passes address it ([`FftAxis`]); the real transforms' `rfft_post` and
 //! `irfft_pre` as the kernels compute them.
 
-use crate::fft::{Direction, FftAxis, FftPlan, FftShape};
+use crate::fft::plan::{Direction, FftAxis, FftPlan, FftShape};
 use crate::real::Real;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
@@ -50,7 +50,7 @@ fn lines<R: Real>(
 /// Runs the axes of `plan`'s dispatches in order: each axis's Stockham passes as one rustfft
 /// call, `rfft_post` and `irfft_pre` as the kernels.
 fn run_plan<R: Real>(data: &mut Vec<[R; 2]>, plan: &FftPlan, direction: Direction) {
-    use crate::fft::FftKernel;
+    use crate::fft::plan::FftKernel;
     let mut planner = FftPlanner::<R>::new();
     let dispatches = plan.dispatches(direction);
     let mut k = 0;
@@ -76,7 +76,7 @@ fn run_plan<R: Real>(data: &mut Vec<[R; 2]>, plan: &FftPlan, direction: Directio
                 };
                 let fields = pass.lines / pass.lines_per_field;
                 lines(data, axis, fields, direction, &mut planner);
-                k += crate::fft::radices(pass.n).len();
+                k += crate::fft::plan::radices(pass.n).len();
             }
         }
     }
@@ -124,7 +124,7 @@ pub fn rfft_repack<R: Real>(xk: [R; 2], mirror_x: [R; 2], w: [R; 2]) -> [R; 2] {
 /// coefficients.
 pub fn rfft_post<R: Real>(z: &[[R; 2]], n: usize, lines: usize) -> Vec<[R; 2]> {
     let h = n / 2;
-    let twiddles = crate::fft::twiddles::<R>(n as u32);
+    let twiddles = crate::fft::plan::twiddles::<R>(n as u32);
     let mut out = vec![[R::zero(); 2]; lines * (h + 1)];
     for l in 0..lines {
         for k in 0..=h {
@@ -139,7 +139,7 @@ pub fn rfft_post<R: Real>(z: &[[R; 2]], n: usize, lines: usize) -> Vec<[R; 2]> {
 /// values `Z`.
 pub fn irfft_pre<R: Real>(x: &[[R; 2]], n: usize, lines: usize) -> Vec<[R; 2]> {
     let h = n / 2;
-    let twiddles = crate::fft::twiddles::<R>(n as u32);
+    let twiddles = crate::fft::plan::twiddles::<R>(n as u32);
     let mut out = vec![[R::zero(); 2]; lines * (h + 1)];
     for l in 0..lines {
         for k in 0..h {

@@ -5,8 +5,9 @@
 
 use super::fft::{rfft_repack, rfft_unpack};
 use crate::error::Result;
-use crate::fft::{Direction, FftShape};
-use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState, Potential};
+use crate::fft::plan::{Direction, FftShape};
+use crate::field::potential::Potential;
+use crate::field::spec::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState};
 use crate::philox::{box_muller4, philox4x32_10};
 use crate::real::Real;
 use rayon::prelude::*;
@@ -30,7 +31,7 @@ pub struct FieldBuffers<R: Real> {
     pub phi_hat: Vec<[R; 2]>,
     /// (step, next).
     pub clock: [u32; 2],
-    /// `exp(-2 pi i t / nx)`, `t = 0 ..= nx / 2` ([`crate::field::packed_twiddles`]).
+    /// `exp(-2 pi i t / nx)`, `t = 0 ..= nx / 2` ([`crate::field::spec::packed_twiddles`]).
     pub twiddles_x: Vec<[R; 2]>,
 }
 
@@ -77,7 +78,7 @@ impl<R: Real> FieldBuffers<R> {
 
     /// Twin of `packed`.
     fn packed(&self) -> bool {
-        crate::field::packs_field(&self.params)
+        crate::field::spec::packs_field(&self.params)
     }
 
     /// Twin of `field_entries`.
@@ -352,7 +353,7 @@ impl<R: Real> CpuField<R> {
         let n = phi.len();
         // A packed Klein-Gordon field holds two points an entry.
         let packed =
-            spec.equation == FieldEquation::KleinGordon && crate::field::packs_field(&params);
+            spec.equation == FieldEquation::KleinGordon && crate::field::spec::packs_field(&params);
         let work_entries = if packed { n / 2 } else { n };
         let mut b = FieldBuffers {
             params,
@@ -362,7 +363,7 @@ impl<R: Real> CpuField<R> {
             work: vec![[R::zero(); 2]; work_entries],
             phi_hat: vec![[R::zero(); 2]; n],
             clock: [0; 2],
-            twiddles_x: crate::field::packed_twiddles(params.nx),
+            twiddles_x: crate::field::spec::packed_twiddles(params.nx),
         };
         let potential = spec.potential.clone();
         let values = potential.params_f32();

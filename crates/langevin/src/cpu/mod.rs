@@ -26,9 +26,31 @@ pub mod vicsek;
 use crate::ensemble::BatchOutput;
 use crate::model::Model;
 use crate::plan::{Batch, Plan};
+use crate::reactions::ReactionNetwork;
 use crate::scheme::Scheme;
 use crate::stats::PartialMoments;
+use crate::twin::{AdaptiveBindings, CpuTwin, EnsembleBindings};
 use std::sync::atomic::AtomicU32;
+
+/// Every model reaches the twin kernels compiled for its own type.
+impl<M: Model> CpuTwin for M {
+    fn cpu_sde_ensemble(&self, scheme: Scheme, bindings: EnsembleBindings<'_>) {
+        sde_ensemble::sde_ensemble(self, scheme, bindings);
+    }
+    fn cpu_ode_adaptive(&self, bindings: AdaptiveBindings<'_>) {
+        ode_adaptive::ode_adaptive(self, bindings);
+    }
+    fn cpu_sde_adaptive(&self, scheme: Scheme, bindings: AdaptiveBindings<'_>) {
+        sde_adaptive::sde_adaptive(self, scheme, bindings);
+    }
+    fn cpu_jumps(&self, scheme: Scheme, network: &ReactionNetwork, bindings: AdaptiveBindings<'_>) {
+        if scheme == Scheme::TauLeap {
+            tau_leap::tau_leap(self, network, bindings);
+        } else {
+            ssa::ssa(self, network, bindings);
+        }
+    }
+}
 
 /// Default memory budget of one CPU batch.
 pub const DEFAULT_BATCH_BYTES: u64 = 512 << 20;

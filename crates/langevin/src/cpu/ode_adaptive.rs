@@ -4,11 +4,12 @@
 use super::trajectory::{add_index, initial_state_in};
 use crate::adaptive::{AdaptiveBatch, AdaptiveSegment, Readback};
 use crate::error::Result;
-use crate::model::{DriftF64, Model, MAX_DIM};
+use crate::model::{DriftF64, Model};
 use crate::plan::FLAG_INIT;
 use crate::real::Real;
 use crate::scheme::Scheme;
 use crate::spec::ResolvedRun;
+use crate::state::MAX_DIM;
 use crate::sweep::apply_sweep;
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -135,27 +136,7 @@ fn dopri5_attempt<R: Real>(
     }
 }
 
-/// The kernel's bindings, in the shader's order; `S` is the kernel's `Scalar` (f64 only for
-/// the f64 `ode_adaptive`).
-pub struct Bindings<'a, S = f32> {
-    /// `seg`.
-    pub seg: &'a AdaptiveSegment,
-    /// `params_in`: [`Real::WORDS`] words per parameter.
-    pub params: &'a [f32],
-    /// `init`.
-    pub init: &'a [f32],
-    /// `state`.
-    pub state: &'a mut [S],
-    /// `clock`: time reached, next step, previous error, and (for `sde_adaptive`) the leaf
-    /// reached, per trajectory.
-    pub clock: &'a mut [S],
-    /// `counts`: accepted and rejected steps per trajectory, then two words of `ssa`'s clock.
-    pub counts: &'a mut [u32],
-    /// `sweep`, with [`Real::WORDS`] words per value.
-    pub sweep: &'a [u32],
-    /// `unfinished`.
-    pub unfinished: &'a AtomicU32,
-}
+pub use crate::twin::AdaptiveBindings as Bindings;
 
 /// One invocation of a kernel of the adaptive host loop: its global trajectory index, its
 /// parameters (the sweep applied, as `load_params` does) and its words of `state`, `clock`

@@ -1,8 +1,10 @@
 //! CPU twins of `shaders/schemes/*.wgsl`, written to read like them. `dw` holds the step's
 //! `noise_dim` Brownian increments.
 
-use crate::model::{Model, State, Underdamped, MAX_DIM};
+use crate::model::{Model, Underdamped};
+
 use crate::scheme::Scheme;
+use crate::state::{State, MAX_DIM};
 
 /// Twin of `shaders/schemes/euler_maruyama.wgsl`.
 #[inline]

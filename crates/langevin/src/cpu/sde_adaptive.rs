@@ -7,9 +7,10 @@ use super::ode_adaptive::{for_each_invocation, Bindings, Invocation};
 use super::schemes::scheme_step;
 use super::trajectory::initial_state;
 use crate::adaptive::AdaptiveSegment;
-use crate::model::{Model, State, MAX_DIM};
+use crate::model::Model;
 use crate::plan::FLAG_INIT;
 use crate::scheme::Scheme;
+use crate::state::{State, MAX_DIM};
 
 /// Twin of `Attempt`.
 struct Attempt {

@@ -2,45 +2,23 @@
 //! invocation (in parallel with rayon), each written as in the shader.
 
 use super::schemes::scheme_step;
-use super::sde_lanes::{euler_maruyama_lanes, lane, rk4_lanes, LaneParams, LaneState, LaneTerms};
+use super::sde_lanes::{euler_maruyama_lanes, lane, rk4_lanes};
 use super::trajectory::{add_index, initial_state};
 use crate::event::Event;
 use crate::expr::eval::LANES;
-use crate::model::{group_steps, Model, State, MAX_DIM};
+use crate::model::{group_steps, Model};
 use crate::philox::{
     box_muller4, box_muller4_lanes, philox4x32_10, philox4x32_10_lanes, NormalStream,
     STREAM_BROWNIAN,
 };
 use crate::plan::{Segment, FLAG_FIRST_PASSAGE, FLAG_INIT, FLAG_TIME_AVERAGE};
 use crate::scheme::Scheme;
+use crate::state::{State, MAX_DIM};
 use crate::sweep::apply_sweep;
+use crate::twin::{LaneParams, LaneState, LaneTerms};
 use rayon::prelude::*;
 
-/// The kernel's bindings, in the shader's order.
-pub struct Bindings<'a> {
-    /// `seg`.
-    pub seg: &'a Segment,
-    /// `params_in`.
-    pub params: &'a [f32],
-    /// `init`: means then standard deviations.
-    pub init: &'a [f32],
-    /// `state`, the batch's states.
-    pub state: &'a mut [f32],
-    /// `passage`, first-passage times (negative until the level is reached), one per
-    /// trajectory of the batch.
-    pub passage: &'a mut [f32],
-    /// `sweep`, the parameter sweep table.
-    pub sweep: &'a [u32],
-    /// The event compiled into the kernel (its module `event`), if any.
-    pub event: Option<&'a Event>,
-    /// `origin`, the initial states (`dim` per trajectory), with `FLAG_ORIGIN`.
-    pub origin: Option<&'a mut [f32]>,
-    /// `time_sums` (`4 dim` per trajectory), with `FLAG_TIME_AVERAGE`.
-    pub time_sums: Option<&'a mut [f32]>,
-    /// Whether models with lane terms may step eight trajectories in lockstep (the same bits;
-    /// [`crate::spec::Chunking::cpu_lanes`]).
-    pub lanes: bool,
-}
+pub use crate::twin::EnsembleBindings as Bindings;
 
 /// Twin of the private sums `sum_x`, `comp_x`, `sum_x2`, `comp_x2`: per component, in the
 /// order of the `time_sums` buffer.

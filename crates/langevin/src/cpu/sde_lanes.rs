@@ -3,29 +3,9 @@
 //! trajectory. Each lane receives the same f32 operations in the same order as
 //! [`super::sde_ensemble`]'s invocation, so the same bits; only the interpretation is shared.
 
-use crate::expr::eval::{Lanes, LANES};
-use crate::model::{State, MAX_DIM};
-
-/// A state for each of the [`LANES`] trajectories, component by component.
-pub type LaneState = [Lanes; MAX_DIM];
-
-/// The parameters of each lane.
-pub type LaneParams<'a> = [&'a [f32]; LANES];
-
-/// Drift and diagonal noise for [`LANES`] trajectories at once, with the operations of the
-/// model's `drift` and `noise_apply` lane by lane.
-pub trait LaneTerms: Sync {
-    /// The drift of each lane.
-    fn drift_lanes(&self, t: f32, x: &LaneState, p: &LaneParams<'_>) -> LaneState;
-    /// `g_i dw_i` of each lane.
-    fn noise_apply_lanes(
-        &self,
-        t: f32,
-        x: &LaneState,
-        dw: &LaneState,
-        p: &LaneParams<'_>,
-    ) -> LaneState;
-}
+use crate::expr::eval::LANES;
+use crate::state::{State, MAX_DIM};
+use crate::twin::{LaneParams, LaneState, LaneTerms};
 
 /// Lane `l` as a state.
 pub fn lane(x: &LaneState, l: usize, dim: usize) -> State {

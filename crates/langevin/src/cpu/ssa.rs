@@ -7,10 +7,11 @@ use super::jump_clock::{
 use super::ode_adaptive::{for_each_invocation, Bindings, Invocation};
 use super::trajectory::initial_state;
 use crate::adaptive::AdaptiveSegment;
-use crate::model::{Model, MAX_DIM};
+use crate::model::Model;
 use crate::philox::{philox4x32_10, uniform_open01};
 use crate::plan::FLAG_INIT;
 use crate::reactions::{ReactionNetwork, MAX_REACTIONS};
+use crate::state::MAX_DIM;
 
 /// Twin of `STREAM_JUMP`.
 pub const STREAM_JUMP: u32 = 16;

@@ -7,9 +7,10 @@ use super::ode_adaptive::{for_each_invocation, Bindings, Invocation};
 use super::poisson::poisson;
 use super::trajectory::initial_state;
 use crate::adaptive::AdaptiveSegment;
-use crate::model::{Model, MAX_DIM};
+use crate::model::Model;
 use crate::philox::{philox4x32_10, uniform_open01};
 use crate::reactions::{ReactionNetwork, MAX_REACTIONS};
+use crate::state::MAX_DIM;
 
 const WORD_CRITICAL: u32 = 24;
 const WORD_SSA: u32 = 25;

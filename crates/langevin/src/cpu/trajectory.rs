@@ -1,12 +1,12 @@
 //! Twins of `shaders/lib/trajectory.wgsl`: global indices and initial states, shared by the
 //! kernels that run one trajectory per invocation.
 
-use crate::model::{State, MAX_DIM};
 use crate::philox::{
     philox4x32_10, uniform_open01, NormalStream, STREAM_INITIAL, STREAM_INITIAL_UNIFORM,
 };
 use crate::real::Real;
 use crate::spec::LAW_UNIFORM;
+use crate::state::{State, MAX_DIM};
 
 /// Twin of `add_index`.
 pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {

@@ -6,7 +6,7 @@
 
 use super::context::GpuContext;
 use crate::error::Result;
-use crate::fft::{Direction, FftKernel, FftPass, FftPlan, FftShape};
+use crate::fft::plan::{Direction, FftKernel, FftPass, FftPlan, FftShape};
 use crate::real::{Precision, Real};
 use crate::shader;
 

@@ -9,8 +9,8 @@
 use super::context::GpuContext;
 use super::fft::GpuFft;
 use crate::error::Result;
-use crate::fft::Direction;
-use crate::field::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState};
+use crate::fft::plan::Direction;
+use crate::field::spec::{FieldBackend, FieldEquation, FieldParams, FieldSpec, FieldState};
 use crate::real::{Precision, Real};
 use crate::shader;
 
@@ -47,7 +47,7 @@ pub struct GpuField<'a> {
     equation: FieldEquation,
     precision: Precision,
     /// Whether the work buffer holds the Klein-Gordon field packed
-    /// ([`crate::field::packs_field`]).
+    /// ([`crate::field::spec::packs_field`]).
     packed: bool,
 }
 
@@ -65,7 +65,7 @@ impl<'a> GpuField<'a> {
         pi: &[R],
     ) -> Result<Self> {
         let precision = R::PRECISION;
-        let shape = crate::fft::FftShape::two_d(params.nx, params.ny, params.fields);
+        let shape = crate::fft::plan::FftShape::two_d(params.nx, params.ny, params.fields);
         ctx.require(precision, "solver.precision")?;
         let potential = spec.potential.wgsl(precision);
         let wgsl = shader::compose(
@@ -97,7 +97,7 @@ impl<'a> GpuField<'a> {
         // A packed Klein-Gordon field holds two points a complex entry: half the work buffers
         // and transforms of half the length.
         let packed =
-            spec.equation == FieldEquation::KleinGordon && crate::field::packs_field(&params);
+            spec.equation == FieldEquation::KleinGordon && crate::field::spec::packs_field(&params);
         let entries = if packed { points / 2 } else { points };
         let work = [0, 1].map(|_| ctx.buffer("field_work", 2 * real * entries, storage));
         let initial_hat: Vec<[R; 2]> = match spec.equation {
@@ -116,7 +116,7 @@ impl<'a> GpuField<'a> {
         let clock = ctx.storage_with("field_clock", &[0u8; 8], wgpu::BufferUsages::empty());
         let twiddles_x = ctx.storage_with(
             "field_twiddles",
-            bytemuck::cast_slice(&crate::field::packed_twiddles::<R>(params.nx)),
+            bytemuck::cast_slice(&crate::field::spec::packed_twiddles::<R>(params.nx)),
             wgpu::BufferUsages::empty(),
         );
         let (layout, pipeline_layout) = ctx.uniform_and_storage_layout("field", 7);
@@ -138,7 +138,7 @@ impl<'a> GpuField<'a> {
             .map(|k| ctx.compute_pipeline(k, &wgsl, k, Some(&pipeline_layout)))
             .collect::<Result<Vec<_>>>()?;
         let transformed = if packed {
-            crate::fft::FftShape::two_d(params.nx / 2, params.ny, params.fields)
+            crate::fft::plan::FftShape::two_d(params.nx / 2, params.ny, params.fields)
         } else {
             shape
         };

@@ -1,6 +1,8 @@
 //! The one entry point: an [`Engine`] owns a backend (a wgpu device, or the CPU twin) and runs
 //! ensembles on it, caching compiled kernels between runs.
 
+mod adaptive;
+
 use crate::cpu;
 use crate::device::{BackendChoice, DeviceInfo};
 use crate::ensemble::{Accumulator, EnsembleResult, Finished};
@@ -430,7 +432,7 @@ impl Engine {
                 (
                     gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(
+                    adaptive::attempts_per_dispatch(
                         ctx.loop_iteration_limit,
                         spec.scheme,
                         run.dim,
@@ -445,7 +447,7 @@ impl Engine {
                 (
                     cpu::batch_capacity(&footprint, budget),
                     budget,
-                    crate::adaptive::attempts_per_dispatch(None, spec.scheme, run.dim, reactions)?,
+                    adaptive::attempts_per_dispatch(None, spec.scheme, run.dim, reactions)?,
                     "the CPU twin".to_string(),
                     None,
                 )
@@ -496,7 +498,7 @@ impl Engine {
                 done += u64::from(batch.count) * u64::from(steps);
                 progress(Progress { done, total });
             };
-            let (out, s) = crate::adaptive::run_batch(
+            let (out, s) = adaptive::run_batch(
                 buffers.as_mut(),
                 &plan,
                 &spec.adaptive,

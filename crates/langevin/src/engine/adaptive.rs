@@ -1,0 +1,199 @@
+//! The host loop of adaptive ensembles ([`crate::adaptive`]): it drives each batch save time
+//! by save time, dispatching the kernel toward the next save time until no trajectory is short
+//! of it, then folds the states into moment partials exactly as `ensemble_observe` does.
+
+use crate::adaptive::{
+    ticks_of, AdaptiveBatch, AdaptiveControl, AdaptiveSegment, AdaptiveStats, Readback, TreeGrid,
+    SSA_TICKS,
+};
+use crate::cpu::ensemble_observe::{ensemble_observe, histogram_counts};
+use crate::ensemble::BatchOutput;
+use crate::error::Result;
+use crate::jump_observe::JumpObservables;
+use crate::plan::{Batch, Plan, FLAG_HISTOGRAM, FLAG_INIT, FLAG_SAVE};
+use crate::real::{split, Precision};
+use crate::stats::PartialMoments;
+use std::sync::atomic::AtomicU32;
+
+/// Attempts per trajectory in one dispatch: at most 4096, and within a driver's loop limit
+/// ([`crate::plan::LoopCost::steps_within`]: llvmpipe leaves every loop of an invocation once
+/// all of them together have run 65,535 iterations, which would end a dispatch's attempts
+/// early, mid-choice or mid-total, without an error). An attempt of the adaptive schemes runs
+/// about 128 loop iterations when loops over the state are not unrolled. The jump kernels
+/// count theirs from the network's `reactions` R and the state's `dim` (every loop counted
+/// with its last test, unrolled or not): an event of `ssa` totals the propensities twice,
+/// chooses a reaction and moves the counts; a leap of `tau_leap` finds the critical
+/// reactions (a loop over the species in each), bounds the leap (a loop over the reactions
+/// for each species), draws a Poisson number per reaction (at most 129 iterations, by
+/// inversion or by rejection) and moves the counts by it, then chooses, checks and totals.
+///
+/// # Errors
+/// [`crate::Error::Limit`] naming the network's reactions when one attempt alone passes the
+/// limit.
+pub fn attempts_per_dispatch(
+    loop_limit: Option<u32>,
+    scheme: crate::Scheme,
+    dim: usize,
+    reactions: usize,
+) -> Result<u32> {
+    use crate::interacting::trips;
+    let (r, d) = (reactions as u64, dim as u64);
+    let per_step = match scheme {
+        crate::Scheme::Ssa => 1 + 3 * trips(r) + trips(d),
+        crate::Scheme::TauLeap => {
+            1 + trips(r)
+                + r * trips(d)
+                + trips(d)
+                + d * trips(r)
+                + trips(r)
+                + r * (129 + trips(d))
+                + 4 * trips(r)
+                + 2 * trips(d)
+        }
+        _ => 128,
+    };
+    let cost = crate::plan::LoopCost {
+        per_step,
+        once: 1 + 2 * trips(d) + trips(r),
+    };
+    let attempts = cost.steps_within(loop_limit, || {
+        format!("a network of {reactions} reactions in {dim} species")
+    })?;
+    Ok(attempts.min(4096))
+}
+
+/// Runs one batch to every save time of `plan` and observes it there; `tree` is the Brownian
+/// tree of an adaptive SDE scheme (whose save times are on its leaves). `stop`, checked
+/// between dispatches, ends the batch early with [`crate::Error::Stopped`].
+///
+/// # Errors
+/// From the backend, or [`crate::Error::Stopped`].
+#[allow(clippy::too_many_arguments)]
+pub fn run_batch(
+    backend: &mut dyn AdaptiveBatch,
+    plan: &Plan,
+    control: &AdaptiveControl,
+    batch: Batch,
+    tree: Option<&TreeGrid>,
+    attempts: u32,
+    final_states: bool,
+    mut jumps: Option<&mut JumpObservables>,
+    progress: &mut dyn FnMut(u32),
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<(BatchOutput, AdaptiveStats)> {
+    let dim = plan.run.dim;
+    let blocks = Plan::blocks(batch) as usize;
+    let span = plan.run.time_of_step(plan.run.n_steps) - plan.run.t0;
+    // f64 kernels take times as f32 pairs; f32 kernels their f32 values, with zero low words.
+    let wide = control.precision == Precision::F64;
+    let pair = |t: f64| if wide { split(t) } else { [t as f32, 0.0] };
+    let [t_start, t_start_lo] = pair(plan.run.t0);
+    let mut seg = AdaptiveSegment {
+        key: plan.base.key,
+        first_trajectory: crate::philox::words_of_index(batch.first),
+        trajectories: batch.count,
+        flags: FLAG_INIT,
+        t_start,
+        t_target: t_start,
+        h_init: tree.map_or(plan.run.dt as f32, |g| g.first_leaves as f32),
+        rtol: control.rtol as f32,
+        atol: control.atol as f32,
+        attempts,
+        max_steps: control.max_steps,
+        span: span as f32,
+        depth: tree.map_or(0, |g| g.depth),
+        target_leaf: 0,
+        max_leaves: tree.map_or(0, |g| g.max_leaves),
+        target_tick_lo: 0,
+        target_tick_hi: 0,
+        tick_rate: (SSA_TICKS as f64 / span) as f32,
+        t_start_lo,
+        t_target_lo: t_start_lo,
+        unused: [0; 2],
+    };
+    let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
+        .map(|_| AtomicU32::new(0))
+        .collect();
+    let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
+    let (mut state, mut state_f64, mut reached) = (Vec::new(), None, Vec::new());
+    let mut target = 0.0;
+    let mut previous_step = 0u32;
+    for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
+        [seg.t_target, seg.t_target_lo] = pair(t);
+        // The target as the kernels compute it (`Scalar(hi) + Scalar(lo)`), exact in f64.
+        target = f64::from(seg.t_target) + f64::from(seg.t_target_lo);
+        seg.target_leaf = tree.map_or(0, |g| g.leaf_of(t));
+        let ticks = ticks_of(t - plan.run.t0, span);
+        (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
+        while backend.dispatch(&seg)? > 0 {
+            seg.flags = 0;
+            crate::error::check_stop(stop)?;
+        }
+        seg.flags = 0;
+        let Readback {
+            states: mut observed,
+            mut states_f64,
+            reached: r,
+            absorbed,
+        } = backend.read()?;
+        reached = r;
+        // A trajectory short of the save time has used up its attempts: a NaN leaves it out
+        // of the statistics and counts it among the non-finite.
+        for (j, r) in reached.iter().enumerate() {
+            if *r < target {
+                observed[j * dim..(j + 1) * dim].fill(f32::NAN);
+                if let Some(wide) = &mut states_f64 {
+                    wide[j * dim..(j + 1) * dim].fill(f64::NAN);
+                }
+            }
+        }
+        if let Some(j) = jumps.as_deref_mut() {
+            j.observe(slot, &observed, &absorbed);
+        }
+        let mut obs = plan.base;
+        obs.trajectories = batch.count;
+        obs.flags = FLAG_SAVE;
+        if slot + 1 == plan.saves() && plan.base.hist_bins > 0 {
+            obs.flags |= FLAG_HISTOGRAM;
+        }
+        ensemble_observe(
+            &obs,
+            dim,
+            &observed,
+            &mut partials[slot],
+            &histogram,
+            None,
+            None,
+        );
+        progress(step - previous_step);
+        previous_step = step;
+        state = observed;
+        state_f64 = states_f64;
+    }
+    let counts = backend.counts()?;
+    if let Some(j) = jumps {
+        let events: Vec<u32> = counts.chunks(4).map(|c| c[0]).collect();
+        j.add_events(&events);
+    }
+    let mut stats = AdaptiveStats::default();
+    for (j, c) in counts.chunks(4).enumerate() {
+        stats.accepted += u64::from(c[0]);
+        stats.rejected += u64::from(c[1]);
+        stats.max_accepted = stats.max_accepted.max(c[0]);
+        if reached[j] < target {
+            stats.exhausted += 1;
+        }
+    }
+    let histogram = histogram_counts(&histogram, plan.base.hist_bins);
+    Ok((
+        BatchOutput {
+            partials,
+            histogram,
+            final_states: final_states.then_some(state),
+            final_states_f64: state_f64.filter(|_| final_states),
+            first_passage: None,
+            time_sums: None,
+        },
+        stats,
+    ))
+}
