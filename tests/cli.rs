@@ -165,6 +165,23 @@ fn every_example_config_runs() {
     assert!(seen >= 7, "{seen} example configs");
 }
 
+/// A summary of any kind records its resolved config (the `--set` of the short run
+/// included), the engine version and the command line.
+fn assert_records_what_ran(s: &serde_json::Value, path: &Path) {
+    let name = path.display();
+    assert_eq!(
+        s["config"]["ensemble"]["trajectories"], s["trajectories"],
+        "{name}"
+    );
+    assert_eq!(s["version"]["engine"], env!("CARGO_PKG_VERSION"), "{name}");
+    let command = s["command"].as_array().unwrap();
+    assert!(
+        command.contains(&serde_json::json!(path.to_str().unwrap())),
+        "{name}"
+    );
+    assert!(s["started"].as_str().unwrap().ends_with('Z'), "{name}");
+}
+
 /// A field example cut to a short run (2 fields, t = 1): its summary, energies and plot.
 fn field_example_runs(path: &Path, out: &Path) {
     let o = langevin(&[
@@ -188,6 +205,7 @@ fn field_example_runs(path: &Path, out: &Path) {
     );
     let s = summary(out);
     assert_eq!(s["kind"], "field");
+    assert_records_what_ran(&s, path);
     assert_eq!(s["trajectories"], 2);
     let energy = s["energy"].as_array().unwrap();
     assert!(
@@ -196,8 +214,29 @@ fn field_example_runs(path: &Path, out: &Path) {
     );
     assert!(out.join("energy.csv").exists() && out.join("snapshots.npy").exists());
     let two_d = s["points"][1].as_u64().unwrap() > 1;
+    // numpy's shape: (saves, ny, nx) for a 2-D field, (saves, nx) for a 1-D one.
+    let npy = std::fs::read(out.join("snapshots.npy")).unwrap();
+    let header = String::from_utf8_lossy(&npy[10..128]).to_string();
+    let shape = &header[header.find("'shape': (").unwrap() + 10..];
+    let dims: Vec<u64> = shape[..shape.find(')').unwrap()]
+        .split(',')
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim().parse().unwrap())
+        .collect();
+    let points: Vec<u64> = s["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
     if two_d {
-        assert_png(&out.join("final.png"), 640, 640);
+        assert_eq!(dims[1..], [points[1], points[0]], "{header}");
+    } else {
+        assert_eq!(dims[1..], [points[0]], "{header}");
+    }
+    if two_d {
+        // The square map and its colour bar.
+        assert_png(&out.join("final.png"), 740, 640);
     } else {
         assert_png(&out.join("spacetime.png"), 900, 640);
     }
@@ -254,6 +293,7 @@ fn interacting_example_runs(path: &Path, out: &Path) {
     );
     let s = summary(out);
     assert_eq!(s["trajectories"], 36);
+    assert_records_what_ran(&s, path);
     if s["kind"] == "kuramoto" {
         for point in s["points"].as_array().unwrap() {
             let r = point["r"].as_f64().unwrap();

@@ -35,7 +35,7 @@ pub fn run(
     let rates: Vec<f64> = (0..r.steps.len())
         .map(|k| r.success_rate_at(k, SUCCESS_TOLERANCE))
         .collect();
-    let summary = json!({
+    let mut summary = json!({
         "name": cfg.name,
         "kind": "cbo",
         "objective": spec.objective.name(),
@@ -63,6 +63,7 @@ pub fn run(
         "elapsed_s": r.run_time.as_secs_f64(),
         "particle_steps_per_s": r.particle_steps_per_second(),
     });
+    crate::provenance::annotate(&mut summary, cfg);
     write_atomic(
         &dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
@@ -133,4 +134,33 @@ fn success_plot(dir: &std::path::Path, r: &CboResult, rates: &[f64]) -> Result<P
             .map_err(plot_error)?;
         Ok(())
     })
+}
+
+/// What `langevin check` says of a CBO config: its kernel, the plan and the device memory
+/// its runner allocates.
+pub fn check(cfg: &Config) -> Result<String> {
+    let s = cfg.to_cbo()?;
+    s.validate()?;
+    let (n, d, m) = (
+        u64::from(s.particles),
+        u64::from(s.dim),
+        u64::from(s.replicas),
+    );
+    // Positions, weights, the consensus per run, saved consensus and objective.
+    let device = 4 * n * d * m
+        + 4 * n * m
+        + 4 * (u64::from(langevin::interacting::cbo::MAX_DIM_CBO) + 1) * m
+        + 4 * (d + 2) * s.saves as u64 * m;
+    Ok(format!(
+        "kernel shaders/cbo.wgsl (objective {}); {} runs x {} particles in {} dimensions, \
+         {} steps of dt = {}, {} save times; device memory {}",
+        s.objective.name(),
+        s.replicas,
+        s.particles,
+        s.dim,
+        s.steps,
+        s.dt,
+        s.saves,
+        crate::memory::bytes(device)
+    ))
 }

@@ -130,7 +130,7 @@ fn write_files(dir: &Path, cfg: &Config, runs: &[Point]) -> Result<()> {
             })
         })
         .collect();
-    let summary = json!({
+    let mut summary = json!({
         "name": cfg.name,
         "kind": "chain",
         "equation": spec.model.name(),
@@ -155,6 +155,7 @@ fn write_files(dir: &Path, cfg: &Config, runs: &[Point]) -> Result<()> {
         "ew_saturation": laws.as_ref().map(|l| l.1),
         "points": points,
     });
+    crate::provenance::annotate(&mut summary, cfg);
     write_atomic(
         &dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
@@ -252,4 +253,33 @@ fn roughness_plot(dir: &Path, runs: &[Point]) -> Result<PathBuf> {
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
+}
+
+/// What `langevin check` says of a chain config: its kernel, the plan and the device memory
+/// its runner allocates.
+pub fn check(cfg: &Config) -> Result<String> {
+    // Units are stored in groups of four, a replica's last group padded.
+    let padded = |units: u32| u64::from(units.div_ceil(4) * 4);
+    let s = cfg.to_chain()?;
+    s.validate()?;
+    let sweep = cfg.chain_sweep()?;
+    let r = u64::from(s.replicas);
+    // Quenched rates, the double buffer of heights, saved roughness.
+    let device = 12 * padded(s.sites) * r + 8 * s.saves as u64 * r;
+    Ok(format!(
+        "kernel shaders/chain.wgsl ({}); {} replicas x {} sites, t_end = {} by dt = {}, \
+         {} save times{}; device memory {}",
+        s.model.name(),
+        s.replicas,
+        s.sites,
+        s.t_end,
+        s.dt,
+        s.saves,
+        sweep.map_or(String::new(), |w| format!(
+            ", one run per value of {} ({} values)",
+            w.param,
+            w.values.len()
+        )),
+        crate::memory::bytes(device)
+    ))
 }

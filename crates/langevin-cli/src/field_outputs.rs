@@ -1,11 +1,11 @@
 //! `langevin run` for `kind = "field"`: runs the batch and writes `summary.json` (energies,
 //! their relative drift, the step and its stability bound; for phi^4 kink pairs the outcome;
 //! for model A and KPZ the spectrum against its stationary law where known), `energy.csv`,
-//! `snapshots.npy` (field 0 at every save: `(saves, points)`), and the plots `spacetime.png`
+//! `snapshots.npy` (field 0 at every save: `(saves, nx)` in 1-D, `(saves, ny, nx)` in 2-D), and the plots `spacetime.png`
 //! (1-D: field 0 over x and t) or `final.png` (2-D: field 0 at the end), `energy.png`, and for
 //! model A and KPZ `spectrum.csv` and `spectrum.png`.
 
-use crate::files::{npy_f32, write_atomic};
+use crate::files::{npy_f32_shaped, write_atomic};
 use crate::outputs::{run_dir, Rules};
 use crate::plots::{
     draw_png, padded_range, plot_error, register_font, time_axes, FAMILY, METHODS, PANEL_HEIGHT,
@@ -108,7 +108,7 @@ fn write_files(dir: &Path, cfg: &Config, spec: &FieldSpec, r: &FieldResult) -> R
                 profiles::KinkOutcome::Bound => "bound state or annihilation".to_string(),
             },
         );
-    let summary = json!({
+    let mut summary = json!({
         "name": cfg.name,
         "kind": "field",
         "equation": format!("{:?}", spec.equation),
@@ -137,6 +137,7 @@ fn write_files(dir: &Path, cfg: &Config, spec: &FieldSpec, r: &FieldResult) -> R
             .map(|(k, v, law)| json!({"k": k, "S": v, "stationary_law": law.is_finite().then_some(*law)}))
             .collect::<Vec<_>>()),
     });
+    crate::provenance::annotate(&mut summary, cfg);
     write_atomic(
         &dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
@@ -159,10 +160,14 @@ fn write_files(dir: &Path, cfg: &Config, spec: &FieldSpec, r: &FieldResult) -> R
         .iter()
         .flat_map(|s| s[..n].iter().copied())
         .collect();
-    write_atomic(
-        &dir.join("snapshots.npy"),
-        &npy_f32(&flat, r.snapshots.len(), n),
-    )?;
+    // A 2-D field as numpy indexes it, `[save, y, x]` (x fastest, as stored).
+    let [nx, ny] = spec.points.map(|p| p as usize);
+    let shape = if ny > 1 {
+        vec![r.snapshots.len(), ny, nx]
+    } else {
+        vec![r.snapshots.len(), n]
+    };
+    write_atomic(&dir.join("snapshots.npy"), &npy_f32_shaped(&flat, &shape))?;
     if let Some(s) = &r.spectrum {
         let mut csv = String::from("k,S,stationary_law\n");
         for (k, v, law) in binned_spectrum(spec, s) {
@@ -224,6 +229,40 @@ fn diverging(v: f64, lo: f64, hi: f64) -> RGBColor {
     RGBColor(r as u8, g as u8, b as u8)
 }
 
+/// Pixels of the colour bar beside a map, with its value axis.
+const BAR_WIDTH: u32 = 100;
+
+/// A vertical bar of [`diverging`] over `[lo, hi]` with its value axis, so that a map's colours
+/// read as values.
+fn colour_bar(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    lo: f64,
+    hi: f64,
+) -> Result<()> {
+    let mut bar = ChartBuilder::on(area)
+        .margin(12)
+        .margin_top(40)
+        .x_label_area_size(36)
+        .right_y_label_area_size(56)
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(plot_error)?;
+    bar.configure_mesh()
+        .y_label_formatter(&crate::plots::tick)
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style((FAMILY, 12))
+        .draw()
+        .map_err(plot_error)?;
+    const SHADES: usize = 128;
+    let at = |k: usize| lo + (hi - lo) * k as f64 / SHADES as f64;
+    bar.draw_series((0..SHADES).map(|k| {
+        let colour = diverging((at(k) + at(k + 1)) / 2.0, lo, hi);
+        Rectangle::new([(0.0, at(k)), (1.0, at(k + 1))], colour.filled())
+    }))
+    .map_err(plot_error)?;
+    Ok(())
+}
+
 fn spacetime_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathBuf> {
     let n = r.points as usize;
     let (lo, hi) = padded_range(
@@ -231,7 +270,10 @@ fn spacetime_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathB
             .iter()
             .flat_map(|s| s[..n].iter().map(|v| f64::from(*v))),
     );
-    draw_png(dir, "spacetime.png", (WIDTH, 2 * PANEL_HEIGHT), |root| {
+    draw_png(dir, "spacetime.png", (WIDTH, 2 * PANEL_HEIGHT), |whole| {
+        let (root, bar) = whole.split_horizontally(WIDTH - BAR_WIDTH);
+        colour_bar(&bar, lo, hi)?;
+        let root = &root;
         let half = spec.length[0] / 2.0;
         let (t0, t1) = (r.times[0], *r.times.last().unwrap_or(&1.0));
         let mut chart = ChartBuilder::on(root)
@@ -243,6 +285,8 @@ fn spacetime_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathB
             .map_err(plot_error)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&crate::plots::tick)
+            .y_label_formatter(&crate::plots::tick)
             .disable_mesh()
             .x_desc("x")
             .y_desc("t")
@@ -277,8 +321,11 @@ fn final_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathBuf> 
     draw_png(
         dir,
         "final.png",
-        (2 * PANEL_HEIGHT, 2 * PANEL_HEIGHT),
-        |root| {
+        (2 * PANEL_HEIGHT + BAR_WIDTH, 2 * PANEL_HEIGHT),
+        |whole| {
+            let (root, bar) = whole.split_horizontally(2 * PANEL_HEIGHT);
+            colour_bar(&bar, lo, hi)?;
+            let root = &root;
             let (hx, hy) = (spec.length[0] / 2.0, spec.length[1] / 2.0);
             let mut chart = ChartBuilder::on(root)
                 .caption("field 0 at the end", (FAMILY, 16))
@@ -289,6 +336,8 @@ fn final_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathBuf> 
                 .map_err(plot_error)?;
             chart
                 .configure_mesh()
+                .x_label_formatter(&crate::plots::tick)
+                .y_label_formatter(&crate::plots::tick)
                 .disable_mesh()
                 .label_style((FAMILY, 12))
                 .draw()
@@ -372,4 +421,32 @@ fn spectrum_plot(dir: &Path, spec: &FieldSpec, s: &[f64]) -> Result<PathBuf> {
         crate::plots::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
+}
+
+/// What `langevin check` says of a field config: the grid, the equation, the precision and
+/// its work buffers.
+pub fn check(cfg: &Config) -> Result<String> {
+    let s = cfg.to_field()?;
+    s.validate()?;
+    let points = u64::from(s.points[0]) * u64::from(s.points[1]) * u64::from(s.fields);
+    // The field, its momentum and force, two complex work buffers and a complex transform.
+    let device = 9 * s.precision.bytes() * points;
+    Ok(format!(
+        "kernels of shaders/field.wgsl with the FFT of shaders/fft.wgsl; {} on {} x {} points, \
+         {} fields, t_end = {}, {} save times, {}; device memory about {}",
+        match s.equation {
+            FieldEquation::KleinGordon => "Klein-Gordon".to_string(),
+            FieldEquation::ModelA { temperature } => format!("model A at kT = {temperature}"),
+            FieldEquation::Kpz { nu, lambda, noise } => {
+                format!("KPZ (nu = {nu}, lambda = {lambda}, D = {noise})")
+            }
+        },
+        s.points[0],
+        s.points[1],
+        s.fields,
+        s.t_end,
+        s.saves,
+        s.precision.name(),
+        crate::memory::bytes(device)
+    ))
 }

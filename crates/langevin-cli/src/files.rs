@@ -47,7 +47,18 @@ pub fn csv_cell(v: f64) -> String {
 
 /// A little-endian float32 NPY array of shape `(rows, cols)`.
 pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
-    let mut out = npy_header("<f4", &format!("({rows}, {cols})"), 4 * data.len());
+    npy_f32_shaped(data, &[rows, cols])
+}
+
+/// A little-endian float32 NPY array of any `shape` (C order: the last index fastest).
+pub fn npy_f32_shaped(data: &[f32], shape: &[usize]) -> Vec<u8> {
+    debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape = match dims.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut out = npy_header("<f4", &shape, 4 * data.len());
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -85,4 +96,29 @@ fn npy_header(descr: &str, shape: &str, payload: usize) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(&header);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header numpy reads: the shape as a Python tuple, the data 64-byte aligned.
+    #[test]
+    fn npy_headers_name_the_shape() {
+        let header = |bytes: &[u8]| {
+            let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+            assert_eq!((10 + len) % 64, 0);
+            String::from_utf8(bytes[10..10 + len].to_vec()).unwrap()
+        };
+        let cube = npy_f32_shaped(&[0.0; 24], &[2, 3, 4]);
+        assert!(
+            header(&cube).contains("'shape': (2, 3, 4),"),
+            "{}",
+            header(&cube)
+        );
+        assert_eq!(cube.len() % 64, (24 * 4) % 64);
+        let line = npy_f32_shaped(&[1.0; 5], &[5]);
+        assert!(header(&line).contains("'shape': (5,),"));
+        assert_eq!(npy_f32(&[0.5; 6], 2, 3), npy_f32_shaped(&[0.5; 6], &[2, 3]));
+    }
 }

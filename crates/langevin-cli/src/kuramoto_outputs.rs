@@ -80,7 +80,7 @@ fn write_files(
 ) -> Result<Vec<PathBuf>> {
     let theory = |p: &AveragedOrder| spec.law.order_parameter(p.coupling, p.noise);
     let by_time = mean_order(r, points.len());
-    let summary = json!({
+    let mut summary = json!({
         "name": cfg.name,
         "kind": "kuramoto",
         "backend": format!("{:?}", r.device.kind).to_lowercase(),
@@ -109,6 +109,7 @@ fn write_files(
             "r_by_time": series,
         })).collect::<Vec<_>>(),
     });
+    crate::provenance::annotate(&mut summary, cfg);
     let mut written = Vec::new();
     let path = dir.join("summary.json");
     write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
@@ -191,6 +192,8 @@ fn coupling_plot(dir: &Path, spec: &KuramotoSpec, points: &[AveragedOrder]) -> R
             .map_err(plot_error)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&crate::plots::tick)
+            .y_label_formatter(&crate::plots::tick)
             .x_desc("K")
             .y_desc("r")
             .label_style((crate::plots::FAMILY, 13))
@@ -234,4 +237,27 @@ fn coupling_plot(dir: &Path, spec: &KuramotoSpec, points: &[AveragedOrder]) -> R
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
+}
+
+/// What `langevin check` says of a Kuramoto config: its kernel, the plan and the device memory
+/// its runner allocates.
+pub fn check(cfg: &Config) -> Result<String> {
+    // Units are stored in groups of four, a replica's last group padded.
+    let padded = |units: u32| u64::from(units.div_ceil(4) * 4);
+    let s = cfg.to_kuramoto()?;
+    s.validate()?;
+    let r = u64::from(s.replicas);
+    // Coupling pairs, frequencies, phases, cosines and sines, saved order parameters.
+    let device = 8 * r + 16 * padded(s.oscillators) * r + 8 * s.saves as u64 * r;
+    Ok(format!(
+        "kernel shaders/kuramoto.wgsl; {} replicas x {} oscillators, t_end = {} by dt = {}, \
+         {} save times, {} sweep points; device memory {}",
+        s.replicas,
+        s.oscillators,
+        s.t_end,
+        s.dt,
+        s.saves,
+        s.sweeps.iter().map(|w| w.values.len()).product::<usize>(),
+        crate::memory::bytes(device)
+    ))
 }

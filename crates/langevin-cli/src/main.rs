@@ -11,6 +11,7 @@ mod examples;
 mod field_outputs;
 mod files;
 mod jump_outputs;
+mod kinds;
 mod kuramoto_outputs;
 mod lyapunov_cmd;
 mod memory;
@@ -532,13 +533,8 @@ fn run_cli() -> Result<()> {
             let shard = shard
                 .map(|s| langevin::shard::Shard::parse(&s))
                 .transpose()?;
-            match cfg.kind.as_str() {
-                "kuramoto" => return kuramoto_outputs::run(&cfg, cli.backend, out, rules, quiet),
-                "chain" => return chain_outputs::run(&cfg, cli.backend, out, rules, quiet),
-                "cbo" => return cbo_outputs::run(&cfg, cli.backend, out, rules, quiet),
-                "vicsek" => return vicsek_outputs::run(&cfg, cli.backend, out, rules, quiet),
-                "field" => return field_outputs::run(&cfg, cli.backend, out, rules, quiet),
-                _ => {}
+            if let Some(run) = kinds::commands(kind.name).run {
+                return run(&cfg, cli.backend, out, rules, quiet);
             }
             let mut spec = cfg.to_spec()?;
             memory::bound(&mut spec, max_memory.as_deref())?;

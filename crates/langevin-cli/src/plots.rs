@@ -87,6 +87,8 @@ pub(crate) fn bar_chart<'a, 'b>(
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .x_label_formatter(&crate::plots::tick)
+        .y_label_formatter(&crate::plots::tick)
         .x_desc(x_desc)
         .y_desc(y_desc)
         .label_style((FAMILY, 13))
@@ -149,7 +151,9 @@ pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 /// them; returns the paths written.
 pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<Vec<PathBuf>> {
     register_font()?;
-    let mut written = vec![moments(dir, r)?];
+    // Populations cannot go below zero: their band is clipped there, and says so.
+    let floor = spec.model.reactions().is_some().then_some(0.0);
+    let mut written = vec![moments(dir, r, floor)?];
     if r.histogram.is_some() {
         written.push(histogram(dir, spec, r)?);
     }
@@ -162,6 +166,21 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
         written.push(displacement(dir, r)?);
     }
     Ok(written)
+}
+
+/// A tick label as plotters writes an f64 one, without the sign of a zero (a key point computed
+/// as `-1e-17` or `-0.0` would read `-0.0`).
+pub(crate) fn tick(v: &f64) -> String {
+    let text = plotters::data::float::FloatPrettyPrinter {
+        allow_scientific: false,
+        min_decimal: 1,
+        max_decimal: 5,
+    }
+    .print(*v);
+    match text.strip_prefix('-') {
+        Some(magnitude) if magnitude.chars().all(|c| c == '0' || c == '.') => magnitude.to_string(),
+        _ => text,
+    }
 }
 
 /// A panel of values over time with its caption and mesh.
@@ -180,6 +199,8 @@ pub(crate) fn time_axes<'a, 'b>(
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .x_label_formatter(&crate::plots::tick)
+        .y_label_formatter(&crate::plots::tick)
         .x_desc("t")
         .label_style((FAMILY, 13))
         .draw()
@@ -244,8 +265,9 @@ fn displacement(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
 }
 
 /// One panel per state variable: the ensemble mean over the save times with a band of ± one
-/// standard deviation.
-fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
+/// standard deviation, clipped at `floor` where the quantity has that lower bound (a band
+/// below it would show values no trajectory can take); the caption says where it clipped.
+fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf> {
     let dim = r.state_names.len();
     let size = (WIDTH, PANEL_HEIGHT * dim as u32);
     draw_png(dir, "moments.png", size, |root| {
@@ -272,16 +294,19 @@ fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                     }
                 })
                 .collect();
+            let low = |m: f64, s: f64| floor.map_or(m - s, |f| (m - s).max(f));
+            let clipped = floor.filter(|&f| mean.iter().zip(&std).any(|(&(_, m), s)| m - s < f));
             let (y0, y1) = padded_range(
                 mean.iter()
                     .zip(&std)
-                    .flat_map(|(&(_, m), s)| [m - s, m + s]),
+                    .flat_map(|(&(_, m), s)| [low(m, *s), m + s]),
             );
+            let caption = match clipped {
+                Some(f) => format!("{name}: ensemble mean ± standard deviation (band cut at {f})"),
+                None => format!("{name}: ensemble mean ± standard deviation"),
+            };
             let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("{name}: ensemble mean ± standard deviation"),
-                    (FAMILY, 18),
-                )
+                .caption(caption, (FAMILY, 18))
                 .margin(12)
                 .x_label_area_size(36)
                 .y_label_area_size(64)
@@ -289,6 +314,8 @@ fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                 .map_err(plot_error)?;
             chart
                 .configure_mesh()
+                .x_label_formatter(&crate::plots::tick)
+                .y_label_formatter(&crate::plots::tick)
                 .x_desc("t")
                 .y_desc(name.as_str())
                 .label_style((FAMILY, 13))
@@ -299,7 +326,12 @@ fn moments(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                 .zip(&std)
                 .map(|(&(t, m), s)| (t, m + s))
                 .collect();
-            band.extend(mean.iter().zip(&std).rev().map(|(&(t, m), s)| (t, m - s)));
+            band.extend(
+                mean.iter()
+                    .zip(&std)
+                    .rev()
+                    .map(|(&(t, m), s)| (t, low(m, *s))),
+            );
             chart
                 .draw_series(std::iter::once(Polygon::new(band, BAND.mix(0.25).filled())))
                 .map_err(plot_error)?
@@ -427,4 +459,19 @@ fn first_passage(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
             .map_err(plot_error)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zero reads as zero whatever its sign or rounding; other values keep theirs.
+    #[test]
+    fn ticks_drop_the_sign_of_zero() {
+        assert_eq!(tick(&-0.0), tick(&0.0));
+        assert_eq!(tick(&-1e-17), tick(&0.0));
+        assert!(!tick(&-0.0).starts_with('-'));
+        assert_eq!(tick(&-0.5), "-0.5");
+        assert_eq!(tick(&2.25), "2.25");
+    }
 }

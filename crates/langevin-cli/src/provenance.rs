@@ -1,4 +1,4 @@
-//! What ran, recorded in every ensemble run's `summary.json`: the config as resolved (every
+//! What ran, recorded in every run's `summary.json` (of every kind): the config as resolved (every
 //! key after `--set`, with the defaults filled in), the engine version and the git commit it
 //! was built from, the command line and the start time. A resumed run keeps the command and
 //! start of the run it continues (and lists the resumptions); a merge lists each shard's.

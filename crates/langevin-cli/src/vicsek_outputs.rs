@@ -107,7 +107,7 @@ fn write_files(
         .iter()
         .map(|s| f64::from(*s) * first.dt)
         .collect();
-    let summary = json!({
+    let mut summary = json!({
         "name": cfg.name,
         "kind": "vicsek",
         "backend": format!("{:?}", first.device.kind).to_lowercase(),
@@ -136,6 +136,7 @@ fn write_files(
             }))
         }).collect::<Vec<_>>(),
     });
+    crate::provenance::annotate(&mut summary, cfg);
     write_atomic(
         &dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
@@ -241,6 +242,8 @@ fn eta_plot(dir: &Path, runs: &[VicsekResult], points: &[Vec<AveragedVa>]) -> Re
             .map_err(plot_error)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&crate::plots::tick)
+            .y_label_formatter(&crate::plots::tick)
             .x_desc("eta")
             .y_desc("v_a")
             .label_style((FAMILY, 13))
@@ -294,6 +297,8 @@ fn snapshot_plot(
                 .map_err(plot_error)?;
             chart
                 .configure_mesh()
+                .x_label_formatter(&crate::plots::tick)
+                .y_label_formatter(&crate::plots::tick)
                 .disable_mesh()
                 .label_style((FAMILY, 12))
                 .draw()
@@ -316,4 +321,30 @@ fn snapshot_plot(
             Ok(())
         },
     )
+}
+
+/// What `langevin check` says of a Vicsek config: its kernel, the plan and the device memory
+/// its runner allocates.
+pub fn check(cfg: &Config) -> Result<String> {
+    let (s, densities) = cfg.to_vicsek()?;
+    s.validate()?;
+    let p = u64::from(s.particles) * u64::from(s.replicas);
+    let cells = u64::from(s.cells_per_side()).pow(2) * u64::from(s.replicas);
+    // Two states, the binned copy and sorted indices per particle; a cell list.
+    let device = 52 * p + 8 * cells;
+    Ok(format!(
+        "kernels of shaders/vicsek.wgsl (six dispatches a step); {} replicas x {} \
+         particles, {} steps of dt = {}, {} save times{}; device memory about {}",
+        s.replicas,
+        s.particles,
+        s.steps,
+        s.dt,
+        s.saves,
+        if densities.is_empty() {
+            String::new()
+        } else {
+            format!(", one run per density ({} values)", densities.len())
+        },
+        crate::memory::bytes(device)
+    ))
 }
