@@ -16,7 +16,8 @@ use crate::shader;
 use crate::stats::PartialMoments;
 use rayon::prelude::*;
 use std::mem::size_of;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Bytes per moment partial.
 const PARTIAL_BYTES: u64 = size_of::<PartialMoments>() as u64;
@@ -496,7 +497,7 @@ impl<'a> SdeRun<'a> {
                 }
             }
             crate::error::check_stop(stop)?;
-            let queued = self.queue_batch(batch, k % self.staging.len(), stop)?;
+            let queued = self.queue_batch(batch, k % self.staging.len(), progress, stop)?;
             if let Some(previous) = in_flight.replace(queued) {
                 self.read_batch(previous, progress, take, stop)?;
             }
@@ -510,11 +511,13 @@ impl<'a> SdeRun<'a> {
 
     /// Queues every dispatch of `batch` and the copies of its results into staging buffer
     /// `staging`, checking `stop` before each: a driver whose submissions block while its
-    /// queue is full (lavapipe) spends the batch's run in here.
+    /// queue is full (lavapipe) spends the batch's run in here, so `progress` hears each
+    /// segment that has completed by the time the next is submitted.
     fn queue_batch(
         &self,
         batch: Batch,
         staging: usize,
+        progress: &mut dyn FnMut(Batch, u32),
         stop: Option<&AtomicBool>,
     ) -> Result<Queued> {
         let ctx = self.ctx;
@@ -541,6 +544,8 @@ impl<'a> SdeRun<'a> {
         let mut encoder = new_encoder();
         encoder.clear_buffer(&self.histogram, 0, None);
         let mut segments = Vec::with_capacity(plan.segments.len());
+        let completed = Arc::new(AtomicUsize::new(0));
+        let mut reported = 0;
         for (k, segment) in plan.segments.iter().enumerate() {
             crate::error::check_stop(stop)?;
             {
@@ -567,6 +572,11 @@ impl<'a> SdeRun<'a> {
             }
             let done = std::mem::replace(&mut encoder, new_encoder());
             segments.push((ctx.queue.submit([done.finish()]), segment.step_count));
+            let completed_now = Arc::clone(&completed);
+            ctx.queue.on_submitted_work_done(move || {
+                completed_now.fetch_add(1, Ordering::Relaxed);
+            });
+            report_completed(batch, &segments, &completed, 0, &mut reported, progress);
         }
         let target = &self.staging[staging];
         let partial = u64::from(blocks) * plan.observed() as u64 * PARTIAL_BYTES;
@@ -607,6 +617,8 @@ impl<'a> SdeRun<'a> {
             batch,
             staging,
             segments,
+            completed,
+            reported,
             copies,
             layout: StagingLayout {
                 partial,
@@ -631,14 +643,22 @@ impl<'a> SdeRun<'a> {
     ) -> Result<()> {
         let ctx = self.ctx;
         let plan = self.plan;
-        for (submission, steps) in queued.segments {
+        let mut reported = queued.reported;
+        for (k, (submission, _)) in queued.segments.iter().enumerate() {
             ctx.device
                 .poll(wgpu::PollType::Wait {
-                    submission_index: Some(submission),
+                    submission_index: Some(submission.clone()),
                     timeout: None,
                 })
                 .map_err(|e| ctx.device_error(format!("poll failed: {e}")))?;
-            progress(queued.batch, steps);
+            report_completed(
+                queued.batch,
+                &queued.segments,
+                &queued.completed,
+                k + 1,
+                &mut reported,
+                progress,
+            );
             // A dispatch lasts at most about a second (the pace), so a stop is heard within
             // one; the segments still queued run out on the device unread.
             crate::error::check_stop(stop)?;
@@ -684,6 +704,26 @@ impl<'a> SdeRun<'a> {
     }
 }
 
+/// Hands `progress` each segment of `batch` completed since the last report, in order: those
+/// the queue has said are done (`completed`), and at least the first `waited`.
+fn report_completed(
+    batch: Batch,
+    segments: &[(wgpu::SubmissionIndex, u32)],
+    completed: &AtomicUsize,
+    waited: usize,
+    reported: &mut usize,
+    progress: &mut dyn FnMut(Batch, u32),
+) {
+    let done = completed
+        .load(Ordering::Relaxed)
+        .max(waited)
+        .min(segments.len());
+    while *reported < done {
+        progress(batch, segments[*reported].1);
+        *reported += 1;
+    }
+}
+
 /// A batch whose dispatches and readback copies are queued.
 struct Queued {
     batch: Batch,
@@ -691,6 +731,10 @@ struct Queued {
     staging: usize,
     /// Each segment's submission and steps.
     segments: Vec<(wgpu::SubmissionIndex, u32)>,
+    /// Segments the queue has reported done.
+    completed: Arc<AtomicUsize>,
+    /// Segments already handed to `progress`.
+    reported: usize,
     /// The submission of the copies into staging.
     copies: wgpu::SubmissionIndex,
     layout: StagingLayout,
