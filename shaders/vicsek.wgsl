@@ -34,7 +34,7 @@ const STREAM_VICSEK_INIT: u32 = 48u;
 // Particles per workgroup of vicsek_order: each invocation sums ORDER_BLOCK / WORKGROUP_SIZE.
 const ORDER_BLOCK: u32 = 1024u;
 
-// Keep in sync with `VicsekParams` in crates/langevin/src/interacting/vicsek.rs.
+// Keep in sync with `VicsekParams` in crates/langevin/src/interacting/uniforms.rs.
 struct VicsekParams {
     key: vec2<u32>,
     particles: u32,
@@ -44,17 +44,31 @@ struct VicsekParams {
     inv_cell_len: f32,
     radius2: f32,
     step_len: f32,
-    pad0: u32,
+    // Loop iterations one invocation may run (a driver that leaves loops after that many, as
+    // llvmpipe does at 65,535), 0 for no bound: a kernel whose cells would need more records
+    // the cost in `clock.overrun` and does nothing, so the host refuses the run instead of
+    // taking a step cut short.
+    loop_budget: u32,
     pad1: u32,
     pad2: u32,
 }
 
-// The step being taken, the next one, and the running total of vicsek_alloc.
+// The step being taken, the next one, the running total of vicsek_alloc, and the largest
+// loop cost past `loop_budget` that a kernel met (0 while none did).
 struct Clock {
     step: u32,
     next: u32,
     filled: atomic<u32>,
-    pad: u32,
+    overrun: atomic<u32>,
+}
+
+// Whether `cost` loop iterations fit the budget; if not, records them in `clock.overrun`.
+fn within_budget(cost: u32) -> bool {
+    if params.loop_budget == 0u || cost <= params.loop_budget {
+        return true;
+    }
+    atomicMax(&clock.overrun, cost);
+    return false;
 }
 
 @group(0) @binding(0) var<uniform> params: VicsekParams;
@@ -202,6 +216,11 @@ fn vicsek_sort(
     }
     let count = atomicLoad(&cells[2u * c]);
     let start = atomicLoad(&cells[2u * c + 1u]);
+    // The loops below, each counted with its last test: the outer one `count` times, the
+    // inner one at most `a + 1` times for each `a`.
+    if !within_budget(count + count * (count + 1u) / 2u) {
+        return;
+    }
     // Insertion sort: cells hold a few particles on average.
     for (var a = 1u; a < count; a++) {
         let v = sorted[start + a];
@@ -238,6 +257,18 @@ fn vicsek_align(
     // The 3 x 3 cells around, wrapped without an integer division.
     let rows = vec3<u32>(select(cy - 1u, m - 1u, cy == 0u), cy, select(cy + 1u, 0u, cy + 1u == m));
     let cols = vec3<u32>(select(cx - 1u, m - 1u, cx == 0u), cx, select(cx + 1u, 0u, cx + 1u == m));
+    // The loops of the neighbour sum, each counted with its last test: 4 + 3 x 4 over the
+    // cells, and a particle's loop `count + 1` times in each of the 9 (as many again for the
+    // loops that add up those counts).
+    var occupants = 0u;
+    for (var dy = 0u; dy < 3u; dy++) {
+        for (var dx = 0u; dx < 3u; dx++) {
+            occupants += atomicLoad(&cells[2u * (first_cell + rows[dy] * m + cols[dx])]);
+        }
+    }
+    if !within_budget(2u * 16u + 9u + occupants) {
+        return;
+    }
     for (var dy = 0u; dy < 3u; dy++) {
         let row = first_cell + rows[dy] * m;
         for (var dx = 0u; dx < 3u; dx++) {

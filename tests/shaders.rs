@@ -300,7 +300,7 @@ fn host_structs_match_wgsl_layout() {
             inv_cell_len,
             radius2,
             step_len,
-            pad0,
+            loop_budget,
             pad1,
             pad2,
         ]

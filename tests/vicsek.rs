@@ -126,7 +126,43 @@ fn no_noise_flocks(engine: &Engine) {
     assert!(mean > 0.99, "mean v_a at step 1000: {mean}");
 }
 
+/// A crowded box (4500 particles in 3 x 3 cells of side r: 500 a cell, so that sorting one
+/// costs about 125,000 loop iterations) on a driver that leaves every loop of an invocation
+/// after 65,535 of them (llvmpipe) is refused with `Error::Limit` naming that bound, where it
+/// used to run with cells sorted only in part; elsewhere (the CPU twin, adapters without such
+/// a bound) it runs, and each particle counts the neighbours an all-pairs search finds.
+fn crowded_cells_are_refused_where_loops_are_bounded(engine: &Engine) {
+    let mut spec = VicsekSpec::new(4500);
+    spec.box_len = 3.0;
+    spec.noise = 0.5;
+    spec.seed = 5;
+    spec.keep_state = true;
+    spec.saves = 2;
+    spec.average_from = 0;
+    spec.steps = 2;
+    let bound = engine.gpu().and_then(|ctx| ctx.loop_iteration_limit);
+    match (vicsek::run(engine, &spec), bound) {
+        (Err(langevin::Error::Limit(why)), Some(limit)) => {
+            assert!(why.contains(&limit.to_string()), "{why}");
+            assert!(why.contains("--backend cpu"), "{why}");
+        }
+        (Ok(r), None) => {
+            let after = r.state.unwrap();
+            spec.steps = 1;
+            let before = vicsek::run(engine, &spec).unwrap().state.unwrap();
+            let p = spec.params();
+            let pairs = all_pairs_neighbours(&before.particles, p.box_len, p.radius2);
+            for (k, (count, _)) in pairs.iter().enumerate() {
+                assert_eq!(after.neighbours[k], *count, "particle {k}");
+            }
+            assert!(pairs.iter().any(|(count, _)| *count > 300));
+        }
+        (other, bound) => panic!("loop bound {bound:?}: {:?}", other.map(|_| "a result")),
+    }
+}
+
 on_every_backend!(
+    crowded_cells_are_refused_where_loops_are_bounded,
     cell_list_equals_all_pairs,
     full_noise_gives_independent_headings,
     no_noise_flocks,

@@ -12,6 +12,7 @@ use crate::interacting::uniforms::{VicsekParams, ORDER_BLOCK};
 use crate::interacting::VicsekBackend;
 use crate::philox::{philox4x32_10, uniform_open01};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Twin of `STREAM_VICSEK_NOISE`.
 const STREAM_VICSEK_NOISE: u32 = 47;
@@ -25,8 +26,8 @@ pub struct VicsekBuffers {
     pub params: VicsekParams,
     /// Per replica: eta.
     pub eta: Vec<f32>,
-    /// `clock`: (step, next, filled).
-    pub clock: [u32; 3],
+    /// `clock`: (step, next, filled, overrun).
+    pub clock: [u32; 4],
     /// Per particle: (x, y, cos, sin) read this step.
     pub state: Vec<[f32; 4]>,
     /// Per particle: written for the next step.
@@ -125,9 +126,27 @@ pub fn vicsek_scatter(b: &mut VicsekBuffers) {
     }
 }
 
+/// Twin of `within_budget`: whether `cost` loop iterations fit the budget; if not, records
+/// them in the clock's `overrun`.
+fn within_budget(budget: u32, overrun: &AtomicU32, cost: u32) -> bool {
+    if budget == 0 || cost <= budget {
+        return true;
+    }
+    overrun.fetch_max(cost, Ordering::Relaxed);
+    false
+}
+
 /// Twin of the kernel `vicsek_sort`.
 pub fn vicsek_sort(b: &mut VicsekBuffers) {
+    let overrun = AtomicU32::new(b.clock[3]);
     for &[count, start] in &b.cells {
+        if !within_budget(
+            b.params.loop_budget,
+            &overrun,
+            count + count * (count + 1) / 2,
+        ) {
+            continue;
+        }
         let range = &mut b.sorted[start as usize..(start + count) as usize];
         for a in 1..range.len() {
             let v = range[a];
@@ -139,6 +158,7 @@ pub fn vicsek_sort(b: &mut VicsekBuffers) {
             range[k] = v;
         }
     }
+    b.clock[3] = overrun.into_inner();
 }
 
 /// Twin of the kernel `vicsek_align`, its particles in parallel.
@@ -147,6 +167,7 @@ pub fn vicsek_align(b: &mut VicsekBuffers) {
     let m = p.cells_per_side;
     let step = b.clock[0];
     let (state, cells, sorted, eta) = (&b.state, &b.cells, &b.sorted, &b.eta);
+    let overrun = AtomicU32::new(b.clock[3]);
     let cell_coord = |x: f32| ((x * p.inv_cell_len) as u32).min(m - 1);
     b.next
         .par_iter_mut()
@@ -157,6 +178,15 @@ pub fn vicsek_align(b: &mut VicsekBuffers) {
             let first_cell = replica * m * m;
             let me = state[i];
             let (cx, cy) = (cell_coord(me[0]), cell_coord(me[1]));
+            let cell_of =
+                |dy: u32, dx: u32| first_cell + (cy + m + dy - 1) % m * m + (cx + m + dx - 1) % m;
+            let occupants: u32 = (0..3)
+                .flat_map(|dy| (0..3).map(move |dx| (dy, dx)))
+                .map(|(dy, dx)| cells[cell_of(dy, dx) as usize][0])
+                .sum();
+            if !within_budget(p.loop_budget, &overrun, 2 * 16 + 9 + occupants) {
+                return;
+            }
             let mut sum = [0.0f32; 2];
             let mut neighbours = 0;
             for dy in 0..3 {
@@ -190,6 +220,7 @@ pub fn vicsek_align(b: &mut VicsekBuffers) {
             ];
             binned[2] = neighbours;
         });
+    b.clock[3] = overrun.into_inner();
 }
 
 /// Twin of the kernel `vicsek_order`: per (replica, block) the tree sum of the invocations'
@@ -228,7 +259,7 @@ impl CpuVicsek {
             buffers: VicsekBuffers {
                 params,
                 eta,
-                clock: [0; 3],
+                clock: [0; 4],
                 state: vec![[0.0; 4]; particles],
                 next: vec![[0.0; 4]; particles],
                 cells: vec![[0; 2]; m * m * params.replicas as usize],
@@ -271,6 +302,10 @@ impl VicsekBackend for CpuVicsek {
 
     fn partials(&mut self) -> Result<Vec<[f32; 2]>> {
         Ok(self.saved.clone())
+    }
+
+    fn overrun(&mut self) -> Result<u32> {
+        Ok(self.buffers.clock[3])
     }
 
     fn state(&mut self) -> Result<(Vec<[f32; 4]>, Vec<u32>)> {

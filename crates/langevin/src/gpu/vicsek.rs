@@ -46,6 +46,8 @@ pub struct GpuVicsek<'a> {
     binned: wgpu::Buffer,
     partials: wgpu::Buffer,
     saved: wgpu::Buffer,
+    /// `clock`: step, next, running total, overrun.
+    clock: wgpu::Buffer,
     particle_groups: (u32, u32),
     cell_groups: (u32, u32),
     order_groups: (u32, u32),
@@ -76,7 +78,12 @@ impl<'a> GpuVicsek<'a> {
         ctx.queue
             .write_buffer(&uniform, 0, bytemuck::bytes_of(&params));
         let eta = ctx.storage_with("vicsek_eta", bytemuck::cast_slice(eta), storage);
-        let clock = ctx.storage_with("vicsek_clock", &[0u8; 16], storage);
+        // Read back for its `overrun` word.
+        let clock = ctx.storage_with(
+            "vicsek_clock",
+            &[0u8; 16],
+            storage | wgpu::BufferUsages::COPY_SRC,
+        );
         let states = [0, 1].map(|_| {
             ctx.buffer(
                 "vicsek_state",
@@ -132,6 +139,7 @@ impl<'a> GpuVicsek<'a> {
             binned,
             partials,
             saved,
+            clock,
             particle_groups: ctx.dispatch_size(particles.div_ceil(WORKGROUP_SIZE) as u32)?,
             cell_groups: ctx.dispatch_size(cells.div_ceil(WORKGROUP_SIZE) as u32)?,
             order_groups: ctx.dispatch_size(blocks as u32)?,
@@ -217,6 +225,11 @@ impl VicsekBackend for GpuVicsek<'_> {
     fn partials(&mut self) -> Result<Vec<[f32; 2]>> {
         let bytes = self.read(&self.saved, 0, 8 * self.blocks * self.saves)?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    fn overrun(&mut self) -> Result<u32> {
+        let clock: Vec<u32> = bytemuck::pod_collect_to_vec(&self.read(&self.clock, 0, 16)?);
+        Ok(clock[3])
     }
 
     fn state(&mut self) -> Result<(Vec<[f32; 4]>, Vec<u32>)> {

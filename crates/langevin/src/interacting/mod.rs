@@ -214,4 +214,9 @@ pub trait VicsekBackend {
     /// # Errors
     /// [`Error::Device`] for a failed readback.
     fn state(&mut self) -> Result<(Vec<[f32; 4]>, Vec<u32>)>;
+    /// The largest loop cost past `VicsekParams::loop_budget` a kernel has met, 0 if none.
+    ///
+    /// # Errors
+    /// [`Error::Device`] for a failed readback.
+    fn overrun(&mut self) -> Result<u32>;
 }

@@ -143,8 +143,10 @@ pub struct VicsekParams {
     pub radius2: f32,
     /// v0 dt.
     pub step_len: f32,
-    /// Padding to 16 bytes.
-    pub pad0: u32,
+    /// Loop iterations one invocation may run (llvmpipe leaves every loop after 65,535), 0 for
+    /// no bound: a kernel whose cells would need more records its cost in the clock's
+    /// `overrun` and does nothing, and the run is refused with [`crate::Error::Limit`].
+    pub loop_budget: u32,
     /// Padding.
     pub pad1: u32,
     /// Padding.

@@ -195,7 +195,7 @@ impl VicsekSpec {
             inv_cell_len: (f64::from(m) / self.box_len) as f32,
             radius2: (self.radius * self.radius) as f32,
             step_len: (self.speed * self.dt) as f32,
-            pad0: 0,
+            loop_budget: 0,
             pad1: 0,
             pad2: 0,
         }
@@ -307,7 +307,11 @@ impl VicsekResult {
 pub fn run(engine: &Engine, spec: &VicsekSpec) -> Result<VicsekResult> {
     let setup_start = Instant::now();
     let resolved = spec.check()?;
-    let params = spec.params();
+    let mut params = spec.params();
+    params.loop_budget = engine
+        .gpu()
+        .and_then(|ctx| ctx.loop_iteration_limit)
+        .unwrap_or(0);
     let eta: Vec<f32> = resolved.eta.iter().map(|e| *e as f32).collect();
     let mut backend: Box<dyn VicsekBackend + '_> = match engine.gpu() {
         Some(ctx) => Box::new(crate::gpu::vicsek::GpuVicsek::new(
@@ -330,6 +334,13 @@ pub fn run(engine: &Engine, spec: &VicsekSpec) -> Result<VicsekResult> {
         if target > step {
             backend.steps(target - step)?;
             step = target;
+            let overrun = backend.overrun()?;
+            if overrun > 0 {
+                return Err(Error::Limit(format!(
+                    "a cell of this Vicsek run grew so crowded by step {step} that one kernel                      invocation needed {overrun} loop iterations, past the {} this driver runs                      before it silently leaves a loop (a cell of n particles costs about                      n^2 / 2 to sort): lower the density, or run on another adapter or on the                      CPU twin (--backend cpu)",
+                    params.loop_budget
+                )));
+            }
         }
         backend.save(slot as u32)?;
     }
