@@ -1976,3 +1976,73 @@ fn a_nan_parameter_expression_exits_with_status_2() {
         &["model.diffusion[0]", "sigma = -0.32", "^^^^^^^^^^^^^"],
     );
 }
+
+/// `langevin compare` of two OU runs of different seeds writes compare.json with the
+/// distances of each component (small: one law) and of the whole state; a run against itself
+/// is at distance 0 with a KS p-value of 1; a folder without final states is refused (2).
+#[test]
+fn compare_measures_the_distance_between_two_runs() {
+    let run = |name: &str, seed: &str| {
+        let dir = scratch(name);
+        let o = langevin(&[
+            "--backend",
+            "cpu",
+            "run",
+            configs().join("ou.toml").to_str().unwrap(),
+            "--trajectories",
+            "2048",
+            "--seed",
+            seed,
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        dir
+    };
+    let (a, b) = (run("compare-a", "1"), run("compare-b", "2"));
+    let json = scratch("compare").with_extension("json");
+    let compare = |x: &Path, y: &Path| {
+        langevin(&[
+            "compare",
+            x.to_str().unwrap(),
+            y.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            json.to_str().unwrap(),
+        ])
+    };
+    let o = compare(&a, &b);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(c["samples"], serde_json::json!([2048, 2048]));
+    let x = &c["components"]["x"];
+    for key in ["w1", "w2", "ks", "ks_pvalue", "mean_diff", "mean_diff_se"] {
+        assert!(x[key].is_number(), "{key}: {c}");
+    }
+    // One law: W1 of order 1/sqrt(N) of the stationary spread (0.35), the means within 5 SE.
+    assert!(x["w1"].as_f64().unwrap() < 0.05, "{x}");
+    let (d, se) = (
+        x["mean_diff"].as_f64().unwrap(),
+        x["mean_diff_se"].as_f64().unwrap(),
+    );
+    assert!(d.abs() < 5.0 * se, "{x}");
+    assert!(c["sliced_w2"].is_number() && c["energy_distance"].is_number());
+    let o = compare(&a, &a);
+    assert!(o.status.success());
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(c["components"]["x"]["w1"], 0.0);
+    assert_eq!(c["components"]["x"]["ks_pvalue"], 1.0);
+    assert_eq!(c["energy_distance"], 0.0);
+    std::fs::remove_file(a.join("final_state.npy")).unwrap();
+    let o = compare(&a, &b);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("final_state"));
+}

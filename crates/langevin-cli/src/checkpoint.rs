@@ -159,7 +159,7 @@ impl Checkpoint {
 /// Reads the NPY file of `a` into its place in `p`, checking its type and length.
 fn load_array(dir: &Path, a: &ArrayFile, p: &mut Partial) -> Result<(), String> {
     let bytes = std::fs::read(dir.join(&a.file)).map_err(|e| e.to_string())?;
-    let (descr, payload) = npy_payload(&bytes)?;
+    let (descr, payload) = files::npy_payload(&bytes)?;
     let want = if a.array == "final_states_f64" {
         "<f8"
     } else {
@@ -196,25 +196,6 @@ fn load_array(dir: &Path, a: &ArrayFile, p: &mut Partial) -> Result<(), String> 
         other => return Err(format!("an unknown array {other}")),
     }
     Ok(())
-}
-
-/// The type (`<f4`) and the data of an NPY 1.0 file.
-fn npy_payload(bytes: &[u8]) -> Result<(String, &[u8]), String> {
-    if bytes.len() < 10 || &bytes[..8] != b"\x93NUMPY\x01\x00" {
-        return Err("not an NPY 1.0 file".into());
-    }
-    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
-    let header = bytes
-        .get(10..10 + header_len)
-        .ok_or("a truncated NPY header")?;
-    let header = String::from_utf8_lossy(header);
-    let descr = header
-        .split("'descr': '")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .ok_or("an NPY header without its type")?
-        .to_string();
-    Ok((descr, &bytes[10 + header_len..]))
 }
 
 /// Set by SIGINT or SIGTERM; the engines check it between dispatches.

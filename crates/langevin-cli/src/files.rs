@@ -98,6 +98,67 @@ fn npy_header(descr: &str, shape: &str, payload: usize) -> Vec<u8> {
     out
 }
 
+/// The type (`<f4`) and the data of an NPY 1.0 file.
+pub fn npy_payload(bytes: &[u8]) -> Result<(String, &[u8]), String> {
+    if bytes.len() < 10 || &bytes[..8] != b"\x93NUMPY\x01\x00" {
+        return Err("not an NPY 1.0 file".into());
+    }
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = bytes
+        .get(10..10 + header_len)
+        .ok_or("a truncated NPY header")?;
+    let header = String::from_utf8_lossy(header);
+    let descr = header
+        .split("'descr': '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .ok_or("an NPY header without its type")?
+        .to_string();
+    Ok((descr, &bytes[10 + header_len..]))
+}
+
+/// The rows of a 2-D NPY array of float32 or float64 (`final_state.npy`), widened to f64, and
+/// its number of columns.
+pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f64>, usize)> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let fail = |why: String| anyhow::anyhow!("{}: {why}", path.display());
+    let (descr, payload) = npy_payload(&bytes).map_err(fail)?;
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = String::from_utf8_lossy(&bytes[10..10 + header_len]);
+    let shape: Vec<usize> = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .map(|dims| {
+            dims.split(',')
+                .filter(|d| !d.trim().is_empty())
+                .filter_map(|d| d.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let [rows, cols] = shape[..] else {
+        return Err(fail(format!("shape {shape:?}, not (rows, columns)")));
+    };
+    let values: Vec<f64> = match descr.as_str() {
+        "<f4" => payload
+            .chunks_exact(4)
+            .map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes"))))
+            .collect(),
+        "<f8" => payload
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect(),
+        other => return Err(fail(format!("type {other}, not float32 or float64"))),
+    };
+    if values.len() != rows * cols {
+        return Err(fail(format!(
+            "{} values for shape ({rows}, {cols})",
+            values.len()
+        )));
+    }
+    Ok((values, cols))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ mod cbo_outputs;
 mod chain_outputs;
 mod check_cmd;
 mod checkpoint;
+mod compare_cmd;
 mod comparison;
 mod examples;
 mod field_outputs;
@@ -157,6 +158,21 @@ enum Command {
         /// the summary says "partial": true and lists the missing ranges.
         #[arg(long)]
         partial: bool,
+    },
+    /// Distances between two runs' final states: per component the Wasserstein-1 and -2
+    /// distances and the Kolmogorov-Smirnov test; the sliced Wasserstein-2 and energy
+    /// distances; mean and covariance differences with standard errors. Writes compare.json.
+    Compare {
+        /// The first run's folder (run with output.final_state = true).
+        run_a: PathBuf,
+        /// The second run's folder, of the same state.
+        run_b: PathBuf,
+        /// The JSON file (default compare.json in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Prints nothing but errors.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Validates a config of any kind and prints what it would run: the generated WGSL of an
     /// ensemble's kernel, the kernels, the plan and the memory it needs.
@@ -710,6 +726,12 @@ fn run_cli() -> Result<()> {
             }
             report_divergence(&result, Some(OnDiverge::Warn), &dir)?;
         }
+        Command::Compare {
+            run_a,
+            run_b,
+            out,
+            quiet,
+        } => compare_cmd::run(&run_a, &run_b, out, quiet)?,
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;
             warn_unused_params(&cfg, false);

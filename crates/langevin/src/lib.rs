@@ -146,6 +146,7 @@ pub mod cme;
 pub mod config;
 pub mod cpu;
 pub mod device;
+pub mod distance;
 pub mod engine;
 pub mod ensemble;
 pub mod error;

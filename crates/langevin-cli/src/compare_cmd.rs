@@ -1,0 +1,146 @@
+//! `langevin compare RUN_A RUN_B`: the distances between two runs' final states
+//! ([`langevin::distance::compare`]), printed as a table and written as JSON.
+
+use crate::files::{read_npy_matrix, write_atomic};
+use anyhow::{bail, Context, Result};
+use langevin::distance::{compare, Comparison};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// The state names of a run folder, in the order of its `final_state.npy` columns (that of
+/// `stats.csv`'s `mean_<name>` columns).
+fn state_names(dir: &Path) -> Result<Vec<String>> {
+    let path = dir.join("stats.csv");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {} (is {} a run folder?)",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let header = text.lines().next().unwrap_or_default();
+    Ok(header
+        .split(',')
+        .filter_map(|c| c.strip_prefix("mean_"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// A run's final states and their names.
+fn final_states(dir: &Path) -> Result<(Vec<f64>, Vec<String>)> {
+    let names = state_names(dir)?;
+    let path = dir.join("final_state.npy");
+    if !path.exists() {
+        return Err(langevin::Error::invalid(
+            "run folder",
+            dir.display(),
+            "holds no final_state.npy: run it with --set output.final_state=true",
+        )
+        .into());
+    }
+    let (values, cols) = read_npy_matrix(&path)?;
+    if cols != names.len() {
+        bail!("{}: {cols} columns for the state {names:?}", path.display());
+    }
+    Ok((values, names))
+}
+
+/// Compares the final states of runs `a` and `b` and writes the JSON to `out` (default
+/// `compare.json`).
+pub fn run(a: &Path, b: &Path, out: Option<PathBuf>, quiet: bool) -> Result<()> {
+    let (x, names) = final_states(a)?;
+    let (y, other) = final_states(b)?;
+    if names != other {
+        return Err(langevin::Error::invalid(
+            "RUN_B",
+            b.display(),
+            format!("a state {other:?} where RUN_A has {names:?}"),
+        )
+        .into());
+    }
+    let c = compare(&x, &y, names.len());
+    let out = out.unwrap_or_else(|| PathBuf::from("compare.json"));
+    write_atomic(
+        &out,
+        serde_json::to_string_pretty(&report(a, b, &names, &c))?.as_bytes(),
+    )?;
+    if !quiet {
+        print_table(&names, &c);
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// The JSON of a comparison: per component `w1`, `w2`, `ks`, `ks_pvalue`, `mean_diff` and its
+/// standard error; for the whole state `sliced_w2`, `energy_distance` and the covariance
+/// difference with its standard errors.
+fn report(a: &Path, b: &Path, names: &[String], c: &Comparison) -> serde_json::Value {
+    let finite = |v: f64| {
+        if v.is_finite() {
+            json!(v)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    let components: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .zip(&c.components)
+        .map(|(name, k)| {
+            (
+                name.clone(),
+                json!({
+                    "w1": finite(k.w1),
+                    "w2": finite(k.w2),
+                    "ks": finite(k.ks),
+                    "ks_pvalue": finite(k.ks_pvalue),
+                    "mean_diff": finite(k.mean_diff),
+                    "mean_diff_se": finite(k.mean_diff_se),
+                }),
+            )
+        })
+        .collect();
+    let d = names.len();
+    let matrix = |m: &[f64]| -> Vec<Vec<serde_json::Value>> {
+        m.chunks(d)
+            .map(|r| r.iter().map(|v| finite(*v)).collect())
+            .collect()
+    };
+    json!({
+        "runs": [a.display().to_string(), b.display().to_string()],
+        "state": names,
+        "samples": c.samples,
+        "dropped_non_finite": c.dropped,
+        "components": components,
+        "sliced_w2": finite(c.sliced_w2),
+        "sliced_w2_directions": langevin::distance::SLICES,
+        "energy_distance": finite(c.energy_distance),
+        "energy_distance_samples": c.energy_distance_samples,
+        "covariance_diff": matrix(&c.covariance_diff),
+        "covariance_diff_se": matrix(&c.covariance_diff_se),
+    })
+}
+
+fn print_table(names: &[String], c: &Comparison) {
+    println!(
+        "{} and {} final states ({} and {} left out as non-finite)",
+        c.samples[0], c.samples[1], c.dropped[0], c.dropped[1]
+    );
+    println!(
+        "{:<12} {:>11} {:>11} {:>9} {:>10} {:>24}",
+        "component", "W1", "W2", "KS", "p", "mean A - mean B"
+    );
+    for (name, k) in names.iter().zip(&c.components) {
+        println!(
+            "{:<12} {:>11.4e} {:>11.4e} {:>9.4} {:>10.3e} {:>13.4e} +- {:.2e}",
+            name, k.w1, k.w2, k.ks, k.ks_pvalue, k.mean_diff, k.mean_diff_se
+        );
+    }
+    println!(
+        "sliced W2 {:.4e} ({} directions), energy distance {:.4e} (first {} and {} states)",
+        c.sliced_w2,
+        langevin::distance::SLICES,
+        c.energy_distance,
+        c.energy_distance_samples[0],
+        c.energy_distance_samples[1]
+    );
+}
