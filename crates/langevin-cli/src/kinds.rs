@@ -64,7 +64,7 @@ const fn ensemble(kind: &'static str) -> Commands {
     Commands {
         kind,
         run: None,
-        check: crate::check_cmd::ensemble,
+        check: crate::outputs::check,
     }
 }
 
