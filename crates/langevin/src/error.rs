@@ -75,7 +75,7 @@ impl Error {
     }
 }
 
-/// Result with the engine's [`Error`].
+/// Result with the engine's [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// [`Error::Stopped`] once `stop` is set: the check the engine and both backends make between

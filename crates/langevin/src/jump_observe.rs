@@ -3,7 +3,7 @@
 //! component at chosen times, and the events each trajectory fired.
 //!
 //! The adaptive host loop reads a batch's states back at every save time
-//! ([`crate::adaptive::run_batch`]); these tallies are integer counts over those states, so
+//! (the adaptive host loop of `engine/adaptive.rs`); these tallies are integer counts over those states, so
 //! they add up exactly whatever the batching.
 
 use crate::stats::{IntHistogram, Moments};

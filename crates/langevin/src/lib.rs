@@ -49,7 +49,7 @@
 //! | `chain` | [`interacting::chain::ChainSpec`] | [`interacting::chain::run`] | [`interacting::chain::ChainResult`] |
 //! | `cbo` | [`interacting::cbo::CboSpec`] | [`interacting::cbo::run`] | [`interacting::cbo::CboResult`] |
 //! | `vicsek` | [`interacting::vicsek::VicsekSpec`] | [`interacting::vicsek::run`] | [`interacting::vicsek::VicsekResult`] |
-//! | `field` | [`field::FieldSpec`] | [`field::run`] | [`field::FieldResult`] |
+//! | `field` | [`field::FieldSpec`] | [`field::run()`] | [`field::FieldResult`] |
 //!
 //! Beside the runs: the chemical master equation ([`cme`]), moment closures ([`closure`]),
 //! Lyapunov exponents ([`lyapunov`]) and the chaos zoo ([`zoo`]).
@@ -166,17 +166,17 @@ pub mod plan;
 pub mod reactions;
 pub mod real;
 pub mod scheme;
-pub mod segment;
+pub(crate) mod segment;
 pub mod shader;
 pub mod shard;
 pub mod spec;
-pub mod state;
+pub(crate) mod state;
 pub mod stationary;
 pub mod stats;
 pub mod sweep;
-pub mod twin;
+pub(crate) mod twin;
 pub mod unroll;
-pub mod vmath;
+pub(crate) mod vmath;
 pub mod zoo;
 
 pub use device::{BackendChoice, BackendKind, DeviceInfo};

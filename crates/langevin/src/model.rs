@@ -169,9 +169,9 @@ pub fn group_steps(noise: usize) -> usize {
 /// and whether it tracks first passages (a constant, so that a kernel without them carries no
 /// per-step check).
 ///
-/// `normals_per_noise` is the scheme's ([`Scheme::normals_per_noise`]): with 2, each step also
+/// `normals_per_noise` is the scheme's ([`crate::Scheme::normals_per_noise`]): with 2, each step also
 /// draws the normals of the space-time Levy areas (`LEVY_AREA`). `draws_noise`: whether the
-/// scheme reads its increments at all ([`Scheme::draws_noise`]; `DRAWS_NOISE`). `event_stops`:
+/// scheme reads its increments at all ([`crate::Scheme::draws_noise`]; `DRAWS_NOISE`). `event_stops`:
 /// an event freezes trajectories, and observations leave them out (`EVENT_STOPS`).
 ///
 /// `precision` is that of the state's components (`Scalar`): f64 only for the kernels written

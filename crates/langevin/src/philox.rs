@@ -96,7 +96,7 @@ pub fn uniform_open01(word: u32) -> f32 {
 
 /// Four standard normals from one Philox block by Box-Muller, the angle kept in (-pi, pi)
 /// and the radius kept real (`max(-2 ln u, 0)`, as the shader must). The logarithm, sine and
-/// cosine are [`crate::vmath`]'s polynomials, so that [`box_muller4_lanes`] vectorises and
+/// cosine are the polynomials of `vmath.rs`, so that [`box_muller4_lanes`] vectorises and
 /// gives the same bits.
 #[inline(always)]
 pub fn box_muller4(words: [u32; 4]) -> [f32; 4] {

@@ -45,7 +45,7 @@ pub struct EnsembleBindings<'a> {
 pub struct AdaptiveBindings<'a, S = f32> {
     /// `seg`.
     pub seg: &'a AdaptiveSegment,
-    /// `params_in`: [`Real::WORDS`] words per parameter.
+    /// `params_in`: [`crate::real::Real::WORDS`] words per parameter.
     pub params: &'a [f32],
     /// `init`.
     pub init: &'a [f32],
@@ -56,7 +56,7 @@ pub struct AdaptiveBindings<'a, S = f32> {
     pub clock: &'a mut [S],
     /// `counts`: accepted and rejected steps per trajectory, then two words of `ssa`'s clock.
     pub counts: &'a mut [u32],
-    /// `sweep`, with [`Real::WORDS`] words per value.
+    /// `sweep`, with [`crate::real::Real::WORDS`] words per value.
     pub sweep: &'a [u32],
     /// `unfinished`.
     pub unfinished: &'a AtomicU32,

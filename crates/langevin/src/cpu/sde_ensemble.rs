@@ -372,7 +372,7 @@ impl<M: Model + ?Sized> LaneRun<'_, M> {
 }
 
 /// Twin of the `sde_ensemble` kernel: advances every trajectory of the batch by the segment.
-/// Generic so that each model's terms inline into the loop ([`crate::model::CpuTwin`] reaches
+/// Generic so that each model's terms inline into the loop (`twin::CpuTwin` reaches
 /// it from a `dyn Model`).
 pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_>) {
     let dim = model.dim();

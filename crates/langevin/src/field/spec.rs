@@ -460,7 +460,7 @@ pub trait FieldBackend {
 }
 
 impl FieldSpec {
-    /// Checks the run as [`super::run`] does before any device work (`langevin check`).
+    /// Checks the run as [`super::run()`] does before any device work (`langevin check`).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] or [`Error::Limit`] naming the field.
