@@ -364,7 +364,140 @@ fn jump_process_takes_its_stationary_law(engine: &Engine) {
     );
 }
 
+/// A network whose counts start from a law, run from a config.
+fn run_from_laws(
+    engine: &Engine,
+    species: &str,
+    reactions: &str,
+    t_end: f64,
+) -> langevin::EnsembleResult {
+    let text = format!(
+        r#"
+        name = "laws"
+        kind = "reactions"
+        [model]
+        species = {{ {species} }}
+        params = {{ k = 20.0, g = 0.5 }}
+        reactions = [{reactions}]
+        [solver]
+        scheme = "ssa"
+        t_end = {t_end}
+        [ensemble]
+        trajectories = 65536
+        seed = 21
+        [output]
+        save_times = 5
+    "#
+    );
+    let spec = langevin::config::Config::from_toml("laws.toml", &text, &[])
+        .unwrap()
+        .to_spec()
+        .unwrap();
+    engine.run(&spec).unwrap()
+}
+
+/// Initial counts drawn from a law, against exact laws at every save time (5 standard errors
+/// of the mean and of the variance, `Var s^2 = (mu_4 - sigma^4) / n` to leading order):
+/// birth-death from its stationary Poisson(k / g) stays Poisson(40); pure death from
+/// Binomial(3000, 0.6) is Binomial(3000, 0.6 e^{-g t}) at t; uniform_int(5, 24) at t = 0 has
+/// mean 14.5 and variance (20^2 - 1) / 12. Poisson draws past its inversion range (mean 40)
+/// and binomial trials past llvmpipe's loop bound in one invocation (3000 trials) are covered.
+fn initial_counts_follow_their_laws(engine: &Engine) {
+    let n = 65536.0;
+    let check = |what: &str, m: &langevin::Moments, mean: f64, var: f64, mu4: f64| {
+        common::assert_within(&format!("{what} mean"), m.mean, mean, (var / n).sqrt(), 5.0);
+        common::assert_within(
+            &format!("{what} variance"),
+            m.variance(),
+            var,
+            ((mu4 - var * var) / n).sqrt(),
+            5.0,
+        );
+    };
+    let birth_death = r#"{ eq = "0 -> X", rate = "k" }, { eq = "X -> 0", rate = "g" }"#;
+    let r = run_from_laws(engine, r#"X = "poisson(k / g)""#, birth_death, 4.0);
+    let l = 40.0;
+    for (t, m) in r.times.iter().zip(&r.moments) {
+        check(
+            &format!("Poisson birth-death at t = {t}"),
+            &m[0],
+            l,
+            l,
+            l * (1.0 + 3.0 * l),
+        );
+    }
+    let r = run_from_laws(
+        engine,
+        r#"X = "binomial(3000, 0.6)""#,
+        r#"{ eq = "X -> 0", rate = "g" }"#,
+        2.0,
+    );
+    for (t, m) in r.times.iter().zip(&r.moments) {
+        let (trials, q) = (3000.0, 0.6 * (-0.5 * t).exp());
+        let var = trials * q * (1.0 - q);
+        // The binomial's fourth central moment: n q (1 - q) (1 + 3 (n - 2) q (1 - q)).
+        let mu4 = var * (1.0 + 3.0 * (trials - 2.0) * q * (1.0 - q));
+        check(
+            &format!("binomial pure death at t = {t}"),
+            &m[0],
+            trials * q,
+            var,
+            mu4,
+        );
+    }
+    let r = run_from_laws(engine, r#"X = "uniform_int(5, 24)""#, birth_death, 1.0);
+    let (mean, var) = (14.5, (20.0f64 * 20.0 - 1.0) / 12.0);
+    // The discrete uniform's fourth central moment: (N^2 - 1)(3 N^2 - 7) / 240 for N values.
+    let mu4 = (400.0 - 1.0) * (3.0 * 400.0 - 7.0) / 240.0;
+    check("uniform_int at t = 0", &r.moments[0][0], mean, var, mu4);
+}
+
+/// A species law with a master-equation comparison is refused (the comparison starts from
+/// fixed counts), and a count law outside a reactions model too; both name the key.
+#[test]
+fn count_laws_are_refused_where_they_do_not_apply() {
+    let text = r#"
+        name = "laws"
+        kind = "reactions"
+        [model]
+        species = { X = "poisson(4)" }
+        params = { k = 2.0, g = 0.5 }
+        reactions = [{ eq = "0 -> X", rate = "k" }, { eq = "X -> 0", rate = "g" }]
+        [solver]
+        scheme = "ssa"
+        t_end = 1.0
+        [ensemble]
+        trajectories = 64
+        [output]
+        cme = { X = 40 }
+    "#;
+    let err = langevin::config::Config::from_toml("laws.toml", text, &[])
+        .unwrap()
+        .to_spec()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("output.cme") && err.contains("fixed counts"),
+        "{err}"
+    );
+    let text = text
+        .replace(r#"X = "poisson(4)""#, r#"X = "binomial(5000, 0.5)""#)
+        .replace("cme = { X = 40 }", "");
+    let err = langevin::config::Config::from_toml("laws.toml", &text, &[])
+        .unwrap()
+        .to_spec()
+        .unwrap()
+        .resolve()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("binomial(5000, 0.5)") && err.contains("4096"),
+        "{err}"
+    );
+}
+
 on_every_backend!(
+    initial_counts_follow_their_laws,
     jump_process_takes_its_stationary_law,
     tau_leaping_is_within_its_tolerance,
     langevin_equation_has_the_exact_em_moments,

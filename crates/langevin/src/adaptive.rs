@@ -199,8 +199,12 @@ impl AdaptiveControl {
         if !(self.atol.is_finite() && self.atol > 0.0) {
             return Err(Error::invalid("solver.atol", self.atol, "must be positive"));
         }
-        if self.max_steps == 0 {
-            return Err(Error::invalid("solver.max_steps", 0, "must be at least 1"));
+        if self.max_steps == 0 || self.max_steps > 1 << 31 {
+            return Err(Error::invalid(
+                "solver.max_steps",
+                self.max_steps,
+                "must be 1 to 2^31",
+            ));
         }
         Ok(())
     }

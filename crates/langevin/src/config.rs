@@ -76,6 +76,16 @@ fn default_kind() -> String {
     "sde".into()
 }
 
+/// The initial count of a species: a number, or a law of counts drawn per trajectory.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum SpeciesInit {
+    /// Every trajectory starts with this many.
+    Count(i64),
+    /// `poisson(l)`, `binomial(n, p)` or `uniform_int(a, b)`, in the parameters.
+    Law(String),
+}
+
 /// `[model]`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -116,9 +126,11 @@ pub struct ModelConfig {
     /// `normal(mean, sd)` or `uniform(lo, hi)` (a zoo system's published point unless given).
     #[serde(default)]
     pub init: Vec<String>,
-    /// The species of a `reactions` model and their initial counts (state order: alphabetical).
+    /// The species of a `reactions` model and their initial counts (state order:
+    /// alphabetical): a count, or a law of counts, `poisson(l)`, `binomial(n, p)` or
+    /// `uniform_int(a, b)`.
     #[serde(default)]
-    pub species: BTreeMap<String, i64>,
+    pub species: BTreeMap<String, SpeciesInit>,
     /// The reactions of a `reactions` model.
     #[serde(default)]
     pub reactions: Vec<ReactionConfig>,
@@ -884,8 +896,35 @@ impl Config {
                         "a reactions model is given by its species (with initial counts), params and reactions",
                     ));
                 }
-                let species: Vec<(String, i64)> =
-                    m.species.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                // A species drawn from a law starts the network's own counts at 0; the
+                // kernels draw it (`initial` parses the law).
+                let species: Vec<(String, i64)> = m
+                    .species
+                    .iter()
+                    .map(|(k, v)| {
+                        let count = match v {
+                            SpeciesInit::Count(c) => *c,
+                            SpeciesInit::Law(_) => 0,
+                        };
+                        (k.clone(), count)
+                    })
+                    .collect();
+                let laws = m.species.values().any(|v| matches!(v, SpeciesInit::Law(_)));
+                if laws {
+                    for (key, given) in [
+                        ("output.cme", self.output.cme.is_some()),
+                        ("output.closures", !self.output.closures.is_empty()),
+                    ] {
+                        if given {
+                            return Err(Error::invalid(
+                                key,
+                                "given",
+                                "the comparison starts from fixed counts: give every species \
+                                 a count, not a law",
+                            ));
+                        }
+                    }
+                }
                 let reactions: Vec<crate::reactions::ReactionSpec> = m
                     .reactions
                     .iter()
@@ -897,7 +936,14 @@ impl Config {
                     .collect();
                 let network =
                     crate::reactions::ReactionNetwork::new(&species, &params, &reactions)?;
-                init = network.initial.iter().map(u32::to_string).collect();
+                init = m
+                    .species
+                    .values()
+                    .map(|v| match v {
+                        SpeciesInit::Count(c) => c.to_string(),
+                        SpeciesInit::Law(law) => law.clone(),
+                    })
+                    .collect();
                 ExprModel::reaction_network(&self.name, network)?
             }
             ("langevin", _) => {
@@ -1269,7 +1315,12 @@ impl Config {
         let scope = Scope::new(&[] as &[&str], &names);
         let mut laws = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            let field = if i < positions {
+            let species = (self.kind == "reactions")
+                .then(|| m.species.keys().nth(i))
+                .flatten();
+            let field = if let Some(name) = species {
+                format!("model.species.{name}")
+            } else if i < positions {
                 format!("model.init[{i}]")
             } else {
                 format!("model.init_momentum[{}]", i - positions)
@@ -1288,27 +1339,51 @@ impl Config {
             };
             let trimmed = text.trim_start();
             let lead = text.len() - trimmed.len();
-            // `normal(a, b)` or `uniform(a, b)`: two expressions in the parameters.
-            let law = ["normal", "uniform"].into_iter().find_map(|name| {
-                trimmed
-                    .strip_prefix(name)
-                    .and_then(|r| r.trim_start().strip_prefix('('))
-                    .and_then(|r| r.trim_end().strip_suffix(')'))
-                    .map(|args| (name, args))
-            });
+            // `normal(a, b)`, `uniform(a, b)` and, for species counts, `poisson(l)`,
+            // `binomial(n, p)` and `uniform_int(a, b)`: expressions in the parameters.
+            let law = ["normal", "uniform_int", "uniform", "poisson", "binomial"]
+                .into_iter()
+                .find_map(|name| {
+                    trimmed
+                        .strip_prefix(name)
+                        .and_then(|r| r.trim_start().strip_prefix('('))
+                        .and_then(|r| r.trim_end().strip_suffix(')'))
+                        .map(|args| (name, args))
+                });
             let law = match law {
                 Some((name, args)) => {
-                    let comma = args.find(',').ok_or_else(|| {
-                        Error::invalid(&field, text, format!("{name}(a, b) needs two arguments"))
-                    })?;
                     let offset = lead + trimmed.find('(').map_or(0, |k| k + 1);
-                    let a = evaluate(&args[..comma], offset)?;
-                    let b = evaluate(&args[comma + 1..], offset + comma + 1)?;
-                    if name == "normal" {
-                        InitialLaw::Normal { mean: a, sd: b }
+                    let (a, b) = if name == "poisson" {
+                        (evaluate(args, offset)?, 0.0)
                     } else {
-                        InitialLaw::Uniform { lo: a, hi: b }
+                        let comma = args.find(',').ok_or_else(|| {
+                            Error::invalid(
+                                &field,
+                                text,
+                                format!("{name}(a, b) needs two arguments"),
+                            )
+                        })?;
+                        (
+                            evaluate(&args[..comma], offset)?,
+                            evaluate(&args[comma + 1..], offset + comma + 1)?,
+                        )
+                    };
+                    let law = match name {
+                        "normal" => InitialLaw::Normal { mean: a, sd: b },
+                        "uniform" => InitialLaw::Uniform { lo: a, hi: b },
+                        "poisson" => InitialLaw::Poisson { mean: a },
+                        "binomial" => InitialLaw::Binomial { n: a, p: b },
+                        _ => InitialLaw::UniformInt { lo: a, hi: b },
+                    };
+                    if law.is_discrete() && self.kind != "reactions" {
+                        return Err(Error::invalid(
+                            &field,
+                            text,
+                            "poisson, binomial and uniform_int draw the species counts of a \
+                             reactions model",
+                        ));
                     }
+                    law
                 }
                 None => InitialLaw::Fixed(evaluate(text, 0)?),
             };

@@ -46,6 +46,26 @@ pub enum InitialLaw {
         /// Upper end.
         hi: f64,
     },
+    /// Poisson of this mean (a count), by the sampler of `shaders/lib/poisson.wgsl`.
+    Poisson {
+        /// Mean, at most 2^20.
+        mean: f64,
+    },
+    /// Binomial: the successes of `n` trials of probability `p` (a count), each trial one
+    /// uniform of the initial stream.
+    Binomial {
+        /// Trials, an integer in `[0, MAX_BINOMIAL_TRIALS]`.
+        n: f64,
+        /// Success probability in `[0, 1]`.
+        p: f64,
+    },
+    /// Uniform on the integers `lo..=hi`.
+    UniformInt {
+        /// Smallest value.
+        lo: f64,
+        /// Largest value.
+        hi: f64,
+    },
 }
 
 impl InitialLaw {
@@ -54,16 +74,49 @@ impl InitialLaw {
         match *self {
             InitialLaw::Fixed(v) => v,
             InitialLaw::Normal { mean, .. } => mean,
-            InitialLaw::Uniform { lo, hi } => 0.5 * (lo + hi),
+            InitialLaw::Uniform { lo, hi } | InitialLaw::UniformInt { lo, hi } => 0.5 * (lo + hi),
+            InitialLaw::Poisson { mean } => mean,
+            InitialLaw::Binomial { n, p } => n * p,
+        }
+    }
+
+    /// Whether the law draws integer counts (Poisson, binomial, uniform on integers).
+    pub fn is_discrete(&self) -> bool {
+        matches!(
+            self,
+            InitialLaw::Poisson { .. }
+                | InitialLaw::Binomial { .. }
+                | InitialLaw::UniformInt { .. }
+        )
+    }
+
+    /// The loop iterations `initial_state` spends on this component, each loop counted with
+    /// its last test (a kernel's budget on drivers that leave loops, [`crate::plan::LoopCost`]):
+    /// a Poisson draw searches at most 64 counts or makes at most 64 attempts; a binomial one
+    /// runs a trial per iteration.
+    pub fn loop_cost(&self) -> u64 {
+        match *self {
+            InitialLaw::Poisson { .. } => 65,
+            InitialLaw::Binomial { n, .. } => n as u64 + 1,
+            _ => 0,
         }
     }
 }
+
+/// The most trials of a [`InitialLaw::Binomial`] draw (one loop iteration each).
+pub const MAX_BINOMIAL_TRIALS: f64 = 4096.0;
 
 /// Law codes of the kernels' `init` array. Keep in sync with `initial_state` in
 /// `shaders/sde_ensemble.wgsl`.
 pub const LAW_NORMAL: f32 = 0.0;
 /// Uniform law code.
 pub const LAW_UNIFORM: f32 = 1.0;
+/// Poisson law code.
+pub const LAW_POISSON: f32 = 2.0;
+/// Binomial law code.
+pub const LAW_BINOMIAL: f32 = 3.0;
+/// Uniform-on-integers law code.
+pub const LAW_UNIFORM_INT: f32 = 4.0;
 
 /// The times at which statistics are saved.
 #[derive(Clone, Debug, PartialEq)]
@@ -275,6 +328,15 @@ impl EnsembleSpec {
         self.dt = dt;
         self
     }
+    /// The loop iterations drawing one trajectory's initial state costs a kernel (the discrete
+    /// laws loop; [`InitialLaw::loop_cost`]).
+    pub fn initial_loop_cost(&self) -> u64 {
+        match &self.initial {
+            InitialState::Laws(laws) => laws.iter().map(InitialLaw::loop_cost).sum(),
+            _ => 0,
+        }
+    }
+
     /// Sets the number of trajectories.
     pub fn trajectories(mut self, n: u64) -> Self {
         self.trajectories = n;
@@ -560,6 +622,9 @@ impl EnsembleSpec {
                 InitialLaw::Fixed(v) => (LAW_NORMAL, v, 0.0),
                 InitialLaw::Normal { mean, sd } => (LAW_NORMAL, mean, sd),
                 InitialLaw::Uniform { lo, hi } => (LAW_UNIFORM, lo, hi),
+                InitialLaw::Poisson { mean } => (LAW_POISSON, mean, 0.0),
+                InitialLaw::Binomial { n, p } => (LAW_BINOMIAL, n, p),
+                InitialLaw::UniformInt { lo, hi } => (LAW_UNIFORM_INT, lo, hi),
             };
             for v in [a, b] {
                 if !v.is_finite() {
@@ -575,6 +640,31 @@ impl EnsembleSpec {
                     format!("model.init.sd[{i}]"),
                     b,
                     "must be >= 0",
+                ));
+            }
+            let count = |v: f64| v >= 0.0 && v.fract() == 0.0 && v <= f64::from(1u32 << 24);
+            let bad = match *law {
+                InitialLaw::Poisson { mean } if !(0.0..=f64::from(1u32 << 20)).contains(&mean) => {
+                    Some(format!("poisson({mean}) needs a mean in [0, 2^20]"))
+                }
+                InitialLaw::Binomial { n, p }
+                    if !(count(n) && n <= MAX_BINOMIAL_TRIALS && (0.0..=1.0).contains(&p)) =>
+                {
+                    Some(format!(
+                        "binomial({n}, {p}) needs an integer n in [0, {MAX_BINOMIAL_TRIALS}] \
+                         and p in [0, 1]"
+                    ))
+                }
+                InitialLaw::UniformInt { lo, hi } if !(count(lo) && count(hi) && lo <= hi) => Some(
+                    format!("uniform_int({lo}, {hi}) needs integers 0 <= lo <= hi <= 2^24"),
+                ),
+                _ => None,
+            };
+            if let Some(why) = bad {
+                return Err(Error::invalid(
+                    format!("model.init[{i}]"),
+                    law.centre(),
+                    why,
                 ));
             }
             if kind == LAW_UNIFORM && a >= b {

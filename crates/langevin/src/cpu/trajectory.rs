@@ -1,11 +1,19 @@
 //! Twins of `shaders/lib/trajectory.wgsl`: global indices and initial states, shared by the
 //! kernels that run one trajectory per invocation.
 
+use super::poisson::poisson;
 use crate::philox::{
     philox4x32_10, uniform_open01, NormalStream, STREAM_INITIAL, STREAM_INITIAL_UNIFORM,
 };
 use crate::real::Real;
-use crate::spec::LAW_UNIFORM;
+use crate::spec::{LAW_BINOMIAL, LAW_POISSON, LAW_UNIFORM, LAW_UNIFORM_INT};
+
+/// Twin of `STREAM_INITIAL_TRIALS`.
+const STREAM_INITIAL_TRIALS: u32 = 4;
+/// Twin of `POISSON_INITIAL`.
+const POISSON_INITIAL: u32 = 0xffff_fff0;
+/// Twin of `WORD_POISSON_INITIAL`.
+const WORD_POISSON_INITIAL: u32 = 5;
 use crate::state::{State, MAX_DIM};
 
 /// Twin of `add_index`.
@@ -38,7 +46,7 @@ pub fn initial_state_in<R: Real>(
             a += wide(init[3 * dim + i]);
             b += wide(init[4 * dim + i]);
         }
-        if init[i] == LAW_UNIFORM {
+        if init[i] == LAW_UNIFORM || init[i] == LAW_UNIFORM_INT {
             let ctr = [
                 trajectory[0],
                 trajectory[1],
@@ -46,7 +54,36 @@ pub fn initial_state_in<R: Real>(
                 STREAM_INITIAL_UNIFORM,
             ];
             let u = uniform_open01(philox4x32_10(ctr, key)[i & 3]);
-            x[i] = a + (b - a) * wide(u);
+            if init[i] == LAW_UNIFORM {
+                x[i] = a + (b - a) * wide(u);
+            } else {
+                let span = (b - a).wide() as f32 + 1.0;
+                x[i] = a + wide((span * u).floor().min(span - 1.0));
+            }
+        } else if init[i] == LAW_POISSON {
+            let mean = a.wide() as f32;
+            x[i] = wide(poisson(
+                key,
+                trajectory,
+                POISSON_INITIAL + i as u32,
+                WORD_POISSON_INITIAL,
+                mean,
+            ));
+        } else if init[i] == LAW_BINOMIAL {
+            let (trials, p) = (a.wide() as u32, b.wide() as f32);
+            let mut successes = 0u32;
+            for k in 0..trials {
+                let ctr = [
+                    trajectory[0],
+                    trajectory[1],
+                    1024 * i as u32 + (k >> 2),
+                    STREAM_INITIAL_TRIALS,
+                ];
+                if uniform_open01(philox4x32_10(ctr, key)[(k & 3) as usize]) < p {
+                    successes += 1;
+                }
+            }
+            x[i] = wide(successes as f32);
         } else {
             x[i] = a + b * wide(noise.normal_at(i as u32));
         }

@@ -18,8 +18,9 @@ use std::sync::atomic::AtomicU32;
 /// Attempts per trajectory in one dispatch: at most 4096, and within a driver's loop limit
 /// ([`crate::plan::LoopCost::steps_within`]: llvmpipe leaves every loop of an invocation once
 /// all of them together have run 65,535 iterations, which would end a dispatch's attempts
-/// early, mid-choice or mid-total, without an error). An attempt of the adaptive schemes runs
-/// about 128 loop iterations when loops over the state are not unrolled. The jump kernels
+/// early, mid-choice or mid-total, without an error). `initial` is what drawing an initial
+/// state loops ([`crate::spec::EnsembleSpec::initial_loop_cost`]), in the first dispatch.
+/// An attempt of the adaptive schemes runs about 128 loop iterations when loops over the state are not unrolled. The jump kernels
 /// count theirs from the network's `reactions` R and the state's `dim` (every loop counted
 /// with its last test, unrolled or not): an event of `ssa` totals the propensities twice,
 /// chooses a reaction and moves the counts; a leap of `tau_leap` finds the critical
@@ -35,6 +36,7 @@ pub fn attempts_per_dispatch(
     scheme: crate::Scheme,
     dim: usize,
     reactions: usize,
+    initial: u64,
 ) -> Result<u32> {
     use crate::interacting::trips;
     let (r, d) = (reactions as u64, dim as u64);
@@ -54,7 +56,7 @@ pub fn attempts_per_dispatch(
     };
     let cost = crate::plan::LoopCost {
         per_step,
-        once: 1 + 2 * trips(d) + trips(r),
+        once: 1 + 2 * trips(d) + trips(r) + initial,
     };
     let attempts = cost.steps_within(loop_limit, || {
         format!("a network of {reactions} reactions in {dim} species")

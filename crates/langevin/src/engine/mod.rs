@@ -277,9 +277,19 @@ impl Engine {
                     }
                 }
                 check_capacity(capacity, spec.trajectories, budget, &ctx.info.name)?;
-                let step_cap = ctx
-                    .loop_iteration_limit
-                    .map(|limit| limit / LOOP_ITERATIONS_PER_STEP);
+                let step_cap = ctx.loop_iteration_limit.map(|limit| {
+                    // The dispatch that draws the initial states also runs their loops.
+                    let init = u32::try_from(spec.initial_loop_cost()).unwrap_or(u32::MAX);
+                    limit.saturating_sub(init) / LOOP_ITERATIONS_PER_STEP
+                });
+                if step_cap == Some(0) {
+                    return Err(Error::Limit(format!(
+                        "drawing an initial state runs {} loop iterations, past the {} this \
+                         driver allows an invocation: fewer binomial trials, or another adapter",
+                        spec.initial_loop_cost(),
+                        ctx.loop_iteration_limit.unwrap_or(0)
+                    )));
+                }
                 plan = Plan::new(spec, run, capacity, step_cap, kernel.pace());
                 let mut runner = gpu::sde_ensemble::SdeRun::new(
                     ctx,
@@ -437,6 +447,7 @@ impl Engine {
                         spec.scheme,
                         run.dim,
                         reactions,
+                        spec.initial_loop_cost(),
                     )?,
                     ctx.info.name.clone(),
                     Some(self.adaptive_kernel(ctx, spec)?),
@@ -447,7 +458,13 @@ impl Engine {
                 (
                     cpu::batch_capacity(&footprint, budget),
                     budget,
-                    adaptive::attempts_per_dispatch(None, spec.scheme, run.dim, reactions)?,
+                    adaptive::attempts_per_dispatch(
+                        None,
+                        spec.scheme,
+                        run.dim,
+                        reactions,
+                        spec.initial_loop_cost(),
+                    )?,
                     "the CPU twin".to_string(),
                     None,
                 )
