@@ -15,6 +15,7 @@
 #import state_layout
 #import model
 #import trajectory
+#import no_count_laws
 #import adaptive_kernel
 
 const WORKGROUP_SIZE: u32 = 64u;

@@ -18,6 +18,7 @@
 #import model
 #import scheme
 #import trajectory
+#import no_count_laws
 #import brownian_tree
 #import adaptive_kernel
 

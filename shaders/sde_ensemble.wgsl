@@ -11,6 +11,7 @@
 #import model
 #import scheme
 #import trajectory
+#import no_count_laws
 #import event
 
 // Large workgroups: some drivers (lavapipe) pay a fixed cost per workgroup, which shows when a

@@ -16,6 +16,7 @@
 #import state_layout
 #import model
 #import trajectory
+#import count_laws
 #import adaptive_kernel
 #import reactions
 #import jump_clock

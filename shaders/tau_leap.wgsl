@@ -18,6 +18,7 @@
 #import state_layout
 #import model
 #import trajectory
+#import count_laws
 #import adaptive_kernel
 #import reactions
 #import poisson

@@ -2,10 +2,10 @@
 // (`sde_ensemble`, `ode_adaptive`): global indices, the parameter sweep and the initial state.
 // A kernel importing this module defines the bindings `seg` (with the Philox `key`),
 // `params_in`, `init` and `sweep`, the private array `params`, and imports `state_layout` and
-// `model`. Initial states are computed in `Scalar` from f32 draws.
+// `model`, and one of `count_laws` (the jump kernels) or `no_count_laws` (the others), which
+// defines `initial_count`. Initial states are computed in `Scalar` from f32 draws.
 // CPU twins: crates/langevin/src/cpu/trajectory.rs (`apply_sweep` in sweep.rs).
 #import normal
-#import poisson
 
 const STREAM_INITIAL: u32 = 1u;
 const STREAM_INITIAL_UNIFORM: u32 = 2u;
@@ -13,14 +13,6 @@ const LAW_UNIFORM: f32 = 1.0;
 const LAW_POISSON: f32 = 2.0;
 const LAW_BINOMIAL: f32 = 3.0;
 const LAW_UNIFORM_INT: f32 = 4.0;
-// Philox counter word 3 of a binomial initial count's trials, four a block:
-// (trajectory, 1024 component + block, STREAM_INITIAL_TRIALS).
-const STREAM_INITIAL_TRIALS: u32 = 4u;
-// Counter word 2 of a Poisson initial count's draws is this plus the component, (trajectory,
-// POISSON_INITIAL + i, 5 + 32 m): beyond any leap index of `tau_leap`, whose Poisson draws
-// share words 32 and up (its leaps are fewer than 2^31).
-const POISSON_INITIAL: u32 = 0xfffffff0u;
-const WORD_POISSON_INITIAL: u32 = 5u;
 
 // Overwrites the swept parameters with the values of this trajectory's grid point. The write
 // goes through a loop over constant indices, so that `params` never needs a dynamic index
@@ -88,20 +80,10 @@ fn initial_state(trajectory: vec2<u32>) -> State {
                 let span = f32(b - a) + 1.0;
                 x[i] = a + Scalar(min(floor(span * u), span - 1.0));
             }
-        } else if init[i] == LAW_POISSON {
-            let mean = f32(a);
-            x[i] = Scalar(poisson(seg.key, trajectory, POISSON_INITIAL + i, WORD_POISSON_INITIAL, mean));
-        } else if init[i] == LAW_BINOMIAL {
-            let trials = u32(a);
-            let p = f32(b);
-            var successes = 0u;
-            for (var k = 0u; k < trials; k++) {
-                let ctr = vec4<u32>(trajectory.x, trajectory.y, 1024u * i + (k >> 2u), STREAM_INITIAL_TRIALS);
-                if uniform_open01(philox4x32_10(ctr, seg.key)[k & 3u]) < p {
-                    successes += 1u;
-                }
-            }
-            x[i] = Scalar(successes);
+        } else if init[i] == LAW_POISSON || init[i] == LAW_BINOMIAL {
+            // From `count_laws` in the jump kernels (`no_count_laws` elsewhere: the spec
+            // refuses these laws off the jump schemes).
+            x[i] = initial_count(init[i], a, b, i, trajectory);
         } else {
             x[i] = a + b * Scalar(normal_at(&noise, i));
         }

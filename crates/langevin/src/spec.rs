@@ -667,6 +667,17 @@ impl EnsembleSpec {
                     why,
                 ));
             }
+            if law.is_discrete() && self.scheme.kind() != crate::scheme::SchemeKind::Jump {
+                return Err(Error::invalid(
+                    format!("model.init[{i}]"),
+                    law.centre(),
+                    format!(
+                        "poisson, binomial and uniform_int initial counts run on the jump \
+                         schemes (ssa, tau_leap), not {}",
+                        self.scheme
+                    ),
+                ));
+            }
             if kind == LAW_UNIFORM && a >= b {
                 return Err(Error::invalid(
                     format!("model.init[{i}]"),
