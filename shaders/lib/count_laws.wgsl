@@ -2,7 +2,7 @@
 // `tau_leap`): Poisson by the sampler of `poisson.wgsl`, binomial by counting successful
 // trials. `trajectory.wgsl` calls `initial_count` for these laws. The other kernels import
 // `no_count_laws`, so that their code carries none of these loops.
-// CPU twin: `initial_state_in` in crates/langevin/src/cpu/trajectory.rs.
+// CPU twin: `initial_count` in crates/langevin/src/cpu/trajectory.rs.
 #import poisson
 
 // Philox counter word 3 of a binomial initial count's trials, four a block:

@@ -561,114 +561,53 @@ pub struct HistogramConfig {
     pub range: [f64; 2],
 }
 
-const KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "model",
-    "solver",
-    "ensemble",
-    "output",
-    "state",
-    "params",
-    "drift",
-    "diffusion",
-    "init",
-    "system",
-    "noise",
-    "potential",
-    "gamma",
-    "kT",
-    "mass",
-    "init_momentum",
-    "scheme",
-    "dt",
-    "t_end",
-    "t0",
-    "rtol",
-    "atol",
-    "max_steps",
-    "max_dt",
-    "brownian_tol",
-    "species",
-    "reactions",
-    "eq",
-    "rate",
-    "propensity",
-    "transitions",
-    "to",
-    "counters",
+/// The keys of the tables inside sections (`histogram`, `reactions`, `transitions`, `sweep`,
+/// `event`, `profile`, ...), for suggestions; the sections' own keys come from
+/// [`crate::kind::KINDS`].
+const NESTED_KEYS: &[&str] = &[
+    "action",
     "add",
-    "oscillators",
-    "coupling",
-    "frequencies",
-    "law",
-    "gamma",
-    "sd",
+    "amplitude",
+    "bins",
+    "count",
+    "direction",
+    "eq",
+    "from",
     "half_width",
-    "sampling",
-    "mean",
-    "equation",
-    "sites",
-    "nu",
-    "lambda",
-    "disorder",
-    "log_times",
-    "fit",
-    "objective",
-    "dim",
-    "particles",
-    "sigma",
-    "alpha",
-    "alpha_growth",
-    "alpha_max",
-    "shift",
-    "box",
-    "trajectories",
-    "seed",
-    "sweep",
+    "law",
+    "level",
     "linspace",
     "logspace",
-    "values",
-    "count",
-    "save_times",
-    "histogram",
-    "final_state",
-    "plots",
-    "displacement",
-    "time_average",
-    "from",
-    "closures",
-    "distributions",
-    "events",
-    "cme",
-    "var",
-    "bins",
-    "range",
-    "first_passage",
-    "event",
-    "when",
-    "action",
-    "level",
-    "direction",
-    "energy_tol",
-    "diff_tol",
-    "density",
-    "radius",
-    "speed",
-    "grid",
-    "points",
-    "length",
-    "profile",
+    "mean",
     "omega",
-    "velocity",
     "position",
-    "amplitude",
-    "width",
-    "safety",
-    "boundary",
-    "precision",
+    "propensity",
+    "range",
+    "rate",
+    "sampling",
+    "sd",
     "temperature",
+    "to",
+    "values",
+    "var",
+    "velocity",
+    "when",
+    "width",
 ];
+
+/// Every key a config may hold, for suggestions on an unknown one.
+fn known_keys() -> impl Iterator<Item = &'static str> {
+    let sections = crate::kind::KINDS
+        .iter()
+        .flat_map(|k| [k.model, k.solver, k.output, k.grid])
+        .flatten();
+    crate::kind::TOP_KEYS
+        .iter()
+        .chain(crate::kind::ENSEMBLE_KEYS)
+        .chain(sections)
+        .chain(NESTED_KEYS)
+        .copied()
+}
 
 impl Config {
     /// Parses TOML text; `origin` names the file in errors.
@@ -1470,7 +1409,7 @@ fn config_error(origin: &str, message: &str) -> Error {
     let mut message = message.trim().to_string();
     if let Some(rest) = message.split("unknown field `").nth(1) {
         if let Some(key) = rest.split('`').next() {
-            if let Some(s) = expr::parse::closest(key, KEYS.iter().copied()) {
+            if let Some(s) = expr::parse::closest(key, known_keys()) {
                 message.push_str(&format!("\nhelp: did you mean `{s}`?"));
             }
         }

@@ -8,18 +8,55 @@ use crate::philox::{
 use crate::real::Real;
 use crate::spec::{LAW_BINOMIAL, LAW_POISSON, LAW_UNIFORM, LAW_UNIFORM_INT};
 
+use crate::state::{State, MAX_DIM};
+
 /// Twin of `STREAM_INITIAL_TRIALS`.
 const STREAM_INITIAL_TRIALS: u32 = 4;
 /// Twin of `POISSON_INITIAL`.
 const POISSON_INITIAL: u32 = 0xffff_fff0;
 /// Twin of `WORD_POISSON_INITIAL`.
 const WORD_POISSON_INITIAL: u32 = 5;
-use crate::state::{State, MAX_DIM};
 
 /// Twin of `add_index`.
 pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {
     let lo = base[0].wrapping_add(offset);
     [lo, base[1] + u32::from(lo < base[0])]
+}
+
+/// Twin of `initial_count` (`shaders/lib/count_laws.wgsl`): component `i`'s count from a
+/// Poisson law of mean `a` or a binomial law of `a` trials of probability `b`.
+pub fn initial_count<R: Real>(
+    key: [u32; 2],
+    law: f32,
+    a: R,
+    b: R,
+    i: usize,
+    trajectory: [u32; 2],
+) -> f32 {
+    if law == LAW_POISSON {
+        let mean = a.wide() as f32;
+        return poisson(
+            key,
+            trajectory,
+            POISSON_INITIAL + i as u32,
+            WORD_POISSON_INITIAL,
+            mean,
+        );
+    }
+    let (trials, p) = (a.wide() as u32, b.wide() as f32);
+    let mut successes = 0u32;
+    for k in 0..trials {
+        let ctr = [
+            trajectory[0],
+            trajectory[1],
+            1024 * i as u32 + (k >> 2),
+            STREAM_INITIAL_TRIALS,
+        ];
+        if uniform_open01(philox4x32_10(ctr, key)[(k & 3) as usize]) < p {
+            successes += 1;
+        }
+    }
+    successes as f32
 }
 
 /// Twin of `initial_state`: component `i` from its law in `init` (codes, first and second
@@ -60,30 +97,8 @@ pub fn initial_state_in<R: Real>(
                 let span = (b - a).wide() as f32 + 1.0;
                 x[i] = a + wide((span * u).floor().min(span - 1.0));
             }
-        } else if init[i] == LAW_POISSON {
-            let mean = a.wide() as f32;
-            x[i] = wide(poisson(
-                key,
-                trajectory,
-                POISSON_INITIAL + i as u32,
-                WORD_POISSON_INITIAL,
-                mean,
-            ));
-        } else if init[i] == LAW_BINOMIAL {
-            let (trials, p) = (a.wide() as u32, b.wide() as f32);
-            let mut successes = 0u32;
-            for k in 0..trials {
-                let ctr = [
-                    trajectory[0],
-                    trajectory[1],
-                    1024 * i as u32 + (k >> 2),
-                    STREAM_INITIAL_TRIALS,
-                ];
-                if uniform_open01(philox4x32_10(ctr, key)[(k & 3) as usize]) < p {
-                    successes += 1;
-                }
-            }
-            x[i] = wide(successes as f32);
+        } else if init[i] == LAW_POISSON || init[i] == LAW_BINOMIAL {
+            x[i] = wide(initial_count(key, init[i], a, b, i, trajectory));
         } else {
             x[i] = a + b * wide(noise.normal_at(i as u32));
         }

@@ -190,10 +190,8 @@ pub fn vicsek_align(b: &mut VicsekBuffers) {
             let mut sum = [0.0f32; 2];
             let mut neighbours = 0;
             for dy in 0..3 {
-                let row = (cy + m + dy - 1) % m;
                 for dx in 0..3 {
-                    let cell = first_cell + row * m + (cx + m + dx - 1) % m;
-                    let [count, start] = cells[cell as usize];
+                    let [count, start] = cells[cell_of(dy, dx) as usize];
                     for k in 0..count {
                         let other = state[sorted[(start + k) as usize] as usize];
                         let sx = min_image(other[0] - me[0], p.box_len);
