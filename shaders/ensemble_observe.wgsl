@@ -1,13 +1,20 @@
 // Observables of a batch at a save time, from the states `sde_ensemble` left in `state`.
 // One invocation per block of BLOCK_SIZE trajectories (the blocks of the moment partials):
 // it folds the block's values into (count, mean, M2) per observed value, in order, and bins
-// the histogram component. The observed values are the state's components, then with
-// FLAG_ORIGIN the displacements x_i - x_i(t0) and the products x_i(t0) x_i. No shared memory and no barriers, which drivers that emulate
-// workgroups (lavapipe) run far faster than a tree reduction.
+// the histogram component. The observed values (crates/langevin/src/observable.rs, `Columns`)
+// are the state's components, then with FLAG_ORIGIN the displacements x_i - x_i(t0) and the
+// products x_i(t0) x_i, then the user's observables, then with COVARIANCE the sums of each
+// pair of the state's and the observables' values. No shared memory and no barriers, which
+// drivers that emulate workgroups (lavapipe) run far faster than a tree reduction.
+//
+// `observables` (OBSERVABLES, PAIRS, COVARIED, NPARAMS, `observable_values`) is supplied when
+// the kernel is composed.
 // CPU twin: crates/langevin/src/cpu/ensemble_observe.rs.
 #import segment
 #import moments
 #import state_layout
+#import observables
+#import params
 
 @group(0) @binding(0) var<uniform> seg: Segment;
 @group(0) @binding(1) var<storage, read> state: array<f32>;
@@ -18,6 +25,38 @@
 @group(0) @binding(4) var<storage, read> passage: array<f32>;
 // With FLAG_ORIGIN: the initial states.
 @group(0) @binding(5) var<storage, read> origin: array<f32>;
+// The parameters and the sweep, as `sde_ensemble` reads them, for the observables.
+@group(0) @binding(6) var<storage, read> params_in: array<f32>;
+@group(0) @binding(7) var<storage, read> sweep: array<u32>;
+
+var<private> params: array<f32, NPARAMS>;
+
+// The state then the observables of trajectory `j` of the batch at time `t`.
+fn covaried_values(j: u32, t: f32) -> Covaried {
+    var x: State;
+    for (var i = 0u; i < DIM; i++) {
+        x[i] = state[j * DIM + i];
+    }
+    load_params(add_index(seg.first_trajectory, j));
+    let o = observable_values(t, x);
+    var v: Covaried;
+    for (var i = 0u; i < DIM; i++) {
+        v[i] = x[i];
+    }
+    for (var k = 0u; k < OBSERVABLES; k++) {
+        v[DIM + k] = o[k];
+    }
+    return v;
+}
+
+// The histogram's value of trajectory `j`: a state component or an observable.
+fn histogram_value(j: u32, t: f32) -> f32 {
+    if seg.hist_component < DIM {
+        return state[j * DIM + seg.hist_component];
+    }
+    var v = covaried_values(j, t);
+    return v[seg.hist_component];
+}
 
 fn running(j: u32) -> bool {
     return !(EVENT_STOPS && passage[j] >= 0.0);
@@ -51,9 +90,11 @@ fn ensemble_observe(
         return;
     }
     let end = min(first + BLOCK_SIZE, seg.trajectories);
+    let t = seg.t0 + f32(seg.step_begin + seg.step_count) * seg.dt;
     if (seg.flags & FLAG_SAVE) != 0u {
         let with_origin = (seg.flags & FLAG_ORIGIN) != 0u;
-        let width = select(DIM, 3u * DIM, with_origin);
+        let base = select(DIM, 3u * DIM, with_origin);
+        let width = base + OBSERVABLES + PAIRS;
         for (var i = 0u; i < DIM; i++) {
             var m = Moments(0.0, 0.0, 0.0);
             var d = Moments(0.0, 0.0, 0.0);
@@ -75,11 +116,32 @@ fn ensemble_observe(
                 partials[block * width + 2u * DIM + i] = c;
             }
         }
+        if OBSERVABLES + PAIRS > 0u {
+            var acc: array<Moments, EXTRA>;
+            for (var j = first; j < end; j++) {
+                if running(j) {
+                    var v = covaried_values(j, t);
+                    for (var k = 0u; k < OBSERVABLES; k++) {
+                        acc[k] = merge_moments(acc[k], moments_of(v[DIM + k]));
+                    }
+                    var p = OBSERVABLES;
+                    for (var a = 0u; a < PAIRED; a++) {
+                        for (var b = a + 1u; b < COVARIED; b++) {
+                            acc[p] = merge_moments(acc[p], moments_of(v[a] + v[b]));
+                            p++;
+                        }
+                    }
+                }
+            }
+            for (var k = 0u; k < OBSERVABLES + PAIRS; k++) {
+                partials[block * width + base + k] = acc[k];
+            }
+        }
     }
     if (seg.flags & FLAG_HISTOGRAM) != 0u {
         for (var j = first; j < end; j++) {
             if running(j) {
-                atomicAdd(&histogram[histogram_bin(state[j * DIM + seg.hist_component])], 1u);
+                atomicAdd(&histogram[histogram_bin(histogram_value(j, t))], 1u);
             }
         }
     }

@@ -186,8 +186,14 @@ fn long_fourier_drifts_compile_and_match_the_cpu_evaluator() {
     use langevin::Model;
     for n in [200, 3000] {
         let model = fourier(n);
-        langevin::gpu::sde_ensemble::compose(&model, Scheme::EulerMaruyama, false, None)
-            .unwrap_or_else(|e| panic!("{n} terms: {e}"));
+        langevin::gpu::sde_ensemble::compose(
+            &model,
+            Scheme::EulerMaruyama,
+            false,
+            None,
+            &langevin::observable::state_only_module(model.dim()),
+        )
+        .unwrap_or_else(|e| panic!("{n} terms: {e}"));
         langevin::gpu::ode_adaptive::compose(&model, Scheme::Dopri5, Precision::F32).unwrap();
         langevin::gpu::ode_adaptive::compose(&model, Scheme::Dopri5, Precision::F64).unwrap();
         assert!(model.wgsl_functions().contains("let "), "{n} terms");

@@ -102,8 +102,37 @@ fn every_model_and_scheme_validates() {
                 }
                 continue;
             }
-            for track_passage in [false, true] {
-                if let Err(e) = compose(model.as_ref(), scheme, track_passage, None) {
+            // The observation kernel with the state alone, and with two observables (one
+            // reading a parameter, one an indicator) and the covariance.
+            let dim = model.dim();
+            let names = model.state_names();
+            let params: Vec<String> = model.params().into_iter().map(|(n, _)| n).collect();
+            let first = &names[0];
+            let scaled = match params.first() {
+                Some(p) => format!("{p} * {first}^2 + t"),
+                None => format!("{first}^2 + t"),
+            };
+            let observables = langevin::observable::Observables::resolve(
+                &[
+                    ("scaled".to_string(), scaled),
+                    ("above".to_string(), format!("{first} > 0")),
+                ],
+                &names,
+                &params,
+            )
+            .unwrap();
+            let columns = langevin::observable::Columns {
+                dim,
+                origin: true,
+                observables: 2,
+                covariance: true,
+            };
+            let observed = langevin::observable::wgsl_module(&observables, columns);
+            for (track_passage, module) in [
+                (false, langevin::observable::state_only_module(dim)),
+                (true, observed),
+            ] {
+                if let Err(e) = compose(model.as_ref(), scheme, track_passage, None, &module) {
                     panic!(
                         "{} with {scheme} (passage {track_passage}): {e}",
                         model.name()
@@ -125,7 +154,8 @@ fn stepping_kernels_keep_only_loops_of_run_time_length() {
             if scheme.check_model(model.as_ref()).is_err() || scheme.is_adaptive() {
                 continue;
             }
-            let [step, _] = compose(model.as_ref(), scheme, true, None).unwrap();
+            let only = langevin::observable::state_only_module(model.dim());
+            let [step, _] = compose(model.as_ref(), scheme, true, None, &only).unwrap();
             for line in step.wgsl.lines().filter(|l| l.contains("for (")) {
                 assert!(
                     line.contains("seg.") || line.contains("sweeps"),
@@ -224,6 +254,7 @@ fn host_structs_match_wgsl_layout() {
         Scheme::EulerMaruyama,
         true,
         None,
+        &langevin::observable::state_only_module(1),
     )
     .unwrap();
     assert_layout!(

@@ -40,3 +40,9 @@ struct Segment {
 fn grid_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, group_size: u32) -> u32 {
     return (wid.y * nwg.x + wid.x) * group_size + lid;
 }
+
+// The global index (low, high words) `offset` trajectories after `base`.
+fn add_index(base: vec2<u32>, offset: u32) -> vec2<u32> {
+    let lo = base.x + offset;
+    return vec2<u32>(lo, base.y + select(0u, 1u, lo < base.x));
+}

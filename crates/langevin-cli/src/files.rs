@@ -53,25 +53,35 @@ pub fn npy_f32(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
 /// A little-endian float32 NPY array of any `shape` (C order: the last index fastest).
 pub fn npy_f32_shaped(data: &[f32], shape: &[usize]) -> Vec<u8> {
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    let shape = match dims.as_slice() {
-        [one] => format!("({one},)"),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let mut out = npy_header("<f4", &shape, 4 * data.len());
+    let mut out = npy_header("<f4", &shape_text(shape), 4 * data.len());
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out
 }
 
-/// A little-endian float64 NPY array of shape `(rows, cols)`.
-pub fn npy_f64(data: &[f64], rows: usize, cols: usize) -> Vec<u8> {
-    let mut out = npy_header("<f8", &format!("({rows}, {cols})"), 8 * data.len());
+/// A little-endian float64 NPY array of any `shape` (C order).
+pub fn npy_f64_shaped(data: &[f64], shape: &[usize]) -> Vec<u8> {
+    debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+    let mut out = npy_header("<f8", &shape_text(shape), 8 * data.len());
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out
+}
+
+/// A shape as NPY's header writes it: a Python tuple.
+fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    match dims.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
+    }
+}
+
+/// A little-endian float64 NPY array of shape `(rows, cols)`.
+pub fn npy_f64(data: &[f64], rows: usize, cols: usize) -> Vec<u8> {
+    npy_f64_shaped(data, &[rows, cols])
 }
 
 /// A little-endian uint32 NPY vector.

@@ -47,6 +47,30 @@ fn kept_per_trajectory(spec: &EnsembleSpec) -> u64 {
     per_component * dim * u64::from(spec.final_states) + 4 * u64::from(spec.first_passage.is_some())
 }
 
+/// Bytes of snapshots the run keeps until its end (every trajectory's states at the save
+/// times for quantiles, or the paths of the first ones), and of the paths alone (which are
+/// written).
+fn snapshot_bytes(spec: &EnsembleSpec) -> (u64, u64) {
+    let Ok(run) = spec.resolve() else {
+        return (0, 0);
+    };
+    let Some(s) = run.snapshots.as_ref() else {
+        return (0, 0);
+    };
+    let wide = spec.scheme.is_adaptive() && spec.adaptive.precision == langevin::Precision::F64;
+    let per_value = 4 + 8 * u64::from(wide);
+    let dim = run.dim as u64;
+    let kept = s
+        .trajectories
+        .saturating_mul(s.steps.len() as u64)
+        .saturating_mul(dim * per_value);
+    let paths = s
+        .path_trajectories
+        .saturating_mul(s.path_slots.len() as u64)
+        .saturating_mul(dim * per_value);
+    (kept, paths)
+}
+
 /// The machine's physical memory (`MemTotal` of `/proc/meminfo`); `None` where unknown.
 fn machine_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -72,13 +96,16 @@ pub fn bound(spec: &mut EnsembleSpec, given: Option<&str>) -> Result<(), Error> 
 /// Bounds `spec`'s batches by half of `limit` and refuses a run whose kept outputs need more
 /// than the other half; `what` names the limit in the refusal.
 pub fn apply(spec: &mut EnsembleSpec, limit: u64, what: &str) -> Result<(), Error> {
-    let kept = kept_per_trajectory(spec).saturating_mul(spec.trajectories);
+    let kept = kept_per_trajectory(spec)
+        .saturating_mul(spec.trajectories)
+        .saturating_add(snapshot_bytes(spec).0);
     if kept > limit / 2 {
         return Err(Error::Limit(format!(
-            "{what} {limit} bytes: the run keeps {kept} bytes of final states and \
-             first-passage times for its {} trajectories, more than half the limit; raise \
-             the limit with --max-memory, run fewer trajectories per run (--shard), or turn \
-             off output.final_state / the first passage",
+            "{what} {limit} bytes: the run keeps {kept} bytes of final states, \
+             first-passage times, paths and the states quantiles are taken from for its {} \
+             trajectories, more than half the limit; raise the limit with --max-memory, run \
+             fewer trajectories per run (--shard), or turn off output.final_state / the first \
+             passage / output.paths / output.quantiles",
             spec.trajectories
         )));
     }
@@ -143,12 +170,15 @@ pub fn check_output(
         },
     };
     let per = kept_per_trajectory(spec).saturating_mul(1 + u64::from(checkpointed));
-    let bytes = per.saturating_mul(spec.trajectories);
+    let bytes = per
+        .saturating_mul(spec.trajectories)
+        .saturating_add(snapshot_bytes(spec).1);
     if bytes > limit {
         return Err(Error::Limit(format!(
-            "{what} {limit} bytes: the run writes {bytes} bytes of final states{} for its {} \
-             trajectories; raise the limit with --max-output, write elsewhere (--out), run \
-             fewer trajectories per run (--shard), or turn off output.final_state",
+            "{what} {limit} bytes: the run writes {bytes} bytes of final states and paths{} for \
+             its {} trajectories; raise the limit with --max-output, write elsewhere (--out), \
+             run fewer trajectories per run (--shard), or turn off output.final_state / \
+             output.paths",
             if checkpointed {
                 " (and its checkpoints as many)"
             } else {

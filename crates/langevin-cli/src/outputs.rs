@@ -8,7 +8,7 @@ use serde_json::json;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::files::{csv_cell, npy_f32, npy_f64, write_atomic};
+use crate::files::{csv_cell, npy_f32, npy_f32_shaped, npy_f64, npy_f64_shaped, write_atomic};
 pub use crate::run_folder::{Rules, RunFolder};
 
 /// The folder a run writes into: `out`, else `runs/<name>`, locked, checked against `rules`
@@ -83,6 +83,32 @@ pub fn warn_single_replicas(single: usize, points: usize, what: &str, quiet: boo
     }
 }
 
+/// Each state variable's, then each observable's, name and moments per save time: the
+/// series of `stats` in `summary.json` and of `stats.csv`, in that order.
+pub fn observed_series(r: &EnsembleResult) -> Vec<(&str, Vec<langevin::Moments>)> {
+    let state = r
+        .state_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), r.moments.iter().map(|m| m[i]).collect()));
+    let observables = r.observables.names.iter().enumerate().map(|(o, n)| {
+        (
+            n.as_str(),
+            r.observables.moments.iter().map(|m| m[o]).collect(),
+        )
+    });
+    state.chain(observables).collect()
+}
+
+/// The name of observed value `i`: a state variable, or observable `i - d`.
+pub fn observed_name(r: &EnsembleResult, i: usize) -> &str {
+    r.state_names
+        .iter()
+        .chain(&r.observables.names)
+        .nth(i)
+        .map_or("?", String::as_str)
+}
+
 /// Writes summary.json, stats.csv, histogram.csv, final_state.npy and the plots (as asked)
 /// into `dir`;
 /// returns the paths written.
@@ -96,16 +122,25 @@ pub fn write_all(
         .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
     let mut written = Vec::new();
     let mut stats = serde_json::Map::new();
-    for (i, name) in r.state_names.iter().enumerate() {
+    for (name, series) in observed_series(r) {
         // A save time where no trajectory is left (all absorbed or diverged) has no mean:
         // null, never the 0 an empty accumulator holds.
-        let mean: Vec<f64> = r.moments.iter().map(|m| m[i].mean_or_nan()).collect();
-        let var: Vec<f64> = r.moments.iter().map(|m| m[i].variance()).collect();
-        let count: Vec<u64> = r.moments.iter().map(|m| m[i].count).collect();
+        let mean: Vec<f64> = series.iter().map(|m| m.mean_or_nan()).collect();
+        let var: Vec<f64> = series.iter().map(|m| m.variance()).collect();
+        let count: Vec<u64> = series.iter().map(|m| m.count).collect();
         stats.insert(
-            name.clone(),
+            name.to_string(),
             json!({ "mean": mean, "var": var, "count": count }),
         );
+    }
+    if let Some(q) = &r.quantiles {
+        for ((name, _), values) in observed_series(r).iter().zip(&q.values) {
+            let rows: Vec<Vec<serde_json::Value>> = values
+                .iter()
+                .map(|row| row.iter().map(|v| finite_or_null(*v)).collect())
+                .collect();
+            stats[*name]["quantiles"] = json!(rows);
+        }
     }
     let diverged: Vec<u64> = (0..r.times.len()).map(|k| r.diverged(k)).collect();
     let mut summary = json!({
@@ -129,6 +164,9 @@ pub fn write_all(
         "times": r.times,
         "stats": stats,
     });
+    if let Some(q) = &r.quantiles {
+        summary["quantile_levels"] = json!(q.levels);
+    }
     if let Some(fp) = &r.first_passage {
         summary["first_passage"] = json!({
             "var": r.state_names[fp.component],
@@ -142,7 +180,7 @@ pub fn write_all(
     }
     if let Some(h) = &r.histogram {
         summary["histogram"] = json!({
-            "var": r.state_names[h.component],
+            "var": observed_name(r, h.component),
             "edges": h.edges(),
             "counts": h.counts,
             "underflow": h.underflow,
@@ -214,22 +252,32 @@ pub fn write_all(
     write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     written.push(path);
 
+    let series = observed_series(r);
     let mut csv = String::from("t");
-    for name in &r.state_names {
+    for (name, _) in &series {
         csv.push_str(&format!(",mean_{name},var_{name},count_{name}"));
     }
     csv.push('\n');
     for (k, t) in r.times.iter().enumerate() {
         csv.push_str(&t.to_string());
-        for m in &r.moments[k] {
-            csv.push_str(&moment_cells(m));
-            csv.push_str(&format!(",{}", m.count));
+        for (_, s) in &series {
+            csv.push_str(&moment_cells(&s[k]));
+            csv.push_str(&format!(",{}", s[k].count));
         }
         csv.push('\n');
     }
     let path = dir.join("stats.csv");
     write_atomic(&path, csv.as_bytes())?;
     written.push(path);
+    if r.observables.pair_sums.is_some() {
+        let m = series.len();
+        let matrices: Vec<f64> = (0..r.times.len())
+            .flat_map(|k| r.covariance(k).unwrap_or_default())
+            .collect();
+        let path = dir.join("covariance.npy");
+        write_atomic(&path, &npy_f64_shaped(&matrices, &[r.times.len(), m, m]))?;
+        written.push(path);
+    }
 
     let dim = r.state_names.len();
     let final_state = match (&r.final_states_f64, &r.final_states) {
@@ -241,6 +289,21 @@ pub fn write_all(
         let path = dir.join("final_state.npy");
         write_atomic(&path, &bytes)?;
         written.push(path);
+    }
+    if let Some(p) = &r.paths {
+        let shape = [p.trajectories as usize, p.times.len(), dim];
+        let bytes = match &p.states_f64 {
+            Some(wide) => npy_f64_shaped(wide, &shape),
+            None => npy_f32_shaped(&p.states, &shape),
+        };
+        let path = dir.join("paths.npy");
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+        if spec.paths.is_some_and(|p| p.every.is_some()) {
+            let path = dir.join("paths_times.npy");
+            write_atomic(&path, &npy_f64_shaped(&p.times, &[p.times.len()]))?;
+            written.push(path);
+        }
     }
     if config.output.plots {
         written.extend(crate::plots::write_all(dir, spec, r)?);
@@ -404,6 +467,7 @@ pub fn check(cfg: &Config) -> Result<String> {
             spec.scheme,
             spec.first_passage.is_some(),
             run.event.as_ref(),
+            &langevin::observable::wgsl_module(&run.observables, run.columns),
         )?;
         step
     };
@@ -413,7 +477,7 @@ pub fn check(cfg: &Config) -> Result<String> {
     } else {
         format!("{} steps of dt = {}", run.n_steps, run.dt)
     };
-    let footprint = langevin::spec::Footprint::of(&spec, run.dim, run.times.len());
+    let footprint = langevin::spec::Footprint::of(&spec, &run);
     let working = footprint.state_bytes() + footprint.optional_bytes();
     let kept = footprint.readback_bytes();
     Ok(format!(

@@ -268,25 +268,27 @@ fn displacement(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
 /// standard deviation, clipped at `floor` where the quantity has that lower bound (a band
 /// below it would show values no trajectory can take); the caption says where it clipped.
 fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf> {
+    let series = crate::outputs::observed_series(r);
     let dim = r.state_names.len();
-    let size = (WIDTH, PANEL_HEIGHT * dim as u32);
+    let size = (WIDTH, PANEL_HEIGHT * series.len() as u32);
     draw_png(dir, "moments.png", size, |root| {
         let (t0, t1) = padded_range(r.times.iter().copied());
-        let panels = root.split_evenly((dim, 1));
-        for (i, (area, name)) in panels.iter().zip(&r.state_names).enumerate() {
+        let panels = root.split_evenly((series.len(), 1));
+        for (i, (area, (name, moments))) in panels.iter().zip(&series).enumerate() {
+            // The floor bounds the state (populations), not the observables.
+            let floor = floor.filter(|_| i < dim);
             let mean: Vec<(f64, f64)> = r
                 .times
                 .iter()
-                .zip(&r.moments)
-                .map(|(&t, m)| (t, m[i].mean_or_nan()))
+                .zip(moments)
+                .map(|(&t, m)| (t, m.mean_or_nan()))
                 .filter(|(_, m)| m.is_finite())
                 .collect();
-            let std: Vec<f64> = r
-                .moments
+            let std: Vec<f64> = moments
                 .iter()
-                .filter(|m| m[i].mean_or_nan().is_finite())
+                .filter(|m| m.mean_or_nan().is_finite())
                 .map(|m| {
-                    let v = m[i].variance();
+                    let v = m.variance();
                     if v.is_finite() {
                         v.sqrt()
                     } else {
@@ -295,15 +297,52 @@ fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf
                 })
                 .collect();
             let low = |m: f64, s: f64| floor.map_or(m - s, |f| (m - s).max(f));
-            let clipped = floor.filter(|&f| mean.iter().zip(&std).any(|(&(_, m), s)| m - s < f));
-            let (y0, y1) = padded_range(
-                mean.iter()
+            // With quantiles, the band runs between the lowest and highest level asked for:
+            // values trajectories took, so nothing to cut.
+            let quantile_band = r.quantiles.as_ref().and_then(|q| {
+                let lo =
+                    (0..q.levels.len()).min_by(|&a, &b| q.levels[a].total_cmp(&q.levels[b]))?;
+                let hi =
+                    (0..q.levels.len()).max_by(|&a, &b| q.levels[a].total_cmp(&q.levels[b]))?;
+                (q.levels[lo] < q.levels[hi])
+                    .then(|| (&q.values[i], lo, hi, q.levels[lo], q.levels[hi]))
+            });
+            let band_of: Vec<(f64, f64, f64)> = match quantile_band {
+                Some((values, lo, hi, _, _)) => r
+                    .times
+                    .iter()
+                    .zip(values)
+                    .map(|(&t, q)| (t, q[lo], q[hi]))
+                    .filter(|(_, a, b)| a.is_finite() && b.is_finite())
+                    .collect(),
+                None => mean
+                    .iter()
                     .zip(&std)
-                    .flat_map(|(&(_, m), s)| [low(m, *s), m + s]),
+                    .map(|(&(t, m), s)| (t, low(m, *s), m + s))
+                    .collect(),
+            };
+            let clipped = floor
+                .filter(|_| quantile_band.is_none())
+                .filter(|&f| mean.iter().zip(&std).any(|(&(_, m), s)| m - s < f));
+            let (y0, y1) = padded_range(
+                band_of
+                    .iter()
+                    .flat_map(|&(_, a, b)| [a, b])
+                    .chain(mean.iter().map(|&(_, m)| m)),
             );
+            let (what, legend) = match quantile_band {
+                Some((_, _, _, a, b)) => (
+                    format!("ensemble mean and the {a} to {b} quantiles"),
+                    format!("{a} to {b} quantiles"),
+                ),
+                None => (
+                    "ensemble mean ± standard deviation".to_string(),
+                    "± std".to_string(),
+                ),
+            };
             let caption = match clipped {
-                Some(f) => format!("{name}: ensemble mean ± standard deviation (band cut at {f})"),
-                None => format!("{name}: ensemble mean ± standard deviation"),
+                Some(f) => format!("{name}: {what} (band cut at {f})"),
+                None => format!("{name}: {what}"),
             };
             let mut chart = ChartBuilder::on(area)
                 .caption(caption, (FAMILY, 18))
@@ -317,25 +356,16 @@ fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf
                 .x_label_formatter(&crate::plots::tick)
                 .y_label_formatter(&crate::plots::tick)
                 .x_desc("t")
-                .y_desc(name.as_str())
+                .y_desc(*name)
                 .label_style((FAMILY, 13))
                 .draw()
                 .map_err(plot_error)?;
-            let mut band: Vec<(f64, f64)> = mean
-                .iter()
-                .zip(&std)
-                .map(|(&(t, m), s)| (t, m + s))
-                .collect();
-            band.extend(
-                mean.iter()
-                    .zip(&std)
-                    .rev()
-                    .map(|(&(t, m), s)| (t, low(m, *s))),
-            );
+            let mut band: Vec<(f64, f64)> = band_of.iter().map(|&(t, _, b)| (t, b)).collect();
+            band.extend(band_of.iter().rev().map(|&(t, a, _)| (t, a)));
             chart
                 .draw_series(std::iter::once(Polygon::new(band, BAND.mix(0.25).filled())))
                 .map_err(plot_error)?
-                .label("± std")
+                .label(legend)
                 .legend(|(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.mix(0.25).filled())
                 });
@@ -354,7 +384,7 @@ fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf
 /// of the component when it is a one-dimensional gradient flow with constant noise.
 fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<PathBuf> {
     let h = r.histogram.as_ref().expect("called with a histogram");
-    let name = &r.state_names[h.component];
+    let name = crate::outputs::observed_name(r, h.component);
     let edges = h.edges();
     let in_range: u64 = h.counts.iter().sum();
     let width = (h.hi - h.lo) / h.counts.len() as f64;
@@ -384,7 +414,7 @@ fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<Path
             caption,
             (h.lo, h.hi),
             top,
-            name.as_str(),
+            name,
             "density on the range",
         )?;
         chart

@@ -473,11 +473,34 @@ pub struct OutputConfig {
     /// For `reactions` and `jump`: write each trajectory's events (`events.npy`).
     #[serde(default)]
     pub events: bool,
+    /// Named expressions in the state, `t` and the parameters (for `langevin`, also `U`, the
+    /// potential), whose moments are taken at the save times as the state's; in the order
+    /// written.
+    #[serde(default, with = "ordered_table")]
+    pub observables: Vec<(String, String)>,
+    /// The covariance of the state and the observables at the save times.
+    #[serde(default)]
+    pub covariance: bool,
+    /// Exact quantiles at these levels of every variable and observable at the save times.
+    #[serde(default)]
+    pub quantiles: Vec<f64>,
+    /// The paths of the first trajectories: `{ trajectories = K, every = n }`.
+    pub paths: Option<PathsConfig>,
     /// For `chain`: space the save times evenly in log t.
     #[serde(default)]
     pub log_times: bool,
     /// For `chain`: the window `[t1, t2]` over which to fit the growth exponent.
     pub fit: Option<[f64; 2]>,
+}
+
+/// `output.paths`: `{ trajectories = 4, every = 10 }`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsConfig {
+    /// Paths of trajectories `0..trajectories`.
+    pub trajectories: u64,
+    /// A state every this many steps (with the first and last); the save times without it.
+    pub every: Option<u32>,
 }
 
 /// `output.time_average`: `{ from = 10.0 }`.
@@ -511,6 +534,10 @@ impl Default for OutputConfig {
             cme: None,
             distributions: Vec::new(),
             events: false,
+            observables: Vec::new(),
+            covariance: false,
+            quantiles: Vec::new(),
+            paths: None,
             log_times: false,
             fit: None,
         }
@@ -572,6 +599,7 @@ const NESTED_KEYS: &[&str] = &[
     "count",
     "direction",
     "eq",
+    "every",
     "from",
     "half_width",
     "law",
@@ -588,6 +616,7 @@ const NESTED_KEYS: &[&str] = &[
     "sd",
     "temperature",
     "to",
+    "trajectories",
     "values",
     "var",
     "velocity",
@@ -666,6 +695,7 @@ impl Config {
         }
         texts.extend(m.transitions.iter().map(|t| t.rate.as_str()));
         texts.extend(self.output.event.as_ref().map(|e| e.when.as_str()));
+        texts.extend(self.output.observables.iter().map(|(_, e)| e.as_str()));
         let named: std::collections::BTreeSet<&str> =
             texts.iter().flat_map(|t| identifiers(t)).collect();
         m.params
@@ -1116,6 +1146,25 @@ impl Config {
         spec.initial = initial;
         spec.adaptive.max_dt = self.solver.max_dt;
         spec.displacement = self.output.displacement;
+        spec.covariance = self.output.covariance;
+        spec.quantiles = self.output.quantiles.clone();
+        spec.paths = self
+            .output
+            .paths
+            .as_ref()
+            .map(|p| crate::snapshot::PathSpec {
+                trajectories: p.trajectories,
+                every: p.every,
+            });
+        for (name, text) in &self.output.observables {
+            let text = match (self.kind.as_str(), self.model.potential.as_deref()) {
+                ("langevin", Some(u)) if !state_names.iter().any(|s| s == "U") => {
+                    with_potential(text, u)
+                }
+                _ => text.clone(),
+            };
+            spec = spec.observable(name, &text);
+        }
         if !matches!(self.kind.as_str(), "reactions" | "jump")
             && (!self.output.closures.is_empty() || self.output.cme.is_some())
         {
@@ -1170,7 +1219,12 @@ impl Config {
             spec = spec.event(&e.when, action);
         }
         if let Some(h) = &self.output.histogram {
-            let component = state_index(&state_names, "output.histogram.var", &h.var)?;
+            let observed: Vec<String> = state_names
+                .iter()
+                .cloned()
+                .chain(self.output.observables.iter().map(|(n, _)| n.clone()))
+                .collect();
+            let component = state_index(&observed, "output.histogram.var", &h.var)?;
             if h.range[0] >= h.range[1] {
                 return Err(Error::invalid(
                     "output.histogram.range",
@@ -1392,6 +1446,74 @@ fn check_override_param(param: &str, declared: &[String]) -> Result<()> {
 }
 
 /// The identifiers in an expression's text (names of variables, parameters and functions).
+/// `text` with every identifier `U` replaced by the parenthesised potential, so that a
+/// `langevin` observable can read the potential by name.
+fn with_potential(text: &str, potential: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word == "U" {
+            out.push_str(&format!("({potential})"));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || (c == '.' && word.is_empty()) {
+            // A number's digits and point stay one word with its letters (`1e3`, `2.5`).
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// A TOML table of strings as a list of (key, value) in the order written (the tables keep
+/// their order), and back.
+mod ordered_table {
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        list: &[(String, String)],
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(list.len()))?;
+        for (k, v) in list {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Vec<(String, String)>, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Vec<(String, String)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of names to expressions")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut list = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    list.push((k, v));
+                }
+                Ok(list)
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
 fn identifiers(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
@@ -1401,7 +1523,11 @@ fn state_index(state: &[String], field: &str, var: &str) -> Result<usize> {
     state.iter().position(|s| s == var).ok_or_else(|| {
         let hint = expr::parse::closest(var, state.iter().map(String::as_str))
             .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
-        Error::invalid(field, var, format!("not a state variable{hint}"))
+        Error::invalid(
+            field,
+            var,
+            format!("not a state variable or observable{hint}"),
+        )
     })
 }
 

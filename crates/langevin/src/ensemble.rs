@@ -2,6 +2,7 @@
 
 use crate::device::DeviceInfo;
 use crate::plan::Plan;
+use crate::spec::ResolvedRun;
 use crate::stats::{FirstPassage, Histogram, Moments, PartialMoments};
 use rayon::prelude::*;
 use std::time::Duration;
@@ -22,6 +23,11 @@ pub struct BatchOutput {
     /// Per trajectory and component, the compensated time sums of x and x^2 (sum,
     /// compensation, sum, compensation), with time averages.
     pub time_sums: Option<Vec<f32>>,
+    /// Per snapshot slot, the states of the batch's trajectories among the run's first
+    /// ([`crate::snapshot::Snapshots::share`]), trajectory-major; empty without snapshots.
+    pub snapshots: Vec<Vec<f32>>,
+    /// The same in f64, from runs that integrate in f64.
+    pub snapshots_f64: Option<Vec<Vec<f64>>>,
 }
 
 /// Everything a run produced, with where and how fast.
@@ -75,6 +81,44 @@ pub struct EnsembleResult {
     pub time_average: Option<TimeAverages>,
     /// Jump schemes: extinction, absorption, count distributions and events per trajectory.
     pub jumps: Option<crate::jump_observe::JumpObservables>,
+    /// The observables' moments (and the covariance's pair sums) per save time.
+    pub observables: ObservedValues,
+    /// The paths of the first trajectories, when asked for ([`crate::EnsembleSpec::paths`]).
+    pub paths: Option<crate::snapshot::Paths>,
+    /// Exact quantiles of the variables and observables at the save times, when asked for.
+    pub quantiles: Option<crate::snapshot::Quantiles>,
+}
+
+/// What a run observed besides the state: each observable's moments per save time, and with
+/// covariance the moments of the pair sums ([`crate::observable`]), all merged in f64.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObservedValues {
+    /// The observables' names, in the order given.
+    pub names: Vec<String>,
+    /// Per save time and observable.
+    pub moments: Vec<Vec<Moments>>,
+    /// With covariance: per save time, the moments of `v_a + v_b` for each pair `a < b` of
+    /// the state's and the observables' values.
+    pub pair_sums: Option<Vec<Vec<Moments>>>,
+}
+
+impl ObservedValues {
+    /// Merges another range of trajectories of the same run.
+    pub fn merge(&mut self, other: &ObservedValues) {
+        merge_tables(&mut self.moments, &other.moments);
+        if let (Some(a), Some(b)) = (&mut self.pair_sums, &other.pair_sums) {
+            merge_tables(a, b);
+        }
+    }
+}
+
+/// Merges moments tables entry by entry.
+pub(crate) fn merge_tables(into: &mut [Vec<Moments>], other: &[Vec<Moments>]) {
+    for (a, b) in into.iter_mut().zip(other) {
+        for (x, y) in a.iter_mut().zip(b) {
+            x.merge(y);
+        }
+    }
 }
 
 /// Time averages of each trajectory over a window of the step grid (iterate averaging), and
@@ -171,6 +215,22 @@ impl EnsembleResult {
         Some((c.mean, c.std_error()))
     }
 
+    /// The moments of observable `name` per save time.
+    pub fn observable(&self, name: &str) -> Option<Vec<Moments>> {
+        let o = self.observables.names.iter().position(|n| n == name)?;
+        Some(self.observables.moments.iter().map(|m| m[o]).collect())
+    }
+
+    /// The covariance matrix of the state and the observables at save `k` (`m x m`,
+    /// row-major, `m = d + k` in state order then the observables'), unbiased (`N - 1`);
+    /// `None` unless asked for ([`crate::EnsembleSpec::covariance`]).
+    pub fn covariance(&self, k: usize) -> Option<Vec<f64>> {
+        let pairs = &self.observables.pair_sums.as_ref()?[k];
+        let mut values = self.moments[k].clone();
+        values.extend_from_slice(&self.observables.moments[k]);
+        Some(crate::observable::covariance(&values, pairs))
+    }
+
     /// Trajectory-steps per second of the run phase.
     pub fn trajectory_steps_per_second(&self) -> f64 {
         self.trajectories as f64 * f64::from(self.steps) / self.run_time.as_secs_f64()
@@ -193,7 +253,14 @@ impl EnsembleResult {
 
 /// Folds batch outputs in trajectory order, so the sums do not depend on the batching.
 pub(crate) struct Accumulator {
+    /// The run, for snapshots and their observables.
+    run: ResolvedRun,
+    /// Per snapshot slot, the states of the trajectories copied so far.
+    snapshots: Vec<Vec<f32>>,
+    snapshots_f64: Option<Vec<Vec<f64>>>,
     dim: usize,
+    columns: crate::observable::Columns,
+    observable_names: Vec<String>,
     /// Values observed per trajectory ([`Plan::observed`]).
     width: usize,
     time_average: Option<TimeAverages>,
@@ -247,7 +314,12 @@ impl Accumulator {
             )
         });
         Accumulator {
+            run: plan.run.clone(),
+            snapshots: vec![Vec::new(); plan.run.snapshots.as_ref().map_or(0, |s| s.steps.len())],
+            snapshots_f64: None,
             dim: plan.run.dim,
+            columns: plan.run.columns,
+            observable_names: plan.run.observables.names().map(String::from).collect(),
             width: plan.observed(),
             time_average,
             moments: vec![vec![Moments::default(); plan.observed()]; plan.saves()],
@@ -306,6 +378,18 @@ impl Accumulator {
         if let Some(batch) = out.final_states_f64 {
             append(self.final_states_f64.get_or_insert_with(Vec::new), batch);
         }
+        for (all, batch) in self.snapshots.iter_mut().zip(out.snapshots) {
+            append(all, batch);
+        }
+        if let Some(wide) = out.snapshots_f64 {
+            let slots = self.snapshots.len();
+            let acc = self
+                .snapshots_f64
+                .get_or_insert_with(|| vec![Vec::new(); slots]);
+            for (all, batch) in acc.iter_mut().zip(wide) {
+                append(all, batch);
+            }
+        }
         if let (Some(fp), Some(times)) = (&mut self.first_passage, out.first_passage) {
             fp.times.extend(times.into_iter().filter(|t| *t >= 0.0));
             fp.hit = fp.times.len() as u64;
@@ -313,16 +397,28 @@ impl Accumulator {
     }
 
     pub(crate) fn finish(self) -> Finished {
-        let dim = self.dim;
-        let part = |k: usize| -> Option<Vec<Vec<Moments>>> {
-            (self.width > dim).then(|| {
-                self.moments
-                    .iter()
-                    .map(|m| m[k * dim..(k + 1) * dim].to_vec())
-                    .collect()
-            })
+        let (dim, columns) = (self.dim, self.columns);
+        let slice = |range: std::ops::Range<usize>| -> Vec<Vec<Moments>> {
+            self.moments
+                .iter()
+                .map(|m| m[range.clone()].to_vec())
+                .collect()
         };
-        let (displacement, origin_product) = (part(1), part(2));
+        let (displacement, origin_product) = if columns.origin {
+            (Some(slice(dim..2 * dim)), Some(slice(2 * dim..3 * dim)))
+        } else {
+            (None, None)
+        };
+        let at = columns.base();
+        let observables = ObservedValues {
+            names: self.observable_names.clone(),
+            moments: slice(at..at + columns.observables),
+            pair_sums: columns
+                .covariance
+                .then(|| slice(at + columns.observables..columns.width())),
+        };
+        let paths = self.paths();
+        let quantiles = self.quantiles();
         let mut sweep = self.sweep;
         // Sweep groups keep the state's moments.
         if let Some(SweepResult {
@@ -335,9 +431,12 @@ impl Accumulator {
             }
         }
         Finished {
+            paths,
+            quantiles,
             sweep,
             displacement,
             origin_product,
+            observables,
             time_average: self.time_average,
             moments: self
                 .moments
@@ -355,6 +454,95 @@ impl Accumulator {
     }
 }
 
+impl Accumulator {
+    /// The paths from the snapshots: `(trajectories, times, dim)`.
+    fn paths(&self) -> Option<crate::snapshot::Paths> {
+        let s = self
+            .run
+            .snapshots
+            .as_ref()
+            .filter(|s| s.path_trajectories > 0)?;
+        let (k, d) = (s.path_trajectories as usize, self.dim);
+        let gather = |slots: &[Vec<f32>]| gather_paths(slots, &s.path_slots, k, d);
+        let states_f64 = self
+            .snapshots_f64
+            .as_ref()
+            .map(|slots| gather_paths(slots, &s.path_slots, k, d));
+        Some(crate::snapshot::Paths {
+            trajectories: s.path_trajectories,
+            times: s
+                .path_slots
+                .iter()
+                .map(|&slot| self.run.time_of_step(s.steps[slot]))
+                .collect(),
+            states: gather(&self.snapshots),
+            states_f64,
+        })
+    }
+
+    /// The exact quantiles of every variable and observable at the save times, from the
+    /// snapshots of every trajectory; the observables are evaluated here as the kernel does
+    /// (f32, each trajectory's parameters, `t` on the grid in f32).
+    fn quantiles(&self) -> Option<crate::snapshot::Quantiles> {
+        let s = self
+            .run
+            .snapshots
+            .as_ref()
+            .filter(|s| !s.save_slots.is_empty())?;
+        let (d, k) = (self.dim, self.run.observables.len());
+        let base = self.run.snapshots.as_ref().map_or(0, |s| s.first);
+        let mut values = vec![Vec::with_capacity(s.save_slots.len()); d + k];
+        for (save, &slot) in s.save_slots.iter().enumerate() {
+            let states = &self.snapshots[slot];
+            let n = states.len() / d.max(1);
+            let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(n); d + k];
+            let step = self.run.save_steps[save];
+            let t = self.run.t0 as f32 + step as f32 * self.run.dt as f32;
+            let (mut scratch, mut out) = (Vec::new(), vec![0.0f32; k]);
+            for (j, x) in states.chunks(d).enumerate() {
+                for (c, v) in columns.iter_mut().zip(x) {
+                    c.push(f64::from(*v));
+                }
+                if k > 0 {
+                    self.run.observables.of_trajectory(
+                        &self.run,
+                        base + j as u64,
+                        t,
+                        x,
+                        &mut scratch,
+                        &mut out,
+                    );
+                    for (c, v) in columns[d..].iter_mut().zip(&out) {
+                        c.push(f64::from(*v));
+                    }
+                }
+            }
+            let per_column: Vec<Vec<f64>> = columns
+                .into_par_iter()
+                .map(|mut c| crate::snapshot::exact_quantiles(&mut c, &self.run.quantiles))
+                .collect();
+            for (v, q) in values.iter_mut().zip(per_column) {
+                v.push(q);
+            }
+        }
+        Some(crate::snapshot::Quantiles {
+            levels: self.run.quantiles.clone(),
+            values,
+        })
+    }
+}
+
+/// The first `k` trajectories' states at `path_slots` of `slots`, shape `(k, slots, d)`.
+fn gather_paths<T: Copy>(slots: &[Vec<T>], path_slots: &[usize], k: usize, d: usize) -> Vec<T> {
+    let mut states = Vec::with_capacity(k * path_slots.len() * d);
+    for j in 0..k {
+        for &slot in path_slots {
+            states.extend_from_slice(&slots[slot][j * d..(j + 1) * d]);
+        }
+    }
+    states
+}
+
 /// Appends a batch's values; the first batch (often the only one) is kept as it came, not
 /// copied.
 fn append<T: Copy>(all: &mut Vec<T>, batch: Vec<T>) {
@@ -370,6 +558,9 @@ pub(crate) struct Finished {
     pub(crate) moments: Vec<Vec<Moments>>,
     pub(crate) displacement: Option<Vec<Vec<Moments>>>,
     pub(crate) origin_product: Option<Vec<Vec<Moments>>>,
+    pub(crate) observables: ObservedValues,
+    pub(crate) paths: Option<crate::snapshot::Paths>,
+    pub(crate) quantiles: Option<crate::snapshot::Quantiles>,
     pub(crate) time_average: Option<TimeAverages>,
     pub(crate) sweep: Option<SweepResult>,
     pub(crate) histogram: Option<Histogram>,

@@ -106,6 +106,10 @@ const ENSEMBLE_OUTPUT: &[&str] = &[
     "plots",
     "displacement",
     "time_average",
+    "observables",
+    "covariance",
+    "quantiles",
+    "paths",
 ];
 const JUMP_OUTPUT: &[&str] = &[
     "save_times",
@@ -116,6 +120,10 @@ const JUMP_OUTPUT: &[&str] = &[
     "plots",
     "displacement",
     "time_average",
+    "observables",
+    "covariance",
+    "quantiles",
+    "paths",
     "closures",
     "cme",
     "distributions",

@@ -94,6 +94,9 @@ pub struct StepSegment {
     pub save_slot: Option<usize>,
     /// Bins the histogram at the end.
     pub histogram: bool,
+    /// Copies the leading trajectories' states into this snapshot slot at the end
+    /// ([`crate::snapshot`]).
+    pub snapshot_slot: Option<usize>,
 }
 
 impl StepSegment {
@@ -258,14 +261,11 @@ impl Plan {
         self.run.save_steps.len()
     }
 
-    /// Values observed per trajectory at a save time: the state, then with `FLAG_ORIGIN` the
-    /// displacements `x - x(t0)` and the products `x(t0) x`, component by component.
+    /// Values observed per trajectory at a save time ([`crate::observable::Columns`]): the
+    /// state, then with `FLAG_ORIGIN` the displacements `x - x(t0)` and the products
+    /// `x(t0) x`, component by component, then the observables and the covariance's pair sums.
     pub fn observed(&self) -> usize {
-        if self.base.flags & FLAG_ORIGIN != 0 {
-            3 * self.run.dim
-        } else {
-            self.run.dim
-        }
+        self.run.columns.width()
     }
 
     /// Workgroups (moment blocks) in a batch.
@@ -290,6 +290,7 @@ pub fn step_segments(
             init: segments.is_empty(),
             save_slot: None,
             histogram: false,
+            snapshot_slot: None,
         });
     };
     let mut targets: Vec<(u32, Option<usize>)> = run
@@ -298,8 +299,17 @@ pub fn step_segments(
         .enumerate()
         .map(|(slot, &s)| (s, Some(slot)))
         .collect();
+    // Snapshot steps end a dispatch too; one at a save step is taken there.
+    let snapshots = run.snapshots.as_ref();
+    for &s in snapshots.map_or(&[][..], |n| &n.steps[..]) {
+        if !run.save_steps.contains(&s) {
+            targets.push((s, None));
+        }
+    }
+    targets.sort_by_key(|t| t.0);
     targets.push((run.n_steps, None));
     for (target, slot) in targets {
+        let snapshot = snapshots.and_then(|n| n.slot_at(target));
         let mut stepped = false;
         while current < target {
             let count = (target - current).min(steps_per_dispatch);
@@ -312,6 +322,16 @@ pub fn step_segments(
                 push(&mut segments, current, 0);
             }
             segments.last_mut().expect("a segment exists").save_slot = Some(slot);
+        }
+        if let Some(snapshot) = snapshot {
+            // A snapshot at step 0 needs the segment that draws the initial state.
+            if segments.is_empty() {
+                push(&mut segments, current, 0);
+            }
+            let last = segments.last_mut().expect("a segment exists");
+            if last.step_begin + last.step_count == target {
+                last.snapshot_slot = Some(snapshot);
+            }
         }
     }
     if histogram {
@@ -435,6 +455,13 @@ mod tests {
         ResolvedRun {
             sweep: None,
             event: None,
+            observables: Default::default(),
+            snapshots: None,
+            quantiles: Vec::new(),
+            columns: crate::observable::Columns {
+                dim: 1,
+                ..Default::default()
+            },
             dim: 1,
             params: vec![],
             param_values: vec![],

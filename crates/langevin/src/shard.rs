@@ -11,7 +11,7 @@
 //! moments to rounding (Chan's formula in another order, about 1e-15 relative).
 
 use crate::adaptive::AdaptiveStats;
-use crate::ensemble::{EnsembleResult, TimeAverages};
+use crate::ensemble::{merge_tables as merge_table, EnsembleResult, TimeAverages};
 use crate::error::{Error, Result};
 use crate::stats::{FirstPassage, Histogram, Moments};
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,10 @@ pub fn check_spec(spec: &crate::EnsembleSpec) -> Result<()> {
         "an event"
     } else if spec.scheme.kind() == crate::scheme::SchemeKind::Jump {
         "a jump process"
+    } else if spec.paths.is_some() {
+        "saved paths"
+    } else if !spec.quantiles.is_empty() {
+        "quantiles"
     } else {
         return Ok(());
     };
@@ -141,6 +145,9 @@ pub struct Partial {
     pub origin_product: Option<Vec<Vec<Moments>>>,
     /// Time averages.
     pub time_average: Option<TimeAverages>,
+    /// The observables' moments and the covariance's pair sums.
+    #[serde(default)]
+    pub observables: crate::ensemble::ObservedValues,
     /// Step counts of an adaptive run.
     pub adaptive: Option<AdaptiveStats>,
     /// Seconds of stepping.
@@ -176,6 +183,12 @@ impl Partial {
         if result.jumps.is_some() {
             return refuse("jump observables");
         }
+        if result.paths.is_some() {
+            return refuse("saved paths");
+        }
+        if result.quantiles.is_some() {
+            return refuse("quantiles");
+        }
         Ok(Partial {
             format: PARTIAL_FORMAT,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -195,6 +208,7 @@ impl Partial {
             displacement: result.displacement.clone(),
             origin_product: result.origin_product.clone(),
             time_average: result.time_average.clone(),
+            observables: result.observables.clone(),
             adaptive: result.adaptive,
             run_seconds: result.run_time.as_secs_f64(),
             setup_seconds: result.setup_time.as_secs_f64(),
@@ -225,15 +239,6 @@ pub fn gaps(parts: &[Partial]) -> Vec<(u64, u64)> {
         missing.push((at, total));
     }
     missing
-}
-
-/// Merges moments tables entry by entry.
-fn merge_table(into: &mut [Vec<Moments>], other: &[Vec<Moments>]) {
-    for (a, b) in into.iter_mut().zip(other) {
-        for (x, y) in a.iter_mut().zip(b) {
-            x.merge(y);
-        }
-    }
 }
 
 /// Merges optional parts that both have or both lack.
@@ -330,6 +335,16 @@ pub fn fold(mut parts: Vec<Partial>) -> Result<Partial> {
     let mut acc = head;
     for p in &parts[1..] {
         merge_table(&mut acc.moments, &p.moments);
+        if acc.observables.names != p.observables.names
+            || acc.observables.pair_sums.is_some() != p.observables.pair_sums.is_some()
+        {
+            return Err(Error::invalid(
+                "merge",
+                "observables or covariance",
+                "differ between partials: they are not parts of one run",
+            ));
+        }
+        acc.observables.merge(&p.observables);
         merge_option(&mut acc.histogram, &p.histogram, "histogram", |a, b| {
             for (x, y) in a.counts.iter_mut().zip(&b.counts) {
                 *x += y;
@@ -423,6 +438,9 @@ impl Partial {
             origin_product: acc.origin_product,
             time_average: acc.time_average,
             jumps: None,
+            observables: acc.observables,
+            paths: None,
+            quantiles: None,
         }
     }
 }

@@ -220,6 +220,15 @@ pub struct EnsembleSpec {
     pub count_distributions: Vec<f64>,
     /// Jump schemes: return every trajectory's events (SSA) or steps (tau-leaping).
     pub keep_events: bool,
+    /// Named expressions in the state, `t` and the parameters, whose moments are taken at
+    /// every save time as the state's ([`crate::observable`]).
+    pub observables: Vec<crate::observable::ObservableSpec>,
+    /// The covariance of the state and the observables at every save time.
+    pub covariance: bool,
+    /// Keep the paths of the first trajectories ([`crate::snapshot`]).
+    pub paths: Option<crate::snapshot::PathSpec>,
+    /// Exact quantiles at these levels of every variable and observable at every save time.
+    pub quantiles: Vec<f64>,
 }
 
 impl EnsembleSpec {
@@ -254,6 +263,10 @@ impl EnsembleSpec {
             time_average_from: None,
             count_distributions: Vec::new(),
             keep_events: false,
+            observables: Vec::new(),
+            covariance: false,
+            paths: None,
+            quantiles: Vec::new(),
         }
     }
 
@@ -352,7 +365,8 @@ impl EnsembleSpec {
         self.save_at = save_at;
         self
     }
-    /// Asks for a histogram of `component` at the final time.
+    /// Asks for a histogram of `component` at the final time: a state component, or
+    /// observable `component - dim`.
     pub fn histogram(mut self, component: usize, bins: u32, range: (f64, f64)) -> Self {
         self.histogram = Some(HistogramSpec {
             component,
@@ -390,6 +404,48 @@ impl EnsembleSpec {
     pub fn displacement(mut self, on: bool) -> Self {
         self.displacement = on;
         self
+    }
+
+    /// Adds an observable: `name`, an expression in the state, `t` and the parameters (a
+    /// comparison at its top is an indicator), whose moments are taken at every save time.
+    pub fn observable(mut self, name: &str, expression: &str) -> Self {
+        self.observables
+            .push((name.to_string(), expression.to_string()));
+        self
+    }
+
+    /// Takes the covariance of the state and the observables at every save time
+    /// ([`crate::EnsembleResult::covariance`]).
+    pub fn covariance(mut self, on: bool) -> Self {
+        self.covariance = on;
+        self
+    }
+
+    /// Keeps the states of trajectories `0..trajectories` at the save times, or every `every`
+    /// steps (with the first and the last) ([`crate::EnsembleResult::paths`]).
+    pub fn paths(mut self, trajectories: u64, every: Option<u32>) -> Self {
+        self.paths = Some(crate::snapshot::PathSpec {
+            trajectories,
+            every,
+        });
+        self
+    }
+
+    /// Takes the exact quantiles at `levels` of every variable and observable at every save
+    /// time ([`crate::EnsembleResult::quantiles`]).
+    pub fn quantiles(mut self, levels: &[f64]) -> Self {
+        self.quantiles = levels.to_vec();
+        self
+    }
+
+    /// The values observed per trajectory at a save time.
+    pub fn columns(&self, dim: usize) -> crate::observable::Columns {
+        crate::observable::Columns {
+            dim,
+            origin: self.displacement,
+            observables: self.observables.len(),
+            covariance: self.covariance,
+        }
     }
 
     /// Averages each trajectory over the step ends after `from` (up to `t_end`).
@@ -719,11 +775,14 @@ impl EnsembleSpec {
                     "must be finite with lo < hi",
                 ));
             }
-            if h.component >= dim {
+            if h.component >= dim + self.observables.len() {
                 return Err(Error::invalid(
                     "output.histogram.var",
                     h.component,
-                    format!("the state has {dim} components"),
+                    format!(
+                        "the state has {dim} components and the run {} observables",
+                        self.observables.len()
+                    ),
                 ));
             }
         }
@@ -792,9 +851,63 @@ impl EnsembleSpec {
             .as_ref()
             .map(|e| Event::resolve(e, &model.state_names(), &param_names))
             .transpose()?;
+        let observables = crate::observable::Observables::resolve(
+            &self.observables,
+            &model.state_names(),
+            &param_names,
+        )?;
+        let columns = self.columns(dim);
+        let loops = columns.loop_cost(params.len(), self.sweeps.len());
+        if loops > crate::observable::MAX_LOOP_COST {
+            return Err(Error::Limit(format!(
+                "output.observables and output.covariance: {} values observed per trajectory \
+                 ({} state components, {} observables, {} covariance pairs) take {loops} loop \
+                 iterations per block of 64 trajectories; at most {} run on every driver",
+                columns.width(),
+                dim,
+                columns.observables,
+                columns.pairs(),
+                crate::observable::MAX_LOOP_COST
+            )));
+        }
+        crate::snapshot::check_levels(&self.quantiles)?;
+        if !self.quantiles.is_empty()
+            && self
+                .event
+                .as_ref()
+                .is_some_and(|e| e.action == EventAction::Stop)
+        {
+            return Err(Error::invalid(
+                "output.quantiles",
+                "given",
+                "a stopping event leaves frozen trajectories out of the statistics, and the quantiles do not know which: ask for them without it",
+            ));
+        }
+        if self.paths.is_some_and(|p| p.every.is_some()) && (self.scheme.is_adaptive() || jump) {
+            return Err(Error::invalid(
+                "output.paths.every",
+                "given",
+                format!(
+                    "{} stops at the save times only: its paths are kept there",
+                    self.scheme
+                ),
+            ));
+        }
+        let snapshots = crate::snapshot::Snapshots::resolve(
+            self.paths,
+            !self.quantiles.is_empty(),
+            &save_steps,
+            n_steps,
+            self.trajectories,
+            self.first_trajectory,
+        )?;
         Ok(ResolvedRun {
             dim,
             event,
+            snapshots,
+            quantiles: self.quantiles.clone(),
+            observables: std::sync::Arc::new(observables),
+            columns,
             sweep,
             params: params.iter().map(|(_, v)| *v as f32).collect(),
             param_values: params.iter().map(|(_, v)| *v).collect(),
@@ -909,14 +1022,23 @@ pub struct Footprint {
     /// Whether the kernels are those of the adaptive host loop, which keep a clock of four
     /// state-width words (read back at save times) and four count words per trajectory.
     pub adaptive: bool,
+    /// Snapshot slots copied for every trajectory (quantiles, [`crate::snapshot`]); 0 when
+    /// only the paths of a few are kept.
+    pub snapshot_slots: usize,
 }
 
 impl Footprint {
-    /// The footprint of `spec` with `saves` save times.
-    pub fn of(spec: &EnsembleSpec, dim: usize, saves: usize) -> Self {
+    /// The footprint of `spec`, resolved as `run`.
+    pub fn of(spec: &EnsembleSpec, run: &ResolvedRun) -> Self {
+        let (dim, saves) = (run.dim, run.save_steps.len());
         Footprint {
+            snapshot_slots: run
+                .snapshots
+                .as_ref()
+                .filter(|s| s.trajectories >= spec.trajectories)
+                .map_or(0, |s| s.steps.len()),
             dim,
-            observed: if spec.displacement { 3 * dim } else { dim },
+            observed: spec.columns(dim).width(),
             saves,
             final_states: spec.final_states || spec.scheme.is_adaptive(),
             origin: spec.displacement,
@@ -945,7 +1067,8 @@ impl Footprint {
     /// compensation), and an adaptive run's clock and counts.
     pub fn optional_bytes(&self) -> u64 {
         let d = self.dim as u64;
-        u64::from(self.origin) * 4 * d
+        self.snapshot_bytes()
+            + u64::from(self.origin) * 4 * d
             + u64::from(self.time_sums) * 16 * d
             + self.clock_bytes()
             + u64::from(self.adaptive) * 16
@@ -965,6 +1088,17 @@ impl Footprint {
             + 4
             + u64::from(self.time_sums) * 16 * d
             + self.clock_bytes()
+            + self.snapshot_bytes()
+    }
+
+    /// Bytes of one trajectory's snapshots (in f32, and in f64 beside them for f64 runs).
+    pub fn snapshot_bytes(&self) -> u64 {
+        let per_value = if self.scalar_bytes > 4 {
+            4 + self.scalar_bytes
+        } else {
+            4
+        };
+        self.snapshot_slots as u64 * self.dim as u64 * per_value
     }
 }
 
@@ -978,6 +1112,14 @@ pub struct ResolvedRun {
     pub sweep: Option<std::sync::Arc<ResolvedSweep>>,
     /// The event, if any.
     pub event: Option<Event>,
+    /// The observables (none when none were asked for).
+    pub observables: std::sync::Arc<crate::observable::Observables>,
+    /// The values observed per trajectory at a save time.
+    pub columns: crate::observable::Columns,
+    /// What the runners copy out for paths and quantiles.
+    pub snapshots: Option<crate::snapshot::Snapshots>,
+    /// The quantile levels asked for.
+    pub quantiles: Vec<f64>,
     /// Model parameters as the kernels' `params` array.
     pub params: Vec<f32>,
     /// Model parameters in f64, for the kernels over `Scalar = f64` ([`Self::params_for`]).

@@ -92,6 +92,9 @@ pub fn run_sde_batch(
         .map(|_| AtomicU32::new(0))
         .collect();
     let mut no_save: Vec<PartialMoments> = Vec::new();
+    let snapshots = plan.run.snapshots.as_ref();
+    let share = snapshots.map_or(0, |s| s.share(batch.first, batch.count)) as usize;
+    let mut taken: Vec<Vec<f32>> = vec![Vec::new(); snapshots.map_or(0, |s| s.steps.len())];
     for segment in &plan.segments {
         let seg = plan.segment_uniform(batch, segment);
         if segment.steps() {
@@ -126,14 +129,22 @@ pub fn run_sde_batch(
                 .is_some_and(crate::event::Event::stops)
                 .then_some(&passage[..]);
             ensemble_observe::ensemble_observe(
-                &seg,
-                dim,
-                &state,
-                slot,
-                &histogram,
-                stopped,
-                origin.as_deref(),
+                &plan.run.observables,
+                plan.run.columns,
+                ensemble_observe::Bindings {
+                    seg: &seg,
+                    state: &state,
+                    partials: slot,
+                    histogram: &histogram,
+                    stopped,
+                    origin: origin.as_deref(),
+                    params: &plan.run.params,
+                    sweep: plan.run.sweep_table(),
+                },
             );
+        }
+        if let Some(slot) = segment.snapshot_slot {
+            taken[slot] = state[..share * dim].to_vec();
         }
         progress(segment.step_count);
     }
@@ -145,5 +156,7 @@ pub fn run_sde_batch(
         final_states_f64: None,
         first_passage: (plan.base.flags & crate::plan::FLAG_FIRST_PASSAGE != 0).then_some(passage),
         time_sums,
+        snapshots: taken,
+        snapshots_f64: None,
     })
 }

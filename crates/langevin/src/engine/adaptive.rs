@@ -6,7 +6,7 @@ use crate::adaptive::{
     ticks_of, AdaptiveBatch, AdaptiveControl, AdaptiveSegment, AdaptiveStats, Readback, TreeGrid,
     SSA_TICKS,
 };
-use crate::cpu::ensemble_observe::{ensemble_observe, histogram_counts};
+use crate::cpu::ensemble_observe::{ensemble_observe, histogram_counts, Bindings};
 use crate::ensemble::BatchOutput;
 use crate::error::Result;
 use crate::jump_observe::JumpObservables;
@@ -116,10 +116,16 @@ pub fn run_batch(
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
         .collect();
-    let mut partials = vec![vec![PartialMoments::default(); blocks * dim]; plan.saves()];
+    let mut partials =
+        vec![vec![PartialMoments::default(); blocks * plan.observed()]; plan.saves()];
     let (mut state, mut state_f64, mut reached) = (Vec::new(), None, Vec::new());
     let mut target = 0.0;
     let mut previous_step = 0u32;
+    let snapshots = plan.run.snapshots.as_ref();
+    let share = snapshots.map_or(0, |s| s.share(batch.first, batch.count)) as usize;
+    let slots = snapshots.map_or(0, |s| s.steps.len());
+    let mut taken: Vec<Vec<f32>> = vec![Vec::new(); slots];
+    let mut taken_f64: Vec<Vec<f64>> = vec![Vec::new(); slots];
     for (slot, (&t, &step)) in plan.run.times.iter().zip(&plan.run.save_steps).enumerate() {
         [seg.t_target, seg.t_target_lo] = pair(t);
         // The target as the kernels compute it (`Scalar(hi) + Scalar(lo)`), exact in f64.
@@ -152,20 +158,34 @@ pub fn run_batch(
         if let Some(j) = jumps.as_deref_mut() {
             j.observe(slot, &observed, &absorbed);
         }
+        // Snapshots are taken at save times only (resolve refuses others here).
+        if let Some(s) = snapshots.and_then(|s| s.slot_at(step)) {
+            taken[s] = observed[..share * dim].to_vec();
+            if let Some(wide) = &states_f64 {
+                taken_f64[s] = wide[..share * dim].to_vec();
+            }
+        }
         let mut obs = plan.base;
         obs.trajectories = batch.count;
         obs.flags = FLAG_SAVE;
+        // The observables' time: the save time, as `t0 + step dt` on the grid.
+        (obs.step_begin, obs.step_count) = (step, 0);
         if slot + 1 == plan.saves() && plan.base.hist_bins > 0 {
             obs.flags |= FLAG_HISTOGRAM;
         }
         ensemble_observe(
-            &obs,
-            dim,
-            &observed,
-            &mut partials[slot],
-            &histogram,
-            None,
-            None,
+            &plan.run.observables,
+            plan.run.columns,
+            Bindings {
+                seg: &obs,
+                state: &observed,
+                partials: &mut partials[slot],
+                histogram: &histogram,
+                stopped: None,
+                origin: None,
+                params: &plan.run.params,
+                sweep: plan.run.sweep_table(),
+            },
         );
         progress(step - previous_step);
         previous_step = step;
@@ -187,6 +207,7 @@ pub fn run_batch(
         }
     }
     let histogram = histogram_counts(&histogram, plan.base.hist_bins);
+    let wide = state_f64.is_some();
     Ok((
         BatchOutput {
             partials,
@@ -195,6 +216,8 @@ pub fn run_batch(
             final_states_f64: state_f64.filter(|_| final_states),
             first_passage: None,
             time_sums: None,
+            snapshots_f64: wide.then_some(taken_f64),
+            snapshots: taken,
         },
         stats,
     ))

@@ -168,7 +168,7 @@ impl Engine {
         match &self.backend {
             Backend::Gpu(ctx) => {
                 let run = spec.resolve()?;
-                Ok(self.sde_kernel(ctx, spec, run.event.as_ref())?.pace())
+                Ok(self.sde_kernel(ctx, spec, &run)?.pace())
             }
             Backend::Cpu(_) => Ok(None),
         }
@@ -224,7 +224,6 @@ impl Engine {
         let mut done = 0u64;
         let setup_start = Instant::now();
         let model = spec.model.as_ref();
-        let saves = run.save_steps.len();
         let histogram = spec.histogram.as_ref().map(|h| Histogram {
             component: h.component,
             lo: h.range.0,
@@ -258,9 +257,9 @@ impl Engine {
         let (plan, mut acc, setup_time, run_start);
         match &self.backend {
             Backend::Gpu(ctx) => {
-                let kernel = self.sde_kernel(ctx, spec, run.event.as_ref())?;
+                let kernel = self.sde_kernel(ctx, spec, &run)?;
                 let budget = self.batch_budget(spec);
-                let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+                let footprint = crate::spec::Footprint::of(spec, &run);
                 // A run of several batches reads one back while the next runs, through a second
                 // staging buffer, when the budget holds two for at least a block.
                 let mut capacity = gpu::sde_ensemble::batch_capacity(ctx, &footprint, budget, 1);
@@ -327,7 +326,7 @@ impl Engine {
             }
             Backend::Cpu(_) => {
                 let budget = self.batch_budget(spec);
-                let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+                let footprint = crate::spec::Footprint::of(spec, &run);
                 let capacity = cpu::batch_capacity(&footprint, budget);
                 check_capacity(capacity, spec.trajectories, budget, "the CPU twin")?;
                 // A stoppable run checks its flag between segments: short ones hear it soon.
@@ -368,6 +367,9 @@ impl Engine {
             displacement,
             origin_product,
             time_average,
+            observables,
+            paths,
+            quantiles,
             ..
         } = acc.finish();
         let (first_passage, event) = match &plan.run.event {
@@ -402,6 +404,9 @@ impl Engine {
             origin_product,
             time_average,
             jumps: None,
+            observables,
+            paths,
+            quantiles,
         })
     }
 
@@ -430,10 +435,9 @@ impl Engine {
             }
         }
         let total = spec.trajectories * u64::from(run.n_steps);
-        let saves = run.save_steps.len();
         let mut done = 0u64;
         let mut stats = crate::adaptive::AdaptiveStats::default();
-        let footprint = crate::spec::Footprint::of(spec, run.dim, saves);
+        let footprint = crate::spec::Footprint::of(spec, &run);
         let reactions = spec.model.reactions().map_or(0, |n| n.reactions.len());
         let (capacity, budget, attempts, device_name, kernel) = match &self.backend {
             Backend::Gpu(ctx) => {
@@ -537,6 +541,9 @@ impl Engine {
             histogram,
             final_states,
             final_states_f64,
+            observables,
+            paths,
+            quantiles,
             ..
         } = acc.finish();
         Ok(EnsembleResult {
@@ -563,6 +570,9 @@ impl Engine {
             origin_product: None,
             time_average: None,
             jumps,
+            observables,
+            paths,
+            quantiles,
         })
     }
 
@@ -604,10 +614,12 @@ impl Engine {
         &self,
         ctx: &GpuContext,
         spec: &EnsembleSpec,
-        event: Option<&crate::event::Event>,
+        run: &crate::spec::ResolvedRun,
     ) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
+        let event = run.event.as_ref();
+        let observables = crate::observable::wgsl_module(&run.observables, run.columns);
         let key = format!(
-            "{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{observables}",
             spec.scheme,
             crate::model::wgsl_state_layout(
                 spec.model.as_ref(),
@@ -630,6 +642,7 @@ impl Engine {
             spec.scheme,
             spec.first_passage.is_some(),
             event,
+            &observables,
         )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)

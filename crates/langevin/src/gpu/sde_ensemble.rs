@@ -59,7 +59,8 @@ pub(crate) const READ: wgpu::BufferBindingType =
 pub(crate) const READ_WRITE: wgpu::BufferBindingType =
     wgpu::BufferBindingType::Storage { read_only: false };
 
-/// The WGSL of `sde_ensemble` and `ensemble_observe` for `model` and `scheme`, validated by naga.
+/// The WGSL of `sde_ensemble` and `ensemble_observe` for `model` and `scheme`, validated by naga;
+/// `observables` is the module of the run's observed values ([`crate::observable::wgsl_module`]).
 ///
 /// # Errors
 /// [`Error::Shader`] when the model's WGSL does not validate.
@@ -68,6 +69,7 @@ pub fn compose(
     scheme: Scheme,
     track_passage: bool,
     event: Option<&Event>,
+    observables: &str,
 ) -> Result<[shader::ComposedKernel; 2]> {
     if scheme.is_adaptive() {
         return Err(Error::Shader {
@@ -98,7 +100,10 @@ pub fn compose(
             ("event", &event_module),
         ],
     )?;
-    let observe = shader::kernel("ensemble_observe", &[("state_layout", &layout)])?;
+    let observe = shader::kernel(
+        "ensemble_observe",
+        &[("state_layout", &layout), ("observables", observables)],
+    )?;
     Ok([step, observe])
 }
 
@@ -141,8 +146,9 @@ impl SdeKernel {
         scheme: Scheme,
         track_passage: bool,
         event: Option<&Event>,
+        observables: &str,
     ) -> Result<Self> {
-        let [step_src, observe_src] = compose(model, scheme, track_passage, event)?;
+        let [step_src, observe_src] = compose(model, scheme, track_passage, event, observables)?;
         let label = format!("sde_ensemble/{}/{}", model.name(), scheme.name());
         let (step, step_layout) = pipeline(
             ctx,
@@ -170,6 +176,8 @@ impl SdeKernel {
                 buffer_entry(3, READ_WRITE, false),
                 buffer_entry(4, READ, false),
                 buffer_entry(5, READ, false),
+                buffer_entry(6, READ, false),
+                buffer_entry(7, READ, false),
             ],
         )?;
         Ok(SdeKernel {
@@ -251,6 +259,10 @@ pub struct SdeRun<'a> {
     histogram: wgpu::Buffer,
     histogram_words: u64,
     time_sums: Option<wgpu::Buffer>,
+    /// The snapshots of a batch ([`crate::snapshot`]): per slot, room for `snapshot_room`
+    /// trajectories' states.
+    snapshots: Option<wgpu::Buffer>,
+    snapshot_room: u64,
     /// One staging buffer per batch in flight: two when the plan has several batches (and the
     /// budget holds them), so that one is read while the next batch runs and copies into the
     /// other; with one, each batch is read before the next is queued.
@@ -345,7 +357,24 @@ impl<'a> SdeRun<'a> {
         let (origin, _) = optional("origin", crate::plan::FLAG_ORIGIN, state_bytes);
         let (time_sums, averages) =
             optional("time sums", crate::plan::FLAG_TIME_AVERAGE, 4 * state_bytes);
-        let staging_bytes = passage_bytes
+        let snapshot_slots = plan.run.snapshots.as_ref().map_or(0, |s| s.steps.len()) as u64;
+        let snapshot_room = plan
+            .run
+            .snapshots
+            .as_ref()
+            .map_or(0, |s| s.trajectories.min(u64::from(plan.max_batch)));
+        let snapshot_bytes = snapshot_slots * snapshot_room * dim * 4;
+        let snapshots = (snapshot_bytes > 0).then(|| {
+            ctx.pooled_buffer(
+                "snapshots",
+                snapshot_bytes,
+                wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            )
+        });
+        let staging_bytes = snapshot_bytes
+            + passage_bytes
             + partial_bytes * plan.saves() as u64
             + histogram_words * 4
             + if final_states { state_bytes } else { 0 }
@@ -437,6 +466,14 @@ impl<'a> SdeRun<'a> {
                     binding: 5,
                     resource: origin.as_entire_binding(),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: params.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 7,
+                    resource: sweep.as_entire_binding(),
+                },
             ],
         });
         ctx.check()?;
@@ -448,7 +485,10 @@ impl<'a> SdeRun<'a> {
             time_sums.clone(),
         ];
         pooled.extend(staging.iter().cloned());
+        pooled.extend(snapshots.iter().cloned());
         Ok(SdeRun {
+            snapshots,
+            snapshot_room,
             pooled,
             settled: true,
             ctx,
@@ -469,6 +509,17 @@ impl<'a> SdeRun<'a> {
             step_group,
             observe_group,
         })
+    }
+
+    /// Bytes of every snapshot slot of a batch.
+    fn snapshot_bytes(&self) -> u64 {
+        let slots = self
+            .plan
+            .run
+            .snapshots
+            .as_ref()
+            .map_or(0, |s| s.steps.len()) as u64;
+        slots * self.snapshot_room * self.plan.run.dim as u64 * 4
     }
 
     /// Runs every batch of the plan and hands each one's results to `take`, in batch order.
@@ -526,6 +577,11 @@ impl<'a> SdeRun<'a> {
         let blocks = Plan::blocks(batch);
         let (gx, gy) = ctx.dispatch_size(batch.count.div_ceil(self.kernel.step_group_size))?;
         let (ox, oy) = ctx.dispatch_size(blocks.div_ceil(self.kernel.observe_group_size))?;
+        let share = plan
+            .run
+            .snapshots
+            .as_ref()
+            .map_or(0, |s| s.share(batch.first, batch.count));
 
         let mut uniforms = vec![0u8; (self.segment_stride * plan.segments.len() as u64) as usize];
         for (k, segment) in plan.segments.iter().enumerate() {
@@ -570,6 +626,11 @@ impl<'a> SdeRun<'a> {
                     pass.dispatch_workgroups(ox, oy, 1);
                 }
             }
+            if let (Some(slot), Some(snapshots)) = (segment.snapshot_slot, &self.snapshots) {
+                let bytes = u64::from(share) * dim * 4;
+                let at = slot as u64 * self.snapshot_room * dim * 4;
+                encoder.copy_buffer_to_buffer(&self.state, 0, snapshots, at, bytes);
+            }
             let done = std::mem::replace(&mut encoder, new_encoder());
             segments.push((ctx.queue.submit([done.finish()]), segment.step_count));
             let completed_now = Arc::clone(&completed);
@@ -612,6 +673,12 @@ impl<'a> SdeRun<'a> {
             encoder.copy_buffer_to_buffer(sums, 0, target, at, bytes);
             at += bytes;
         }
+        let snapshots_at = at;
+        if let Some(snapshots) = &self.snapshots {
+            let bytes = self.snapshot_bytes();
+            encoder.copy_buffer_to_buffer(snapshots, 0, target, at, bytes);
+            at += bytes;
+        }
         let copies = ctx.queue.submit([encoder.finish()]);
         Ok(Queued {
             batch,
@@ -626,6 +693,8 @@ impl<'a> SdeRun<'a> {
                 state_at,
                 passage_at,
                 sums_at,
+                snapshots_at,
+                share,
                 end: at,
             },
         })
@@ -664,6 +733,7 @@ impl<'a> SdeRun<'a> {
             crate::error::check_stop(stop)?;
         }
         let l = queued.layout;
+        let dim = plan.run.dim as u64;
         let staging = &self.staging[queued.staging];
         let output = ctx.read_back_after(staging, l.end, queued.copies, |bytes| {
             // 35 MB of block partials for 2^24 trajectories and 11 saves: every slot, and
@@ -689,7 +759,15 @@ impl<'a> SdeRun<'a> {
             let time_sums = self
                 .time_sums
                 .as_ref()
-                .map(|_| pod_vec(&bytes[l.sums_at as usize..l.end as usize]));
+                .map(|_| pod_vec(&bytes[l.sums_at as usize..l.snapshots_at as usize]));
+            // Each slot has room for `snapshot_room` trajectories; this batch filled `share`.
+            let room = (self.snapshot_room * dim * 4) as usize;
+            let snapshots = (0..plan.run.snapshots.as_ref().map_or(0, |s| s.steps.len()))
+                .map(|slot| {
+                    let from = l.snapshots_at as usize + slot * room;
+                    pod_vec(&bytes[from..from + l.share as usize * dim as usize * 4])
+                })
+                .collect();
             BatchOutput {
                 partials,
                 histogram,
@@ -697,6 +775,8 @@ impl<'a> SdeRun<'a> {
                 final_states_f64: None,
                 first_passage,
                 time_sums,
+                snapshots,
+                snapshots_f64: None,
             }
         })?;
         take(queued.batch, output);
@@ -749,6 +829,10 @@ struct StagingLayout {
     state_at: u64,
     passage_at: u64,
     sums_at: u64,
+    /// Where the snapshot slots start (each `snapshot_room` trajectories wide).
+    snapshots_at: u64,
+    /// Trajectories of this batch in each snapshot slot.
+    share: u32,
     end: u64,
 }
 
