@@ -2047,3 +2047,121 @@ fn compare_measures_the_distance_between_two_runs() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("final_state"));
 }
+
+/// Reads an NPY file's header and payload length.
+fn npy_header(path: &Path) -> (String, usize) {
+    let npy = std::fs::read(path).unwrap();
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = String::from_utf8_lossy(&npy[10..10 + header_len]).to_string();
+    (header, npy.len() - 10 - header_len)
+}
+
+/// Observables (with the potential `U` of a langevin model), their covariance and quantiles,
+/// a histogram of an observable, and paths every few steps reach every file a user reads:
+/// `stats.<name>` with `quantiles` (a list per save time), the CSV columns in the order
+/// written, `covariance.npy` of shape (T, d + k, d + k), `paths.npy` with `paths_times.npy`.
+#[test]
+fn observables_quantiles_and_paths_are_written() {
+    let out = scratch("duffing-observed");
+    let o = run_cpu(
+        &configs().join("duffing_energy.toml"),
+        &[
+            "--trajectories",
+            "1024",
+            "--set",
+            "solver.t_end=2.0",
+            "--set",
+            "output.paths={ trajectories = 3, every = 7 }",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&out);
+    let times = s["times"].as_array().unwrap().len();
+    assert_eq!(s["quantile_levels"], serde_json::json!([0.1, 0.5, 0.9]));
+    for name in ["x", "p_x", "energy", "kinetic", "right"] {
+        let q = s["stats"][name]["quantiles"].as_array().unwrap();
+        assert_eq!(q.len(), times, "{name}");
+        assert!(q.iter().all(|row| row.as_array().unwrap().len() == 3));
+        assert_eq!(s["stats"][name]["mean"].as_array().unwrap().len(), times);
+    }
+    // The energy is the kinetic energy plus U at every save time (to f32 rounding).
+    let mean = |n: &str, k: usize| s["stats"][n]["mean"][k].as_f64().unwrap();
+    assert!((mean("energy", 0) - mean("kinetic", 0) - (0.25 - 0.5)).abs() < 1e-6);
+    assert_eq!(s["histogram"]["var"], "energy");
+    let csv = std::fs::read_to_string(out.join("stats.csv")).unwrap();
+    assert!(csv.starts_with(
+        "t,mean_x,var_x,count_x,mean_p_x,var_p_x,count_p_x,mean_energy,var_energy,count_energy,\
+         mean_kinetic,var_kinetic,count_kinetic,mean_right,var_right,count_right\n"
+    ));
+    let (cov, bytes) = npy_header(&out.join("covariance.npy"));
+    assert!(cov.contains(&format!("'shape': ({times}, 5, 5)")), "{cov}");
+    assert_eq!(bytes, 8 * times * 25);
+    // 100 steps every 7: 0, 7, ..., 98 and 100.
+    let (paths, bytes) = npy_header(&out.join("paths.npy"));
+    assert!(
+        paths.contains("'<f4'") && paths.contains("'shape': (3, 16, 2)"),
+        "{paths}"
+    );
+    assert_eq!(bytes, 4 * 3 * 16 * 2);
+    let (t, _) = npy_header(&out.join("paths_times.npy"));
+    assert!(t.contains("'shape': (16,)"), "{t}");
+    assert!(out.join("paths.png").exists());
+    bad(
+        &[
+            "check",
+            edited(
+                "duffing_energy.toml",
+                "hist-var",
+                "var = \"energy\"",
+                "var = \"enrgy\"",
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        &["output.histogram.var", "did you mean `energy`"],
+    );
+    bad(
+        &[
+            "check",
+            edited(
+                "duffing_energy.toml",
+                "obs-expr",
+                "kinetic = \"0.5*p_x^2\"",
+                "kinetic = \"0.5*q^2\"",
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        &["output.observables.kinetic"],
+    );
+    bad(
+        &[
+            "check",
+            edited(
+                "duffing_energy.toml",
+                "quantile-level",
+                "quantiles = [0.1, 0.5, 0.9]",
+                "quantiles = [0.1, 1.5]",
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        &["output.quantiles"],
+    );
+    bad(
+        &[
+            "check",
+            edited(
+                "duffing_energy.toml",
+                "paths-too-many",
+                "covariance = true",
+                "paths = { trajectories = 70000 }",
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        &["output.paths.trajectories"],
+    );
+}

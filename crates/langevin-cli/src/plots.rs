@@ -165,6 +165,9 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
     if r.displacement.is_some() {
         written.push(displacement(dir, r)?);
     }
+    if r.paths.is_some() {
+        written.push(paths(dir, r)?);
+    }
     Ok(written)
 }
 
@@ -263,6 +266,45 @@ fn displacement(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
         Ok(())
     })
 }
+
+/// The paths drawn: one panel per state variable, at most [`DRAWN_PATHS`] trajectories
+/// (the first ones kept), each a line through its saved states.
+fn paths(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
+    let p = r.paths.as_ref().expect("called with paths");
+    let dim = r.state_names.len();
+    let rows = p.times.len();
+    let drawn = (p.trajectories as usize).min(DRAWN_PATHS);
+    let size = (WIDTH, PANEL_HEIGHT * dim as u32);
+    draw_png(dir, "paths.png", size, |root| {
+        let panels = root.split_evenly((dim, 1));
+        let (t0, t1) = padded_range(p.times.iter().copied());
+        for (i, (area, name)) in panels.iter().zip(&r.state_names).enumerate() {
+            let line = |j: usize| -> Vec<(f64, f64)> {
+                (0..rows)
+                    .map(|k| (p.times[k], f64::from(p.states[(j * rows + k) * dim + i])))
+                    .filter(|(_, v)| v.is_finite())
+                    .collect()
+            };
+            let (y0, y1) = padded_range((0..drawn).flat_map(|j| line(j).into_iter().map(|q| q.1)));
+            let caption = if drawn == 1 {
+                format!("{name}: the path of trajectory 0")
+            } else {
+                format!("{name}: the paths of trajectories 0 to {}", drawn - 1)
+            };
+            let mut chart = time_axes(area, caption, (t0, t1), (y0, y1))?;
+            for j in 0..drawn {
+                let colour = Palette99::pick(j).mix(0.9);
+                chart
+                    .draw_series(LineSeries::new(line(j), colour.stroke_width(1)))
+                    .map_err(plot_error)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The most paths `paths.png` draws.
+const DRAWN_PATHS: usize = 8;
 
 /// One panel per state variable: the ensemble mean over the save times with a band of ± one
 /// standard deviation, clipped at `floor` where the quantity has that lower bound (a band
