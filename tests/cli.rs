@@ -2108,6 +2108,17 @@ fn observables_quantiles_and_paths_are_written() {
     let (t, _) = npy_header(&out.join("paths_times.npy"));
     assert!(t.contains("'shape': (16,)"), "{t}");
     assert!(out.join("paths.png").exists());
+    assert_eq!(s["histograms"][0]["var"], "kinetic");
+    assert_eq!(s["histogram2d"]["vars"], serde_json::json!(["x", "p_x"]));
+    let (h2, bytes) = npy_header(&out.join("histogram2d.npy"));
+    assert!(
+        h2.contains("'<u8'") && h2.contains("'shape': (60, 60)"),
+        "{h2}"
+    );
+    assert_eq!(bytes, 8 * 3600);
+    assert!(out.join("histogram2d.png").exists() && out.join("histograms.png").exists());
+    // The final states were read for the histograms, not written.
+    assert!(!out.join("final_state.npy").exists());
     bad(
         &[
             "check",

@@ -426,7 +426,49 @@ fn adaptive_paths_keep_f64(engine: &Engine) {
     );
 }
 
+/// Histograms binned on the host at the final time: of the observable `x + y`, normal with
+/// variance C_xx + C_yy + 2 C_xy, each bin within 5 standard errors of its exact probability;
+/// a 2-D histogram of (x, y) whose y range holds every value has the 1-D histogram of x as its
+/// marginal, count for count; the final states are read for them and not returned.
+fn host_histograms_follow_the_exact_law(engine: &Engine) {
+    let spec = base_spec()
+        .observable("s", "x + y")
+        .add_histogram(2, 20, (-1.5, 2.0))
+        .add_histogram(0, 16, (-1.0, 1.6))
+        .histogram2d([0, 1], [16, 7], [(-1.0, 1.6), (-10.0, 10.0)]);
+    let r = engine.run(&spec).unwrap();
+    assert!(r.final_states.is_none());
+    let (mean, c) = exact(50);
+    let (m, sd) = (
+        mean[0] + mean[1],
+        (c[0][0] + c[1][1] + 2.0 * c[0][1]).sqrt(),
+    );
+    let n = r.trajectories as f64;
+    let cdf = |v: f64| 0.5 * (1.0 + common::erf((v - m) / (sd * 2f64.sqrt())));
+    let h = &r.histograms[0];
+    let edges = h.edges();
+    for (b, &count) in h.counts.iter().enumerate() {
+        let p = cdf(edges[b + 1]) - cdf(edges[b]);
+        let se = (p * (1.0 - p) / n).sqrt().max(1.0 / n);
+        assert_within(&format!("bin {b} of x + y"), count as f64 / n, p, se, 5.0);
+    }
+    assert_eq!(
+        h.counts.iter().sum::<u64>() + h.underflow + h.overflow + h.non_finite,
+        r.trajectories
+    );
+    let two = r.histogram2d.as_ref().unwrap();
+    assert_eq!(
+        two.outside,
+        r.histograms[1].underflow + r.histograms[1].overflow
+    );
+    for (i, &count) in r.histograms[1].counts.iter().enumerate() {
+        let row: u64 = two.counts[i * 7..(i + 1) * 7].iter().sum();
+        assert_eq!(row, count, "row {i}");
+    }
+}
+
 on_every_backend!(
+    host_histograms_follow_the_exact_law,
     quantiles_of_ornstein_uhlenbeck_follow_the_normal_law,
     paths_end_at_the_final_states_with_exact_increments,
     adaptive_paths_keep_f64,

@@ -8,8 +8,8 @@
 use crate::files::{npy_f32_shaped, write_atomic};
 use crate::outputs::{run_dir, Rules};
 use crate::plots::{
-    draw_png, padded_range, plot_error, register_font, time_axes, FAMILY, METHODS, PANEL_HEIGHT,
-    WIDTH,
+    colour_bar, diverging, draw_png, padded_range, plot_error, register_font, time_axes, BAR_WIDTH,
+    FAMILY, METHODS, PANEL_HEIGHT, WIDTH,
 };
 use anyhow::Result;
 use langevin::config::Config;
@@ -212,57 +212,6 @@ fn energy_plot(dir: &Path, r: &FieldResult) -> Result<PathBuf> {
     })
 }
 
-/// A colour for a value in [lo, hi]: blue through white to red.
-fn diverging(v: f64, lo: f64, hi: f64) -> RGBColor {
-    let s = if hi > lo {
-        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
-    let (r, g, b) = if s < 0.5 {
-        let u = s * 2.0;
-        (40.0 + 215.0 * u, 80.0 + 175.0 * u, 200.0 + 55.0 * u)
-    } else {
-        let u = (s - 0.5) * 2.0;
-        (255.0, 255.0 - 195.0 * u, 255.0 - 215.0 * u)
-    };
-    RGBColor(r as u8, g as u8, b as u8)
-}
-
-/// Pixels of the colour bar beside a map, with its value axis.
-const BAR_WIDTH: u32 = 100;
-
-/// A vertical bar of [`diverging`] over `[lo, hi]` with its value axis, so that a map's colours
-/// read as values.
-fn colour_bar(
-    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
-    lo: f64,
-    hi: f64,
-) -> Result<()> {
-    let mut bar = ChartBuilder::on(area)
-        .margin(12)
-        .margin_top(40)
-        .x_label_area_size(36)
-        .right_y_label_area_size(56)
-        .build_cartesian_2d(0.0..1.0, lo..hi)
-        .map_err(plot_error)?;
-    bar.configure_mesh()
-        .y_label_formatter(&crate::plots::tick)
-        .disable_mesh()
-        .disable_x_axis()
-        .label_style((FAMILY, 12))
-        .draw()
-        .map_err(plot_error)?;
-    const SHADES: usize = 128;
-    let at = |k: usize| lo + (hi - lo) * k as f64 / SHADES as f64;
-    bar.draw_series((0..SHADES).map(|k| {
-        let colour = diverging((at(k) + at(k + 1)) / 2.0, lo, hi);
-        Rectangle::new([(0.0, at(k)), (1.0, at(k + 1))], colour.filled())
-    }))
-    .map_err(plot_error)?;
-    Ok(())
-}
-
 fn spacetime_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathBuf> {
     let n = r.points as usize;
     let (lo, hi) = padded_range(
@@ -272,7 +221,7 @@ fn spacetime_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathB
     );
     draw_png(dir, "spacetime.png", (WIDTH, 2 * PANEL_HEIGHT), |whole| {
         let (root, bar) = whole.split_horizontally(WIDTH - BAR_WIDTH);
-        colour_bar(&bar, lo, hi)?;
+        colour_bar(&bar, lo, hi, diverging)?;
         let root = &root;
         let half = spec.length[0] / 2.0;
         let (t0, t1) = (r.times[0], *r.times.last().unwrap_or(&1.0));
@@ -324,7 +273,7 @@ fn final_plot(dir: &Path, spec: &FieldSpec, r: &FieldResult) -> Result<PathBuf> 
         (2 * PANEL_HEIGHT + BAR_WIDTH, 2 * PANEL_HEIGHT),
         |whole| {
             let (root, bar) = whole.split_horizontally(2 * PANEL_HEIGHT);
-            colour_bar(&bar, lo, hi)?;
+            colour_bar(&bar, lo, hi, diverging)?;
             let root = &root;
             let (hx, hy) = (spec.length[0] / 2.0, spec.length[1] / 2.0);
             let mut chart = ChartBuilder::on(root)

@@ -84,6 +84,16 @@ pub fn npy_f64(data: &[f64], rows: usize, cols: usize) -> Vec<u8> {
     npy_f64_shaped(data, &[rows, cols])
 }
 
+/// A little-endian uint64 NPY array of any `shape` (C order), for counts.
+pub fn npy_u64_shaped(data: &[u64], shape: &[usize]) -> Vec<u8> {
+    debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+    let mut out = npy_header("<u8", &shape_text(shape), 8 * data.len());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// A little-endian uint32 NPY vector.
 pub fn npy_u32(data: &[u32]) -> Vec<u8> {
     let mut out = npy_header("<u4", &format!("({},)", data.len()), 4 * data.len());

@@ -38,13 +38,19 @@ fn parse_size_of(flag: &str, text: &str) -> Result<u64, Error> {
     Ok(bytes as u64)
 }
 
-/// Bytes the run keeps per trajectory until its end: final states (in f32, and in f64 beside
-/// them for f64 runs) and first-passage times.
-fn kept_per_trajectory(spec: &EnsembleSpec) -> u64 {
+/// Bytes the run keeps per trajectory until its end (`written`: false) or writes (true): final
+/// states (in f32, and in f64 beside them for f64 runs; kept also when the host bins
+/// histograms from them) and first-passage times.
+fn kept_per_trajectory(spec: &EnsembleSpec, written: bool) -> u64 {
     let dim = spec.model.dim() as u64;
     let wide = spec.scheme.is_adaptive() && spec.adaptive.precision == langevin::Precision::F64;
     let per_component = 4 + 8 * u64::from(wide);
-    per_component * dim * u64::from(spec.final_states) + 4 * u64::from(spec.first_passage.is_some())
+    let finals = if written {
+        spec.final_states
+    } else {
+        spec.reads_final_states()
+    };
+    per_component * dim * u64::from(finals) + 4 * u64::from(spec.first_passage.is_some())
 }
 
 /// Bytes of snapshots the run keeps until its end (every trajectory's states at the save
@@ -96,7 +102,7 @@ pub fn bound(spec: &mut EnsembleSpec, given: Option<&str>) -> Result<(), Error> 
 /// Bounds `spec`'s batches by half of `limit` and refuses a run whose kept outputs need more
 /// than the other half; `what` names the limit in the refusal.
 pub fn apply(spec: &mut EnsembleSpec, limit: u64, what: &str) -> Result<(), Error> {
-    let kept = kept_per_trajectory(spec)
+    let kept = kept_per_trajectory(spec, false)
         .saturating_mul(spec.trajectories)
         .saturating_add(snapshot_bytes(spec).0);
     if kept > limit / 2 {
@@ -169,7 +175,7 @@ pub fn check_output(
             None => return Ok(()),
         },
     };
-    let per = kept_per_trajectory(spec).saturating_mul(1 + u64::from(checkpointed));
+    let per = kept_per_trajectory(spec, true).saturating_mul(1 + u64::from(checkpointed));
     let bytes = per
         .saturating_mul(spec.trajectories)
         .saturating_add(snapshot_bytes(spec).1);

@@ -8,7 +8,9 @@ use serde_json::json;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::files::{csv_cell, npy_f32, npy_f32_shaped, npy_f64, npy_f64_shaped, write_atomic};
+use crate::files::{
+    csv_cell, npy_f32, npy_f32_shaped, npy_f64, npy_f64_shaped, npy_u64_shaped, write_atomic,
+};
 pub use crate::run_folder::{Rules, RunFolder};
 
 /// The folder a run writes into: `out`, else `runs/<name>`, locked, checked against `rules`
@@ -194,6 +196,37 @@ pub fn write_all(
         }
         let path = dir.join("histogram.csv");
         write_atomic(&path, csv.as_bytes())?;
+        written.push(path);
+    }
+    if !r.histograms.is_empty() {
+        let list: Vec<serde_json::Value> = r
+            .histograms
+            .iter()
+            .map(|h| {
+                json!({
+                    "var": observed_name(r, h.component),
+                    "edges": h.edges(),
+                    "counts": h.counts,
+                    "underflow": h.underflow,
+                    "overflow": h.overflow,
+                    "non_finite": h.non_finite,
+                })
+            })
+            .collect();
+        summary["histograms"] = json!(list);
+    }
+    if let Some(h) = &r.histogram2d {
+        let s = &h.spec;
+        summary["histogram2d"] = json!({
+            "vars": [observed_name(r, s.components[0]), observed_name(r, s.components[1])],
+            "bins": s.bins,
+            "range": [[s.range[0].0, s.range[0].1], [s.range[1].0, s.range[1].1]],
+            "outside": h.outside,
+            "non_finite": h.non_finite,
+        });
+        let path = dir.join("histogram2d.npy");
+        let shape = [s.bins[0] as usize, s.bins[1] as usize];
+        write_atomic(&path, &npy_u64_shaped(&h.counts, &shape))?;
         written.push(path);
     }
     if let Some(e) = &r.event {

@@ -168,6 +168,12 @@ pub fn write_all(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
     if r.paths.is_some() {
         written.push(paths(dir, r)?);
     }
+    if !r.histograms.is_empty() {
+        written.push(histograms(dir, r)?);
+    }
+    if r.histogram2d.is_some() {
+        written.push(histogram2d(dir, r)?);
+    }
     Ok(written)
 }
 
@@ -299,6 +305,85 @@ fn paths(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
                     .map_err(plot_error)?;
             }
         }
+        Ok(())
+    })
+}
+
+/// The host's histograms, a panel each, as densities on their ranges.
+fn histograms(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
+    let size = (WIDTH, PANEL_HEIGHT * r.histograms.len() as u32);
+    draw_png(dir, "histograms.png", size, |root| {
+        let panels = root.split_evenly((r.histograms.len(), 1));
+        for (area, h) in panels.iter().zip(&r.histograms) {
+            let name = crate::outputs::observed_name(r, h.component);
+            let in_range: u64 = h.counts.iter().sum();
+            let width = (h.hi - h.lo) / h.counts.len() as f64;
+            let density: Vec<f64> = h
+                .counts
+                .iter()
+                .map(|&c| c as f64 / (in_range.max(1) as f64 * width))
+                .collect();
+            let top = density.iter().copied().fold(0.0, f64::max);
+            let caption = format!(
+                "{name} at the end: {in_range} of {} trajectories in [{}, {})",
+                r.trajectories, h.lo, h.hi
+            );
+            let mut chart = bar_chart(area, caption, (h.lo, h.hi), top, name, "density")?;
+            chart
+                .draw_series(bars(&h.edges(), &density))
+                .map_err(plot_error)?;
+        }
+        Ok(())
+    })
+}
+
+/// The 2-D histogram as a heat map of the density on its rectangle, with a colour bar.
+fn histogram2d(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
+    let h = r.histogram2d.as_ref().expect("called with a 2-D histogram");
+    let s = &h.spec;
+    let [a, b] = s.components.map(|c| crate::outputs::observed_name(r, c));
+    let [(x0, x1), (y0, y1)] = s.range;
+    let (nx, ny) = (s.bins[0] as usize, s.bins[1] as usize);
+    let (dx, dy) = ((x1 - x0) / nx as f64, (y1 - y0) / ny as f64);
+    let inside: u64 = h.counts.iter().sum();
+    let density = |c: u64| c as f64 / (inside.max(1) as f64 * dx * dy);
+    let top = h.counts.iter().map(|&c| density(c)).fold(0.0, f64::max);
+    let side = 2 * PANEL_HEIGHT;
+    draw_png(dir, "histogram2d.png", (side + BAR_WIDTH, side), |whole| {
+        let (root, bar) = whole.split_horizontally(side);
+        colour_bar(&bar, 0.0, top.max(1e-300), sequential)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{a} and {b} at the end: {inside} of {} trajectories",
+                    r.trajectories
+                ),
+                (FAMILY, 16),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&crate::plots::tick)
+            .y_label_formatter(&crate::plots::tick)
+            .disable_mesh()
+            .x_desc(a)
+            .y_desc(b)
+            .label_style((FAMILY, 13))
+            .draw()
+            .map_err(plot_error)?;
+        chart
+            .draw_series((0..nx).flat_map(|i| {
+                (0..ny).map(move |j| {
+                    let (xa, ya) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
+                    let colour = sequential(density(h.counts[i * ny + j]), 0.0, top);
+                    Rectangle::new([(xa, ya), (xa + dx, ya + dy)], colour.filled())
+                })
+            }))
+            .map_err(plot_error)?;
         Ok(())
     })
 }
@@ -531,6 +616,72 @@ fn first_passage(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<
             .map_err(plot_error)?;
         Ok(())
     })
+}
+
+/// A colour for a value in [lo, hi]: blue through white to red.
+pub(crate) fn diverging(v: f64, lo: f64, hi: f64) -> RGBColor {
+    let s = if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let (r, g, b) = if s < 0.5 {
+        let u = s * 2.0;
+        (40.0 + 215.0 * u, 80.0 + 175.0 * u, 200.0 + 55.0 * u)
+    } else {
+        let u = (s - 0.5) * 2.0;
+        (255.0, 255.0 - 195.0 * u, 255.0 - 215.0 * u)
+    };
+    RGBColor(r as u8, g as u8, b as u8)
+}
+
+/// Pixels of the colour bar beside a map, with its value axis.
+pub(crate) const BAR_WIDTH: u32 = 100;
+
+/// A colour for a value in [lo, hi] from white to deep blue, for counts and densities.
+pub(crate) fn sequential(v: f64, lo: f64, hi: f64) -> RGBColor {
+    let s = if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    RGBColor(
+        (255.0 - 225.0 * s) as u8,
+        (255.0 - 185.0 * s) as u8,
+        (255.0 - 105.0 * s) as u8,
+    )
+}
+
+/// A vertical bar of `colour` over `[lo, hi]` with its value axis, so that a map's colours
+/// read as values.
+pub(crate) fn colour_bar(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    lo: f64,
+    hi: f64,
+    colour: fn(f64, f64, f64) -> RGBColor,
+) -> Result<()> {
+    let mut bar = ChartBuilder::on(area)
+        .margin(12)
+        .margin_top(40)
+        .x_label_area_size(36)
+        .right_y_label_area_size(56)
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(plot_error)?;
+    bar.configure_mesh()
+        .y_label_formatter(&crate::plots::tick)
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style((FAMILY, 12))
+        .draw()
+        .map_err(plot_error)?;
+    const SHADES: usize = 128;
+    let at = |k: usize| lo + (hi - lo) * k as f64 / SHADES as f64;
+    bar.draw_series((0..SHADES).map(|k| {
+        let colour = colour((at(k) + at(k + 1)) / 2.0, lo, hi);
+        Rectangle::new([(0.0, at(k)), (1.0, at(k + 1))], colour.filled())
+    }))
+    .map_err(plot_error)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -484,6 +484,11 @@ pub struct OutputConfig {
     /// Exact quantiles at these levels of every variable and observable at the save times.
     #[serde(default)]
     pub quantiles: Vec<f64>,
+    /// More histograms at the final time, of variables or observables, binned on the host.
+    #[serde(default)]
+    pub histograms: Vec<HistogramConfig>,
+    /// A 2-D histogram at the final time, binned on the host.
+    pub histogram2d: Option<Histogram2dConfig>,
     /// The paths of the first trajectories: `{ trajectories = K, every = n }`.
     pub paths: Option<PathsConfig>,
     /// For `chain`: space the save times evenly in log t.
@@ -491,6 +496,18 @@ pub struct OutputConfig {
     pub log_times: bool,
     /// For `chain`: the window `[t1, t2]` over which to fit the growth exponent.
     pub fit: Option<[f64; 2]>,
+}
+
+/// `output.histogram2d`: `{ vars = ["x", "y"], bins = [40, 40], range = [[-2, 2], [-2, 2]] }`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Histogram2dConfig {
+    /// The two variables or observables.
+    pub vars: [String; 2],
+    /// Bins along each.
+    pub bins: [u32; 2],
+    /// `[[lo, hi], [lo, hi]]`.
+    pub range: [[f64; 2]; 2],
 }
 
 /// `output.paths`: `{ trajectories = 4, every = 10 }`.
@@ -537,6 +554,8 @@ impl Default for OutputConfig {
             observables: Vec::new(),
             covariance: false,
             quantiles: Vec::new(),
+            histograms: Vec::new(),
+            histogram2d: None,
             paths: None,
             log_times: false,
             fit: None,
@@ -619,6 +638,7 @@ const NESTED_KEYS: &[&str] = &[
     "trajectories",
     "values",
     "var",
+    "vars",
     "velocity",
     "when",
     "width",
@@ -1218,12 +1238,29 @@ impl Config {
             };
             spec = spec.event(&e.when, action);
         }
+        let observed: Vec<String> = state_names
+            .iter()
+            .cloned()
+            .chain(self.output.observables.iter().map(|(n, _)| n.clone()))
+            .collect();
+        for (i, h) in self.output.histograms.iter().enumerate() {
+            let field = format!("output.histograms[{i}].var");
+            let component = state_index(&observed, &field, &h.var)?;
+            spec = spec.add_histogram(component, h.bins, (h.range[0], h.range[1]));
+        }
+        if let Some(h) = &self.output.histogram2d {
+            let a = state_index(&observed, "output.histogram2d.vars", &h.vars[0])?;
+            let b = state_index(&observed, "output.histogram2d.vars", &h.vars[1])?;
+            spec = spec.histogram2d(
+                [a, b],
+                h.bins,
+                [
+                    (h.range[0][0], h.range[0][1]),
+                    (h.range[1][0], h.range[1][1]),
+                ],
+            );
+        }
         if let Some(h) = &self.output.histogram {
-            let observed: Vec<String> = state_names
-                .iter()
-                .cloned()
-                .chain(self.output.observables.iter().map(|(n, _)| n.clone()))
-                .collect();
             let component = state_index(&observed, "output.histogram.var", &h.var)?;
             if h.range[0] >= h.range[1] {
                 return Err(Error::invalid(

@@ -87,6 +87,10 @@ pub struct EnsembleResult {
     pub paths: Option<crate::snapshot::Paths>,
     /// Exact quantiles of the variables and observables at the save times, when asked for.
     pub quantiles: Option<crate::snapshot::Quantiles>,
+    /// The histograms binned on the host at the final time ([`crate::EnsembleSpec::add_histogram`]).
+    pub histograms: Vec<Histogram>,
+    /// The 2-D histogram binned on the host at the final time.
+    pub histogram2d: Option<crate::binned::Histogram2d>,
 }
 
 /// What a run observed besides the state: each observable's moments per save time, and with
@@ -258,6 +262,8 @@ pub(crate) struct Accumulator {
     /// Per snapshot slot, the states of the trajectories copied so far.
     snapshots: Vec<Vec<f32>>,
     snapshots_f64: Option<Vec<Vec<f64>>>,
+    /// The run's first trajectory (global index).
+    first: u64,
     dim: usize,
     columns: crate::observable::Columns,
     observable_names: Vec<String>,
@@ -317,6 +323,7 @@ impl Accumulator {
             run: plan.run.clone(),
             snapshots: vec![Vec::new(); plan.run.snapshots.as_ref().map_or(0, |s| s.steps.len())],
             snapshots_f64: None,
+            first: plan.batches.first().map_or(0, |b| b.first),
             dim: plan.run.dim,
             columns: plan.run.columns,
             observable_names: plan.run.observables.names().map(String::from).collect(),
@@ -419,6 +426,8 @@ impl Accumulator {
         };
         let paths = self.paths();
         let quantiles = self.quantiles();
+        let (histograms, histogram2d) = self.binned();
+        let keep = self.run.keeps_final_states;
         let mut sweep = self.sweep;
         // Sweep groups keep the state's moments.
         if let Some(SweepResult {
@@ -431,6 +440,8 @@ impl Accumulator {
             }
         }
         Finished {
+            histograms,
+            histogram2d,
             paths,
             quantiles,
             sweep,
@@ -447,14 +458,40 @@ impl Accumulator {
                 })
                 .collect(),
             histogram: self.histogram,
-            final_states: self.final_states,
-            final_states_f64: self.final_states_f64,
+            final_states: self.final_states.filter(|_| keep),
+            final_states_f64: self.final_states_f64.filter(|_| keep),
             first_passage: self.first_passage,
         }
     }
 }
 
 impl Accumulator {
+    /// The host's histograms from the final states, with the observables at the final time.
+    fn binned(&self) -> (Vec<Histogram>, Option<crate::binned::Histogram2d>) {
+        let run = &self.run;
+        if run.histograms.is_empty() && run.histogram2d.is_none() {
+            return (Vec::new(), None);
+        }
+        let Some(states) = &self.final_states else {
+            return (Vec::new(), None);
+        };
+        let (d, k) = (self.dim, run.observables.len());
+        let width = d + k;
+        let t = run.t0 as f32 + run.final_step as f32 * run.dt as f32;
+        let base = self.first;
+        let mut values = Vec::with_capacity(states.len() / d.max(1) * width);
+        let (mut scratch, mut out) = (Vec::new(), vec![0.0f32; k]);
+        for (j, x) in states.chunks(d).enumerate() {
+            values.extend_from_slice(x);
+            if k > 0 {
+                run.observables
+                    .of_trajectory(run, base + j as u64, t, x, &mut scratch, &mut out);
+                values.extend_from_slice(&out);
+            }
+        }
+        crate::binned::bin(&values, width, &run.histograms, run.histogram2d.as_ref())
+    }
+
     /// The paths from the snapshots: `(trajectories, times, dim)`.
     fn paths(&self) -> Option<crate::snapshot::Paths> {
         let s = self
@@ -561,6 +598,8 @@ pub(crate) struct Finished {
     pub(crate) observables: ObservedValues,
     pub(crate) paths: Option<crate::snapshot::Paths>,
     pub(crate) quantiles: Option<crate::snapshot::Quantiles>,
+    pub(crate) histograms: Vec<Histogram>,
+    pub(crate) histogram2d: Option<crate::binned::Histogram2d>,
     pub(crate) time_average: Option<TimeAverages>,
     pub(crate) sweep: Option<SweepResult>,
     pub(crate) histogram: Option<Histogram>,

@@ -110,6 +110,8 @@ const ENSEMBLE_OUTPUT: &[&str] = &[
     "covariance",
     "quantiles",
     "paths",
+    "histograms",
+    "histogram2d",
 ];
 const JUMP_OUTPUT: &[&str] = &[
     "save_times",
@@ -124,6 +126,8 @@ const JUMP_OUTPUT: &[&str] = &[
     "covariance",
     "quantiles",
     "paths",
+    "histograms",
+    "histogram2d",
     "closures",
     "cme",
     "distributions",

@@ -141,6 +141,7 @@
 
 pub mod adaptive;
 pub mod bench;
+pub mod binned;
 pub mod closure;
 pub mod cme;
 pub mod config;

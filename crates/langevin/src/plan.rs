@@ -458,6 +458,10 @@ mod tests {
             observables: Default::default(),
             snapshots: None,
             quantiles: Vec::new(),
+            final_step: n_steps,
+            histograms: Vec::new(),
+            histogram2d: None,
+            keeps_final_states: false,
             columns: crate::observable::Columns {
                 dim: 1,
                 ..Default::default()

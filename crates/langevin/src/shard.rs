@@ -88,6 +88,8 @@ pub fn check_spec(spec: &crate::EnsembleSpec) -> Result<()> {
         "a jump process"
     } else if spec.paths.is_some() {
         "saved paths"
+    } else if !spec.histograms.is_empty() || spec.histogram2d.is_some() {
+        "histograms binned on the host"
     } else if !spec.quantiles.is_empty() {
         "quantiles"
     } else {
@@ -188,6 +190,9 @@ impl Partial {
         }
         if result.quantiles.is_some() {
             return refuse("quantiles");
+        }
+        if !result.histograms.is_empty() || result.histogram2d.is_some() {
+            return refuse("histograms binned on the host");
         }
         Ok(Partial {
             format: PARTIAL_FORMAT,
@@ -441,6 +446,8 @@ impl Partial {
             observables: acc.observables,
             paths: None,
             quantiles: None,
+            histograms: Vec::new(),
+            histogram2d: None,
         }
     }
 }

@@ -229,6 +229,10 @@ pub struct EnsembleSpec {
     pub paths: Option<crate::snapshot::PathSpec>,
     /// Exact quantiles at these levels of every variable and observable at every save time.
     pub quantiles: Vec<f64>,
+    /// More 1-D histograms at the final time, binned on the host ([`crate::binned`]).
+    pub histograms: Vec<HistogramSpec>,
+    /// A 2-D histogram at the final time, binned on the host.
+    pub histogram2d: Option<crate::binned::Histogram2dSpec>,
 }
 
 impl EnsembleSpec {
@@ -267,6 +271,8 @@ impl EnsembleSpec {
             covariance: false,
             paths: None,
             quantiles: Vec::new(),
+            histograms: Vec::new(),
+            histogram2d: None,
         }
     }
 
@@ -436,6 +442,37 @@ impl EnsembleSpec {
     pub fn quantiles(mut self, levels: &[f64]) -> Self {
         self.quantiles = levels.to_vec();
         self
+    }
+
+    /// Adds a 1-D histogram of value `component` (a state variable, or observable
+    /// `component - d`) at the final time, binned on the host.
+    pub fn add_histogram(mut self, component: usize, bins: u32, range: (f64, f64)) -> Self {
+        self.histograms.push(HistogramSpec {
+            component,
+            bins,
+            range,
+        });
+        self
+    }
+
+    /// A 2-D histogram of values `components` at the final time, binned on the host.
+    pub fn histogram2d(
+        mut self,
+        components: [usize; 2],
+        bins: [u32; 2],
+        range: [(f64, f64); 2],
+    ) -> Self {
+        self.histogram2d = Some(crate::binned::Histogram2dSpec {
+            components,
+            bins,
+            range,
+        });
+        self
+    }
+
+    /// Whether the run reads every final state back: asked for, or binned on the host.
+    pub fn reads_final_states(&self) -> bool {
+        self.final_states || !self.histograms.is_empty() || self.histogram2d.is_some()
     }
 
     /// The values observed per trajectory at a save time.
@@ -893,6 +930,50 @@ impl EnsembleSpec {
                 ),
             ));
         }
+        let values = dim + self.observables.len();
+        for (i, h) in self.histograms.iter().enumerate() {
+            let field = format!("output.histograms[{i}]");
+            crate::binned::check(&field, h.bins, h.range.0, h.range.1)?;
+            if h.component >= values {
+                return Err(Error::invalid(
+                    format!("{field}.var"),
+                    h.component,
+                    format!("{values} state variables and observables"),
+                ));
+            }
+        }
+        if let Some(h) = &self.histogram2d {
+            for a in 0..2 {
+                crate::binned::check("output.histogram2d", h.bins[a], h.range[a].0, h.range[a].1)?;
+                if h.components[a] >= values {
+                    return Err(Error::invalid(
+                        "output.histogram2d.vars",
+                        h.components[a],
+                        format!("{values} state variables and observables"),
+                    ));
+                }
+            }
+            if u64::from(h.bins[0]) * u64::from(h.bins[1]) > 1 << 24 {
+                return Err(Error::invalid(
+                    "output.histogram2d.bins",
+                    format!("{:?}", h.bins),
+                    "at most 2^24 bins in all",
+                ));
+            }
+        }
+        let binned = !self.histograms.is_empty() || self.histogram2d.is_some();
+        if binned
+            && self
+                .event
+                .as_ref()
+                .is_some_and(|e| e.action == EventAction::Stop)
+        {
+            return Err(Error::invalid(
+                "output.histograms",
+                "given",
+                "a stopping event leaves frozen trajectories out of the statistics, and the host's histograms do not know which: ask for them without it",
+            ));
+        }
         let snapshots = crate::snapshot::Snapshots::resolve(
             self.paths,
             !self.quantiles.is_empty(),
@@ -902,6 +983,14 @@ impl EnsembleSpec {
             self.first_trajectory,
         )?;
         Ok(ResolvedRun {
+            final_step: if self.scheme.is_adaptive() || jump {
+                save_steps.iter().copied().max().unwrap_or(0)
+            } else {
+                n_steps
+            },
+            histograms: self.histograms.clone(),
+            histogram2d: self.histogram2d.clone(),
+            keeps_final_states: self.final_states,
             dim,
             event,
             snapshots,
@@ -1040,7 +1129,7 @@ impl Footprint {
             dim,
             observed: spec.columns(dim).width(),
             saves,
-            final_states: spec.final_states || spec.scheme.is_adaptive(),
+            final_states: spec.reads_final_states() || spec.scheme.is_adaptive(),
             origin: spec.displacement,
             time_sums: spec.time_average_from.is_some(),
             scalar_bytes: if spec.scheme.is_adaptive() {
@@ -1118,6 +1207,16 @@ pub struct ResolvedRun {
     pub columns: crate::observable::Columns,
     /// What the runners copy out for paths and quantiles.
     pub snapshots: Option<crate::snapshot::Snapshots>,
+    /// The step of the final states: the last for fixed steps, the last save time for the
+    /// host loop.
+    pub final_step: u32,
+    /// Histograms binned on the host from the final states.
+    pub histograms: Vec<HistogramSpec>,
+    /// A 2-D histogram binned on the host from the final states.
+    pub histogram2d: Option<crate::binned::Histogram2dSpec>,
+    /// Whether the final states were asked for (they may be read back for the histograms
+    /// alone, then dropped).
+    pub keeps_final_states: bool,
     /// The quantile levels asked for.
     pub quantiles: Vec<f64>,
     /// Model parameters as the kernels' `params` array.

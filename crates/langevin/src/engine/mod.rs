@@ -294,12 +294,12 @@ impl Engine {
                     ctx,
                     &kernel,
                     &plan,
-                    spec.final_states,
+                    spec.reads_final_states(),
                     stagings,
                 )?;
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
-                acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
+                acc = Accumulator::new(&plan, histogram, spec.reads_final_states(), first_passage);
                 let mut last_step = run_start;
                 let mut tick = |batch: Batch, steps: u32| {
                     done += u64::from(batch.count) * u64::from(steps);
@@ -337,7 +337,7 @@ impl Engine {
                 plan = Plan::new(spec, run, capacity, step_cap, None);
                 setup_time = setup_start.elapsed();
                 run_start = Instant::now();
-                acc = Accumulator::new(&plan, histogram, spec.final_states, first_passage);
+                acc = Accumulator::new(&plan, histogram, spec.reads_final_states(), first_passage);
                 for &batch in &plan.batches {
                     let mut tick = |steps: u32| {
                         done += u64::from(batch.count) * u64::from(steps);
@@ -350,7 +350,7 @@ impl Engine {
                         spec.scheme,
                         &plan,
                         batch,
-                        spec.final_states,
+                        spec.reads_final_states(),
                     )
                     .ok_or(Error::Stopped)?;
                     acc.add(batch.first, output);
@@ -370,6 +370,8 @@ impl Engine {
             observables,
             paths,
             quantiles,
+            histograms,
+            histogram2d,
             ..
         } = acc.finish();
         let (first_passage, event) = match &plan.run.event {
@@ -407,6 +409,8 @@ impl Engine {
             observables,
             paths,
             quantiles,
+            histograms,
+            histogram2d,
         })
     }
 
@@ -478,7 +482,7 @@ impl Engine {
         let plan = Plan::new(spec, run, capacity, None, None);
         let setup_time = setup_start.elapsed();
         let run_start = Instant::now();
-        let mut acc = Accumulator::new(&plan, histogram, spec.final_states, None);
+        let mut acc = Accumulator::new(&plan, histogram, spec.reads_final_states(), None);
         let mut jumps = (spec.scheme.kind() == crate::SchemeKind::Jump)
             .then(|| {
                 let slots = crate::spec::save_slots(
@@ -526,7 +530,7 @@ impl Engine {
                 batch,
                 tree.as_ref(),
                 attempts,
-                spec.final_states,
+                spec.reads_final_states(),
                 jumps.as_mut(),
                 &mut tick,
                 stop,
@@ -544,6 +548,8 @@ impl Engine {
             observables,
             paths,
             quantiles,
+            histograms,
+            histogram2d,
             ..
         } = acc.finish();
         Ok(EnsembleResult {
@@ -573,6 +579,8 @@ impl Engine {
             observables,
             paths,
             quantiles,
+            histograms,
+            histogram2d,
         })
     }
 
