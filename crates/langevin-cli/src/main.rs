@@ -208,15 +208,16 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Times the fixed workloads (OU, double well, Lorenz, Schloegl, Kuramoto, KG, FFT) on
-    /// the GPU backend and the CPU twin, checks each result, prints a table and writes JSON.
+    /// Times the fixed workloads (OU, OU with observables, double well, Lorenz, Schloegl,
+    /// Kuramoto, KG, FFT) on the GPU backend and the CPU twin, checks each result, prints a
+    /// table and writes JSON.
     Bench {
         /// tiny (checks only, seconds), small (2^16 trajectories) or standard (the reference
         /// sizes of BENCHMARKS.md).
         #[arg(long, default_value = "small")]
         size: langevin::bench::Size,
-        /// Only these workloads (comma-separated: ou, double_well, lorenz, lorenz_dopri5,
-        /// schloegl_ssa, kuramoto, kg, fft).
+        /// Only these workloads (comma-separated: ou, ou4, ou4_observed, double_well, lorenz,
+        /// lorenz_dopri5, schloegl_ssa, kuramoto, kg, fft).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Timed runs after the warm-up (the median is reported).

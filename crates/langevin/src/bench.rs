@@ -51,8 +51,10 @@ impl std::str::FromStr for Size {
 }
 
 /// The workloads, in the order they run.
-pub const WORKLOADS: [&str; 8] = [
+pub const WORKLOADS: [&str; 10] = [
     "ou",
+    "ou4",
+    "ou4_observed",
     "double_well",
     "lorenz",
     "lorenz_dopri5",
@@ -146,6 +148,37 @@ fn ou(log2: u32, steps: u32) -> Case {
         .save_at(SaveAt::Count(11));
     ensemble_case("ou", log2, spec)
 }
+
+/// Four independent OU components (theta = 1, sigma = 0.5) from 1, `steps` Euler-Maruyama steps
+/// to t = 1, moments at 11 save times; `observed` adds five observables (a sum of squares, a
+/// product, an indicator, a sine and a Gaussian bump) and the covariance of all nine values,
+/// so that the pair `ou4`, `ou4_observed` gives what observing costs.
+fn ou4(log2: u32, steps: u32, observed: bool) -> Case {
+    let mut spec = EnsembleSpec::new(OrnsteinUhlenbeck::new(1.0, 0.0, 0.5).with_dim(4))
+        .scheme(Scheme::EulerMaruyama)
+        .initial_fixed(&[1.0; 4])
+        .time_span(0.0, 1.0)
+        .dt(1.0 / f64::from(steps))
+        .trajectories(1 << log2)
+        .seed(1)
+        .save_at(SaveAt::Count(11));
+    if !observed {
+        return ensemble_case("ou4", log2, spec);
+    }
+    for (name, e) in OU4_OBSERVABLES {
+        spec = spec.observable(name, e);
+    }
+    ensemble_case("ou4_observed", log2, spec.covariance(true))
+}
+
+/// The observables of `ou4_observed`.
+const OU4_OBSERVABLES: [(&str, &str); 5] = [
+    ("r2", "x0^2 + x1^2 + x2^2 + x3^2"),
+    ("product", "x0 * x1"),
+    ("above", "x2 > 1"),
+    ("wave", "sin(x3)"),
+    ("bump", "exp(-x0^2)"),
+];
 
 /// The symmetric double well `dx = (x - x^3) dt + 0.7 dW` from x = -1 to t = `steps` x 0.005,
 /// with a 100-bin histogram of the final x on [-2.5, 2.5] and the first passage over x = 1.
@@ -313,6 +346,8 @@ pub fn cases(size: Size, only: &[String]) -> Result<Vec<Case>> {
     let all = match size {
         Size::Tiny => vec![
             ou(10, 100),
+            ou4(10, 100, false),
+            ou4(10, 100, true),
             double_well(10, 200),
             lorenz(10, Scheme::Rk4),
             lorenz(8, Scheme::Dopri5),
@@ -323,6 +358,8 @@ pub fn cases(size: Size, only: &[String]) -> Result<Vec<Case>> {
         ],
         Size::Small => vec![
             ou(16, 1000),
+            ou4(16, 1000, false),
+            ou4(16, 1000, true),
             double_well(16, 2000),
             lorenz(16, Scheme::Rk4),
             lorenz(16, Scheme::Dopri5),
@@ -335,6 +372,8 @@ pub fn cases(size: Size, only: &[String]) -> Result<Vec<Case>> {
             ou(16, 1000),
             ou(20, 1000),
             ou(24, 1000),
+            ou4(22, 1000, false),
+            ou4(22, 1000, true),
             double_well(20, 2000),
             lorenz(20, Scheme::Rk4),
             lorenz(23, Scheme::Rk4),
@@ -630,6 +669,34 @@ fn check_ensemble(
                 ),
                 Some((m.mean, m.std_error())),
             ))
+        }
+        "ou4" | "ou4_observed" => {
+            let (mean, var) = ou_em_moments(1.0, 0.5, 1.0, r.dt, r.steps);
+            let se_mean = (var / n as f64).sqrt();
+            let mut worst = 0.0f64;
+            for m in &r.moments[last] {
+                worst = worst.max((m.mean - mean).abs() / se_mean);
+            }
+            let mut check =
+                format!("the four means at t = 1 within {worst:.1} standard errors of exact");
+            if workload == "ou4_observed" {
+                // E[r2] = 4 (var + mean^2); the components are independent: cov(x0, x1) = 0.
+                let r2 = r.observables.moments[last][0];
+                let z_r2 = (r2.mean - 4.0 * (var + mean * mean)).abs() / r2.std_error();
+                let cov = r
+                    .covariance(last)
+                    .ok_or_else(|| fail("no covariance".into()))?;
+                let z_cov = cov[1].abs() / (var / n as f64).sqrt();
+                worst = worst.max(z_r2).max(z_cov);
+                check.push_str(&format!(
+                    "; E[r2] within {z_r2:.1}, cov(x0, x1) within {z_cov:.1} of exact"
+                ));
+            }
+            if !below(worst, 5.0) {
+                return Err(fail(format!("{check}: beyond 5")));
+            }
+            let m = r.moments[last][0];
+            Ok((check, Some((m.mean, m.std_error()))))
         }
         "double_well" => {
             let h = r
