@@ -1993,6 +1993,8 @@ fn compare_measures_the_distance_between_two_runs() {
             "2048",
             "--seed",
             seed,
+            "--set",
+            "output.paths={ trajectories = 1024 }",
             "--quiet",
             "--out",
             dir.to_str().unwrap(),
@@ -2037,6 +2039,41 @@ fn compare_measures_the_distance_between_two_runs() {
     assert_eq!(c["components"]["x"]["w1"], 0.0);
     assert_eq!(c["components"]["x"]["ks_pvalue"], 1.0);
     assert_eq!(c["energy_distance"], 0.0);
+    // At a save time, from the saved paths of 1024 trajectories.
+    let t = summary(&a)["times"][2].as_f64().unwrap();
+    let at = |x: &Path, y: &Path, time: &str| {
+        langevin(&[
+            "compare",
+            x.to_str().unwrap(),
+            y.to_str().unwrap(),
+            "--time",
+            time,
+            "--quiet",
+            "--out",
+            json.to_str().unwrap(),
+        ])
+    };
+    let o = at(&a, &b, &t.to_string());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(c["samples"], serde_json::json!([1024, 1024]));
+    assert_eq!(c["time"], t);
+    let x = &c["components"]["x"];
+    assert!(
+        x["mean_diff"].as_f64().unwrap().abs() < 5.0 * x["mean_diff_se"].as_f64().unwrap(),
+        "{x}"
+    );
+    bad(
+        &[
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--time",
+            &(t + 0.123_456).to_string(),
+        ],
+        &["--time", "a path time"],
+    );
     std::fs::remove_file(a.join("final_state.npy")).unwrap();
     let o = compare(&a, &b);
     assert_eq!(

@@ -1,14 +1,16 @@
-//! `langevin compare RUN_A RUN_B`: the distances between two runs' final states
-//! ([`langevin::distance::compare`]), printed as a table and written as JSON.
+//! `langevin compare RUN_A RUN_B [--time T]`: the distances between two runs' final states, or
+//! their saved paths at a time ([`langevin::distance::compare`]), printed as a table and
+//! written as JSON.
 
-use crate::files::{read_npy_matrix, write_atomic};
+use crate::files::{read_npy, read_npy_matrix, write_atomic};
 use anyhow::{bail, Context, Result};
 use langevin::distance::{compare, Comparison};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// The state names of a run folder, in the order of its `final_state.npy` columns (that of
-/// `stats.csv`'s `mean_<name>` columns).
+/// The names of a run folder's statistics, in the order of `stats.csv`'s `mean_<name>` columns:
+/// the state's variables (the columns of `final_state.npy` and `paths.npy`), then the
+/// observables.
 fn state_names(dir: &Path) -> Result<Vec<String>> {
     let path = dir.join("stats.csv");
     let text = std::fs::read_to_string(&path).with_context(|| {
@@ -39,17 +41,92 @@ fn final_states(dir: &Path) -> Result<(Vec<f64>, Vec<String>)> {
         .into());
     }
     let (values, cols) = read_npy_matrix(&path)?;
-    if cols != names.len() {
-        bail!("{}: {cols} columns for the state {names:?}", path.display());
+    if cols > names.len() {
+        bail!(
+            "{}: {cols} columns for the values {names:?}",
+            path.display()
+        );
     }
-    Ok((values, names))
+    Ok((values, names[..cols].to_vec()))
 }
 
-/// Compares the final states of runs `a` and `b` and writes the JSON to `out` (default
-/// `compare.json`).
-pub fn run(a: &Path, b: &Path, out: Option<PathBuf>, quiet: bool) -> Result<()> {
-    let (x, names) = final_states(a)?;
-    let (y, other) = final_states(b)?;
+/// A run's saved paths (`paths.npy`) at the path time nearest `time`, within a millionth of
+/// the run's span; the state's names.
+fn states_at(dir: &Path, time: f64) -> Result<(Vec<f64>, Vec<String>)> {
+    let path = dir.join("paths.npy");
+    if !path.exists() {
+        return Err(langevin::Error::invalid(
+            "--time",
+            time,
+            format!(
+                "compares saved paths, and {} holds no paths.npy: run it with output.paths",
+                dir.display()
+            ),
+        )
+        .into());
+    }
+    let (values, shape) = read_npy(&path)?;
+    let [k, rows, d] = shape[..] else {
+        bail!(
+            "{}: shape {shape:?}, not (trajectories, times, state)",
+            path.display()
+        );
+    };
+    let times: Vec<f64> = if dir.join("paths_times.npy").exists() {
+        read_npy(&dir.join("paths_times.npy"))?.0
+    } else {
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join("summary.json"))
+                .with_context(|| format!("cannot read {}/summary.json", dir.display()))?,
+        )?;
+        summary["times"]
+            .as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    if times.len() != rows {
+        bail!(
+            "{}: {rows} path times, {} listed",
+            path.display(),
+            times.len()
+        );
+    }
+    let span = (times[rows - 1] - times[0]).abs().max(f64::MIN_POSITIVE);
+    let Some(row) = times
+        .iter()
+        .position(|t| (t - time).abs() <= 1e-6 * span.max(time.abs()))
+    else {
+        return Err(langevin::Error::invalid(
+            "--time",
+            time,
+            format!(
+                "a path time of {}: {} to {} ({rows} times)",
+                dir.display(),
+                times[0],
+                times[rows - 1]
+            ),
+        )
+        .into());
+    };
+    let states = (0..k)
+        .flat_map(|j| values[(j * rows + row) * d..(j * rows + row + 1) * d].to_vec())
+        .collect();
+    let names = state_names(dir)?;
+    if d > names.len() {
+        bail!("{}: {d} columns for the values {names:?}", path.display());
+    }
+    Ok((states, names[..d].to_vec()))
+}
+
+/// Compares the final states of runs `a` and `b`, or with `time` their saved paths at that
+/// time, and writes the JSON to `out` (default `compare.json`).
+pub fn run(a: &Path, b: &Path, time: Option<f64>, out: Option<PathBuf>, quiet: bool) -> Result<()> {
+    let sample = |dir: &Path| match time {
+        Some(t) => states_at(dir, t),
+        None => final_states(dir),
+    };
+    let (x, names) = sample(a)?;
+    let (y, other) = sample(b)?;
     if names != other {
         return Err(langevin::Error::invalid(
             "RUN_B",
@@ -62,10 +139,10 @@ pub fn run(a: &Path, b: &Path, out: Option<PathBuf>, quiet: bool) -> Result<()> 
     let out = out.unwrap_or_else(|| PathBuf::from("compare.json"));
     write_atomic(
         &out,
-        serde_json::to_string_pretty(&report(a, b, &names, &c))?.as_bytes(),
+        serde_json::to_string_pretty(&report(a, b, time, &names, &c))?.as_bytes(),
     )?;
     if !quiet {
-        print_table(&names, &c);
+        print_table(&names, time, &c);
         eprintln!("wrote {}", out.display());
     }
     Ok(())
@@ -74,7 +151,13 @@ pub fn run(a: &Path, b: &Path, out: Option<PathBuf>, quiet: bool) -> Result<()> 
 /// The JSON of a comparison: per component `w1`, `w2`, `ks`, `ks_pvalue`, `mean_diff` and its
 /// standard error; for the whole state `sliced_w2`, `energy_distance` and the covariance
 /// difference with its standard errors.
-fn report(a: &Path, b: &Path, names: &[String], c: &Comparison) -> serde_json::Value {
+fn report(
+    a: &Path,
+    b: &Path,
+    time: Option<f64>,
+    names: &[String],
+    c: &Comparison,
+) -> serde_json::Value {
     let finite = |v: f64| {
         if v.is_finite() {
             json!(v)
@@ -107,6 +190,7 @@ fn report(a: &Path, b: &Path, names: &[String], c: &Comparison) -> serde_json::V
     };
     json!({
         "runs": [a.display().to_string(), b.display().to_string()],
+        "time": time,
         "state": names,
         "samples": c.samples,
         "dropped_non_finite": c.dropped,
@@ -120,9 +204,13 @@ fn report(a: &Path, b: &Path, names: &[String], c: &Comparison) -> serde_json::V
     })
 }
 
-fn print_table(names: &[String], c: &Comparison) {
+fn print_table(names: &[String], time: Option<f64>, c: &Comparison) {
+    let what = match time {
+        Some(t) => format!("states of the saved paths at t = {t}"),
+        None => "final states".to_string(),
+    };
     println!(
-        "{} and {} final states ({} and {} left out as non-finite)",
+        "{} and {} {what} ({} and {} left out as non-finite)",
         c.samples[0], c.samples[1], c.dropped[0], c.dropped[1]
     );
     println!(

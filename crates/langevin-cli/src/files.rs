@@ -140,6 +140,15 @@ pub fn npy_payload(bytes: &[u8]) -> Result<(String, &[u8]), String> {
 /// The rows of a 2-D NPY array of float32 or float64 (`final_state.npy`), widened to f64, and
 /// its number of columns.
 pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f64>, usize)> {
+    let (values, shape) = read_npy(path)?;
+    let [_, cols] = shape[..] else {
+        anyhow::bail!("{}: shape {shape:?}, not (rows, columns)", path.display());
+    };
+    Ok((values, cols))
+}
+
+/// An NPY array of float32 or float64 of any shape, widened to f64, and its shape.
+pub fn read_npy(path: &Path) -> Result<(Vec<f64>, Vec<usize>)> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let fail = |why: String| anyhow::anyhow!("{}: {why}", path.display());
     let (descr, payload) = npy_payload(&bytes).map_err(fail)?;
@@ -156,9 +165,6 @@ pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f64>, usize)> {
                 .collect()
         })
         .unwrap_or_default();
-    let [rows, cols] = shape[..] else {
-        return Err(fail(format!("shape {shape:?}, not (rows, columns)")));
-    };
     let values: Vec<f64> = match descr.as_str() {
         "<f4" => payload
             .chunks_exact(4)
@@ -170,13 +176,10 @@ pub fn read_npy_matrix(path: &Path) -> Result<(Vec<f64>, usize)> {
             .collect(),
         other => return Err(fail(format!("type {other}, not float32 or float64"))),
     };
-    if values.len() != rows * cols {
-        return Err(fail(format!(
-            "{} values for shape ({rows}, {cols})",
-            values.len()
-        )));
+    if shape.is_empty() || values.len() != shape.iter().product::<usize>() {
+        return Err(fail(format!("{} values for shape {shape:?}", values.len())));
     }
-    Ok((values, cols))
+    Ok((values, shape))
 }
 
 #[cfg(test)]

@@ -167,6 +167,10 @@ enum Command {
         run_a: PathBuf,
         /// The second run's folder, of the same state.
         run_b: PathBuf,
+        /// Compares the runs' saved paths (output.paths) at this time instead of their final
+        /// states.
+        #[arg(long)]
+        time: Option<f64>,
         /// The JSON file (default compare.json in the current folder).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -730,9 +734,10 @@ fn run_cli() -> Result<()> {
         Command::Compare {
             run_a,
             run_b,
+            time,
             out,
             quiet,
-        } => compare_cmd::run(&run_a, &run_b, out, quiet)?,
+        } => compare_cmd::run(&run_a, &run_b, time, out, quiet)?,
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;
             warn_unused_params(&cfg, false);
