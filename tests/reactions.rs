@@ -450,6 +450,32 @@ fn initial_counts_follow_their_laws(engine: &Engine) {
     // The discrete uniform's fourth central moment: (N^2 - 1)(3 N^2 - 7) / 240 for N values.
     let mu4 = (400.0 - 1.0) * (3.0 * 400.0 - 7.0) / 240.0;
     check("uniform_int at t = 0", &r.moments[0][0], mean, var, mu4);
+    // A table of weights: counts 0, 1, 2 with probabilities 0.2, 0.5, 0.3 (normalised).
+    let r = run_from_laws(engine, r#"X = "table(2, 5, 3)""#, birth_death, 1.0);
+    let p = [0.2, 0.5, 0.3];
+    let mean: f64 = (0..3).map(|k| k as f64 * p[k]).sum();
+    let var: f64 = (0..3).map(|k| (k as f64 - mean).powi(2) * p[k]).sum();
+    let mu4: f64 = (0..3).map(|k| (k as f64 - mean).powi(4) * p[k]).sum();
+    check("table at t = 0", &r.moments[0][0], mean, var, mu4);
+    // Birth-death from its stationary law given as a table (Poisson(40) up to 120, the tail
+    // beyond below 1e-30) stays Poisson(40).
+    let mut pmf = vec![(-l).exp()];
+    for k in 1..=120 {
+        let last = pmf[k - 1];
+        pmf.push(last * l / k as f64);
+    }
+    let weights: Vec<String> = pmf.iter().map(|w| format!("{w:e}")).collect();
+    let species = format!(r#"X = "table({})""#, weights.join(", "));
+    let r = run_from_laws(engine, &species, birth_death, 4.0);
+    for (t, m) in r.times.iter().zip(&r.moments) {
+        check(
+            &format!("Poisson table birth-death at t = {t}"),
+            &m[0],
+            l,
+            l,
+            l * (1.0 + 3.0 * l),
+        );
+    }
 }
 
 /// A species law with a master-equation comparison is refused (the comparison starts from

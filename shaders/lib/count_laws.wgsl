@@ -1,6 +1,7 @@
 // Initial counts drawn from a discrete law, for the kernels of reaction networks (`ssa`,
 // `tau_leap`): Poisson by the sampler of `poisson.wgsl`, binomial by counting successful
-// trials. `trajectory.wgsl` calls `initial_count` for these laws. The other kernels import
+// trials, a table by searching its cumulative probabilities (after the three arrays of `init`)
+// for the component's uniform. `trajectory.wgsl` calls `initial_count` for these laws. The other kernels import
 // `no_count_laws`, so that their code carries none of these loops.
 // CPU twin: `initial_count` in crates/langevin/src/cpu/trajectory.rs.
 #import poisson
@@ -18,6 +19,17 @@ fn initial_count(law: f32, a: Scalar, b: Scalar, i: u32, trajectory: vec2<u32>) 
     if law == LAW_POISSON {
         let mean = f32(a);
         return Scalar(poisson(seg.key, trajectory, POISSON_INITIAL + i, WORD_POISSON_INITIAL, mean));
+    }
+    if law == LAW_TABLE {
+        let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
+        let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
+        let first = u32(a);
+        let len = u32(b);
+        var k = 0u;
+        while k + 1u < len && u >= init[first + k] {
+            k++;
+        }
+        return Scalar(k);
     }
     let trials = u32(a);
     let p = f32(b);

@@ -14,6 +14,7 @@ const LAW_UNIFORM: f32 = 1.0;
 const LAW_POISSON: f32 = 2.0;
 const LAW_BINOMIAL: f32 = 3.0;
 const LAW_UNIFORM_INT: f32 = 4.0;
+const LAW_TABLE: f32 = 5.0;
 
 
 fn initial_state(trajectory: vec2<u32>) -> State {
@@ -37,7 +38,7 @@ fn initial_state(trajectory: vec2<u32>) -> State {
                 let span = f32(b - a) + 1.0;
                 x[i] = a + Scalar(min(floor(span * u), span - 1.0));
             }
-        } else if init[i] == LAW_POISSON || init[i] == LAW_BINOMIAL {
+        } else if init[i] == LAW_POISSON || init[i] == LAW_BINOMIAL || init[i] == LAW_TABLE {
             // From `count_laws` in the jump kernels (`no_count_laws` elsewhere: the spec
             // refuses these laws off the jump schemes).
             x[i] = initial_count(init[i], a, b, i, trajectory);

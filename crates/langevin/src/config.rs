@@ -1137,7 +1137,7 @@ impl Config {
             (None, _) => Scheme::EulerMaruyama,
         };
         let state_names = model.state_names();
-        let initial = self.initial(init, &model.params(), state_names.len())?;
+        let (initial, count_tables) = self.initial(init, &model.params(), state_names.len())?;
         let save_at = match &self.output.save_times {
             SaveTimes::Count(n) => SaveAt::Count(*n),
             SaveTimes::List(v) => SaveAt::Times(v.clone()),
@@ -1164,6 +1164,7 @@ impl Config {
             .save_at(save_at)
             .final_states(self.output.final_state);
         spec.initial = initial;
+        spec.count_tables = count_tables;
         spec.adaptive.max_dt = self.solver.max_dt;
         spec.displacement = self.output.displacement;
         spec.covariance = self.output.covariance;
@@ -1312,8 +1313,9 @@ impl Config {
         init: &[String],
         params: &[(String, f64)],
         dim: usize,
-    ) -> Result<InitialState> {
+    ) -> Result<(InitialState, Vec<Vec<f64>>)> {
         let m = &self.model;
+        let mut tables: Vec<Vec<f64>> = Vec::new();
         let mut texts = init.to_vec();
         let positions = if self.kind == "langevin" {
             dim / 2
@@ -1371,18 +1373,68 @@ impl Config {
             let lead = text.len() - trimmed.len();
             // `normal(a, b)`, `uniform(a, b)` and, for species counts, `poisson(l)`,
             // `binomial(n, p)` and `uniform_int(a, b)`: expressions in the parameters.
-            let law = ["normal", "uniform_int", "uniform", "poisson", "binomial"]
-                .into_iter()
-                .find_map(|name| {
-                    trimmed
-                        .strip_prefix(name)
-                        .and_then(|r| r.trim_start().strip_prefix('('))
-                        .and_then(|r| r.trim_end().strip_suffix(')'))
-                        .map(|args| (name, args))
-                });
+            let law = [
+                "normal",
+                "uniform_int",
+                "uniform",
+                "poisson",
+                "binomial",
+                "table",
+            ]
+            .into_iter()
+            .find_map(|name| {
+                trimmed
+                    .strip_prefix(name)
+                    .and_then(|r| r.trim_start().strip_prefix('('))
+                    .and_then(|r| r.trim_end().strip_suffix(')'))
+                    .map(|args| (name, args))
+            });
             let law = match law {
                 Some((name, args)) => {
                     let offset = lead + trimmed.find('(').map_or(0, |k| k + 1);
+                    if name == "table" {
+                        let mut weights = Vec::new();
+                        let mut start = 0;
+                        for piece in split_top_level(args) {
+                            weights.push(evaluate(piece, offset + start)?);
+                            start += piece.len() + 1;
+                        }
+                        let total: f64 = weights.iter().sum();
+                        if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+                            || total <= 0.0
+                            || weights.len() > crate::spec::MAX_TABLE
+                        {
+                            return Err(Error::invalid(
+                                &field,
+                                text,
+                                format!(
+                                    "table(p0, p1, ...) needs 1 to {} weights >= 0 of positive sum \
+                                     (the probabilities of the counts 0, 1, ...)",
+                                    crate::spec::MAX_TABLE
+                                ),
+                            ));
+                        }
+                        if self.kind != "reactions" {
+                            return Err(Error::invalid(
+                                &field,
+                                text,
+                                "a table draws the species counts of a reactions model",
+                            ));
+                        }
+                        let probabilities: Vec<f64> = weights.iter().map(|w| w / total).collect();
+                        let mean = probabilities
+                            .iter()
+                            .enumerate()
+                            .map(|(k, p)| k as f64 * p)
+                            .sum();
+                        laws.push(InitialLaw::Table {
+                            table: tables.len(),
+                            len: probabilities.len(),
+                            mean,
+                        });
+                        tables.push(probabilities);
+                        continue;
+                    }
                     let (a, b) = if name == "poisson" {
                         (evaluate(args, offset)?, 0.0)
                     } else {
@@ -1419,7 +1471,7 @@ impl Config {
             };
             laws.push(law);
         }
-        Ok(InitialState::Laws(laws))
+        Ok((InitialState::Laws(laws), tables))
     }
 }
 
@@ -1549,6 +1601,24 @@ mod ordered_table {
         }
         deserializer.deserialize_map(Entries)
     }
+}
+
+/// The comma-separated pieces of `args` outside parentheses.
+fn split_top_level(args: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut pieces) = (0i32, 0, Vec::new());
+    for (k, c) in args.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                pieces.push(&args[start..k]);
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(&args[start..]);
+    pieces
 }
 
 fn identifiers(text: &str) -> impl Iterator<Item = &str> {

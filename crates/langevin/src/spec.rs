@@ -66,6 +66,16 @@ pub enum InitialLaw {
         /// Largest value.
         hi: f64,
     },
+    /// The counts `0..len` with the probabilities of table `table` of
+    /// [`EnsembleSpec::count_tables`].
+    Table {
+        /// Which table.
+        table: usize,
+        /// Its length (counts 0 to `len - 1`).
+        len: usize,
+        /// Its mean.
+        mean: f64,
+    },
 }
 
 impl InitialLaw {
@@ -77,6 +87,7 @@ impl InitialLaw {
             InitialLaw::Uniform { lo, hi } | InitialLaw::UniformInt { lo, hi } => 0.5 * (lo + hi),
             InitialLaw::Poisson { mean } => mean,
             InitialLaw::Binomial { n, p } => n * p,
+            InitialLaw::Table { mean, .. } => mean,
         }
     }
 
@@ -87,6 +98,7 @@ impl InitialLaw {
             InitialLaw::Poisson { .. }
                 | InitialLaw::Binomial { .. }
                 | InitialLaw::UniformInt { .. }
+                | InitialLaw::Table { .. }
         )
     }
 
@@ -98,6 +110,7 @@ impl InitialLaw {
         match *self {
             InitialLaw::Poisson { .. } => 65,
             InitialLaw::Binomial { n, .. } => n as u64 + 1,
+            InitialLaw::Table { len, .. } => len as u64,
             _ => 0,
         }
     }
@@ -117,6 +130,12 @@ pub const LAW_POISSON: f32 = 2.0;
 pub const LAW_BINOMIAL: f32 = 3.0;
 /// Uniform-on-integers law code.
 pub const LAW_UNIFORM_INT: f32 = 4.0;
+/// Table law code: the first parameter is the offset of the table's cumulative probabilities
+/// in `init`, the second its length.
+pub const LAW_TABLE: f32 = 5.0;
+
+/// The longest table of an [`InitialLaw::Table`] (one loop iteration per count searched).
+pub const MAX_TABLE: usize = 4096;
 
 /// The times at which statistics are saved.
 #[derive(Clone, Debug, PartialEq)]
@@ -229,6 +248,8 @@ pub struct EnsembleSpec {
     pub paths: Option<crate::snapshot::PathSpec>,
     /// Exact quantiles at these levels of every variable and observable at every save time.
     pub quantiles: Vec<f64>,
+    /// The probability tables of [`InitialLaw::Table`] laws (counts 0, 1, ...), normalised.
+    pub count_tables: Vec<Vec<f64>>,
     /// More 1-D histograms at the final time, binned on the host ([`crate::binned`]).
     pub histograms: Vec<HistogramSpec>,
     /// A 2-D histogram at the final time, binned on the host.
@@ -273,6 +294,7 @@ impl EnsembleSpec {
             quantiles: Vec::new(),
             histograms: Vec::new(),
             histogram2d: None,
+            count_tables: Vec::new(),
         }
     }
 
@@ -710,6 +732,9 @@ impl EnsembleSpec {
         }
         let mut init = vec![0.0f32; 3 * dim];
         let mut init_lo = vec![0.0f32; 2 * dim];
+        // The tables' cumulative probabilities, after the three arrays of `init` (the jump
+        // kernels, which alone draw from tables, are f32 and read no low words there).
+        let mut tables: Vec<f32> = Vec::new();
         for (i, law) in laws.iter().enumerate() {
             let (kind, a, b) = match *law {
                 InitialLaw::Fixed(v) => (LAW_NORMAL, v, 0.0),
@@ -718,6 +743,32 @@ impl EnsembleSpec {
                 InitialLaw::Poisson { mean } => (LAW_POISSON, mean, 0.0),
                 InitialLaw::Binomial { n, p } => (LAW_BINOMIAL, n, p),
                 InitialLaw::UniformInt { lo, hi } => (LAW_UNIFORM_INT, lo, hi),
+                InitialLaw::Table { table, len, .. } => {
+                    let probabilities = self.count_tables.get(table).filter(|t| t.len() == len);
+                    let Some(probabilities) = probabilities else {
+                        return Err(Error::invalid(
+                            format!("model.init[{i}]"),
+                            table,
+                            "a table law names one of the spec's count tables, of its length",
+                        ));
+                    };
+                    if len == 0 || len > MAX_TABLE {
+                        return Err(Error::invalid(
+                            format!("model.init[{i}]"),
+                            len,
+                            format!("a table of 1 to {MAX_TABLE} probabilities"),
+                        ));
+                    }
+                    let offset = 3 * dim + tables.len();
+                    // Cumulative probabilities in f64, stored in f32: the kernel returns the
+                    // first count whose cumulative probability exceeds its uniform.
+                    let mut sum = 0.0;
+                    for p in probabilities {
+                        sum += p;
+                        tables.push(sum as f32);
+                    }
+                    (LAW_TABLE, offset as f64, len as f64)
+                }
             };
             for v in [a, b] {
                 if !v.is_finite() {
@@ -765,8 +816,8 @@ impl EnsembleSpec {
                     format!("model.init[{i}]"),
                     law.centre(),
                     format!(
-                        "poisson, binomial and uniform_int initial counts run on the jump \
-                         schemes (ssa, tau_leap), not {}",
+                        "poisson, binomial, uniform_int and table initial counts run on the \
+                         jump schemes (ssa, tau_leap), not {}",
                         self.scheme
                     ),
                 ));
@@ -783,6 +834,7 @@ impl EnsembleSpec {
             [init[2 * dim + i], init_lo[dim + i]] = crate::real::split(b);
         }
 
+        init.extend_from_slice(&tables);
         let save_steps = self.save_steps(n_steps, dt)?;
         let times: Vec<f64> = save_steps
             .iter()

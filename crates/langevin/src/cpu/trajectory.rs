@@ -6,7 +6,7 @@ use crate::philox::{
     philox4x32_10, uniform_open01, NormalStream, STREAM_INITIAL, STREAM_INITIAL_UNIFORM,
 };
 use crate::real::Real;
-use crate::spec::{LAW_BINOMIAL, LAW_POISSON, LAW_UNIFORM, LAW_UNIFORM_INT};
+use crate::spec::{LAW_BINOMIAL, LAW_POISSON, LAW_TABLE, LAW_UNIFORM, LAW_UNIFORM_INT};
 
 use crate::state::{State, MAX_DIM};
 
@@ -25,14 +25,31 @@ pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {
 
 /// Twin of `initial_count` (`shaders/lib/count_laws.wgsl`): component `i`'s count from a
 /// Poisson law of mean `a` or a binomial law of `a` trials of probability `b`.
+#[allow(clippy::too_many_arguments)]
 pub fn initial_count<R: Real>(
     key: [u32; 2],
+    init: &[f32],
     law: f32,
     a: R,
     b: R,
     i: usize,
     trajectory: [u32; 2],
 ) -> f32 {
+    if law == LAW_TABLE {
+        let ctr = [
+            trajectory[0],
+            trajectory[1],
+            (i >> 2) as u32,
+            STREAM_INITIAL_UNIFORM,
+        ];
+        let u = uniform_open01(philox4x32_10(ctr, key)[i & 3]);
+        let (first, len) = (a.wide() as usize, b.wide() as usize);
+        let mut k = 0;
+        while k + 1 < len && u >= init[first + k] {
+            k += 1;
+        }
+        return k as f32;
+    }
     if law == LAW_POISSON {
         let mean = a.wide() as f32;
         return poisson(
@@ -97,8 +114,8 @@ pub fn initial_state_in<R: Real>(
                 let span = (b - a).wide() as f32 + 1.0;
                 x[i] = a + wide((span * u).floor().min(span - 1.0));
             }
-        } else if init[i] == LAW_POISSON || init[i] == LAW_BINOMIAL {
-            x[i] = wide(initial_count(key, init[i], a, b, i, trajectory));
+        } else if init[i] == LAW_POISSON || init[i] == LAW_BINOMIAL || init[i] == LAW_TABLE {
+            x[i] = wide(initial_count(key, init, init[i], a, b, i, trajectory));
         } else {
             x[i] = a + b * wide(noise.normal_at(i as u32));
         }
