@@ -3,7 +3,8 @@
 // that emulate workgroups (lavapipe) run a kernel without them markedly faster.
 //
 // `state_layout` (DIM, State, GROUP_STEPS, GROUP_NORMALS), `model` (NPARAMS, drift, diffusion,
-// diffusion_dg) and `scheme` (scheme_step) are supplied when the kernel is composed.
+// diffusion_dg), `scheme` (scheme_step) and `observables` (OBSERVABLES, observable_values, which
+// the time averages take beside the state) are supplied when the kernel is composed.
 // CPU twin: crates/langevin/src/cpu/sde_ensemble.rs.
 #import segment
 #import normal
@@ -13,6 +14,7 @@
 #import trajectory
 #import no_count_laws
 #import event
+#import observables
 
 // Large workgroups: some drivers (lavapipe) pay a fixed cost per workgroup, which shows when a
 // dispatch runs few steps.
@@ -34,8 +36,9 @@ const STREAM_BROWNIAN: u32 = 0u;
 @group(0) @binding(5) var<storage, read> sweep: array<u32>;
 // With FLAG_ORIGIN: each trajectory's initial state, for displacements and autocorrelations.
 @group(0) @binding(6) var<storage, read_write> origin: array<f32>;
-// With FLAG_TIME_AVERAGE: per trajectory and component, the compensated sums of x and x^2
-// over the averaged step ends: (sum x, compensation, sum x^2, compensation).
+// With FLAG_TIME_AVERAGE: per trajectory and averaged value (the state's components, then the
+// observables), the compensated sums of v and v^2 over the averaged step ends: (sum v,
+// compensation, sum v^2, compensation).
 @group(0) @binding(7) var<storage, read_write> time_sums: array<f32>;
 
 // The model reads its parameters from here: a private copy stays in registers, where loads
@@ -47,6 +50,13 @@ var<private> sum_x: State;
 var<private> comp_x: State;
 var<private> sum_x2: State;
 var<private> comp_x2: State;
+var<private> sum_o: ObservableValues;
+var<private> comp_o: ObservableValues;
+var<private> sum_o2: ObservableValues;
+var<private> comp_o2: ObservableValues;
+
+// Values averaged per trajectory: the state's, then the observables'.
+const AVERAGED: u32 = DIM + OBSERVABLES;
 
 // Kahan's compensated sum: the time sums run over up to millions of steps in f32.
 fn kahan_add(sum: ptr<private, State>, comp: ptr<private, State>, i: u32, v: f32) {
@@ -56,12 +66,32 @@ fn kahan_add(sum: ptr<private, State>, comp: ptr<private, State>, i: u32, v: f32
     (*sum)[i] = t;
 }
 
-// Adds the state after `steps_done` steps to the time sums when it lies in the window.
+fn kahan_add_o(
+    sum: ptr<private, ObservableValues>,
+    comp: ptr<private, ObservableValues>,
+    k: u32,
+    v: f32,
+) {
+    let y = v - (*comp)[k];
+    let t = (*sum)[k] + y;
+    (*comp)[k] = (t - (*sum)[k]) - y;
+    (*sum)[k] = t;
+}
+
+// Adds the state after `steps_done` steps, and its observables, to the time sums when it lies
+// in the window.
 fn average_step(x: State, steps_done: u32) {
     if (seg.flags & FLAG_TIME_AVERAGE) != 0u && steps_done > seg.average_from {
         for (var i = 0u; i < DIM; i++) {
             kahan_add(&sum_x, &comp_x, i, x[i]);
             kahan_add(&sum_x2, &comp_x2, i, x[i] * x[i]);
+        }
+        if OBSERVABLES > 0u {
+            let o = observable_values(seg.t0 + f32(steps_done) * seg.dt, x);
+            for (var k = 0u; k < OBSERVABLES; k++) {
+                kahan_add_o(&sum_o, &comp_o, k, o[k]);
+                kahan_add_o(&sum_o2, &comp_o2, k, o[k] * o[k]);
+            }
         }
     }
 }
@@ -209,11 +239,18 @@ fn sde_ensemble(
         }
         if averages {
             for (var i = 0u; i < DIM; i++) {
-                let at = 4u * (local_index * DIM + i);
+                let at = 4u * (local_index * AVERAGED + i);
                 sum_x[i] = time_sums[at];
                 comp_x[i] = time_sums[at + 1u];
                 sum_x2[i] = time_sums[at + 2u];
                 comp_x2[i] = time_sums[at + 3u];
+            }
+            for (var k = 0u; k < OBSERVABLES; k++) {
+                let at = 4u * (local_index * AVERAGED + DIM + k);
+                sum_o[k] = time_sums[at];
+                comp_o[k] = time_sums[at + 1u];
+                sum_o2[k] = time_sums[at + 2u];
+                comp_o2[k] = time_sums[at + 3u];
             }
         }
     }
@@ -243,11 +280,18 @@ fn sde_ensemble(
     }
     if averages {
         for (var i = 0u; i < DIM; i++) {
-            let at = 4u * (local_index * DIM + i);
+            let at = 4u * (local_index * AVERAGED + i);
             time_sums[at] = sum_x[i];
             time_sums[at + 1u] = comp_x[i];
             time_sums[at + 2u] = sum_x2[i];
             time_sums[at + 3u] = comp_x2[i];
+        }
+        for (var k = 0u; k < OBSERVABLES; k++) {
+            let at = 4u * (local_index * AVERAGED + DIM + k);
+            time_sums[at] = sum_o[k];
+            time_sums[at + 1u] = comp_o[k];
+            time_sums[at + 2u] = sum_o2[k];
+            time_sums[at + 3u] = comp_o2[k];
         }
     }
     if TRACK_PASSAGE {

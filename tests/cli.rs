@@ -2213,3 +2213,100 @@ fn observables_quantiles_and_paths_are_written() {
         &["output.paths.trajectories"],
     );
 }
+
+/// `langevin compare RUN --law`: Brownian motion dx = 0.6 dW from 0 to t = 1 by Euler-Maruyama
+/// is exactly N(0, 0.36): the one-sample KS test against normal(0, 0.6) does not reject
+/// (p > 1e-4) and the mean difference is within 5 standard errors; against normal(0, 0.7), a
+/// logistic CDF expression, and the same law shifted as a histogram file it rejects
+/// (p < 1e-6); a law and a second run together are refused.
+#[test]
+fn compare_against_an_exact_law() {
+    let config = std::env::temp_dir().join(format!("langevin-bm-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        r#"
+name = "bm"
+[model]
+state = ["x"]
+drift = ["0"]
+diffusion = ["0.6"]
+init = ["0"]
+[solver]
+dt = 0.01
+t_end = 1.0
+[ensemble]
+trajectories = 65536
+seed = 8
+[output]
+save_times = 2
+final_state = true
+plots = false
+"#,
+    )
+    .unwrap();
+    let run = scratch("bm-law");
+    let o = run_cpu(&config, &["--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json = scratch("law").with_extension("json");
+    let against = |law: &str| -> serde_json::Value {
+        let o = langevin(&[
+            "compare",
+            run.to_str().unwrap(),
+            "--law",
+            law,
+            "--quiet",
+            "--out",
+            json.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{law}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let c = against("normal(0, 0.6)");
+    let x = &c["components"]["x"];
+    assert_eq!(x["samples"], 65536);
+    assert!(x["ks_pvalue"].as_f64().unwrap() > 1e-4, "{x}");
+    let (d, se) = (
+        x["mean_diff"].as_f64().unwrap(),
+        x["mean_diff_se"].as_f64().unwrap(),
+    );
+    assert!(d.abs() < 5.0 * se, "{x}");
+    assert!(x["w2"].as_f64().unwrap() >= x["w1"].as_f64().unwrap());
+    let shifted = std::env::temp_dir().join(format!("langevin-law-{}.csv", std::process::id()));
+    let mut csv = String::from("lo,hi,p\n");
+    for b in 0..80 {
+        let (lo, hi) = (-3.0 + 0.075 * f64::from(b), -3.0 + 0.075 * f64::from(b + 1));
+        // N(0.05, 0.36) per bin, by the midpoint rule.
+        let z = (0.5 * (lo + hi) - 0.05) / 0.6;
+        csv.push_str(&format!("{lo},{hi},{}\n", (-0.5 * z * z).exp()));
+    }
+    std::fs::write(&shifted, csv).unwrap();
+    for wrong in [
+        "normal(0, 0.7)",
+        "cdf(0.5 + 0.5 * tanh(x))",
+        shifted.to_str().unwrap(),
+    ] {
+        let c = against(wrong);
+        assert!(
+            c["components"]["x"]["ks_pvalue"].as_f64().unwrap() < 1e-6,
+            "{wrong}: {c}"
+        );
+    }
+    bad(
+        &[
+            "compare",
+            run.to_str().unwrap(),
+            run.to_str().unwrap(),
+            "--law",
+            "normal(0, 1)",
+        ],
+        &["--law"],
+    );
+    bad(
+        &["compare", run.to_str().unwrap(), "--law", "gamma(2)"],
+        &["--law"],
+    );
+}

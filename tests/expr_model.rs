@@ -191,7 +191,8 @@ fn long_fourier_drifts_compile_and_match_the_cpu_evaluator() {
             Scheme::EulerMaruyama,
             false,
             None,
-            &langevin::observable::state_only_module(model.dim()),
+            &Default::default(),
+            langevin::observable::Columns::state_only(model.dim()),
         )
         .unwrap_or_else(|e| panic!("{n} terms: {e}"));
         langevin::gpu::ode_adaptive::compose(&model, Scheme::Dopri5, Precision::F32).unwrap();

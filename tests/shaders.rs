@@ -127,12 +127,19 @@ fn every_model_and_scheme_validates() {
                 observables: 2,
                 covariance: true,
             };
-            let observed = langevin::observable::wgsl_module(&observables, columns);
-            for (track_passage, module) in [
-                (false, langevin::observable::state_only_module(dim)),
-                (true, observed),
-            ] {
-                if let Err(e) = compose(model.as_ref(), scheme, track_passage, None, &module) {
+            let none = langevin::observable::Observables::default();
+            let only = langevin::observable::Columns::state_only(dim);
+            for (track_passage, observed, columns) in
+                [(false, &none, only), (true, &observables, columns)]
+            {
+                if let Err(e) = compose(
+                    model.as_ref(),
+                    scheme,
+                    track_passage,
+                    None,
+                    observed,
+                    columns,
+                ) {
                     panic!(
                         "{} with {scheme} (passage {track_passage}): {e}",
                         model.name()
@@ -154,8 +161,16 @@ fn stepping_kernels_keep_only_loops_of_run_time_length() {
             if scheme.check_model(model.as_ref()).is_err() || scheme.is_adaptive() {
                 continue;
             }
-            let only = langevin::observable::state_only_module(model.dim());
-            let [step, _] = compose(model.as_ref(), scheme, true, None, &only).unwrap();
+            let only = langevin::observable::Columns::state_only(model.dim());
+            let [step, _] = compose(
+                model.as_ref(),
+                scheme,
+                true,
+                None,
+                &Default::default(),
+                only,
+            )
+            .unwrap();
             for line in step.wgsl.lines().filter(|l| l.contains("for (")) {
                 assert!(
                     line.contains("seg.") || line.contains("sweeps"),
@@ -254,7 +269,8 @@ fn host_structs_match_wgsl_layout() {
         Scheme::EulerMaruyama,
         true,
         None,
-        &langevin::observable::state_only_module(1),
+        &Default::default(),
+        langevin::observable::Columns::state_only(1),
     )
     .unwrap();
     assert_layout!(

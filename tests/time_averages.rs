@@ -103,7 +103,46 @@ fn a_window_outside_the_run_or_with_a_stopping_event_is_refused() {
     assert!(err.contains("stopping event"), "{err}");
 }
 
+/// Observables are averaged beside the state: `x^2` (a product, as the state's square is) has
+/// the time-averaged square's bits, an indicator `x > 0` has mean 1/2 in the stationary law
+/// (within 5 standard errors over the trajectories), and the sums survive chunking; more than
+/// 16 observables with time averages are refused.
+fn observables_are_averaged_over_time(engine: &Engine) {
+    let observed = spec(1.004)
+        .observable("square", "x^2")
+        .observable("right", "x > 0")
+        .chunking(langevin::Chunking {
+            max_batch_trajectories: Some(8192),
+            steps_per_dispatch: Some(53),
+            max_batch_bytes: None,
+            cpu_lanes: None,
+        });
+    let r = engine.run(&observed).unwrap();
+    let avg = r.time_average.as_ref().unwrap();
+    assert_eq!(avg.mean.len(), 3);
+    assert_eq!(avg.mean[1].mean.to_bits(), avg.square[0].mean.to_bits());
+    assert_eq!(avg.mean[1].m2.to_bits(), avg.square[0].m2.to_bits());
+    let right = &avg.mean[2];
+    assert_eq!(right.count, 1 << 15);
+    assert_within(
+        "time share right of 0",
+        right.mean,
+        0.5,
+        right.std_error(),
+        5.0,
+    );
+    // An indicator's square is itself.
+    assert_eq!(avg.square[2].mean.to_bits(), right.mean.to_bits());
+    let mut many = spec(1.0);
+    for i in 0..17 {
+        many = many.observable(&format!("o{i}"), "x");
+    }
+    let err = many.resolve().unwrap_err().to_string();
+    assert!(err.contains("output.observables"), "{err}");
+}
+
 on_every_backend!(
     averages_follow_the_exact_recursion,
     chunking_does_not_change_the_averages,
+    observables_are_averaged_over_time,
 );

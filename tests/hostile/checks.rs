@@ -50,7 +50,8 @@ pub fn composes(text: &str) -> bool {
         spec.scheme,
         spec.first_passage.is_some(),
         run.event.as_ref(),
-        &langevin::observable::wgsl_module(&run.observables, run.columns),
+        &run.observables,
+        run.columns,
     ) {
         Ok(_) => true,
         Err(e) => panic!("accepted input gives invalid WGSL: {e}\n{text}"),

@@ -163,14 +163,23 @@ enum Command {
     /// distances and the Kolmogorov-Smirnov test; the sliced Wasserstein-2 and energy
     /// distances; mean and covariance differences with standard errors. Writes compare.json.
     Compare {
-        /// The first run's folder (run with output.final_state = true).
+        /// The first run's folder (run with output.final_state = true, or output.paths with
+        /// --time).
         run_a: PathBuf,
-        /// The second run's folder, of the same state.
-        run_b: PathBuf,
+        /// The second run's folder, of the same state; or none with --law.
+        run_b: Option<PathBuf>,
         /// Compares the runs' saved paths (output.paths) at this time instead of their final
         /// states.
         #[arg(long)]
         time: Option<f64>,
+        /// Compares RUN_A with an exact law instead of a second run: normal(m, s),
+        /// uniform(a, b), exponential(rate), cdf(EXPRESSION in x), or a histogram CSV
+        /// (lo,hi,weight rows, as a run's histogram.csv).
+        #[arg(long)]
+        law: Option<String>,
+        /// With --law: only this state variable (default: each against the law).
+        #[arg(long)]
+        var: Option<String>,
         /// The JSON file (default compare.json in the current folder).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -735,9 +744,24 @@ fn run_cli() -> Result<()> {
             run_a,
             run_b,
             time,
+            law,
+            var,
             out,
             quiet,
-        } => compare_cmd::run(&run_a, &run_b, time, out, quiet)?,
+        } => match (run_b, law) {
+            (Some(b), None) => compare_cmd::run(&run_a, &b, time, out, quiet)?,
+            (None, Some(law)) => {
+                compare_cmd::against_law(&run_a, &law, var.as_deref(), time, out, quiet)?
+            }
+            _ => {
+                return Err(langevin::Error::invalid(
+                    "compare",
+                    "its arguments",
+                    "a second run folder or --law, one of the two",
+                )
+                .into())
+            }
+        },
         Command::Check { config } => {
             let cfg = load_config(&config, &[], None, None)?;
             warn_unused_params(&cfg, false);

@@ -399,7 +399,9 @@ fn dynamics(
     }
     if let Some(a) = &r.time_average {
         let mut per_var = serde_json::Map::new();
-        for (i, name) in r.state_names.iter().enumerate() {
+        // The state's variables, then the observables, as averaged.
+        let names = r.state_names.iter().chain(&r.observables.names);
+        for (i, name) in names.enumerate().take(a.mean.len()) {
             let (m, sq) = (&a.mean[i], &a.square[i]);
             per_var.insert(
                 name.clone(),
@@ -500,7 +502,8 @@ pub fn check(cfg: &Config) -> Result<String> {
             spec.scheme,
             spec.first_passage.is_some(),
             run.event.as_ref(),
-            &langevin::observable::wgsl_module(&run.observables, run.columns),
+            &run.observables,
+            run.columns,
         )?;
         step
     };

@@ -135,8 +135,8 @@ pub struct TimeAverages {
     pub to: f64,
     /// States averaged per trajectory.
     pub samples: u32,
-    /// Per component, over the trajectories with finite sums: moments of the time average of
-    /// `x_i`.
+    /// Per value (the state's components, then the observables), over the trajectories with
+    /// finite sums: moments of the time average of `x_i`.
     pub mean: Vec<Moments>,
     /// Per component: moments of the time average of `x_i^2`.
     pub square: Vec<Moments>,
@@ -316,7 +316,7 @@ impl Accumulator {
                 plan.run.time_of_step(from),
                 plan.run.time_of_step(n),
                 n - from,
-                plan.run.dim,
+                plan.run.dim + plan.run.observables.len(),
             )
         });
         Accumulator {

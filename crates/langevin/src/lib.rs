@@ -152,6 +152,7 @@ pub mod engine;
 pub mod ensemble;
 pub mod error;
 pub mod event;
+pub mod exact_law;
 pub mod expr;
 pub mod expr_model;
 pub mod fft;

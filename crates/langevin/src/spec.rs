@@ -946,6 +946,18 @@ impl EnsembleSpec {
             &param_names,
         )?;
         let columns = self.columns(dim);
+        if self.time_average_from.is_some()
+            && self.observables.len() > crate::observable::MAX_AVERAGED
+        {
+            return Err(Error::invalid(
+                "output.observables",
+                format!("{} observables", self.observables.len()),
+                format!(
+                    "with time averages, at most {} (each is averaged at every step)",
+                    crate::observable::MAX_AVERAGED
+                ),
+            ));
+        }
         let loops = columns.loop_cost(params.len(), self.sweeps.len());
         if loops > crate::observable::MAX_LOOP_COST {
             return Err(Error::Limit(format!(
@@ -1158,6 +1170,8 @@ pub struct Footprint {
     pub origin: bool,
     /// Whether each trajectory's time sums are kept and read back (time averages).
     pub time_sums: bool,
+    /// Values averaged over time per trajectory: the state's and the observables'.
+    pub averaged: usize,
     /// Bytes of a state component: 4, or 8 for Dormand-Prince in f64.
     pub scalar_bytes: u64,
     /// Whether the kernels are those of the adaptive host loop, which keep a clock of four
@@ -1184,6 +1198,7 @@ impl Footprint {
             final_states: spec.reads_final_states() || spec.scheme.is_adaptive(),
             origin: spec.displacement,
             time_sums: spec.time_average_from.is_some(),
+            averaged: dim + spec.observables.len(),
             scalar_bytes: if spec.scheme.is_adaptive() {
                 spec.adaptive.precision.bytes()
             } else {
@@ -1210,7 +1225,7 @@ impl Footprint {
         let d = self.dim as u64;
         self.snapshot_bytes()
             + u64::from(self.origin) * 4 * d
-            + u64::from(self.time_sums) * 16 * d
+            + u64::from(self.time_sums) * 16 * self.averaged as u64
             + self.clock_bytes()
             + u64::from(self.adaptive) * 16
     }
@@ -1227,7 +1242,7 @@ impl Footprint {
         };
         u64::from(self.final_states) * finals
             + 4
-            + u64::from(self.time_sums) * 16 * d
+            + u64::from(self.time_sums) * 16 * self.averaged as u64
             + self.clock_bytes()
             + self.snapshot_bytes()
     }

@@ -32,8 +32,11 @@ pub struct EnsembleBindings<'a> {
     pub event: Option<&'a Event>,
     /// `origin`, the initial states (`dim` per trajectory), with `FLAG_ORIGIN`.
     pub origin: Option<&'a mut [f32]>,
-    /// `time_sums` (`4 dim` per trajectory), with `FLAG_TIME_AVERAGE`.
+    /// `time_sums` (`4 (dim + observables)` per trajectory), with `FLAG_TIME_AVERAGE`.
     pub time_sums: Option<&'a mut [f32]>,
+    /// The observables compiled into the kernel (its module `observables`), averaged over
+    /// time beside the state.
+    pub observables: &'a crate::observable::Observables,
     /// Whether models with lane terms may step eight trajectories in lockstep (the same bits;
     /// [`crate::spec::Chunking::cpu_lanes`]).
     pub lanes: bool,

@@ -86,8 +86,9 @@ pub fn run_sde_batch(
     let n = batch.count as usize;
     let mut origin =
         (plan.base.flags & crate::plan::FLAG_ORIGIN != 0).then(|| vec![0.0f32; n * dim]);
-    let mut time_sums =
-        (plan.base.flags & crate::plan::FLAG_TIME_AVERAGE != 0).then(|| vec![0.0f32; 4 * n * dim]);
+    let averaged = dim + plan.run.observables.len();
+    let mut time_sums = (plan.base.flags & crate::plan::FLAG_TIME_AVERAGE != 0)
+        .then(|| vec![0.0f32; 4 * n * averaged]);
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
         .collect();
@@ -110,6 +111,7 @@ pub fn run_sde_batch(
                     event: plan.run.event.as_ref(),
                     origin: origin.as_deref_mut(),
                     time_sums: time_sums.as_deref_mut(),
+                    observables: &plan.run.observables,
                     lanes: plan.run.cpu_lanes,
                 },
             );

@@ -48,6 +48,7 @@ struct Invocation<'a, M: Model + ?Sized> {
     normals: usize,
     group_steps: u32,
     event: Option<&'a Event>,
+    observables: &'a crate::observable::Observables,
 }
 
 /// Twin of `INV_SQRT3`.
@@ -86,9 +87,21 @@ impl<M: Model + ?Sized> Invocation<'_, M> {
     fn average_step(&self, sums: &mut TimeSums<'_>, x: &State, steps_done: u32) {
         let seg = self.seg;
         if seg.flags & FLAG_TIME_AVERAGE != 0 && steps_done > seg.average_from {
-            for (i, v) in x[..self.model.dim()].iter().enumerate() {
+            let dim = self.model.dim();
+            for (i, v) in x[..dim].iter().enumerate() {
                 sums.kahan_add(i, 0, *v);
                 sums.kahan_add(i, 1, v * v);
+            }
+            let k = self.observables.len();
+            if k > 0 {
+                let mut o = [0.0f32; crate::observable::MAX_AVERAGED];
+                let t = seg.t0 + steps_done as f32 * seg.dt;
+                self.observables
+                    .observable_values(t, &x[..dim], self.params, &mut o[..k]);
+                for (j, v) in o[..k].iter().enumerate() {
+                    sums.kahan_add(dim + j, 0, *v);
+                    sums.kahan_add(dim + j, 1, v * v);
+                }
             }
         }
     }
@@ -387,6 +400,7 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
         noise: model.noise_dim(),
         normals: model.noise_dim() * scheme.normals_per_noise(),
         group_steps: group_steps(model.noise_dim() * scheme.normals_per_noise()) as u32,
+        observables: b.observables,
     };
     let init = b.init;
     let sweep = b.sweep;
@@ -413,8 +427,12 @@ pub fn sde_ensemble<M: Model + ?Sized>(model: &M, scheme: Scheme, b: Bindings<'_
         Some(o) => o[..n * dim].chunks_mut(dim).map(Some).collect(),
         None => (0..n).map(|_| None).collect(),
     };
+    let averaged = dim + b.observables.len();
     let time_sums: Vec<Option<&mut [f32]>> = match b.time_sums {
-        Some(o) => o[..4 * n * dim].chunks_mut(4 * dim).map(Some).collect(),
+        Some(o) => o[..4 * n * averaged]
+            .chunks_mut(4 * averaged)
+            .map(Some)
+            .collect(),
         None => (0..n).map(|_| None).collect(),
     };
     b.state[..n * dim]

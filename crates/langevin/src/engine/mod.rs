@@ -625,7 +625,11 @@ impl Engine {
         run: &crate::spec::ResolvedRun,
     ) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
         let event = run.event.as_ref();
-        let observables = crate::observable::wgsl_module(&run.observables, run.columns);
+        let observables = format!(
+            "{}\n{:?}",
+            crate::observable::wgsl_module(&run.observables, run.columns),
+            run.columns
+        );
         let key = format!(
             "{}\n{}\n{}\n{}\n{observables}",
             spec.scheme,
@@ -650,7 +654,8 @@ impl Engine {
             spec.scheme,
             spec.first_passage.is_some(),
             event,
-            &observables,
+            &run.observables,
+            run.columns,
         )?);
         cache.insert(key, kernel.clone());
         Ok(kernel)

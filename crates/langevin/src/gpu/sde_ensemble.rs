@@ -59,8 +59,9 @@ pub(crate) const READ: wgpu::BufferBindingType =
 pub(crate) const READ_WRITE: wgpu::BufferBindingType =
     wgpu::BufferBindingType::Storage { read_only: false };
 
-/// The WGSL of `sde_ensemble` and `ensemble_observe` for `model` and `scheme`, validated by naga;
-/// `observables` is the module of the run's observed values ([`crate::observable::wgsl_module`]).
+/// The WGSL of `sde_ensemble` and `ensemble_observe` for `model` and `scheme`, validated by naga,
+/// with the run's `observables` observed as `columns` says (and averaged over time in
+/// `sde_ensemble`, [`crate::observable::wgsl_values`]).
 ///
 /// # Errors
 /// [`Error::Shader`] when the model's WGSL does not validate.
@@ -69,7 +70,8 @@ pub fn compose(
     scheme: Scheme,
     track_passage: bool,
     event: Option<&Event>,
-    observables: &str,
+    observables: &crate::observable::Observables,
+    columns: crate::observable::Columns,
 ) -> Result<[shader::ComposedKernel; 2]> {
     if scheme.is_adaptive() {
         return Err(Error::Shader {
@@ -91,6 +93,7 @@ pub fn compose(
         kernel: scheme.shader_module().into(),
         message: "missing scheme source".into(),
     })?;
+    let values = crate::observable::wgsl_values(observables);
     let step = shader::kernel(
         "sde_ensemble",
         &[
@@ -98,11 +101,13 @@ pub fn compose(
             ("model", &model_module),
             ("scheme", scheme_source),
             ("event", &event_module),
+            ("observables", &values),
         ],
     )?;
+    let columns_module = crate::observable::wgsl_module(observables, columns);
     let observe = shader::kernel(
         "ensemble_observe",
-        &[("state_layout", &layout), ("observables", observables)],
+        &[("state_layout", &layout), ("observables", &columns_module)],
     )?;
     Ok([step, observe])
 }
@@ -146,9 +151,11 @@ impl SdeKernel {
         scheme: Scheme,
         track_passage: bool,
         event: Option<&Event>,
-        observables: &str,
+        observables: &crate::observable::Observables,
+        columns: crate::observable::Columns,
     ) -> Result<Self> {
-        let [step_src, observe_src] = compose(model, scheme, track_passage, event, observables)?;
+        let [step_src, observe_src] =
+            compose(model, scheme, track_passage, event, observables, columns)?;
         let label = format!("sde_ensemble/{}/{}", model.name(), scheme.name());
         let (step, step_layout) = pipeline(
             ctx,
@@ -213,14 +220,13 @@ pub fn batch_capacity(
     budget: u64,
     stagings: u64,
 ) -> u64 {
-    let dim = f.dim as u64;
     let observed = f.observed as u64;
     let binding = ctx.limits.max_storage_buffer_binding_size;
     // The widest per-trajectory binding: the state, the time sums (4 values per component),
     // or an adaptive run's clock.
     let per_binding = f
         .state_bytes()
-        .max(u64::from(f.time_sums) * 16 * dim)
+        .max(u64::from(f.time_sums) * 16 * f.averaged as u64)
         .max(f.clock_bytes())
         .max(1);
     let by_state_binding = binding / per_binding;
@@ -355,8 +361,10 @@ impl<'a> SdeRun<'a> {
             (buffer, used)
         };
         let (origin, _) = optional("origin", crate::plan::FLAG_ORIGIN, state_bytes);
+        let averaged = (plan.run.dim + plan.run.observables.len()) as u64;
+        let sums_bytes = u64::from(plan.max_batch) * averaged * 16;
         let (time_sums, averages) =
-            optional("time sums", crate::plan::FLAG_TIME_AVERAGE, 4 * state_bytes);
+            optional("time sums", crate::plan::FLAG_TIME_AVERAGE, sums_bytes);
         let snapshot_slots = plan.run.snapshots.as_ref().map_or(0, |s| s.steps.len()) as u64;
         let snapshot_room = plan
             .run
@@ -378,7 +386,7 @@ impl<'a> SdeRun<'a> {
             + partial_bytes * plan.saves() as u64
             + histogram_words * 4
             + if final_states { state_bytes } else { 0 }
-            + if averages { 4 * state_bytes } else { 0 };
+            + if averages { sums_bytes } else { 0 };
         let in_flight = plan.batches.len().min(stagings).max(1);
         let staging = (0..in_flight)
             .map(|_| {
@@ -669,7 +677,8 @@ impl<'a> SdeRun<'a> {
         }
         let sums_at = at;
         if let Some(sums) = &self.time_sums {
-            let bytes = u64::from(batch.count) * dim * 16;
+            let averaged = (plan.run.dim + plan.run.observables.len()) as u64;
+            let bytes = u64::from(batch.count) * averaged * 16;
             encoder.copy_buffer_to_buffer(sums, 0, target, at, bytes);
             at += bytes;
         }
