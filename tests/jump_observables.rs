@@ -315,7 +315,81 @@ fn gpu_and_cpu_twin_agree_on_every_tally() {
     }
 }
 
+/// Event-resolved paths of pure death (`X -> 0` at rate g per molecule from 6): every path
+/// starts at t0 with 6, each event removes one molecule at a later time, and the last row is
+/// the count the run saved for that trajectory at its end (bit for bit where the device rounds
+/// like the twin, which replays the paths); the first event comes after an exponential wait
+/// of rate 6 g (mean within 5 standard errors); a tau-leaping run keeps no event paths.
+fn event_paths_are_the_exact_trajectories(engine: &Engine) {
+    let (g, n0, k) = (1.0, 6u64, 2048u64);
+    let network = ReactionNetwork::new(
+        &[("X".to_string(), n0 as i64)],
+        &[("g".to_string(), g)],
+        &[ReactionSpec {
+            eq: "X -> 0".into(),
+            rate: Some("g".into()),
+            propensity: None,
+        }],
+    )
+    .unwrap();
+    let spec = EnsembleSpec::with_model(Arc::new(
+        ExprModel::reaction_network("death", network).unwrap(),
+    ))
+    .scheme(Scheme::Ssa)
+    .initial_fixed(&[n0 as f64])
+    .time_span(0.0, 2.0)
+    .dt(0.02)
+    .trajectories(4096)
+    .seed(17)
+    .save_at(SaveAt::Count(3))
+    .paths(k, None);
+    let r = engine.run(&spec).unwrap();
+    let e = r
+        .jumps
+        .as_ref()
+        .unwrap()
+        .event_paths
+        .as_ref()
+        .expect("event paths");
+    let p = r.paths.as_ref().unwrap();
+    let exact =
+        common::rounds_like_twin(engine) || engine.device().kind == langevin::BackendKind::Cpu;
+    assert_eq!(e.offsets.len() as u64, k + 1);
+    let mut first_waits = Vec::new();
+    let mut agree = 0;
+    for j in 0..k as usize {
+        let (times, rows) = e.path(j, 1);
+        assert_eq!((times[0], rows[0]), (0.0, n0 as f32));
+        for w in 1..times.len() {
+            assert!(times[w] > times[w - 1] && times[w] <= 2.0, "path {j}");
+            assert_eq!(rows[w], rows[w - 1] - 1.0, "path {j}");
+        }
+        let saved = p.states[j * 3 + 2];
+        agree += usize::from(rows[rows.len() - 1].to_bits() == saved.to_bits());
+        if times.len() > 1 {
+            first_waits.push(times[1]);
+        }
+    }
+    if exact {
+        assert_eq!(agree, k as usize);
+    } else {
+        assert!(agree as f64 > 0.99 * k as f64, "{agree} of {k}");
+    }
+    let m = langevin::Moments::of(first_waits.iter().copied());
+    let mean = 1.0 / (n0 as f64 * g);
+    common::assert_within(
+        "first wait",
+        m.mean,
+        mean,
+        mean / (m.count as f64).sqrt(),
+        5.0,
+    );
+    let leaped = engine.run(&spec.clone().scheme(Scheme::TauLeap)).unwrap();
+    assert!(leaped.jumps.unwrap().event_paths.is_none());
+}
+
 on_every_backend!(
+    event_paths_are_the_exact_trajectories,
     pure_death_goes_extinct_on_time,
     flashing_ratchet_drifts_as_its_master_equation_says,
 );

@@ -3,7 +3,7 @@
 //! component), `distributions.csv` (one row per time, component and count), `events.npy`
 //! (each trajectory's events), and the plots `distributions.png` and `extinction.png`.
 
-use crate::files::{npy_u32, write_atomic};
+use crate::files::{npy_f32_shaped, npy_f64_shaped, npy_u32, npy_u64_shaped, write_atomic};
 use crate::plots::{
     bar_chart, draw_legend, draw_png, plot_error, time_axes, METHODS, PANEL_HEIGHT, WIDTH,
 };
@@ -23,6 +23,28 @@ pub fn write(
     summary: &mut serde_json::Value,
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
+    if let Some(e) = &j.event_paths {
+        // The event-resolved paths as three arrays: each path's first row (and the rows in all),
+        // each row's time, each row's counts.
+        let dim = r.state_names.len();
+        let rows = e.times.len();
+        let files = [
+            (
+                "path_events_offsets.npy",
+                npy_u64_shaped(&e.offsets, &[e.offsets.len()]),
+            ),
+            ("path_events_times.npy", npy_f64_shaped(&e.times, &[rows])),
+            (
+                "path_events_states.npy",
+                npy_f32_shaped(&e.states, &[rows, dim]),
+            ),
+        ];
+        for (name, bytes) in files {
+            let path = dir.join(name);
+            write_atomic(&path, &bytes)?;
+            written.push(path);
+        }
+    }
     let a = r.adaptive.unwrap_or_default();
     let last = j.times.len() - 1;
     let what = if spec.scheme == langevin::Scheme::Ssa {

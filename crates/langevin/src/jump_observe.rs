@@ -38,7 +38,46 @@ pub struct JumpObservables {
     pub most_events: u32,
     /// Each trajectory's events, in trajectory order, when kept.
     pub per_trajectory: Option<Vec<u32>>,
+    /// With paths of an SSA run: each kept trajectory's event-resolved path.
+    pub event_paths: Option<EventPaths>,
     slots: Vec<usize>,
+}
+
+/// The exact event-resolved paths of a few trajectories of an SSA run: every event's time and
+/// the counts after it, each path starting at `t0` with its initial counts; stored as one
+/// table of rows with each path's first row (compressed sparse rows).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventPaths {
+    /// The first row of each path, and the rows in all at the end (`paths + 1` entries).
+    pub offsets: Vec<u64>,
+    /// The time of each row.
+    pub times: Vec<f64>,
+    /// The counts of each row, `dim` per row.
+    pub states: Vec<f32>,
+}
+
+impl EventPaths {
+    /// The table of `paths` (times and rows of `dim` counts each).
+    pub fn new(paths: Vec<(Vec<f64>, Vec<f32>)>, dim: usize) -> EventPaths {
+        let mut e = EventPaths {
+            offsets: vec![0],
+            times: Vec::new(),
+            states: Vec::new(),
+        };
+        for (times, states) in paths {
+            debug_assert_eq!(times.len() * dim, states.len());
+            e.times.extend_from_slice(&times);
+            e.states.extend_from_slice(&states);
+            e.offsets.push(e.times.len() as u64);
+        }
+        e
+    }
+
+    /// Path `j`'s times and rows.
+    pub fn path(&self, j: usize, dim: usize) -> (&[f64], &[f32]) {
+        let (a, b) = (self.offsets[j] as usize, self.offsets[j + 1] as usize);
+        (&self.times[a..b], &self.states[a * dim..b * dim])
+    }
 }
 
 impl JumpObservables {
@@ -50,6 +89,7 @@ impl JumpObservables {
             observed: vec![0; times.len()],
             zeros: vec![vec![0; dim]; times.len()],
             absorbed: vec![0; times.len()],
+            event_paths: None,
             distributions: slots
                 .iter()
                 .map(|s| CountDistribution {

@@ -13,6 +13,7 @@ use crate::jump_observe::JumpObservables;
 use crate::plan::{Batch, Plan, FLAG_HISTOGRAM, FLAG_INIT, FLAG_SAVE};
 use crate::real::{split, Precision};
 use crate::stats::PartialMoments;
+use rayon::prelude::*;
 use std::sync::atomic::AtomicU32;
 
 /// Attempts per trajectory in one dispatch: at most 4096, and within a driver's loop limit
@@ -64,6 +65,82 @@ pub fn attempts_per_dispatch(
     Ok(attempts.min(4096))
 }
 
+/// The uniform of the first dispatch of `batch` (initial states, targets at the start); the
+/// host loop moves its target to each save time.
+fn first_segment(
+    plan: &Plan,
+    control: &AdaptiveControl,
+    batch: Batch,
+    tree: Option<&TreeGrid>,
+    attempts: u32,
+) -> AdaptiveSegment {
+    let span = plan.run.time_of_step(plan.run.n_steps) - plan.run.t0;
+    // f64 kernels take times as f32 pairs; f32 kernels their f32 values, with zero low words.
+    let wide = control.precision == Precision::F64;
+    let [t_start, t_start_lo] = if wide {
+        split(plan.run.t0)
+    } else {
+        [plan.run.t0 as f32, 0.0]
+    };
+    AdaptiveSegment {
+        key: plan.base.key,
+        first_trajectory: crate::philox::words_of_index(batch.first),
+        trajectories: batch.count,
+        flags: FLAG_INIT,
+        t_start,
+        t_target: t_start,
+        h_init: tree.map_or(plan.run.dt as f32, |g| g.first_leaves as f32),
+        rtol: control.rtol as f32,
+        atol: control.atol as f32,
+        attempts,
+        max_steps: control.max_steps,
+        span: span as f32,
+        depth: tree.map_or(0, |g| g.depth),
+        target_leaf: 0,
+        max_leaves: tree.map_or(0, |g| g.max_leaves),
+        target_tick_lo: 0,
+        target_tick_hi: 0,
+        tick_rate: (SSA_TICKS as f64 / span) as f32,
+        t_start_lo,
+        t_target_lo: t_start_lo,
+        unused: [0; 2],
+    }
+}
+
+/// The event-resolved paths of the run's first `k` trajectories up to its last save time,
+/// replayed by the twin of `ssa` (`cpu::ssa::ssa_path`) with the draws of the kernels: on
+/// drivers that round like the twin (lavapipe) the device's trajectories event for event,
+/// elsewhere the same in law.
+pub fn event_paths(
+    plan: &Plan,
+    control: &AdaptiveControl,
+    network: &crate::reactions::ReactionNetwork,
+    k: u64,
+) -> crate::jump_observe::EventPaths {
+    let first = plan.batches.first().map_or(0, |b| b.first);
+    let batch = Batch {
+        first,
+        count: k as u32,
+    };
+    let mut seg = first_segment(plan, control, batch, None, 1);
+    let last = plan.run.times.last().copied().unwrap_or(plan.run.t0);
+    seg.t_target = last as f32;
+    let span = plan.run.time_of_step(plan.run.n_steps) - plan.run.t0;
+    let ticks = ticks_of(last - plan.run.t0, span);
+    (seg.target_tick_lo, seg.target_tick_hi) = (ticks as u32, (ticks >> 32) as u32);
+    let dim = plan.run.dim;
+    let paths: Vec<(Vec<f64>, Vec<f32>)> = (0..k)
+        .into_par_iter()
+        .map(|j| {
+            let trajectory = crate::philox::words_of_index(first + j);
+            let mut params = plan.run.params.clone();
+            crate::sweep::apply_sweep::<f32>(plan.run.sweep_table(), trajectory, &mut params);
+            crate::cpu::ssa::ssa_path(network, &seg, &plan.run.init, dim, trajectory, &params)
+        })
+        .collect();
+    crate::jump_observe::EventPaths::new(paths, dim)
+}
+
 /// Runs one batch to every save time of `plan` and observes it there; `tree` is the Brownian
 /// tree of an adaptive SDE scheme (whose save times are on its leaves). `stop`, checked
 /// between dispatches, ends the batch early with [`crate::Error::Stopped`].
@@ -86,33 +163,9 @@ pub fn run_batch(
     let dim = plan.run.dim;
     let blocks = Plan::blocks(batch) as usize;
     let span = plan.run.time_of_step(plan.run.n_steps) - plan.run.t0;
-    // f64 kernels take times as f32 pairs; f32 kernels their f32 values, with zero low words.
     let wide = control.precision == Precision::F64;
     let pair = |t: f64| if wide { split(t) } else { [t as f32, 0.0] };
-    let [t_start, t_start_lo] = pair(plan.run.t0);
-    let mut seg = AdaptiveSegment {
-        key: plan.base.key,
-        first_trajectory: crate::philox::words_of_index(batch.first),
-        trajectories: batch.count,
-        flags: FLAG_INIT,
-        t_start,
-        t_target: t_start,
-        h_init: tree.map_or(plan.run.dt as f32, |g| g.first_leaves as f32),
-        rtol: control.rtol as f32,
-        atol: control.atol as f32,
-        attempts,
-        max_steps: control.max_steps,
-        span: span as f32,
-        depth: tree.map_or(0, |g| g.depth),
-        target_leaf: 0,
-        max_leaves: tree.map_or(0, |g| g.max_leaves),
-        target_tick_lo: 0,
-        target_tick_hi: 0,
-        tick_rate: (SSA_TICKS as f64 / span) as f32,
-        t_start_lo,
-        t_target_lo: t_start_lo,
-        unused: [0; 2],
-    };
+    let mut seg = first_segment(plan, control, batch, tree, attempts);
     let histogram: Vec<AtomicU32> = (0..plan.base.hist_bins as usize + 3)
         .map(|_| AtomicU32::new(0))
         .collect();

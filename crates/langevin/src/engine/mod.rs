@@ -538,6 +538,20 @@ impl Engine {
             stats = stats.merged(s);
             acc.add(batch.first, out);
         }
+        if let (Some(j), Some(p), Some(network)) = (
+            jumps.as_mut(),
+            spec.paths,
+            model
+                .reactions()
+                .filter(|_| spec.scheme == crate::Scheme::Ssa),
+        ) {
+            j.event_paths = Some(adaptive::event_paths(
+                &plan,
+                &spec.adaptive,
+                network,
+                p.trajectories,
+            ));
+        }
         let run_time = run_start.elapsed();
         let Finished {
             moments,
