@@ -16,6 +16,7 @@ mod kinds;
 mod kuramoto_outputs;
 mod lyapunov_cmd;
 mod memory;
+mod observed;
 mod outputs;
 mod plots;
 mod progress;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::files::{
     csv_cell, npy_f32, npy_f32_shaped, npy_f64, npy_f64_shaped, npy_u64_shaped, write_atomic,
 };
+use crate::observed::{observed_name, observed_series};
 pub use crate::run_folder::{Rules, RunFolder};
 
 /// The folder a run writes into: `out`, else `runs/<name>`, locked, checked against `rules`
@@ -83,32 +84,6 @@ pub fn warn_single_replicas(single: usize, points: usize, what: &str, quiet: boo
              ensemble.trajectories at least two replicas per point"
         );
     }
-}
-
-/// Each state variable's, then each observable's, name and moments per save time: the
-/// series of `stats` in `summary.json` and of `stats.csv`, in that order.
-pub fn observed_series(r: &EnsembleResult) -> Vec<(&str, Vec<langevin::Moments>)> {
-    let state = r
-        .state_names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), r.moments.iter().map(|m| m[i]).collect()));
-    let observables = r.observables.names.iter().enumerate().map(|(o, n)| {
-        (
-            n.as_str(),
-            r.observables.moments.iter().map(|m| m[o]).collect(),
-        )
-    });
-    state.chain(observables).collect()
-}
-
-/// The name of observed value `i`: a state variable, or observable `i - d`.
-pub fn observed_name(r: &EnsembleResult, i: usize) -> &str {
-    r.state_names
-        .iter()
-        .chain(&r.observables.names)
-        .nth(i)
-        .map_or("?", String::as_str)
 }
 
 /// Writes summary.json, stats.csv, histogram.csv, final_state.npy and the plots (as asked)

@@ -315,7 +315,7 @@ fn histograms(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
     draw_png(dir, "histograms.png", size, |root| {
         let panels = root.split_evenly((r.histograms.len(), 1));
         for (area, h) in panels.iter().zip(&r.histograms) {
-            let name = crate::outputs::observed_name(r, h.component);
+            let name = crate::observed::observed_name(r, h.component);
             let in_range: u64 = h.counts.iter().sum();
             let width = (h.hi - h.lo) / h.counts.len() as f64;
             let density: Vec<f64> = h
@@ -341,7 +341,7 @@ fn histograms(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
 fn histogram2d(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
     let h = r.histogram2d.as_ref().expect("called with a 2-D histogram");
     let s = &h.spec;
-    let [a, b] = s.components.map(|c| crate::outputs::observed_name(r, c));
+    let [a, b] = s.components.map(|c| crate::observed::observed_name(r, c));
     let [(x0, x1), (y0, y1)] = s.range;
     let (nx, ny) = (s.bins[0] as usize, s.bins[1] as usize);
     let (dx, dy) = ((x1 - x0) / nx as f64, (y1 - y0) / ny as f64);
@@ -395,7 +395,7 @@ const DRAWN_PATHS: usize = 8;
 /// standard deviation, clipped at `floor` where the quantity has that lower bound (a band
 /// below it would show values no trajectory can take); the caption says where it clipped.
 fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf> {
-    let series = crate::outputs::observed_series(r);
+    let series = crate::observed::observed_series(r);
     let dim = r.state_names.len();
     let size = (WIDTH, PANEL_HEIGHT * series.len() as u32);
     draw_png(dir, "moments.png", size, |root| {
@@ -511,7 +511,7 @@ fn moments(dir: &Path, r: &EnsembleResult, floor: Option<f64>) -> Result<PathBuf
 /// of the component when it is a one-dimensional gradient flow with constant noise.
 fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<PathBuf> {
     let h = r.histogram.as_ref().expect("called with a histogram");
-    let name = crate::outputs::observed_name(r, h.component);
+    let name = crate::observed::observed_name(r, h.component);
     let edges = h.edges();
     let in_range: u64 = h.counts.iter().sum();
     let width = (h.hi - h.lo) / h.counts.len() as f64;

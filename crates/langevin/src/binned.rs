@@ -6,8 +6,17 @@
 use crate::error::{Error, Result};
 use crate::stats::Histogram;
 
-/// A 1-D histogram of value `component` (a state variable, or observable `component - d`).
-pub type HistogramSpec = crate::spec::HistogramSpec;
+/// A histogram of one value at the final time: a state component, or observable
+/// `component - d`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramSpec {
+    /// Index of the value.
+    pub component: usize,
+    /// Number of equal-width bins.
+    pub bins: u32,
+    /// `[lo, hi)`; values outside count as underflow or overflow.
+    pub range: (f64, f64),
+}
 
 /// A 2-D histogram of two values over a rectangle.
 #[derive(Clone, Debug, PartialEq)]

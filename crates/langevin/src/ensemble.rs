@@ -484,8 +484,15 @@ impl Accumulator {
         for (j, x) in states.chunks(d).enumerate() {
             values.extend_from_slice(x);
             if k > 0 {
-                run.observables
-                    .of_trajectory(run, base + j as u64, t, x, &mut scratch, &mut out);
+                run.observables.of_trajectory(
+                    &run.params,
+                    run.sweep_table(),
+                    base + j as u64,
+                    t,
+                    x,
+                    &mut scratch,
+                    &mut out,
+                );
                 values.extend_from_slice(&out);
             }
         }
@@ -542,7 +549,8 @@ impl Accumulator {
                 }
                 if k > 0 {
                     self.run.observables.of_trajectory(
-                        &self.run,
+                        &self.run.params,
+                        self.run.sweep_table(),
                         base + j as u64,
                         t,
                         x,

@@ -272,12 +272,14 @@ impl Observables {
         self.list.iter().position(|o| o.name == name)
     }
 
-    /// The observables of the run's trajectory of global index `trajectory`, at time `t` and
-    /// state `x`, with its parameters (`params`: the run's, swept ones overwritten), as the
-    /// kernel computes them; `scratch` holds the parameters.
+    /// The observables of the trajectory of global index `trajectory`, at time `t` and state
+    /// `x`, with its parameters (`params`, a run's, with the swept ones of `sweep` overwritten),
+    /// as the kernel computes them; `scratch` holds the parameters.
+    #[allow(clippy::too_many_arguments)]
     pub fn of_trajectory(
         &self,
-        run: &crate::spec::ResolvedRun,
+        params: &[f32],
+        sweep: &[u32],
         trajectory: u64,
         t: f32,
         x: &[f32],
@@ -285,12 +287,8 @@ impl Observables {
         out: &mut [f32],
     ) {
         scratch.clear();
-        scratch.extend_from_slice(&run.params);
-        crate::sweep::apply_sweep::<f32>(
-            run.sweep_table(),
-            crate::philox::words_of_index(trajectory),
-            scratch,
-        );
+        scratch.extend_from_slice(params);
+        crate::sweep::apply_sweep::<f32>(sweep, crate::philox::words_of_index(trajectory), scratch);
         self.observable_values(t, x, scratch, out);
     }
 

@@ -146,16 +146,7 @@ pub enum SaveAt {
     Times(Vec<f64>),
 }
 
-/// A histogram of one component at the final time.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HistogramSpec {
-    /// Index of the state component.
-    pub component: usize,
-    /// Number of equal-width bins.
-    pub bins: u32,
-    /// `[lo, hi)`; values outside count as underflow or overflow.
-    pub range: (f64, f64),
-}
+pub use crate::binned::HistogramSpec;
 
 pub use crate::stats::Direction;
 
