@@ -21,8 +21,7 @@ fn initial_count(law: f32, a: Scalar, b: Scalar, i: u32, trajectory: vec2<u32>) 
         return Scalar(poisson(seg.key, trajectory, POISSON_INITIAL + i, WORD_POISSON_INITIAL, mean));
     }
     if law == LAW_TABLE {
-        let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
-        let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
+        let u = component_uniform(trajectory, i);
         let first = u32(a);
         let len = u32(b);
         var k = 0u;

@@ -17,6 +17,12 @@ const LAW_UNIFORM_INT: f32 = 4.0;
 const LAW_TABLE: f32 = 5.0;
 
 
+// The uniform of component `i` of the initial stream of uniforms (one word per component).
+fn component_uniform(trajectory: vec2<u32>, i: u32) -> f32 {
+    let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
+    return uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
+}
+
 fn initial_state(trajectory: vec2<u32>) -> State {
     var noise = normal_stream(seg.key, trajectory, STREAM_INITIAL);
     var x: State;
@@ -29,8 +35,7 @@ fn initial_state(trajectory: vec2<u32>) -> State {
             b += Scalar(init[4u * DIM + i]);
         }
         if init[i] == LAW_UNIFORM || init[i] == LAW_UNIFORM_INT {
-            let ctr = vec4<u32>(trajectory.x, trajectory.y, i >> 2u, STREAM_INITIAL_UNIFORM);
-            let u = uniform_open01(philox4x32_10(ctr, seg.key)[i & 3u]);
+            let u = component_uniform(trajectory, i);
             if init[i] == LAW_UNIFORM {
                 x[i] = a + (b - a) * Scalar(u);
             } else {

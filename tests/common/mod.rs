@@ -112,52 +112,9 @@ pub fn slope(x: &[f64], y: &[f64]) -> f64 {
     sxy / sxx
 }
 
-/// The error function, by the continued-fraction-free series and asymptotic expansion of
-/// W. J. Cody's rational approximations; absolute error below 1e-14 here.
+/// The error function (the library's `erfc`, checked against tables below).
 pub fn erf(x: f64) -> f64 {
-    // erf via erfc for |x| > 0.5 with a high-order series otherwise.
-    if x.abs() < 2.0 {
-        // Maclaurin series: erf x = 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1)).
-        let mut sum = 0.0;
-        let mut term = x;
-        let x2 = x * x;
-        let mut n = 0.0;
-        loop {
-            let add = term / (2.0 * n + 1.0);
-            sum += add;
-            if add.abs() < 1e-17 {
-                break;
-            }
-            n += 1.0;
-            term *= -x2 / n;
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
-    } else {
-        x.signum() * (1.0 - erfc_cf(x.abs()))
-    }
-}
-
-/// erfc by its continued fraction (Lentz), for x >= 2.
-fn erfc_cf(x: f64) -> f64 {
-    // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + 2/(x + ...)))))
-    let mut f = x;
-    let tiny = 1e-300;
-    let mut c = f;
-    let mut d = 0.0;
-    for k in 1..200 {
-        let a = k as f64 / 2.0;
-        d = x + a * d;
-        d = if d.abs() < tiny { tiny } else { d };
-        c = x + a / c;
-        c = if c.abs() < tiny { tiny } else { c };
-        d = 1.0 / d;
-        let delta = c * d;
-        f *= delta;
-        if (delta - 1.0).abs() < 1e-16 {
-            break;
-        }
-    }
-    (-x * x).exp() / std::f64::consts::PI.sqrt() / f
+    1.0 - langevin::exact_law::erfc(x)
 }
 
 /// The standard normal CDF.

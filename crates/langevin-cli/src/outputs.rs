@@ -86,6 +86,19 @@ pub fn warn_single_replicas(single: usize, points: usize, what: &str, quiet: boo
     }
 }
 
+/// A histogram in `summary.json`: the value's name, the edges, the counts and what fell
+/// outside.
+fn histogram_json(r: &EnsembleResult, h: &langevin::Histogram) -> serde_json::Value {
+    json!({
+        "var": observed_name(r, h.component),
+        "edges": h.edges(),
+        "counts": h.counts,
+        "underflow": h.underflow,
+        "overflow": h.overflow,
+        "non_finite": h.non_finite,
+    })
+}
+
 /// Writes summary.json, stats.csv, histogram.csv, final_state.npy and the plots (as asked)
 /// into `dir`;
 /// returns the paths written.
@@ -156,14 +169,7 @@ pub fn write_all(
         });
     }
     if let Some(h) = &r.histogram {
-        summary["histogram"] = json!({
-            "var": observed_name(r, h.component),
-            "edges": h.edges(),
-            "counts": h.counts,
-            "underflow": h.underflow,
-            "overflow": h.overflow,
-            "non_finite": h.non_finite,
-        });
+        summary["histogram"] = histogram_json(r, h);
         let edges = h.edges();
         let mut csv = String::from("lo,hi,count\n");
         for (j, c) in h.counts.iter().enumerate() {
@@ -174,20 +180,8 @@ pub fn write_all(
         written.push(path);
     }
     if !r.histograms.is_empty() {
-        let list: Vec<serde_json::Value> = r
-            .histograms
-            .iter()
-            .map(|h| {
-                json!({
-                    "var": observed_name(r, h.component),
-                    "edges": h.edges(),
-                    "counts": h.counts,
-                    "underflow": h.underflow,
-                    "overflow": h.overflow,
-                    "non_finite": h.non_finite,
-                })
-            })
-            .collect();
+        let list: Vec<serde_json::Value> =
+            r.histograms.iter().map(|h| histogram_json(r, h)).collect();
         summary["histograms"] = json!(list);
     }
     if let Some(h) = &r.histogram2d {

@@ -309,6 +309,18 @@ fn paths(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
     })
 }
 
+/// A histogram's values in its range, and its density there per bin.
+fn density(h: &langevin::Histogram) -> (u64, Vec<f64>) {
+    let in_range: u64 = h.counts.iter().sum();
+    let width = (h.hi - h.lo) / h.counts.len() as f64;
+    let density = h
+        .counts
+        .iter()
+        .map(|&c| c as f64 / (in_range.max(1) as f64 * width))
+        .collect();
+    (in_range, density)
+}
+
 /// The host's histograms, a panel each, as densities on their ranges.
 fn histograms(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
     let size = (WIDTH, PANEL_HEIGHT * r.histograms.len() as u32);
@@ -316,13 +328,7 @@ fn histograms(dir: &Path, r: &EnsembleResult) -> Result<PathBuf> {
         let panels = root.split_evenly((r.histograms.len(), 1));
         for (area, h) in panels.iter().zip(&r.histograms) {
             let name = crate::observed::observed_name(r, h.component);
-            let in_range: u64 = h.counts.iter().sum();
-            let width = (h.hi - h.lo) / h.counts.len() as f64;
-            let density: Vec<f64> = h
-                .counts
-                .iter()
-                .map(|&c| c as f64 / (in_range.max(1) as f64 * width))
-                .collect();
+            let (in_range, density) = density(h);
             let top = density.iter().copied().fold(0.0, f64::max);
             let caption = format!(
                 "{name} at the end: {in_range} of {} trajectories in [{}, {})",
@@ -513,13 +519,7 @@ fn histogram(dir: &Path, spec: &EnsembleSpec, r: &EnsembleResult) -> Result<Path
     let h = r.histogram.as_ref().expect("called with a histogram");
     let name = crate::observed::observed_name(r, h.component);
     let edges = h.edges();
-    let in_range: u64 = h.counts.iter().sum();
-    let width = (h.hi - h.lo) / h.counts.len() as f64;
-    let density: Vec<f64> = h
-        .counts
-        .iter()
-        .map(|&c| c as f64 / (in_range.max(1) as f64 * width))
-        .collect();
+    let (in_range, density) = density(h);
     let flow = spec.model.scalar_flow(h.component);
     let curve = flow
         .as_ref()

@@ -18,6 +18,21 @@ pub struct HistogramSpec {
     pub range: (f64, f64),
 }
 
+impl HistogramSpec {
+    /// The histogram with no value binned yet.
+    pub fn empty(&self) -> Histogram {
+        Histogram {
+            component: self.component,
+            lo: self.range.0,
+            hi: self.range.1,
+            counts: vec![0; self.bins as usize],
+            underflow: 0,
+            overflow: 0,
+            non_finite: 0,
+        }
+    }
+}
+
 /// A 2-D histogram of two values over a rectangle.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram2dSpec {
@@ -86,18 +101,7 @@ pub fn bin(
     specs: &[HistogramSpec],
     spec2d: Option<&Histogram2dSpec>,
 ) -> (Vec<Histogram>, Option<Histogram2d>) {
-    let mut histograms: Vec<Histogram> = specs
-        .iter()
-        .map(|h| Histogram {
-            component: h.component,
-            lo: h.range.0,
-            hi: h.range.1,
-            counts: vec![0; h.bins as usize],
-            underflow: 0,
-            overflow: 0,
-            non_finite: 0,
-        })
-        .collect();
+    let mut histograms: Vec<Histogram> = specs.iter().map(HistogramSpec::empty).collect();
     let mut two = spec2d.map(|s| Histogram2d {
         spec: s.clone(),
         counts: vec![0; s.bins[0] as usize * s.bins[1] as usize],

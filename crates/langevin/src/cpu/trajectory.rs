@@ -23,6 +23,17 @@ pub fn add_index(base: [u32; 2], offset: u32) -> [u32; 2] {
     [lo, base[1] + u32::from(lo < base[0])]
 }
 
+/// Twin of `component_uniform`.
+pub fn component_uniform(key: [u32; 2], trajectory: [u32; 2], i: usize) -> f32 {
+    let ctr = [
+        trajectory[0],
+        trajectory[1],
+        (i >> 2) as u32,
+        STREAM_INITIAL_UNIFORM,
+    ];
+    uniform_open01(philox4x32_10(ctr, key)[i & 3])
+}
+
 /// Twin of `initial_count` (`shaders/lib/count_laws.wgsl`): component `i`'s count from a
 /// Poisson law of mean `a` or a binomial law of `a` trials of probability `b`.
 #[allow(clippy::too_many_arguments)]
@@ -36,13 +47,7 @@ pub fn initial_count<R: Real>(
     trajectory: [u32; 2],
 ) -> f32 {
     if law == LAW_TABLE {
-        let ctr = [
-            trajectory[0],
-            trajectory[1],
-            (i >> 2) as u32,
-            STREAM_INITIAL_UNIFORM,
-        ];
-        let u = uniform_open01(philox4x32_10(ctr, key)[i & 3]);
+        let u = component_uniform(key, trajectory, i);
         let (first, len) = (a.wide() as usize, b.wide() as usize);
         let mut k = 0;
         while k + 1 < len && u >= init[first + k] {
@@ -101,13 +106,7 @@ pub fn initial_state_in<R: Real>(
             b += wide(init[4 * dim + i]);
         }
         if init[i] == LAW_UNIFORM || init[i] == LAW_UNIFORM_INT {
-            let ctr = [
-                trajectory[0],
-                trajectory[1],
-                (i >> 2) as u32,
-                STREAM_INITIAL_UNIFORM,
-            ];
-            let u = uniform_open01(philox4x32_10(ctr, key)[i & 3]);
+            let u = component_uniform(key, trajectory, i);
             if init[i] == LAW_UNIFORM {
                 x[i] = a + (b - a) * wide(u);
             } else {

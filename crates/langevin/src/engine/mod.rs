@@ -224,15 +224,10 @@ impl Engine {
         let mut done = 0u64;
         let setup_start = Instant::now();
         let model = spec.model.as_ref();
-        let histogram = spec.histogram.as_ref().map(|h| Histogram {
-            component: h.component,
-            lo: h.range.0,
-            hi: h.range.1,
-            counts: vec![0; h.bins as usize],
-            underflow: 0,
-            overflow: 0,
-            non_finite: 0,
-        });
+        let histogram = spec
+            .histogram
+            .as_ref()
+            .map(crate::binned::HistogramSpec::empty);
         // An event's first times are gathered like first passages, then handed over below.
         let first_passage = match (&spec.first_passage, &spec.event) {
             (Some(f), _) => Some(FirstPassage {
