@@ -2310,3 +2310,49 @@ plots = false
         &["--law"],
     );
 }
+
+/// `auto` runs the replica kinds and fields on the CPU twin when the GPU adapter is a software
+/// one (lavapipe, as in CI), where the twin is faster, and says so; ensembles stay on the
+/// adapter. On a hardware adapter every kind stays on it.
+#[test]
+#[cfg_attr(langevin_no_gpu, ignore = "needs a GPU adapter")]
+fn auto_takes_the_faster_backend_for_each_kind() {
+    let run = |config: &str, args: &[&str]| {
+        let out = scratch(&format!("auto-{config}"));
+        let mut all = vec!["run", config, "--out", out.to_str().unwrap(), "--overwrite"];
+        all.extend_from_slice(args);
+        let path = configs().join(format!("{config}.toml"));
+        all[1] = path.to_str().unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_langevin"))
+            .args(&all)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .env_remove("LANGEVIN_BACKEND")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            summary(&out)["backend"].as_str().unwrap().to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (backend, said) = run(
+        "kuramoto_lorentzian",
+        &[
+            "--trajectories",
+            "9",
+            "--set",
+            "solver.t_end=0.5",
+            "--set",
+            "output.time_average.from=0.25",
+        ],
+    );
+    let software = said.contains("llvmpipe") || said.contains("software");
+    if software {
+        assert_eq!(backend, "cpu", "{said}");
+        assert!(said.contains("running on the CPU twin (auto"), "{said}");
+    } else {
+        assert_eq!(backend, "gpu", "{said}");
+    }
+    let (backend, _) = run("ou", &["--trajectories", "1024"]);
+    assert_eq!(backend, "gpu");
+}

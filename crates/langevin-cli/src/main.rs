@@ -272,6 +272,38 @@ fn engine(choice: Option<BackendChoice>, quiet: bool) -> Result<Engine> {
     Ok(engine)
 }
 
+/// The engine of a run of a kind of `family`: as [`engine`], except that `auto` takes the CPU
+/// twin over a software GPU adapter for the families the twin runs faster there
+/// ([`langevin::kind::Family::prefers_twin_on_software`]).
+fn engine_for(
+    choice: Option<BackendChoice>,
+    family: langevin::kind::Family,
+    quiet: bool,
+) -> Result<Engine> {
+    let choice = match choice {
+        Some(c) => c,
+        None => BackendChoice::from_env()?,
+    };
+    let engine = Engine::new(choice).context("cannot start the backend")?;
+    if choice == BackendChoice::Auto
+        && engine.device().is_software_adapter()
+        && family.prefers_twin_on_software()
+    {
+        if !quiet {
+            eprintln!(
+                "langevin: running on the CPU twin (auto: faster than the software adapter {} \
+                 for this kind; --backend gpu to use the adapter)",
+                engine.device().name
+            );
+        }
+        return Ok(Engine::new(BackendChoice::Cpu)?);
+    }
+    if !quiet {
+        eprintln!("langevin: running on {}", engine.selection());
+    }
+    Ok(engine)
+}
+
 /// The engines of `--devices`: `all`, or a list of `gpu`, `gpuN`, `cpu`.
 fn devices_of(list: &str) -> Result<Vec<Engine>> {
     if list.trim() == "all" {

@@ -86,6 +86,12 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
+    /// Whether this is a GPU adapter that runs on the CPU (a software Vulkan driver such as
+    /// lavapipe).
+    pub fn is_software_adapter(&self) -> bool {
+        self.kind == BackendKind::Gpu && self.device_type == "Cpu"
+    }
+
     /// The CPU twin on this machine.
     pub fn cpu() -> Self {
         DeviceInfo {
