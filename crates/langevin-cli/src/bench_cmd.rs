@@ -15,6 +15,10 @@ struct Row {
     measurement: Measurement,
     /// GPU backend rate / CPU twin rate of the same workload, measured in this run.
     gpu_over_cpu: Option<f64>,
+    /// On the GPU backend's rows: the backend the CLI's `auto` takes for this workload's kind
+    /// (`gpu` or `cpu`), and its rate over the faster backend's.
+    auto_takes: Option<&'static str>,
+    auto_over_best: Option<f64>,
 }
 
 /// What `langevin bench` was asked.
@@ -116,11 +120,26 @@ pub fn run(choice: Option<BackendChoice>, opts: &Options) -> Result<()> {
             }
             _ => None,
         };
+        // Where `auto` runs this workload's kind, and how it fares against the faster backend.
+        let twin = gpu.as_ref().is_some_and(|g| {
+            g.device().is_software_adapter() && case.kind().prefers_twin_on_software()
+        });
+        let auto_takes = ratio.map(|_| if twin { "cpu" } else { "gpu" });
+        let auto_over_best = ratio.map(|r| {
+            let (auto, best) = if twin {
+                (1.0, r.max(1.0))
+            } else {
+                (r, r.max(1.0))
+            };
+            auto / best
+        });
         if let Some(Some(g)) = on_gpu {
             print_row(&g, ratio);
             rows.push(Row {
                 measurement: g,
                 gpu_over_cpu: ratio,
+                auto_takes,
+                auto_over_best,
             });
         }
         if let Some(Some(c)) = on_cpu {
@@ -128,7 +147,12 @@ pub fn run(choice: Option<BackendChoice>, opts: &Options) -> Result<()> {
             rows.push(Row {
                 measurement: c,
                 gpu_over_cpu: None,
+                auto_takes: None,
+                auto_over_best: None,
             });
+        }
+        if let (Some(takes), Some(share)) = (auto_takes, auto_over_best) {
+            println!("  auto takes {takes}: {share:.2} of the faster backend's rate");
         }
     }
     let report = serde_json::json!({

@@ -28,7 +28,7 @@ pub fn run(
     let spec = cfg.to_cbo()?;
     let folder = run_dir(&cfg.name, out, rules)?;
     let dir = folder.staging().to_path_buf();
-    let engine = crate::engine_for(backend, langevin::kind::Family::Replicas, quiet)?;
+    let engine = crate::engine_for(backend, "cbo", quiet)?;
     let r = cbo::run(&engine, &spec)?;
     std::fs::create_dir_all(&dir)?;
     let (best_run, best_point, best_value) = r.best();

@@ -29,7 +29,7 @@ pub fn run(
     let sweep = cfg.chain_sweep()?;
     let folder = run_dir(&cfg.name, out, rules)?;
     let dir = folder.staging().to_path_buf();
-    let engine = crate::engine_for(backend, langevin::kind::Family::Replicas, quiet)?;
+    let engine = crate::engine_for(backend, "chain", quiet)?;
     let runs: Vec<Point> = match &sweep {
         None => vec![Point {
             label: None,

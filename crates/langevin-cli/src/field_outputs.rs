@@ -30,7 +30,7 @@ pub fn run(
     let spec = cfg.to_field()?;
     let folder = run_dir(&cfg.name, out, rules)?;
     let dir = folder.staging().to_path_buf();
-    let engine = crate::engine_for(backend, langevin::kind::Family::Field, quiet)?;
+    let engine = crate::engine_for(backend, "field", quiet)?;
     let r = field::run(&engine, &spec)?;
     std::fs::create_dir_all(&dir)?;
     write_files(&dir, cfg, &spec, &r)?;

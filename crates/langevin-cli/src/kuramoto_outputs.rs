@@ -28,7 +28,7 @@ pub fn run(
     let spec = cfg.to_kuramoto()?;
     let folder = run_dir(&cfg.name, out, rules)?;
     let dir = folder.staging().to_path_buf();
-    let engine = crate::engine_for(backend, langevin::kind::Family::Replicas, quiet)?;
+    let engine = crate::engine_for(backend, "kuramoto", quiet)?;
     let r = kuramoto::run(&engine, &spec)?;
     let points = r.averaged();
     let single = points.iter().filter(|p| p.r.count < 2).count();

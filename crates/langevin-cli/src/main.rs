@@ -272,14 +272,10 @@ fn engine(choice: Option<BackendChoice>, quiet: bool) -> Result<Engine> {
     Ok(engine)
 }
 
-/// The engine of a run of a kind of `family`: as [`engine`], except that `auto` takes the CPU
-/// twin over a software GPU adapter for the families the twin runs faster there
-/// ([`langevin::kind::Family::prefers_twin_on_software`]).
-fn engine_for(
-    choice: Option<BackendChoice>,
-    family: langevin::kind::Family,
-    quiet: bool,
-) -> Result<Engine> {
+/// The engine of a run of kind `kind`: as [`engine`], except that `auto` takes the CPU twin
+/// over a software GPU adapter for the kinds the twin runs faster there
+/// ([`langevin::kind::Kind::prefers_twin_on_software`]).
+fn engine_for(choice: Option<BackendChoice>, kind: &str, quiet: bool) -> Result<Engine> {
     let choice = match choice {
         Some(c) => c,
         None => BackendChoice::from_env()?,
@@ -287,7 +283,7 @@ fn engine_for(
     let engine = Engine::new(choice).context("cannot start the backend")?;
     if choice == BackendChoice::Auto
         && engine.device().is_software_adapter()
-        && family.prefers_twin_on_software()
+        && langevin::kind::Kind::named(kind)?.prefers_twin_on_software()
     {
         if !quiet {
             eprintln!(

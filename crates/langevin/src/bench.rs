@@ -391,6 +391,18 @@ pub fn cases(size: Size, only: &[String]) -> Result<Vec<Case>> {
 }
 
 impl Case {
+    /// The kind the case's workload stands for (an ensemble is an `sde`; the transforms serve
+    /// the fields), which decides where the CLI's `auto` runs it
+    /// ([`crate::kind::Kind::prefers_twin_on_software`]).
+    pub fn kind(&self) -> &'static crate::kind::Kind {
+        let name = match self.run {
+            Run::Ensemble(_) => "sde",
+            Run::Kuramoto(_) => "kuramoto",
+            Run::Field(_) | Run::Fft { .. } => "field",
+        };
+        crate::kind::Kind::named(name).expect("a shipped kind")
+    }
+
     /// The same case with at most `2^max_log2` trajectories (for the slower CPU twin: its rate
     /// per trajectory-step no longer depends on the count well below that). Fields and
     /// transforms, whose size is their workload, are kept as they are.

@@ -23,20 +23,6 @@ pub enum Family {
     Field,
 }
 
-impl Family {
-    /// Whether `auto` runs this family on the CPU twin rather than on a software GPU adapter
-    /// (a Vulkan driver that runs on the CPU, such as lavapipe): the replica kernels and the
-    /// fields synchronise within a workgroup every step, which such a driver emulates slowly.
-    /// Measured on one machine, wall time of the shipped examples, software adapter against the
-    /// twin: `ew_finite_size` 47.3 s and 15.5 s, `cbo_rastrigin` 24.0 s and 14.6 s,
-    /// `kpz_chain` 2.16 s and 1.94 s, `kuramoto_lorentzian` 9.32 s and 9.36 s; `langevin bench`
-    /// kg and fft at 0.22-0.36 of the twin's rate. Flocks ran even (Vicsek 82.6 s and 85.7 s)
-    /// and ensembles 3 to 17 times faster on the adapter, so they stay there.
-    pub fn prefers_twin_on_software(self) -> bool {
-        matches!(self, Family::Replicas | Family::Field)
-    }
-}
-
 /// A run option that only some kinds support.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunOption {
@@ -278,6 +264,18 @@ pub const KINDS: &[Kind] = &[
 ];
 
 impl Kind {
+    /// Whether `auto` runs this kind on the CPU twin rather than on a software GPU adapter (a
+    /// Vulkan driver that runs on the CPU, such as lavapipe): chains, CBO and fields, whose
+    /// kernels synchronise within a workgroup every step, which such a driver emulates slowly.
+    /// Measured on one machine, software adapter against the twin: the examples
+    /// `ew_finite_size` 47.3 s and 15.5 s, `kpz_chain` 2.16 s and 1.94 s, `cbo_rastrigin`
+    /// 24.0 s and 14.6 s; `langevin bench --size small` kg and fft at 0.55 and 0.63 of the
+    /// twin's rate. Kuramoto (bench: 2.0 times the twin's rate; its example even), Vicsek
+    /// (even) and the ensembles (3 to 17 times) stay on the adapter.
+    pub fn prefers_twin_on_software(&self) -> bool {
+        matches!(self.name, "chain" | "cbo" | "field")
+    }
+
     /// The kind named `name`.
     ///
     /// # Errors
