@@ -2156,62 +2156,36 @@ fn observables_quantiles_and_paths_are_written() {
     assert!(out.join("histogram2d.png").exists() && out.join("histograms.png").exists());
     // The final states were read for the histograms, not written.
     assert!(!out.join("final_state.npy").exists());
-    bad(
-        &[
-            "check",
-            edited(
-                "duffing_energy.toml",
-                "hist-var",
-                "var = \"energy\"",
-                "var = \"enrgy\"",
-            )
-            .to_str()
-            .unwrap(),
-        ],
-        &["output.histogram.var", "did you mean `energy`"],
-    );
-    bad(
-        &[
-            "check",
-            edited(
-                "duffing_energy.toml",
-                "obs-expr",
-                "kinetic = \"0.5*p_x^2\"",
-                "kinetic = \"0.5*q^2\"",
-            )
-            .to_str()
-            .unwrap(),
-        ],
-        &["output.observables.kinetic"],
-    );
-    bad(
-        &[
-            "check",
-            edited(
-                "duffing_energy.toml",
-                "quantile-level",
-                "quantiles = [0.1, 0.5, 0.9]",
-                "quantiles = [0.1, 1.5]",
-            )
-            .to_str()
-            .unwrap(),
-        ],
-        &["output.quantiles"],
-    );
-    bad(
-        &[
-            "check",
-            edited(
-                "duffing_energy.toml",
-                "paths-too-many",
-                "covariance = true",
-                "paths = { trajectories = 70000 }",
-            )
-            .to_str()
-            .unwrap(),
-        ],
-        &["output.paths.trajectories"],
-    );
+    // Each edit of the example is refused by `check`, naming the key.
+    for (name, from, to, expect) in [
+        (
+            "hist-var",
+            "var = \"energy\"",
+            "var = \"enrgy\"",
+            &["output.histogram.var", "did you mean `energy`"][..],
+        ),
+        (
+            "obs-expr",
+            "kinetic = \"0.5*p_x^2\"",
+            "kinetic = \"0.5*q^2\"",
+            &["output.observables.kinetic"],
+        ),
+        (
+            "quantile-level",
+            "quantiles = [0.1, 0.5, 0.9]",
+            "quantiles = [0.1, 1.5]",
+            &["output.quantiles"],
+        ),
+        (
+            "paths-too-many",
+            "covariance = true",
+            "paths = { trajectories = 70000 }",
+            &["output.paths.trajectories"],
+        ),
+    ] {
+        let path = edited("duffing_energy.toml", name, from, to);
+        bad(&["check", path.to_str().unwrap()], expect);
+    }
 }
 
 /// `langevin compare RUN --law`: Brownian motion dx = 0.6 dW from 0 to t = 1 by Euler-Maruyama

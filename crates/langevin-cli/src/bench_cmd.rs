@@ -125,14 +125,8 @@ pub fn run(choice: Option<BackendChoice>, opts: &Options) -> Result<()> {
             g.device().is_software_adapter() && case.kind().prefers_twin_on_software()
         });
         let auto_takes = ratio.map(|_| if twin { "cpu" } else { "gpu" });
-        let auto_over_best = ratio.map(|r| {
-            let (auto, best) = if twin {
-                (1.0, r.max(1.0))
-            } else {
-                (r, r.max(1.0))
-            };
-            auto / best
-        });
+        // `r` is the GPU's rate in units of the twin's.
+        let auto_over_best = ratio.map(|r| if twin { 1.0 / r.max(1.0) } else { r.min(1.0) });
         if let Some(Some(g)) = on_gpu {
             print_row(&g, ratio);
             rows.push(Row {

@@ -57,6 +57,10 @@ fn kept_per_trajectory(spec: &EnsembleSpec, written: bool) -> u64 {
 /// times for quantiles, or the paths of the first ones), and of the paths alone (which are
 /// written).
 fn snapshot_bytes(spec: &EnsembleSpec) -> (u64, u64) {
+    // Resolving reads every expression and sweep again: only for runs that take snapshots.
+    if spec.paths.is_none() && spec.quantiles.is_empty() {
+        return (0, 0);
+    }
     let Ok(run) = spec.resolve() else {
         return (0, 0);
     };

@@ -1549,8 +1549,8 @@ fn with_potential(text: &str, potential: &str) -> String {
         word.clear();
     };
     for c in text.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || (c == '.' && word.is_empty()) {
-            // A number's digits and point stay one word with its letters (`1e3`, `2.5`).
+        if c.is_ascii_alphanumeric() || c == '_' {
+            // Letters, digits and `_` make a word: `U2` and `dU` are other names.
             word.push(c);
         } else {
             flush(&mut word, &mut out);

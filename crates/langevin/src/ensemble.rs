@@ -487,7 +487,7 @@ impl Accumulator {
                 run.observables.of_trajectory(
                     &run.params,
                     run.sweep_table(),
-                    base + j as u64,
+                    crate::philox::words_of_index(base + j as u64),
                     t,
                     x,
                     &mut scratch,
@@ -534,7 +534,7 @@ impl Accumulator {
             .as_ref()
             .filter(|s| !s.save_slots.is_empty())?;
         let (d, k) = (self.dim, self.run.observables.len());
-        let base = self.run.snapshots.as_ref().map_or(0, |s| s.first);
+        let base = self.first;
         let mut values = vec![Vec::with_capacity(s.save_slots.len()); d + k];
         for (save, &slot) in s.save_slots.iter().enumerate() {
             let states = &self.snapshots[slot];
@@ -551,7 +551,7 @@ impl Accumulator {
                     self.run.observables.of_trajectory(
                         &self.run.params,
                         self.run.sweep_table(),
-                        base + j as u64,
+                        crate::philox::words_of_index(base + j as u64),
                         t,
                         x,
                         &mut scratch,

@@ -272,15 +272,16 @@ impl Observables {
         self.list.iter().position(|o| o.name == name)
     }
 
-    /// The observables of the trajectory of global index `trajectory`, at time `t` and state
-    /// `x`, with its parameters (`params`, a run's, with the swept ones of `sweep` overwritten),
-    /// as the kernel computes them; `scratch` holds the parameters.
+    /// The observables of the trajectory `trajectory` (its global index as (low, high) words)
+    /// at time `t` and state `x`, with its parameters (`params`, a run's, with the swept ones of
+    /// `sweep` overwritten), as the kernel computes them (`covaried_values`); `scratch` holds the
+    /// parameters.
     #[allow(clippy::too_many_arguments)]
     pub fn of_trajectory(
         &self,
         params: &[f32],
         sweep: &[u32],
-        trajectory: u64,
+        trajectory: [u32; 2],
         t: f32,
         x: &[f32],
         scratch: &mut Vec<f32>,
@@ -288,7 +289,7 @@ impl Observables {
     ) {
         scratch.clear();
         scratch.extend_from_slice(params);
-        crate::sweep::apply_sweep::<f32>(sweep, crate::philox::words_of_index(trajectory), scratch);
+        crate::sweep::apply_sweep::<f32>(sweep, trajectory, scratch);
         self.observable_values(t, x, scratch, out);
     }
 

@@ -6,7 +6,6 @@ use super::trajectory::add_index;
 use crate::observable::{Columns, Observables};
 use crate::plan::{Segment, BLOCK_SIZE, FLAG_HISTOGRAM, FLAG_ORIGIN, FLAG_SAVE};
 use crate::stats::PartialMoments;
-use crate::sweep::apply_sweep;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -61,21 +60,21 @@ struct Inputs<'a> {
 }
 
 /// Twin of `covaried_values`: the state then the observables of trajectory `j` at `t`, with
-/// `params` the trajectory's parameters.
-fn covaried_values(inputs: Inputs<'_>, j: usize, t: f32, params: &mut [f32], v: &mut [f32]) {
-    let Inputs {
-        observables,
-        dim,
-        seg,
-        state,
-        ..
-    } = inputs;
-    let x = &state[j * dim..(j + 1) * dim];
-    params.copy_from_slice(inputs.params);
-    let trajectory = add_index(seg.first_trajectory, j as u32);
-    apply_sweep::<f32>(inputs.sweep, trajectory, params);
+/// `params` holding the trajectory's parameters.
+fn covaried_values(inputs: Inputs<'_>, j: usize, t: f32, params: &mut Vec<f32>, v: &mut [f32]) {
+    let dim = inputs.dim;
+    let x = &inputs.state[j * dim..(j + 1) * dim];
     v[..dim].copy_from_slice(x);
-    observables.observable_values(t, x, params, &mut v[dim..]);
+    let trajectory = add_index(inputs.seg.first_trajectory, j as u32);
+    inputs.observables.of_trajectory(
+        inputs.params,
+        inputs.sweep,
+        trajectory,
+        t,
+        x,
+        params,
+        &mut v[dim..],
+    );
 }
 
 /// Twin of the `ensemble_observe` kernel for `observables` observed as `columns` says.
@@ -105,7 +104,7 @@ pub fn ensemble_observe(observables: &Observables, columns: Columns, b: Bindings
     let observe_block = |block: usize, out: &mut [PartialMoments]| {
         let first = block * WG;
         let end = (first + WG).min(n);
-        let mut params = vec![0.0f32; nparams];
+        let mut params: Vec<f32> = Vec::with_capacity(nparams);
         let mut v = vec![0.0f32; columns.covaried()];
         if seg.flags & FLAG_SAVE != 0 {
             for i in 0..dim {

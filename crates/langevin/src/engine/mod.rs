@@ -634,11 +634,8 @@ impl Engine {
         run: &crate::spec::ResolvedRun,
     ) -> Result<Arc<gpu::sde_ensemble::SdeKernel>> {
         let event = run.event.as_ref();
-        let observables = format!(
-            "{}\n{:?}",
-            crate::observable::wgsl_module(&run.observables, run.columns),
-            run.columns
-        );
+        // The observation module holds the stepping kernel's observables too.
+        let observables = crate::observable::wgsl_module(&run.observables, run.columns);
         let key = format!(
             "{}\n{}\n{}\n{}\n{observables}",
             spec.scheme,

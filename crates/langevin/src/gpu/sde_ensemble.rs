@@ -376,9 +376,7 @@ impl<'a> SdeRun<'a> {
             ctx.pooled_buffer(
                 "snapshots",
                 snapshot_bytes,
-                wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
+                wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             )
         });
         let staging_bytes = snapshot_bytes
